@@ -1,0 +1,153 @@
+import { ResilientRoom, SessionApiClient, type LogEntry } from '../lib';
+import { SessionView } from './session.view';
+import { installTestHook } from './test-hook';
+
+const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const NAME_STORAGE_KEY = 'session-rebuilder:name';
+/** `?lowres=1` captures 320x180 at 15 fps: what the tests and the benchmark use on a 2-core machine. */
+const LOW_RES_VIDEO = { width: 320, height: 180, frameRate: 15, maxBitrate: 250_000 };
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const joinView = $('join-view');
+const sessionView = $('session-view');
+const form = $<HTMLFormElement>('join-form');
+const sessionInput = $<HTMLInputElement>('session-input');
+const nameInput = $<HTMLInputElement>('name-input');
+const joinButton = $<HTMLButtonElement>('join-button');
+const joinError = $('join-error');
+const micButton = $<HTMLButtonElement>('mic-button');
+const cameraButton = $<HTMLButtonElement>('camera-button');
+const inviteButton = $<HTMLButtonElement>('invite-button');
+const crashButton = $<HTMLButtonElement>('crash-button');
+const leaveButton = $<HTMLButtonElement>('leave-button');
+const view = new SessionView($('grid'), $('audio-sink'), $('overlay'), $('state-badge'), $<HTMLOListElement>('event-log'));
+
+const params = new URLSearchParams(location.search);
+const api = new SessionApiClient('');
+const log: LogEntry[] = [];
+let room: ResilientRoom | undefined;
+
+installTestHook(() => room, log);
+sessionInput.value = params.get('session') ?? '';
+nameInput.value = params.get('name') ?? localStorage.getItem(NAME_STORAGE_KEY) ?? '';
+(sessionInput.value ? nameInput : sessionInput).focus();
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void join(sessionInput.value.trim(), nameInput.value.trim());
+});
+
+async function join(sessionId: string, name: string): Promise<void> {
+  if (!SESSION_ID_PATTERN.test(sessionId)) return showJoinError('A session name uses letters, digits, "-" and "_" only.');
+  if (!name) return showJoinError('Please enter your name.');
+  joinButton.disabled = true;
+  joinError.hidden = true;
+  localStorage.setItem(NAME_STORAGE_KEY, name);
+  history.replaceState(null, '', `?session=${encodeURIComponent(sessionId)}${params.has('lowres') ? '&lowres=1' : ''}`);
+
+  const next = new ResilientRoom({ video: params.has('lowres') ? LOW_RES_VIDEO : undefined });
+  room = next;
+  next.on('state', (change) => view.renderState(change));
+  next.on('participants', (participants) => view.renderParticipants(participants));
+  next.on('log', (entry) => {
+    log.push(entry);
+    view.appendLog(entry);
+  });
+  next.on('move', (move) => {
+    if (move.outcome === 'done' && move.firstFrameAt) note('info', `rebuild timings (ms): ${describeMove(move)}`);
+  });
+
+  $('session-title').textContent = sessionId;
+  view.renderState(next.stateChange);
+  joinView.hidden = true;
+  sessionView.hidden = false;
+  void showCrashButtonIfDevCluster();
+  try {
+    await next.join(sessionId, name);
+  } catch (err) {
+    joinButton.disabled = false;
+    if (room === next && next.state === 'failed') return;
+    backToStart();
+    showJoinError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function describeMove(move: NonNullable<ResilientRoom['moves'][number]>): string {
+  const step = (from?: number, to?: number) => (from && to ? Math.round(to - from) : '?');
+  return [
+    `token ${step(move.detectedAt, move.tokenAt)}`,
+    `connect ${step(move.tokenAt, move.connectedAt)}`,
+    `publish ${step(move.connectedAt, move.publishedAt)}`,
+    `first frame ${step(move.publishedAt, move.firstFrameAt)}`,
+  ].join(', ');
+}
+
+async function showCrashButtonIfDevCluster(): Promise<void> {
+  try {
+    crashButton.hidden = !(await api.info()).devCluster;
+  } catch {
+    crashButton.hidden = true;
+  }
+}
+
+micButton.addEventListener('click', () => {
+  if (!room) return;
+  const muted = !room.isMuted.audio;
+  void room.setMuted('audio', muted);
+  micButton.setAttribute('aria-pressed', String(muted));
+  micButton.textContent = muted ? 'Unmute mic' : 'Mute mic';
+});
+
+cameraButton.addEventListener('click', () => {
+  if (!room) return;
+  const muted = !room.isMuted.video;
+  void room.setMuted('video', muted);
+  cameraButton.setAttribute('aria-pressed', String(muted));
+  cameraButton.textContent = muted ? 'Start camera' : 'Stop camera';
+});
+
+inviteButton.addEventListener('click', () => {
+  const link = `${location.origin}${location.pathname}?session=${encodeURIComponent(room?.sessionId ?? sessionInput.value)}`;
+  void navigator.clipboard?.writeText(link).then(
+    () => (inviteButton.textContent = 'Link copied'),
+    () => (inviteButton.textContent = link),
+  );
+  setTimeout(() => (inviteButton.textContent = 'Copy invite link'), 2500);
+});
+
+crashButton.addEventListener('click', () => {
+  const sessionId = room?.sessionId;
+  if (!sessionId) return;
+  crashButton.disabled = true;
+  api
+    .crashNode(sessionId)
+    .then(() => note('warn', "asked the dev cluster to SIGKILL this session's node"))
+    .catch((err: Error) => note('error', `crash failed: ${err.message}`))
+    .finally(() => setTimeout(() => (crashButton.disabled = false), 2000));
+});
+
+leaveButton.addEventListener('click', () => {
+  const leaving = room;
+  void leaving?.leave().finally(backToStart);
+});
+
+$('overlay-home').addEventListener('click', backToStart);
+
+function backToStart(): void {
+  view.clear();
+  sessionView.hidden = true;
+  joinView.hidden = false;
+  joinButton.disabled = false;
+}
+
+function note(level: LogEntry['level'], message: string): void {
+  const entry: LogEntry = { at: Date.now(), level, message };
+  log.push(entry);
+  view.appendLog(entry);
+}
+
+function showJoinError(message: string): void {
+  joinError.textContent = message;
+  joinError.hidden = false;
+}

@@ -1,0 +1,55 @@
+import type { LogEntry, MoveTiming, ResilientRoom, ResilientRoomState } from '../lib';
+
+/**
+ * `window.__sessionRebuilder`: a small, stable read-out for browser tests, the failover benchmark and
+ * users' own automation. Every instant is epoch ms.
+ */
+export interface SessionRebuilderHook {
+  readonly state: ResilientRoomState | 'idle';
+  readonly stateSince: number | undefined;
+  readonly identity: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly url: string | undefined;
+  readonly generation: number | undefined;
+  readonly moves: MoveTiming[];
+  readonly log: LogEntry[];
+  /** inbound-rtp video framesDecoded per remote identity on the current node. */
+  framesDecoded(): Promise<Record<string, number>>;
+}
+
+declare global {
+  interface Window {
+    __sessionRebuilder?: SessionRebuilderHook;
+  }
+}
+
+export function installTestHook(getRoom: () => ResilientRoom | undefined, log: LogEntry[]): void {
+  window.__sessionRebuilder = {
+    get state() {
+      return getRoom()?.state ?? 'idle';
+    },
+    get stateSince() {
+      return getRoom()?.stateChange.since;
+    },
+    get identity() {
+      return getRoom()?.identity;
+    },
+    get sessionId() {
+      return getRoom()?.sessionId;
+    },
+    get url() {
+      return getRoom()?.url;
+    },
+    get generation() {
+      return getRoom()?.generation;
+    },
+    get moves() {
+      // Copies, so a reader never sees a move change under it.
+      return (getRoom()?.moves ?? []).map((move) => ({ ...move, expectedRemotes: [...move.expectedRemotes] }));
+    },
+    get log() {
+      return [...log];
+    },
+    framesDecoded: () => getRoom()?.framesDecoded() ?? Promise.resolve({}),
+  };
+}

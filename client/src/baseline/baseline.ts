@@ -1,0 +1,60 @@
+// The comparison point of the failover benchmark: livekit-client exactly as an app gets it, with its
+// default options and no backend to help. The benchmark mints the token and calls `connect()`.
+import { Room, RoomEvent } from 'livekit-client';
+import { remoteFramesDecoded } from '../lib/frame-stats';
+
+interface BaselineEvent {
+  at: number;
+  event: string;
+  detail?: string;
+}
+
+export interface BaselineHook {
+  readonly events: BaselineEvent[];
+  readonly state: string;
+  connect(url: string, token: string): Promise<void>;
+  framesDecoded(): Promise<Record<string, number>>;
+  disconnect(): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    __baseline?: BaselineHook;
+  }
+}
+
+const events: BaselineEvent[] = [];
+const room = new Room();
+const logEl = document.getElementById('baseline-log')!;
+
+function record(event: string, detail?: string): void {
+  const entry = { at: performance.timeOrigin + performance.now(), event, detail };
+  events.push(entry);
+  logEl.textContent += `${new Date(entry.at).toISOString()} ${event}${detail ? ` ${detail}` : ''}\n`;
+}
+
+room
+  .on(RoomEvent.SignalReconnecting, () => record('signal-reconnecting'))
+  .on(RoomEvent.Reconnecting, () => record('reconnecting'))
+  .on(RoomEvent.Reconnected, () => record('reconnected'))
+  .on(RoomEvent.Disconnected, (reason) => record('disconnected', String(reason)))
+  .on(RoomEvent.TrackSubscribed, (track, _pub, participant) => {
+    record('track-subscribed', `${participant.identity} ${track.kind}`);
+    const el = track.attach();
+    document.getElementById('baseline-media')!.append(el);
+  });
+
+window.__baseline = {
+  events,
+  get state() {
+    return room.state;
+  },
+  async connect(url, token) {
+    await room.connect(url, token);
+    record('connected', url);
+    await room.localParticipant.enableCameraAndMicrophone();
+    record('published');
+  },
+  framesDecoded: () => remoteFramesDecoded(room),
+  disconnect: () => room.disconnect(),
+};
