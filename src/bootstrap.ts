@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { NextFunction, Request, Response } from 'express';
+import { AppModule, AppOverrides } from './app.module';
+import { apiBodyParser, webhookBodyParser } from './common/body-parsers';
+import { createValidationPipe } from './common/validation.pipe';
+import type { AppConfig } from './config/app-config';
+import type { DevCluster } from './dev-cluster/api';
+
+/** Paths the backend answers itself; everything else may be the client's SPA. */
+const BACKEND_PATHS = /^\/(api|webhooks|socket\.io|health|metrics)(\/|$)/;
+
+/** The project root holds package.json; compiled files may sit in any outDir, so fall back to cwd. */
+export function findProjectRoot(start = __dirname): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'client'))) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
+function serveClient(app: NestExpressApplication, clientDist: string): void {
+  if (existsSync(join(clientDist, 'index.html'))) {
+    app.use(express.static(clientDist, { index: 'index.html' }));
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      if (req.method !== 'GET' || BACKEND_PATHS.test(req.path)) return next();
+      res.sendFile(join(clientDist, 'index.html'));
+    });
+    return;
+  }
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'GET' || req.path !== '/') return next();
+    res
+      .status(200)
+      .type('text/plain')
+      .send(`session-rebuilder backend is running, but the browser client is not built (${clientDist} is missing).\nBuild it with: npm run build:client   (npm start does it for you)\nAPI: /api/nodes, /api/sessions, /health, /metrics\n`);
+  });
+}
+
+export async function createApp(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, devCluster, overrides), {
+    bodyParser: false,
+    logger: process.env.LOG_LEVEL === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
+  });
+  app.use('/webhooks', webhookBodyParser());
+  app.use(apiBodyParser());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableCors({ origin: true });
+  serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));
+  return app;
+}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { RoomSettings } from '../sessions/session.model';
+import type { ProbeFailureKind } from './node-health.state';
+
+export const LIVEKIT_ROOM_API = Symbol('LiveKitRoomApi');
+
+/** RoomService calls must not outlast a probe verdict by much; the SDK's default is 10 s. */
+export const ROOM_SERVICE_TIMEOUT_S = 1.5;
+
+/** A RoomService call that could not reach the node (as opposed to an error the node answered). */
+export class NodeCallError extends Error {
+  constructor(
+    readonly nodeUrl: string,
+    readonly kind: ProbeFailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NodeCallError';
+  }
+}
+
+export interface LiveKitRoomApi {
+  /** Creates (or finds, LiveKit's CreateRoom is idempotent) the room on that node; answers the room sid. */
+  createRoom(nodeUrl: string, roomName: string, settings: RoomSettings): Promise<{ sid: string }>;
+  deleteRoom(nodeUrl: string, roomName: string): Promise<void>;
+}
+
+function transportKind(error: unknown): ProbeFailureKind | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
+  const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'reset';
+  return error instanceof TypeError ? 'error' : undefined;
+}
+
+/** livekit-server-sdk's RoomServiceClient (Twirp), one client per node. */
+@Injectable()
+export class LiveKitRoomServiceApi implements LiveKitRoomApi {
+  private readonly clients = new Map<string, RoomServiceClient>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async createRoom(nodeUrl: string, roomName: string, settings: RoomSettings): Promise<{ sid: string }> {
+    const room = await this.call(nodeUrl, (client) =>
+      client.createRoom({
+        name: roomName,
+        metadata: settings.metadata,
+        emptyTimeout: settings.emptyTimeoutSec,
+        departureTimeout: settings.departureTimeoutSec,
+        maxParticipants: settings.maxParticipants,
+      }),
+    );
+    return { sid: room.sid };
+  }
+
+  async deleteRoom(nodeUrl: string, roomName: string): Promise<void> {
+    await this.call(nodeUrl, (client) => client.deleteRoom(roomName));
+  }
+
+  private async call<T>(nodeUrl: string, fn: (client: RoomServiceClient) => Promise<T>): Promise<T> {
+    let client = this.clients.get(nodeUrl);
+    if (!client) {
+      const httpUrl = nodeUrl.replace(/^ws/, 'http');
+      client = new RoomServiceClient(httpUrl, this.config.apiKey, this.config.apiSecret, {
+        requestTimeout: ROOM_SERVICE_TIMEOUT_S,
+        failover: false,
+      });
+      this.clients.set(nodeUrl, client);
+    }
+    try {
+      return await fn(client);
+    } catch (error) {
+      const kind = transportKind(error);
+      if (kind) throw new NodeCallError(nodeUrl, kind, `RoomService on ${nodeUrl}: ${kind} (${error instanceof Error ? error.message : String(error)})`);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// Typed domain errors: services throw these, one filter maps them to HTTP.
+
+export type DomainErrorCode =
+  | 'validation-failed'
+  | 'payload-too-large'
+  | 'unauthorized'
+  | 'not-found'
+  | 'conflict'
+  | 'no-node-available'
+  | 'node-unreachable'
+  | 'bad-webhook'
+  | 'not-dev-cluster';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details?: Record<string, string[]>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export function httpStatusOf(code: DomainErrorCode): number {
+  switch (code) {
+    case 'validation-failed':
+    case 'bad-webhook':
+      return 400;
+    case 'unauthorized':
+      return 401;
+    case 'not-found':
+    case 'not-dev-cluster':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'payload-too-large':
+      return 413;
+    case 'node-unreachable':
+      return 502;
+    case 'no-node-available':
+      return 503;
+    default: {
+      const unreachable: never = code;
+      throw new Error(`unknown domain error code ${String(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { SessionParamsDto } from '../sessions/dto/session-params.dto';
+import { AppInfo, DevModeService } from './dev-mode.service';
+
+@Controller('api')
+export class DevModeController {
+  constructor(private readonly devMode: DevModeService) {}
+
+  @Get('info')
+  info(): AppInfo {
+    return this.devMode.info();
+  }
+
+  /** The sample app's "crash my media node" button: SIGKILL of the node hosting the session. */
+  @Post('dev/sessions/:sessionId/crash-node')
+  @HttpCode(200)
+  crash(@Param() params: SessionParamsDto): Promise<{ killed: string; url: string }> {
+    return this.devMode.crashNodeOf(params.sessionId);
+  }
+}

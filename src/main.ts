@@ -1,0 +1,105 @@
+// `node dist/src/main.js [flags]`: parse config, start the embedded dev cluster when no --url is given,
+// then serve the API, the socket.io namespace and the built client.
+import 'reflect-metadata';
+import { createServer } from 'node:net';
+import { Logger } from '@nestjs/common';
+import { createApp } from './bootstrap';
+import { AppConfig } from './config/app-config';
+import { ConfigError, parseConfig, USAGE } from './config/parse-config';
+import type { DevCluster } from './dev-cluster/api';
+import { startDevCluster } from './dev-cluster';
+
+const EXIT_BAD_CONFIG = 2;
+
+function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<DevCluster> {
+  let basePort = config.devBasePort;
+  if (basePort !== 0) {
+    const wanted = Array.from({ length: config.devNodes }, (_, i) => basePort + i);
+    const free = await Promise.all(wanted.map((port) => portIsFree(port)));
+    if (free.includes(false)) {
+      logger.warn(`ports ${wanted.join(', ')} are not all free; the dev cluster takes free ports instead`);
+      basePort = 0;
+    }
+  }
+  const cluster = await startDevCluster({
+    nodes: config.devNodes,
+    basePort,
+    apiKey: config.apiKey,
+    apiSecret: config.apiSecret,
+    webhookUrl: `http://127.0.0.1:${config.port}/webhooks/livekit`,
+  });
+  config.urls = cluster.nodes().map((node) => node.url);
+  return cluster;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  let config: AppConfig;
+  try {
+    config = parseConfig(argv, process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`session-rebuilder: ${error.message}\n\n${USAGE}`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+  const logger = new Logger('Main');
+  // The dev cluster's webhook URL needs the port before the app listens.
+  if (config.port === 0) config.port = await freePort();
+
+  let devCluster: DevCluster | null = null;
+  if (config.devCluster) devCluster = await startEmbeddedCluster(config, logger);
+
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: stopping`);
+    await app?.close().catch(() => undefined);
+    await devCluster?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    app = await createApp(config, devCluster);
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    await devCluster?.stop().catch(() => undefined);
+    throw error;
+  }
+  logger.log(`config: ${config.describe()}`);
+  for (const node of devCluster?.nodes() ?? []) console.log(`session-rebuilder: dev cluster ${node.name} ${node.url} (pid ${node.pid})`);
+  if (!devCluster) for (const url of config.urls) console.log(`session-rebuilder: media node ${url}`);
+  console.log(`session-rebuilder: app http://127.0.0.1:${config.port}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`session-rebuilder: failed to start: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { NodeHealthService } from '../cluster/node-health.service';
+import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { activeParticipants } from '../sessions/session.model';
+import type { RejoinReason } from '../realtime/session-events';
+
+export type RebuildOutcome = 'rebuilt' | 'waiting' | 'failed';
+
+/** Prometheus metrics on a registry of our own (no global state shared between app instances in tests). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly rebuilds: Counter<'reason' | 'outcome'>;
+  private readonly rebuildDuration: Histogram<'outcome'>;
+
+  constructor(health: NodeHealthService, @Inject(SESSION_STORE) store: SessionStore) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'session_rebuilder_' });
+    new Gauge({
+      name: 'session_rebuilder_node_up',
+      help: '1 when the media node is up (takes sessions), 0 otherwise',
+      labelNames: ['node'],
+      registers: [this.registry],
+      collect() {
+        for (const node of health.snapshots()) this.set({ node: node.url }, node.status === 'up' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'session_rebuilder_sessions',
+      help: 'sessions in the registry, by state',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        const sessions = await store.list();
+        const waiting = sessions.filter((s) => s.waitingForNode).length;
+        this.set({ state: 'placed' }, sessions.length - waiting);
+        this.set({ state: 'waiting-for-node' }, waiting);
+      },
+    });
+    new Gauge({
+      name: 'session_rebuilder_participants',
+      help: 'participants that a rebuild would re-invite',
+      registers: [this.registry],
+      async collect() {
+        const sessions = await store.list();
+        this.set(sessions.reduce((sum, s) => sum + activeParticipants(s).length, 0));
+      },
+    });
+    this.rebuilds = new Counter({
+      name: 'session_rebuilder_rebuilds_total',
+      help: 'session rebuilds, by reason and outcome',
+      labelNames: ['reason', 'outcome'],
+      registers: [this.registry],
+    });
+    this.rebuildDuration = new Histogram({
+      name: 'session_rebuilder_rebuild_duration_seconds',
+      help: 'time to move one session: place, create room, mint and push tokens',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+  }
+
+  recordRebuild(reason: RejoinReason, outcome: RebuildOutcome, durationMs: number): void {
+    this.rebuilds.inc({ reason, outcome });
+    this.rebuildDuration.observe({ outcome }, durationMs / 1000);
+  }
+}

@@ -1,0 +1,63 @@
+import { Logger } from '@nestjs/common';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { SessionsService } from '../sessions/sessions.service';
+import { NO_NODE_MESSAGE } from '../sessions/session-rebuild.service';
+import { IDENTITY_PATTERN, SESSION_ID_PATTERN } from '../sessions/dto/session-params.dto';
+import { ClientToServerEvents, MediaLostPayload, SESSION_NAMESPACE, ServerToClientEvents, SessionHandshakeAuth } from './session-events';
+import { participantRoom, SessionNamespace, SessionPushService } from './session-push.service';
+
+interface SocketData {
+  sessionId: string;
+  identity: string;
+  waitingForNode: boolean;
+  generation: number;
+}
+
+type SessionSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** `/session`: a participant authenticates with its rejoin key and waits for `rejoin` pushes. */
+@WebSocketGateway({ namespace: SESSION_NAMESPACE, cors: { origin: true } })
+export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewayConnection<SessionSocket> {
+  private readonly logger = new Logger(SessionGateway.name);
+
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly push: SessionPushService,
+  ) {}
+
+  afterInit(namespace: SessionNamespace): void {
+    this.push.attach(namespace);
+    // Refused at the handshake: the client sees connect_error and never joins a room.
+    namespace.use((socket, next) => {
+      const auth = (socket.handshake.auth ?? {}) as Partial<SessionHandshakeAuth>;
+      const { sessionId, identity, rejoinKey } = auth;
+      if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId) || typeof identity !== 'string' || !IDENTITY_PATTERN.test(identity)) {
+        next(new Error('handshake needs auth {sessionId, identity, rejoinKey}'));
+        return;
+      }
+      this.sessions.authenticate(sessionId, identity, rejoinKey).then(
+        (session) => {
+          socket.data = { sessionId, identity, waitingForNode: session.waitingForNode, generation: session.generation };
+          next();
+        },
+        (error: unknown) => next(new Error(error instanceof Error ? error.message : 'unauthorized')),
+      );
+    });
+  }
+
+  handleConnection(socket: SessionSocket): void {
+    const { sessionId, identity, waitingForNode, generation } = socket.data;
+    void socket.join(participantRoom(sessionId, identity));
+    if (waitingForNode) socket.emit('waiting-for-node', { generation, reason: NO_NODE_MESSAGE });
+  }
+
+  @SubscribeMessage('media-lost')
+  mediaLost(@ConnectedSocket() socket: SessionSocket, @MessageBody() payload: MediaLostPayload): void {
+    const { sessionId } = socket.data;
+    if (typeof payload?.url !== 'string') return;
+    this.sessions.reportMediaLost(sessionId, payload.url).catch((error: unknown) =>
+      this.logger.error(`media-lost for ${sessionId}: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+}

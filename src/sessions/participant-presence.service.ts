@@ -1,0 +1,112 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { CLOCK, Clock, TimerHandle } from '../common/clock';
+import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { activeParticipants, SessionRecord } from './session.model';
+import { SessionLocks } from './session-locks';
+import { INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
+import { SessionRebuildService } from './session-rebuild.service';
+
+export type PresenceOutcome = 'applied' | 'ignored';
+
+/** Keeps the registry true to what the media server confirms (fed by verified webhooks). */
+@Injectable()
+export class ParticipantPresenceService implements OnModuleDestroy {
+  private readonly logger = new Logger(ParticipantPresenceService.name);
+  private readonly graceTimers = new Map<string, TimerHandle>();
+
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly locks: SessionLocks,
+    private readonly rebuilds: SessionRebuildService,
+  ) {}
+
+  onModuleDestroy(): void {
+    for (const timer of this.graceTimers.values()) this.clock.clearTimeout(timer);
+    this.graceTimers.clear();
+  }
+
+  joined(sessionId: string, roomSid: string, identity: string): Promise<PresenceOutcome> {
+    return this.locks.run(sessionId, async () => {
+      const session = await this.currentRoom(sessionId, roomSid);
+      const participant = session?.participants[identity];
+      if (!session || !participant || participant.state === 'left') return 'ignored';
+      participant.state = 'joined';
+      participant.joinedAt = this.clock.now();
+      participant.leftAt = undefined;
+      this.cancelGrace(sessionId, identity);
+      await this.store.save(session);
+      return 'applied';
+    });
+  }
+
+  /** Not during a rebuild (everyone leaves the old room then), and never for a stale room. */
+  left(sessionId: string, roomSid: string, identity: string): Promise<PresenceOutcome> {
+    if (this.rebuilds.isRebuilding(sessionId)) return Promise.resolve('ignored');
+    return this.locks.run(sessionId, async () => {
+      const session = await this.currentRoom(sessionId, roomSid);
+      const participant = session?.participants[identity];
+      if (!session || !participant || participant.state === 'left' || participant.state === 'leaving') return 'ignored';
+      participant.state = 'leaving';
+      participant.leftAt = this.clock.now();
+      await this.store.save(session);
+      this.startGrace(sessionId, identity, participant.leftAt);
+      return 'applied';
+    });
+  }
+
+  /** LiveKit closed the room: the session ends when nobody is in it or about to join it. */
+  roomFinished(sessionId: string, roomSid: string): Promise<PresenceOutcome> {
+    return this.locks.run(sessionId, async () => {
+      const session = await this.currentRoom(sessionId, roomSid);
+      if (!session || this.rebuilds.isRebuilding(sessionId)) return 'ignored';
+      const now = this.clock.now();
+      const present = Object.values(session.participants).some(
+        (p) => p.state === 'joined' || (p.state === 'invited' && now - p.invitedAt < INVITE_PRESENCE_MS),
+      );
+      if (present) return 'ignored';
+      await this.store.delete(sessionId);
+      this.logger.log(`session ${sessionId} ended: room finished and empty`);
+      return 'applied';
+    });
+  }
+
+  private async currentRoom(sessionId: string, roomSid: string): Promise<SessionRecord | undefined> {
+    const session = await this.store.get(sessionId);
+    if (!session) return undefined;
+    // Events from a room the session no longer lives in (an old node coming back) say nothing about now.
+    if (session.roomSid && roomSid && session.roomSid !== roomSid) return undefined;
+    return session;
+  }
+
+  private startGrace(sessionId: string, identity: string, leftAt: number): void {
+    this.cancelGrace(sessionId, identity);
+    const key = `${sessionId}\u0000${identity}`;
+    this.graceTimers.set(
+      key,
+      this.clock.setTimeout(() => {
+        this.graceTimers.delete(key);
+        void this.expire(sessionId, identity, leftAt);
+      }, PARTICIPANT_LEFT_GRACE_MS),
+    );
+  }
+
+  private cancelGrace(sessionId: string, identity: string): void {
+    const key = `${sessionId}\u0000${identity}`;
+    const timer = this.graceTimers.get(key);
+    if (timer) this.clock.clearTimeout(timer);
+    this.graceTimers.delete(key);
+  }
+
+  private expire(sessionId: string, identity: string, leftAt: number): Promise<void> {
+    return this.locks.run(sessionId, async () => {
+      const session = await this.store.get(sessionId);
+      const participant = session?.participants[identity];
+      if (!session || !participant || participant.state !== 'leaving' || participant.leftAt !== leftAt) return;
+      participant.state = 'left';
+      this.logger.log(`session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; no longer re-invited`);
+      if (activeParticipants(session).length === 0) await this.store.delete(sessionId);
+      else await this.store.save(session);
+    });
+  }
+}

@@ -1,0 +1,17 @@
+import type { ParticipantGrants, RoomSettings } from './session.model';
+
+/** Tokens live minutes, not the SDK's 6 h: a rejoin always mints a fresh one, and LiveKit refreshes connected ones. */
+export const TOKEN_TTL_SECONDS = 10 * 60;
+/** After participant_left, how long a rebuild still re-invites them (LiveKit's departure timeout: 20 s). */
+export const PARTICIPANT_LEFT_GRACE_MS = 10_000;
+/** An invited participant who never confirmed counts as present for this long (the token's lifetime). */
+export const INVITE_PRESENCE_MS = TOKEN_TTL_SECONDS * 1000;
+
+export const DEFAULT_ROOM_SETTINGS: RoomSettings = {
+  metadata: '',
+  emptyTimeoutSec: 300,
+  departureTimeoutSec: 20,
+  maxParticipants: 0,
+};
+
+export const DEFAULT_GRANTS: ParticipantGrants = { canPublish: true, canSubscribe: true, canPublishData: true };

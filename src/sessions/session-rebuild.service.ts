@@ -1,0 +1,141 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { CLOCK, Clock } from '../common/clock';
+import { SingleFlight } from '../common/keyed-lock';
+import { NodeHealthService, ProbeTrigger } from '../cluster/node-health.service';
+import type { NodeTransition } from '../cluster/node-health.state';
+import { NodePlacementService } from '../cluster/node-placement.service';
+import { MetricsService } from '../observability/metrics.service';
+import { SessionPushService } from '../realtime/session-push.service';
+import type { RejoinReason } from '../realtime/session-events';
+import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { activeParticipants, SessionRecord } from './session.model';
+import { SessionLocks } from './session-locks';
+import { TokenService } from './token.service';
+
+/** A session whose new node dies during its rebuild is moved again, at most this many times in a row. */
+export const MAX_REBUILD_ROUNDS = 3;
+
+export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt as soon as one comes back';
+
+export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigger): RejoinReason {
+  if (trigger === 'report') return 'client-report';
+  return transition.cause === 'timeout' ? 'node-hung' : 'node-down';
+}
+
+/**
+ * Moves sessions off dead nodes: place, recreate the room, raise the generation, mint a fresh token per
+ * participant and push it. One rebuild per session at a time; concurrent triggers share its result.
+ */
+@Injectable()
+export class SessionRebuildService implements OnModuleInit {
+  private readonly logger = new Logger(SessionRebuildService.name);
+  private readonly flights = new SingleFlight<SessionRecord | undefined>();
+
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly health: NodeHealthService,
+    private readonly placement: NodePlacementService,
+    private readonly tokens: TokenService,
+    private readonly push: SessionPushService,
+    private readonly locks: SessionLocks,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.health.onTransition((url, transition, trigger) => {
+      if (transition.to === 'down') void this.rebuildNode(url, rejoinReasonFor(transition, trigger));
+      else if (transition.to === 'up') void this.rebuildWaiting();
+    });
+  }
+
+  async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
+    const sessions = await this.store.listByNode(nodeUrl);
+    await Promise.all(sessions.filter((s) => !s.waitingForNode).map((s) => this.rebuild(s.sessionId, nodeUrl, reason)));
+  }
+
+  async rebuildWaiting(): Promise<void> {
+    const waiting = (await this.store.list()).filter((s) => s.waitingForNode);
+    await Promise.all(waiting.map((s) => this.rebuild(s.sessionId, undefined, 'node-recovered')));
+  }
+
+  /**
+   * Moves the session off `fromUrl` (undefined: out of waiting-for-node). A trigger that arrives after
+   * the session already moved is a no-op answering the current record.
+   */
+  async rebuild(sessionId: string, fromUrl: string | undefined, reason: RejoinReason): Promise<SessionRecord | undefined> {
+    let session = await this.flights.run(sessionId, () => this.locks.run(sessionId, () => this.rebuildOnce(sessionId, fromUrl, reason)));
+    for (let round = 1; round < MAX_REBUILD_ROUNDS && session && !session.waitingForNode; round++) {
+      if (this.health.status(session.nodeUrl) !== 'down') break;
+      const deadUrl = session.nodeUrl;
+      session = await this.flights.run(sessionId, () => this.locks.run(sessionId, () => this.rebuildOnce(sessionId, deadUrl, reason)));
+    }
+    return session;
+  }
+
+  isRebuilding(sessionId: string): boolean {
+    return this.flights.isRunning(sessionId);
+  }
+
+  private async rebuildOnce(sessionId: string, fromUrl: string | undefined, reason: RejoinReason): Promise<SessionRecord | undefined> {
+    const session = await this.store.get(sessionId);
+    if (!session) return undefined;
+    const needed = session.waitingForNode || (session.nodeUrl === fromUrl && this.health.status(session.nodeUrl) !== 'up');
+    if (!needed) return session;
+    const participants = activeParticipants(session);
+    if (participants.length === 0) {
+      await this.store.delete(sessionId);
+      this.logger.log(`session ${sessionId} ended: its node ${session.nodeUrl} went down with nobody left to re-invite`);
+      return undefined;
+    }
+
+    const started = performance.now();
+    let placed: Awaited<ReturnType<NodePlacementService['createRoomOnBestNode']>>;
+    try {
+      placed = await this.placement.createRoomOnBestNode(sessionId, session.room);
+    } catch (error) {
+      // Nodes are up but refuse the room (bad credentials, say): wait like with no node, retried on the next node-up.
+      this.logger.error(`session ${sessionId} rebuild failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
+      placed = undefined;
+    }
+    if (!placed) {
+      const alreadyWaiting = session.waitingForNode;
+      session.waitingForNode = true;
+      await this.store.save(session);
+      if (!alreadyWaiting) {
+        for (const p of participants) this.push.waitingForNode(sessionId, p.identity, { generation: session.generation, reason: NO_NODE_MESSAGE });
+        this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
+        this.logger.warn(`session ${sessionId} waiting for a node: ${session.nodeUrl} is down and no node is up (${reason})`);
+      }
+      return session;
+    }
+
+    const previousUrl = session.nodeUrl;
+    session.nodeUrl = placed.url;
+    session.roomSid = placed.sid;
+    session.generation += 1;
+    session.waitingForNode = false;
+    session.rebuiltAt = this.clock.now();
+    for (const p of participants) {
+      // Presence restarts on the new room; a leaving participant keeps its grace deadline.
+      if (p.state === 'joined') {
+        p.state = 'invited';
+        p.invitedAt = this.clock.now();
+      }
+    }
+    await this.store.save(session);
+    const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p)));
+    participants.forEach((p, i) =>
+      this.push.rejoin(sessionId, p.identity, { url: placed.url, token: tokens[i], generation: session.generation, reason }),
+    );
+    const durationMs = performance.now() - started;
+    this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
+    this.logger.log(
+      `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${placed.url}, generation ${session.generation}, ` +
+        `${participants.length} participant(s) re-invited (${reason})`,
+    );
+    return session;
+  }
+}
+

@@ -1,0 +1,58 @@
+// The memory a rebuild needs: everything to recreate the room and re-invite every participant.
+
+export interface RoomSettings {
+  metadata: string;
+  /** Seconds LiveKit keeps the room open before anyone joins (LiveKit's own default: 300). */
+  emptyTimeoutSec: number;
+  /** Seconds the room stays after the last participant leaves. */
+  departureTimeoutSec: number;
+  /** 0 = unlimited. */
+  maxParticipants: number;
+}
+
+export interface ParticipantGrants {
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+}
+
+/**
+ * invited: a token was issued, the media server has not confirmed the join yet.
+ * joined: participant_joined seen on the session's current room.
+ * leaving: participant_left seen; re-invited on a rebuild only until the grace period ends.
+ * left: gone for good, never re-invited.
+ */
+export type ParticipantState = 'invited' | 'joined' | 'leaving' | 'left';
+
+export interface ParticipantRecord {
+  identity: string;
+  name: string;
+  metadata: string;
+  grants: ParticipantGrants;
+  /** sha256 hex of the rejoin key; the key itself is returned once and never stored. */
+  rejoinKeyHash: string;
+  state: ParticipantState;
+  invitedAt: number;
+  joinedAt?: number;
+  leftAt?: number;
+}
+
+export interface SessionRecord {
+  sessionId: string;
+  room: RoomSettings;
+  /** The node the session lives on (the last one, while waiting for a node). */
+  nodeUrl: string;
+  /** Room sid LiveKit returned for the current room: tells webhooks of the current room from stale ones. */
+  roomSid: string;
+  generation: number;
+  /** True while no healthy node could take the session after its node went down. */
+  waitingForNode: boolean;
+  createdAt: number;
+  rebuiltAt?: number;
+  participants: Record<string, ParticipantRecord>;
+}
+
+/** Participants a rebuild re-invites. */
+export function activeParticipants(session: SessionRecord): ParticipantRecord[] {
+  return Object.values(session.participants).filter((p) => p.state !== 'left');
+}

@@ -1,0 +1,39 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import type { JoinResponse, RejoinResponse } from '../realtime/session-events';
+import { CreateParticipantDto, GetTokenDto } from './dto/create-participant.dto';
+import { RejoinDto, RejoinKeyDto } from './dto/rejoin.dto';
+import { ParticipantParamsDto, SessionParamsDto } from './dto/session-params.dto';
+import { SessionsService, SessionView } from './sessions.service';
+
+@Controller('api')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Post('sessions/:sessionId/participants')
+  join(@Param() params: SessionParamsDto, @Body() body: CreateParticipantDto): Promise<JoinResponse> {
+    return this.sessions.join(params.sessionId, body);
+  }
+
+  @Post('sessions/:sessionId/participants/:identity/rejoin')
+  @HttpCode(200)
+  rejoin(@Param() params: ParticipantParamsDto, @Body() body: RejoinDto): Promise<RejoinResponse> {
+    return this.sessions.rejoin(params.sessionId, params.identity, body);
+  }
+
+  @Delete('sessions/:sessionId/participants/:identity')
+  @HttpCode(204)
+  leave(@Param() params: ParticipantParamsDto, @Body() body: RejoinKeyDto): Promise<void> {
+    return this.sessions.leave(params.sessionId, params.identity, body.rejoinKey);
+  }
+
+  @Get('sessions')
+  list(): Promise<SessionView[]> {
+    return this.sessions.list();
+  }
+
+  @Post('get-token')
+  @HttpCode(200)
+  getToken(@Body() body: GetTokenDto): Promise<{ token: string; url: string }> {
+    return this.sessions.getToken(body.sessionId);
+  }
+}

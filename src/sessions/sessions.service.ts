@@ -1,0 +1,194 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, Clock } from '../common/clock';
+import { DomainError } from '../common/domain-error';
+import { NodeHealthService } from '../cluster/node-health.service';
+import { NodePlacementService } from '../cluster/node-placement.service';
+import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
+import type { JoinResponse, RejoinResponse } from '../realtime/session-events';
+import { SESSION_STORE, SessionStore } from '../store/session-store';
+import type { CreateParticipantDto } from './dto/create-participant.dto';
+import type { RejoinDto } from './dto/rejoin.dto';
+import { newIdentity } from './identity';
+import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
+import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
+import { SessionLocks } from './session-locks';
+import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS } from './session-policy';
+import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
+import { TokenService } from './token.service';
+
+/** What GET /api/sessions shows: the registry without key hashes. */
+export interface SessionView {
+  sessionId: string;
+  nodeUrl: string;
+  generation: number;
+  waitingForNode: boolean;
+  room: SessionRecord['room'];
+  participants: Array<Pick<ParticipantRecord, 'identity' | 'name' | 'state'>>;
+}
+
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger(SessionsService.name);
+
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly health: NodeHealthService,
+    private readonly placement: NodePlacementService,
+    private readonly rebuilds: SessionRebuildService,
+    private readonly tokens: TokenService,
+    private readonly locks: SessionLocks,
+  ) {}
+
+  async join(sessionId: string, dto: CreateParticipantDto): Promise<JoinResponse> {
+    await this.settle(sessionId);
+    const rejoinKey = newRejoinKey();
+    const { session, participant } = await this.locks.run(sessionId, async () => {
+      const session = (await this.store.get(sessionId)) ?? (await this.createSession(sessionId, dto));
+      if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
+      const max = session.room.maxParticipants;
+      if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${sessionId} is full (${max} participants)`);
+      const participant: ParticipantRecord = {
+        identity: newIdentity(dto.name, (id) => id in session.participants),
+        name: dto.name,
+        metadata: dto.metadata ?? '',
+        grants: { ...DEFAULT_GRANTS },
+        rejoinKeyHash: hashRejoinKey(rejoinKey),
+        state: 'invited',
+        invitedAt: this.clock.now(),
+      };
+      session.participants[participant.identity] = participant;
+      await this.store.save(session);
+      return { session, participant };
+    });
+    const token = await this.tokens.mint(sessionId, participant);
+    this.logger.log(`session ${sessionId}: ${participant.identity} invited on ${session.nodeUrl} (generation ${session.generation})`);
+    return {
+      sessionId,
+      identity: participant.identity,
+      name: participant.name,
+      url: session.nodeUrl,
+      token,
+      rejoinKey,
+      generation: session.generation,
+    };
+  }
+
+  /** The tutorial's call: a token for a fresh participant, nothing else. */
+  async getToken(sessionId: string): Promise<{ token: string; url: string }> {
+    const joined = await this.join(sessionId, { name: 'participant' });
+    return { token: joined.token, url: joined.url };
+  }
+
+  /**
+   * A participant asks to (re)connect. With `failedUrl` equal to the session's node, the node is probed
+   * at once and the session rebuilt in this request if it is down.
+   */
+  async rejoin(sessionId: string, identity: string, dto: RejoinDto): Promise<RejoinResponse> {
+    let session = await this.authenticate(sessionId, identity, dto.rejoinKey);
+    if (dto.failedUrl && dto.failedUrl === session.nodeUrl && !session.waitingForNode) {
+      const status = await this.health.verdict(dto.failedUrl);
+      if (status === 'down') session = (await this.rebuilds.rebuild(sessionId, dto.failedUrl, 'client-report')) ?? session;
+    }
+    session = await this.settle(sessionId) ?? session;
+    if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
+    const participant = await this.locks.run(sessionId, async () => {
+      const current = await this.store.get(sessionId);
+      const p = current?.participants[identity];
+      if (!current || !p || p.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+      if (p.state === 'leaving') {
+        // Asking to come back ends the grace period in their favour.
+        p.state = 'invited';
+        p.invitedAt = this.clock.now();
+        p.leftAt = undefined;
+        await this.store.save(current);
+      }
+      session = current;
+      return p;
+    });
+    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant), generation: session.generation };
+  }
+
+  async leave(sessionId: string, identity: string, rejoinKey: string): Promise<void> {
+    await this.authenticate(sessionId, identity, rejoinKey);
+    const ended = await this.locks.run(sessionId, async () => {
+      const session = await this.store.get(sessionId);
+      if (!session) return undefined;
+      const participant = session.participants[identity];
+      participant.state = 'left';
+      participant.leftAt = this.clock.now();
+      if (activeParticipants(session).length === 0) {
+        await this.store.delete(sessionId);
+        return session;
+      }
+      await this.store.save(session);
+      return undefined;
+    });
+    this.logger.log(`session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`);
+    if (ended && !ended.waitingForNode && this.health.status(ended.nodeUrl) === 'up') {
+      await this.rooms.deleteRoom(ended.nodeUrl, sessionId).catch((error: unknown) =>
+        this.logger.warn(`DeleteRoom ${sessionId} on ${ended.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
+  }
+
+  /** Socket handshake and HTTP calls: the participant exists, has not left, and the key matches. */
+  async authenticate(sessionId: string, identity: string, rejoinKey: unknown): Promise<SessionRecord> {
+    const session = await this.store.get(sessionId);
+    const participant = session?.participants[identity];
+    if (!session || !participant || !rejoinKeyMatches(rejoinKey, participant.rejoinKeyHash)) {
+      throw new DomainError('unauthorized', 'unknown participant or wrong rejoin key');
+    }
+    if (participant.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+    return session;
+  }
+
+  /** A client's signal connection to `url` dropped: probe now; a down verdict moves every session on it. */
+  async reportMediaLost(sessionId: string, url: string): Promise<void> {
+    const session = await this.store.get(sessionId);
+    if (!session || session.waitingForNode || session.nodeUrl !== url) return;
+    const status = await this.health.verdict(url);
+    if (status === 'down') await this.rebuilds.rebuild(sessionId, url, 'client-report');
+  }
+
+  async list(): Promise<SessionView[]> {
+    return (await this.store.list()).map((s) => ({
+      sessionId: s.sessionId,
+      nodeUrl: s.nodeUrl,
+      generation: s.generation,
+      waitingForNode: s.waitingForNode,
+      room: s.room,
+      participants: Object.values(s.participants).map(({ identity, name, state }) => ({ identity, name, state })),
+    }));
+  }
+
+  /** If the session sits on a node already known down, finish moving it before answering. */
+  private async settle(sessionId: string): Promise<SessionRecord | undefined> {
+    const session = await this.store.get(sessionId);
+    if (!session || session.waitingForNode || this.health.status(session.nodeUrl) !== 'down') return session;
+    return this.rebuilds.rebuild(sessionId, session.nodeUrl, 'node-down');
+  }
+
+  private async createSession(sessionId: string, dto: CreateParticipantDto): Promise<SessionRecord> {
+    const room = {
+      ...DEFAULT_ROOM_SETTINGS,
+      ...(dto.room?.metadata !== undefined && { metadata: dto.room.metadata }),
+      ...(dto.room?.emptyTimeoutSec !== undefined && { emptyTimeoutSec: dto.room.emptyTimeoutSec }),
+      ...(dto.room?.maxParticipants !== undefined && { maxParticipants: dto.room.maxParticipants }),
+    };
+    const placed = await this.placement.createRoomOnBestNode(sessionId, room);
+    if (!placed) throw new DomainError('no-node-available', 'no media node is up; try again in a moment');
+    this.logger.log(`session ${sessionId} created on ${placed.url}`);
+    return {
+      sessionId,
+      room,
+      nodeUrl: placed.url,
+      roomSid: placed.sid,
+      generation: 1,
+      waitingForNode: false,
+      createdAt: this.clock.now(),
+      participants: {},
+    };
+  }
+}

@@ -1,0 +1,15 @@
+import type { SessionRecord } from '../sessions/session.model';
+
+export const SESSION_STORE = Symbol('SessionStore');
+
+/**
+ * Where sessions live. Values are copies: a caller changes a record and `save`s it, so a Redis
+ * implementation (later) has the same semantics as the in-memory one.
+ */
+export interface SessionStore {
+  get(sessionId: string): Promise<SessionRecord | undefined>;
+  save(session: SessionRecord): Promise<void>;
+  delete(sessionId: string): Promise<void>;
+  list(): Promise<SessionRecord[]>;
+  listByNode(nodeUrl: string): Promise<SessionRecord[]>;
+}
