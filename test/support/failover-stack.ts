@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { startDevCluster, type DevCluster, type DevNodeInfo } from '../../src/dev-cluster';
+import { startApp, type StartedApp } from './app';
+import { clientDist, freePort } from './client-dist';
+import { launchChromium, type LaunchedBrowser } from './chromium';
+import { sleep } from './participant-page';
+
+/** A restarted or resumed node is probed up again by the backend within this. */
+const NODE_UP_TIMEOUT_MS = 10_000;
+
+/** Dev cluster + backend + Chromium, started together and stopped together (by pid), even after a failure. */
+export interface FailoverStack {
+  cluster: DevCluster;
+  app: StartedApp;
+  chromium: LaunchedBrowser;
+  node(url: string): DevNodeInfo;
+  /** Brings every node back (restart dead, resume hung) and waits until the backend sees them all up. */
+  healAll(): Promise<void>;
+  nodeStatus(): Promise<Array<{ url: string; status: string }>>;
+  stop(): Promise<void>;
+}
+
+export async function startFailoverStack(nodes = 3, options: { verbose?: boolean } = {}): Promise<FailoverStack> {
+  const apiKey = 'APIbrowser';
+  const apiSecret = randomBytes(24).toString('base64url');
+  const appPort = await freePort();
+  const log = options.verbose ? (line: string) => console.log(line) : undefined;
+  const cluster = await startDevCluster({
+    nodes,
+    apiKey,
+    apiSecret,
+    webhookUrl: `http://127.0.0.1:${appPort}/webhooks/livekit`,
+    onLog: log,
+  });
+  let app: StartedApp | undefined;
+  let chromium: LaunchedBrowser | undefined;
+  try {
+    app = await startApp({
+      urls: cluster.nodes().map((n) => n.url),
+      apiKey,
+      secret: apiSecret,
+      port: appPort,
+      env: { CLIENT_DIST: clientDist() },
+    });
+    chromium = await launchChromium();
+  } catch (err) {
+    await app?.stop();
+    await cluster.stop();
+    throw err;
+  }
+  const started = { app, chromium };
+  const nodeStatus = async () => {
+    const response = await fetch(`${started.app.url}/api/nodes`, { signal: AbortSignal.timeout(2_000) });
+    return (await response.json()) as Array<{ url: string; status: string }>;
+  };
+  return {
+    cluster,
+    app,
+    chromium,
+    node(url) {
+      const node = cluster.nodes().find((n) => n.url === url);
+      if (!node) throw new Error(`no dev node serves ${url}`);
+      return node;
+    },
+    nodeStatus,
+    async healAll() {
+      for (const node of cluster.nodes()) {
+        if (node.state === 'dead') await cluster.restart(node.name);
+        if (node.state === 'hung') await cluster.resume(node.name);
+      }
+      const deadline = Date.now() + NODE_UP_TIMEOUT_MS;
+      for (;;) {
+        const statuses = await nodeStatus().catch(() => []);
+        if (statuses.length === nodes && statuses.every((s) => s.status === 'up')) return;
+        if (Date.now() > deadline) throw new Error(`nodes not all up after ${NODE_UP_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`);
+        await sleep(100);
+      }
+    },
+    async stop() {
+      await started.chromium.close();
+      await started.app.stop();
+      await cluster.stop();
+    },
+  };
+}

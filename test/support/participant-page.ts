@@ -1,0 +1,150 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
+// What the sample page exposes on window.__sessionRebuilder (client/src/app/test-hook.ts), as seen from node.
+export interface MoveTimingSnapshot {
+  seq: number;
+  trigger: string;
+  fromUrl: string;
+  toUrl?: string;
+  generation?: number;
+  detectedAt: number;
+  tokenAt?: number;
+  connectedAt?: number;
+  publishedAt?: number;
+  firstFrameAt?: number;
+  allFramesAt?: number;
+  expectedRemotes: string[];
+  outcome?: string;
+}
+
+export interface HookSnapshot {
+  state: string;
+  identity?: string;
+  sessionId?: string;
+  url?: string;
+  generation?: number;
+  moves: MoveTimingSnapshot[];
+}
+
+interface PageHook {
+  state: string;
+  identity?: string;
+  sessionId?: string;
+  url?: string;
+  generation?: number;
+  moves: MoveTimingSnapshot[];
+  framesDecoded(): Promise<Record<string, number>>;
+}
+// Only ever read inside page.evaluate(), i.e. in the browser.
+declare const window: { __sessionRebuilder?: PageHook };
+
+/** Joining through the form: token, camera, connect, publish (a cold Chromium page on 2 cores). */
+export const JOIN_TIMEOUT_MS = 20_000;
+/** Remote video is decoding again within this after a kill, or the test fails. */
+export const FRAMES_TIMEOUT_MS = 15_000;
+/** Two framesDecoded samples this far apart must differ to call video "rising". */
+const RISING_SAMPLE_GAP_MS = 400;
+
+export class Participant {
+  constructor(
+    readonly name: string,
+    readonly context: BrowserContext,
+    readonly page: Page,
+    readonly pageErrors: string[],
+  ) {}
+
+  snapshot(): Promise<HookSnapshot> {
+    return this.page.evaluate(() => {
+      const hook = window.__sessionRebuilder!;
+      return {
+        state: hook.state,
+        identity: hook.identity,
+        sessionId: hook.sessionId,
+        url: hook.url,
+        generation: hook.generation,
+        moves: hook.moves,
+      };
+    });
+  }
+
+  framesDecoded(): Promise<Record<string, number>> {
+    return this.page.evaluate(() => window.__sessionRebuilder!.framesDecoded());
+  }
+
+  overlayState(): Promise<string | null> {
+    return this.page.getAttribute('[data-testid="overlay"]', 'data-state');
+  }
+
+  async identity(): Promise<string> {
+    const identity = (await this.snapshot()).identity;
+    if (!identity) throw new Error(`${this.name} has no identity yet`);
+    return identity;
+  }
+
+  /** Waits until framesDecoded rises for every identity in `remotes` (and no other check). */
+  async waitForVideoFrom(remotes: string[], timeoutMs = FRAMES_TIMEOUT_MS): Promise<Record<string, number>> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Record<string, number> = {};
+    while (Date.now() < deadline) {
+      const first = await this.framesDecoded();
+      await sleep(RISING_SAMPLE_GAP_MS);
+      const second = await this.framesDecoded();
+      last = second;
+      if (remotes.every((id) => (second[id] ?? 0) > (first[id] ?? 0) && (first[id] ?? 0) > 0)) return second;
+    }
+    const snap = await this.snapshot().catch(() => undefined);
+    throw new Error(
+      `${this.name}: video from ${remotes.join(', ')} not rising within ${timeoutMs} ms; framesDecoded=${JSON.stringify(last)}, ` +
+        `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}`,
+    );
+  }
+
+  async waitForState(state: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = '';
+    while (Date.now() < deadline) {
+      seen = (await this.snapshot()).state;
+      if (seen === state) return;
+      await sleep(100);
+    }
+    throw new Error(`${this.name}: state "${state}" not reached within ${timeoutMs} ms (last: ${seen})`);
+  }
+
+  async close(): Promise<void> {
+    await this.context.close().catch(() => undefined);
+  }
+}
+
+/** Opens the sample page in a fresh browser context and joins through the form, as a user would. */
+export async function joinThroughPage(browser: Browser, baseUrl: string, sessionId: string, name: string): Promise<Participant> {
+  const context = await browser.newContext({
+    viewport: { width: 640, height: 480 },
+    permissions: ['camera', 'microphone'],
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  const participant = new Participant(name, context, page, errors);
+  try {
+    await page.goto(`${baseUrl}/?session=${encodeURIComponent(sessionId)}&lowres=1`, { timeout: JOIN_TIMEOUT_MS });
+    await page.fill('[data-testid="name-input"]', name);
+    await page.click('[data-testid="join-button"]');
+    await participant.waitForState('connected', JOIN_TIMEOUT_MS);
+    return participant;
+  } catch (err) {
+    await participant.close();
+    throw err;
+  }
+}
+
+/** Every participant decodes every other one's video. */
+export async function expectEveryoneSeesEveryone(participants: Participant[], timeoutMs = FRAMES_TIMEOUT_MS): Promise<void> {
+  const identities = await Promise.all(participants.map((p) => p.identity()));
+  await Promise.all(
+    participants.map((p, i) => p.waitForVideoFrom(identities.filter((_, j) => j !== i), timeoutMs)),
+  );
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
