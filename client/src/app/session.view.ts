@@ -140,7 +140,7 @@ function describeState(change: StateChange): [string, string] {
     case 'rebuilding':
       return ['Your media node went away. Moving the call to a healthy node…', change.reason];
     case 'waiting-for-node':
-      return ['Waiting for a media node', 'No media node is up right now. The call resumes as soon as one is. ' + change.reason];
+      return ['Waiting for a media node', `No media node is up right now; the call resumes as soon as one is (${change.reason}).`];
     case 'failed':
       return ['The call could not be rebuilt', change.reason];
     case 'left':

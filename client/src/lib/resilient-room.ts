@@ -163,6 +163,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     this.log('info', `joined as ${session.identity} on ${session.url} (generation ${session.generation})`);
     this.openSocket(session);
     window.addEventListener('pagehide', this.pageHide);
+    this.emitParticipants();
     try {
       await this.connectRoom(this.target);
     } catch (err) {
@@ -504,7 +505,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     const settings: BackoffSettings = noNode ? NO_NODE_RETRY_BACKOFF : BACKEND_RETRY_BACKOFF;
     const delay = backoffDelayMs(attempt, settings);
     const retryAt = Date.now() + delay;
-    if (noNode) this.setState('waiting-for-node', `no media node is up (${err.message}); retrying`, retryAt);
+    if (noNode) this.setState('waiting-for-node', `backend: ${err.message}`, retryAt);
     else this.setState(this.session ? 'rebuilding' : 'joining', `${err.message}; keeping what works and retrying`, retryAt);
     await sleep(delay);
   }
