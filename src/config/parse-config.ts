@@ -101,8 +101,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
     const value = raw[error.property] ?? error.value;
-    const shown = error.property === 'apiSecret' ? '' : ` (got ${JSON.stringify(value)})`;
-    problems.push(`${source}: ${Object.values(error.constraints ?? {}).join(', ')}${shown}`);
+    const shown = error.property === 'apiSecret' || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
+    problems.push(`${source}: ${[...new Set(Object.values(error.constraints ?? {}))].join(', ')}${shown}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TokenVerifier } from 'livekit-server-sdk';
+import type { RejoinResponse } from '../../src/realtime/session-events';
+import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
+import { api, connect, join } from '../support/session-client';
+
+const TEST_TIMEOUT_MS = 40_000;
+
+async function withStack(nodes: number, fn: (stack: RebuildStack) => Promise<void>): Promise<void> {
+  const stack = await startRebuildStack(nodes);
+  try {
+    await fn(stack);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- app output ---\n${stack.app.output().slice(-4000)}`, { cause: error });
+  } finally {
+    await stack.close();
+  }
+}
+
+async function nodeIndexOf(stack: RebuildStack, url: string): Promise<number> {
+  const index = stack.nodes.findIndex((n) => n.url === url);
+  assert.ok(index >= 0, `no fake node at ${url}`);
+  return index;
+}
+
+describe('session rebuild over real processes', () => {
+  it('a killed node: every participant of its sessions gets a rejoin with a new url and generation', { timeout: TEST_TIMEOUT_MS }, () =>
+    withStack(2, async (stack) => {
+      const ann = await join(stack.app.url, 'standup', 'Ann', { metadata: '{"role":"host"}', room: { metadata: 'daily', maxParticipants: 10 } });
+      const bob = await join(stack.app.url, 'standup', 'Bob');
+      const other = await join(stack.app.url, 'elsewhere', 'Cid');
+      assert.equal(ann.url, bob.url, 'one session, one node');
+      assert.notEqual(other.url, ann.url, 'a new session goes to the least-loaded node');
+      assert.equal(ann.generation, 1);
+      const sockets = await Promise.all([ann, bob, other].map((p) => connect(stack.app.url, p).then(stack.track)));
+
+      const hosting = await nodeIndexOf(stack, ann.url);
+      stack.nodes[hosting].kill();
+
+      const verifier = new TokenVerifier(stack.apiKey, stack.apiSecret);
+      for (const [i, who] of [ann, bob].entries()) {
+        const rejoin = await sockets[i].nextRejoin(2, 5000);
+        assert.equal(rejoin.url, other.url, 'moved to the surviving node');
+        assert.equal(rejoin.generation, 2);
+        assert.equal(rejoin.reason, 'node-down');
+        const claims = await verifier.verify(rejoin.token);
+        assert.equal(claims.sub, who.identity, 'same identity');
+        assert.equal(claims.name, who.name, 'same name');
+        assert.equal(claims.video?.room, 'standup');
+        assert.equal(claims.video?.roomJoin, true);
+      }
+      const annClaims = await verifier.verify((await sockets[0].nextRejoin(2, 10)).token);
+      assert.equal(annClaims.metadata, '{"role":"host"}', 'same metadata');
+      assert.equal(sockets[2].rejoins.length, 0, 'a session on a healthy node is left alone');
+
+      const nodes = await api<Array<{ url: string; status: string; reason: string; sessions: number }>>(stack.app.url, 'GET', '/api/nodes');
+      const dead = nodes.body.find((n) => n.url === ann.url)!;
+      assert.equal(dead.status, 'down');
+      assert.match(dead.reason, /refused/);
+      assert.equal(nodes.body.find((n) => n.url === other.url)!.sessions, 2);
+
+      const sessions = await api<Array<{ sessionId: string; room: { metadata: string; maxParticipants: number }; generation: number }>>(
+        stack.app.url,
+        'GET',
+        '/api/sessions',
+      );
+      const standup = sessions.body.find((s) => s.sessionId === 'standup')!;
+      assert.deepEqual([standup.generation, standup.room.metadata, standup.room.maxParticipants], [2, 'daily', 10], 'room settings kept');
+      assert.match(stack.app.output(), /session standup rebuilt in [\d.]+ ms/);
+    }),
+  );
+
+  it('a hung node (SIGSTOP: accepts, never answers) is caught by the probe timeout', { timeout: TEST_TIMEOUT_MS }, () =>
+    withStack(2, async (stack) => {
+      const ann = await join(stack.app.url, 'hung', 'Ann');
+      const socket = stack.track(await connect(stack.app.url, ann));
+      const hosting = await nodeIndexOf(stack, ann.url);
+      const stoppedAt = performance.now();
+      stack.nodes[hosting].hang();
+      const rejoin = await socket.nextRejoin(2, 6000);
+      assert.equal(rejoin.reason, 'node-hung');
+      assert.notEqual(rejoin.url, ann.url);
+      assert.ok(rejoin.at - stoppedAt < 3000, `hung node detected in ${Math.round(rejoin.at - stoppedAt)} ms (limit 3000)`);
+    }),
+  );
+
+  it('client report: rejoin with failedUrl answers the new node in the same request, media-lost moves the others', { timeout: TEST_TIMEOUT_MS }, () =>
+    withStack(2, async (stack) => {
+      const ann = await join(stack.app.url, 'report', 'Ann');
+      const bob = await join(stack.app.url, 'report', 'Bob');
+      const bobSocket = stack.track(await connect(stack.app.url, bob));
+      stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
+      const res = await api<RejoinResponse>(stack.app.url, 'POST', `/api/sessions/report/participants/${ann.identity}/rejoin`, {
+        rejoinKey: ann.rejoinKey,
+        failedUrl: ann.url,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.notEqual(res.body.url, ann.url);
+      assert.equal(res.body.generation, 2);
+      const pushed = await bobSocket.nextRejoin(2, 3000);
+      assert.equal(pushed.url, res.body.url);
+      assert.equal(pushed.generation, 2);
+      // A second report for the same dead url changes nothing: one rebuild only.
+      const again = await api<RejoinResponse>(stack.app.url, 'POST', `/api/sessions/report/participants/${bob.identity}/rejoin`, {
+        rejoinKey: bob.rejoinKey,
+        failedUrl: ann.url,
+      });
+      assert.equal(again.body.generation, 2);
+      assert.equal((stack.app.output().match(/session report rebuilt/g) ?? []).length, 1, 'exactly one rebuild');
+    }),
+  );
+
+  it('media-lost over the socket triggers the probe at once', { timeout: TEST_TIMEOUT_MS }, () =>
+    withStack(2, async (stack) => {
+      const ann = await join(stack.app.url, 'lost', 'Ann');
+      const socket = stack.track(await connect(stack.app.url, ann));
+      stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
+      socket.socket.emit('media-lost', { url: ann.url });
+      const rejoin = await socket.nextRejoin(2, 3000);
+      assert.notEqual(rejoin.url, ann.url);
+      assert.ok(['client-report', 'node-down'].includes(rejoin.reason), rejoin.reason);
+    }),
+  );
+
+  it('no node up: waiting-for-node, rejoin 503, then rebuilt as soon as a node comes back', { timeout: TEST_TIMEOUT_MS }, () =>
+    withStack(1, async (stack) => {
+      const ann = await join(stack.app.url, 'alone', 'Ann');
+      const socket = stack.track(await connect(stack.app.url, ann));
+      stack.nodes[0].kill();
+      const waiting = await socket.nextWaiting(5000);
+      assert.equal(waiting.generation, 1);
+      const res = await api<{ statusCode: number; message: string }>(stack.app.url, 'POST', `/api/sessions/alone/participants/${ann.identity}/rejoin`, {
+        rejoinKey: ann.rejoinKey,
+        failedUrl: ann.url,
+      });
+      assert.equal(res.status, 503);
+      assert.match(res.body.message, /no media node is up/);
+      const fresh = await api(stack.app.url, 'POST', '/api/sessions/other/participants', { name: 'Zed' });
+      assert.equal(fresh.status, 503, 'no node, no new session');
+
+      await stack.restartNode(0);
+      const rejoin = await socket.nextRejoin(2, 8000);
+      assert.equal(rejoin.reason, 'node-recovered');
+      assert.equal(rejoin.url, ann.url, 'the only node, back on the same url');
+      const after = await api<RejoinResponse>(stack.app.url, 'POST', `/api/sessions/alone/participants/${ann.identity}/rejoin`, { rejoinKey: ann.rejoinKey });
+      assert.equal(after.status, 200);
+      assert.equal(after.body.generation, 2);
+    }),
+  );
+});

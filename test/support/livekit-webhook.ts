@@ -1,0 +1,40 @@
+// Builds webhook requests exactly as a LiveKit server sends them: protojson body, header
+// `Authorization: <JWT>` (no "Bearer"), HS256 with the API secret, iss = API key, claim sha256 =
+// padded base64 of sha256(raw body).
+import { createHash } from 'node:crypto';
+import { ParticipantInfo, Room, WebhookEvent } from '@livekit/protocol';
+import { AccessToken } from 'livekit-server-sdk';
+
+export interface WebhookInput {
+  event: 'participant_joined' | 'participant_left' | 'room_finished' | 'room_started' | 'track_published';
+  room: string;
+  roomSid?: string;
+  identity?: string;
+}
+
+export function webhookBody(input: WebhookInput): string {
+  // The protocol's class, not the SDK's subclass: that one resets `event` in its constructor.
+  const event = new WebhookEvent({
+    event: input.event,
+    id: `EV_${Math.random().toString(36).slice(2, 10)}`,
+    createdAt: BigInt(Math.floor(Date.now() / 1000)),
+    room: new Room({ name: input.room, sid: input.roomSid ?? '' }),
+    participant: input.identity ? new ParticipantInfo({ identity: input.identity, sid: `PA_${input.identity}` }) : undefined,
+  });
+  return event.toJsonString();
+}
+
+export async function signWebhook(body: string, apiKey: string, apiSecret: string): Promise<string> {
+  const token = new AccessToken(apiKey, apiSecret, { ttl: 5 * 60 });
+  token.sha256 = createHash('sha256').update(body).digest('base64');
+  return token.toJwt();
+}
+
+export async function postWebhook(appUrl: string, body: string, authorization?: string): Promise<Response> {
+  return fetch(`${appUrl}/webhooks/livekit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/webhook+json', ...(authorization !== undefined && { authorization }) },
+    body,
+    signal: AbortSignal.timeout(5000),
+  });
+}
