@@ -1,0 +1,84 @@
+import type { DevClusterOptions } from './api';
+import { DEFAULT_EMPTY_TIMEOUT_SEC, validateDevClusterOptions } from './dev-cluster';
+
+/** `livekit-server --dev` credentials, so any LiveKit tutorial works against the dev cluster as is. */
+export const DEV_API_KEY = 'devkey';
+export const DEV_API_SECRET = 'secret';
+export const DEFAULT_NODES = 2;
+/** LiveKit's port; nodes take consecutive ones. */
+export const DEFAULT_BASE_PORT = 7880;
+
+export const USAGE = `Usage: npm run dev-cluster -- [options]
+
+  --nodes N            media node processes (default ${DEFAULT_NODES})
+  --port P             first node's port, the others follow (default ${DEFAULT_BASE_PORT}; 0 = any free range)
+  --api-key KEY        (env LIVEKIT_API_KEY, default "${DEV_API_KEY}")
+  --secret SECRET      (env LIVEKIT_API_SECRET, default "${DEV_API_SECRET}")
+  --webhook URL        where nodes POST signed webhooks (also --webhook-url)
+  --empty-timeout SEC  seconds an empty room lives (default ${DEFAULT_EMPTY_TIMEOUT_SEC})
+  --quiet              do not print the nodes' own log lines
+  --help`;
+
+export interface CliOptions {
+  cluster: Omit<DevClusterOptions, 'onLog'>;
+  quiet: boolean;
+  /** Whether the secret is the public dev default (then it may be printed). */
+  defaultSecret: boolean;
+}
+
+export type CliParse = { kind: 'run'; options: CliOptions } | { kind: 'help' } | { kind: 'error'; problems: string[] };
+
+const VALUE_FLAGS = ['--nodes', '--port', '--api-key', '--secret', '--webhook', '--webhook-url', '--empty-timeout'] as const;
+type ValueFlag = (typeof VALUE_FLAGS)[number];
+
+/** Reads argv (after `--`) and the environment; every bad value is reported, not just the first. */
+export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliParse {
+  const values = new Map<ValueFlag, string>();
+  const problems: string[] = [];
+  let quiet = false;
+  for (let index = 0; index < argv.length; index++) {
+    const [flag, inline] = argv[index].split(/=(.*)/s, 2);
+    if (flag === '--help' || flag === '-h') return { kind: 'help' };
+    if (flag === '--quiet') {
+      quiet = true;
+    } else if ((VALUE_FLAGS as readonly string[]).includes(flag)) {
+      const value = inline ?? argv[++index];
+      if (value === undefined) problems.push(`${flag} needs a value`);
+      else values.set(flag as ValueFlag, value);
+    } else {
+      problems.push(`unknown option ${JSON.stringify(argv[index])}`);
+    }
+  }
+
+  const number = (flag: ValueFlag, fallback: number): number => {
+    const raw = values.get(flag);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(parsed)) {
+      problems.push(`${flag} must be a number (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return parsed;
+  };
+  const secret = values.get('--secret') ?? env.LIVEKIT_API_SECRET;
+  const cluster: CliOptions['cluster'] = {
+    nodes: number('--nodes', DEFAULT_NODES),
+    basePort: number('--port', DEFAULT_BASE_PORT),
+    apiKey: values.get('--api-key') ?? env.LIVEKIT_API_KEY ?? DEV_API_KEY,
+    apiSecret: secret ?? DEV_API_SECRET,
+    webhookUrl: values.get('--webhook') ?? values.get('--webhook-url'),
+    emptyTimeoutSec: number('--empty-timeout', DEFAULT_EMPTY_TIMEOUT_SEC),
+  };
+  problems.push(
+    ...validateDevClusterOptions(cluster, {
+      nodes: '--nodes',
+      basePort: '--port',
+      apiKey: '--api-key',
+      apiSecret: '--secret',
+      webhookUrl: '--webhook',
+      emptyTimeoutSec: '--empty-timeout',
+    }),
+  );
+  if (problems.length > 0) return { kind: 'error', problems };
+  return { kind: 'run', options: { cluster, quiet, defaultSecret: secret === undefined } };
+}

@@ -1,0 +1,86 @@
+// `npm run dev-cluster -- --nodes 3`: runs a local LiveKit-compatible cluster until Ctrl-C, printing
+// each node's URL and pid. Lines typed on stdin act on it: `kill node-2`, `hang node-1`, `list`...
+import { createInterface } from 'node:readline';
+import type { DevCluster } from './api';
+import { parseCliOptions, USAGE } from './cli-options';
+import { startDevCluster } from './dev-cluster';
+
+const COMMANDS = 'kill|hang|resume|restart <node>, list, quit';
+
+/** One line per node, `node-1 ws://127.0.0.1:7880 pid 12345`: scripts parse it (state follows when not running). */
+function printNodes(cluster: DevCluster): void {
+  for (const node of cluster.nodes()) {
+    const state = node.state === 'running' ? '' : ` (${node.state})`;
+    console.log(`${node.name} ${node.url} pid ${node.pid ?? '-'}${state}`);
+  }
+}
+
+async function runCommand(cluster: DevCluster, line: string): Promise<boolean> {
+  const [command, target] = line.trim().split(/\s+/);
+  switch (command) {
+    case '':
+      return true;
+    case 'list':
+      printNodes(cluster);
+      return true;
+    case 'quit':
+    case 'exit':
+      return false;
+    case 'kill':
+    case 'hang':
+    case 'resume':
+    case 'restart':
+      if (!target) {
+        console.log(`${command} needs a node name or url`);
+        return true;
+      }
+      try {
+        await cluster[command](target);
+        printNodes(cluster);
+      } catch (error) {
+        console.log((error as Error).message);
+      }
+      return true;
+    default:
+      console.log(`unknown command ${JSON.stringify(command)}; commands: ${COMMANDS}`);
+      return true;
+  }
+}
+
+async function main(): Promise<void> {
+  const parsed = parseCliOptions(process.argv.slice(2), process.env);
+  if (parsed.kind === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (parsed.kind === 'error') {
+    console.error(`dev-cluster: bad configuration:\n  - ${parsed.problems.join('\n  - ')}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const { cluster: options, quiet, defaultSecret } = parsed.options;
+  const cluster = await startDevCluster({ ...options, onLog: quiet ? undefined : (line) => console.log(line) });
+  const secret = defaultSecret ? `secret "${options.apiSecret}"` : 'secret as given';
+  console.log(`dev cluster up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
+  printNodes(cluster);
+  console.log(`commands: ${COMMANDS}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await cluster.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  const input = createInterface({ input: process.stdin });
+  input.on('line', (line) => {
+    void runCommand(cluster, line).then((keepGoing) => (keepGoing ? undefined : stop()));
+  });
+  // stdin closing (e.g. `< /dev/null`) is not a request to stop: only a signal or `quit` is.
+}
+
+main().catch((error) => {
+  console.error(`dev-cluster: ${(error as Error).message}`);
+  process.exit(1);
+});

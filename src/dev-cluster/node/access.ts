@@ -1,0 +1,85 @@
+import { ParticipantPermission, TrackSource } from '@livekit/protocol';
+import { TokenVerifier, type ClaimGrants, type VideoGrant } from 'livekit-server-sdk';
+
+/** A refused request; `status` is what the HTTP layer answers. */
+export class AccessError extends Error {
+  constructor(
+    readonly status: 401 | 403,
+    message: string,
+  ) {
+    super(message);
+    this.name = AccessError.name;
+  }
+}
+
+export interface JoinClaims {
+  identity: string;
+  name: string;
+  metadata: string;
+  attributes: Record<string, string>;
+  room: string;
+  permission: ParticipantPermission;
+}
+
+const SOURCE_NAMES: Record<string, TrackSource> = {
+  camera: TrackSource.CAMERA,
+  microphone: TrackSource.MICROPHONE,
+  screen_share: TrackSource.SCREEN_SHARE,
+  screen_share_audio: TrackSource.SCREEN_SHARE_AUDIO,
+};
+
+/** Checks LiveKit access tokens the way a LiveKit node does: HS256 with the API secret, issuer = API key. */
+export class Access {
+  private readonly verifier: TokenVerifier;
+
+  constructor(apiKey: string, apiSecret: string) {
+    this.verifier = new TokenVerifier(apiKey, apiSecret);
+  }
+
+  async verifyJoin(token: string | null | undefined): Promise<JoinClaims> {
+    const claims = await this.verify(token);
+    const video = claims.video ?? {};
+    if (!video.roomJoin) throw new AccessError(403, 'permissions denied: token has no roomJoin grant');
+    if (!video.room) throw new AccessError(403, 'permissions denied: token names no room');
+    if (!claims.sub) throw new AccessError(401, 'token has no identity');
+    return {
+      identity: claims.sub,
+      name: claims.name ?? '',
+      metadata: claims.metadata ?? '',
+      attributes: claims.attributes ?? {},
+      room: video.room,
+      permission: toPermission(video),
+    };
+  }
+
+  /** Twirp calls: `Authorization: Bearer <jwt>`; `allowed` says whether the grant covers the call. */
+  async verifyApi(authorization: string | undefined, allowed: (grant: VideoGrant) => boolean): Promise<void> {
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+    const claims = await this.verify(token);
+    if (!allowed(claims.video ?? {})) throw new AccessError(403, 'permissions denied');
+  }
+
+  private async verify(token: string | null | undefined): Promise<ClaimGrants> {
+    if (!token) throw new AccessError(401, 'no access token');
+    try {
+      return await this.verifier.verify(token);
+    } catch (error) {
+      throw new AccessError(401, `invalid access token: ${(error as Error).message}`);
+    }
+  }
+}
+
+function toPermission(video: VideoGrant): ParticipantPermission {
+  // LiveKit: publish / subscribe / publish-data default to allowed when the grant leaves them out.
+  const sources = (video.canPublishSources ?? []) as unknown[];
+  return new ParticipantPermission({
+    canPublish: video.canPublish ?? true,
+    canSubscribe: video.canSubscribe ?? true,
+    canPublishData: video.canPublishData ?? true,
+    canUpdateMetadata: video.canUpdateOwnMetadata ?? false,
+    canPublishSources: sources.map((source) => (typeof source === 'string' ? SOURCE_NAMES[source] : Number(source))).filter((source) => source !== undefined),
+    hidden: video.hidden ?? false,
+    recorder: video.recorder ?? false,
+    agent: video.agent ?? false,
+  });
+}

@@ -1,0 +1,44 @@
+import {
+  useNACK,
+  useOPUS,
+  usePLI,
+  useSdesMid,
+  useSdesRTPStreamId,
+  useVP8,
+  type RTCPeerConnectionConfig,
+} from 'werift';
+import { LOOPBACK_HOST } from './node-config';
+
+/**
+ * werift settings for a node that serves browsers on the same machine. No STUN (werift's default
+ * is a public host, useless offline), IPv4 only, and the loopback address added because werift
+ * leaves it out while Chromium under test offers nothing else.
+ * One codec per kind, VP8 and Opus, so every subscriber can take the publisher's packets unchanged.
+ */
+export function peerConfig(): RTCPeerConnectionConfig {
+  return {
+    iceServers: [],
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [LOOPBACK_HOST],
+    codecs: {
+      video: [useVP8({ rtcpFeedback: [useNACK(), usePLI()] })],
+      audio: [useOPUS()],
+    },
+    headerExtensions: {
+      // mid and rid let werift route a simulcast publisher's layers, which carry no SSRC in the SDP.
+      video: [useSdesMid(), useSdesRTPStreamId()],
+      audio: [useSdesMid()],
+    },
+  };
+}
+
+/**
+ * Candidates werift can use: IPv4 UDP with a literal address. Browsers also send mDNS names
+ * (`*.local`), IPv6 and TCP candidates, which would only cost failed checks.
+ */
+export function isUsableCandidate(candidate: string): boolean {
+  const fields = candidate.replace(/^a=/, '').split(' ');
+  const protocol = fields[2]?.toLowerCase();
+  const address = fields[4] ?? '';
+  return protocol === 'udp' && /^\d{1,3}(\.\d{1,3}){3}$/.test(address);
+}

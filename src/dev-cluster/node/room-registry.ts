@@ -1,0 +1,45 @@
+import { Room, type RoomHost, type RoomSettings } from './room';
+import type { WebhookNotifier } from './webhook-notifier';
+
+/** The rooms this node hosts. A join for an unknown room creates it, as on LiveKit. */
+export class RoomRegistry implements RoomHost {
+  private readonly rooms = new Map<string, Room>();
+
+  constructor(
+    readonly nodeId: string,
+    readonly webhooks: WebhookNotifier,
+    private readonly defaultEmptyTimeoutSec: number,
+    readonly log: (line: string) => void,
+  ) {}
+
+  get(name: string): Room | undefined {
+    return this.rooms.get(name);
+  }
+
+  list(names: string[] = []): Room[] {
+    const all = [...this.rooms.values()];
+    return names.length > 0 ? all.filter((room) => names.includes(room.name)) : all;
+  }
+
+  /** Returns the room named `settings.name`, creating it with these settings when it is new. */
+  getOrCreate(settings: Partial<RoomSettings> & { name: string }): Room {
+    const existing = this.rooms.get(settings.name);
+    if (existing) return existing;
+    const room = new Room(
+      {
+        name: settings.name,
+        emptyTimeout: settings.emptyTimeout || this.defaultEmptyTimeoutSec,
+        departureTimeout: settings.departureTimeout ?? 0,
+        maxParticipants: settings.maxParticipants ?? 0,
+        metadata: settings.metadata ?? '',
+      },
+      this,
+    );
+    this.rooms.set(room.name, room);
+    return room;
+  }
+
+  roomClosed(room: Room): void {
+    if (this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+  }
+}
