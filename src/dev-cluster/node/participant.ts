@@ -1,5 +1,6 @@
 import {
   AddTrackRequest,
+  DataPacket,
   MuteTrackRequest,
   ParticipantInfo,
   ParticipantInfo_State,
@@ -17,12 +18,13 @@ import {
 import {
   MediaStreamTrack,
   RTCPeerConnection,
+  type RTCDataChannel,
   type RTCIceCandidate,
   type RTCRtpTransceiver,
   type RTCTrackEvent,
 } from 'werift';
 import type { JoinClaims } from './access';
-import { isUsableCandidate, peerConfig } from './peer-config';
+import { isUsableCandidate, keepInactiveSectionsBundled, peerConfig } from './peer-config';
 import { PublishedTrack } from './published-track';
 import { newSid } from './sids';
 import type { SignalMessage, SignalSocket } from './signal-socket';
@@ -35,8 +37,15 @@ export interface ParticipantHost {
   participantUpdated(participant: Participant): void;
   trackMuted(publisher: Participant, track: PublishedTrack): void;
   participantLeaving(participant: Participant): void;
+  dataReceived(sender: Participant, packet: DataPacket, reliable: boolean): void;
   log(line: string): void;
 }
+
+/** livekit-client's data channel labels, on both peer connections. */
+const RELIABLE_LABEL = '_reliable';
+const LOSSY_LABEL = '_lossy';
+/** Reliable packets held while the subscriber's channel opens; lossy ones are dropped meanwhile. */
+const MAX_PENDING_RELIABLE = 256;
 
 const MIME_BY_TYPE: Partial<Record<TrackType, string>> = {
   [TrackType.VIDEO]: 'video/VP8',
@@ -75,7 +84,11 @@ export class Participant {
   private publisherPc: RTCPeerConnection | undefined;
   private subscriberPc: RTCPeerConnection | undefined;
   private publisherWork: Promise<void> = Promise.resolve();
+  private reliableOut: RTCDataChannel | undefined;
+  private lossyOut: RTCDataChannel | undefined;
+  private readonly pendingReliable: Buffer[] = [];
   private subscriberOfferId = 0;
+  private negotiationScheduled = false;
   private subscriberNegotiating = false;
   private subscriberRenegotiate = false;
   private closed = false;
@@ -166,6 +179,23 @@ export class Participant {
         // Subscription settings, layer choices, sync state, data tracks...: a dev SFU forwards
         // everything to everyone, so these change nothing.
         return;
+    }
+  }
+
+  /** Sets up the subscriber PC with its data channels; LiveKit offers it once the client is up. */
+  openSubscriber(): void {
+    if (this.closed || this.subscriberPc) return;
+    this.subscriberPc = this.createSubscriberPc();
+    this.negotiateSubscriber();
+  }
+
+  /** A data packet (already serialized) from someone else in the room. */
+  sendData(bytes: Buffer, reliable: boolean): void {
+    const channel = reliable ? this.reliableOut : this.lossyOut;
+    if (channel?.readyState === 'open') {
+      channel.send(bytes);
+    } else if (reliable && !this.closed && this.pendingReliable.length < MAX_PENDING_RELIABLE) {
+      this.pendingReliable.push(bytes);
     }
   }
 
@@ -324,6 +354,9 @@ export class Participant {
     const pc = new RTCPeerConnection({ ...peerConfig(), bundlePolicy: 'max-bundle' });
     pc.onIceCandidate.subscribe((candidate) => this.sendCandidate(candidate, SignalTarget.PUBLISHER));
     pc.ontrack = (event) => this.onPublisherTrack(event);
+    pc.onDataChannel.subscribe((channel) => {
+      channel.onMessage.subscribe((data) => this.onData(channel.label, data));
+    });
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && this.state !== ParticipantInfo_State.ACTIVE) {
         this.state = ParticipantInfo_State.ACTIVE;
@@ -340,6 +373,13 @@ export class Participant {
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.requestKeyframes();
     });
+    this.reliableOut = pc.createDataChannel(RELIABLE_LABEL, { ordered: true });
+    this.lossyOut = pc.createDataChannel(LOSSY_LABEL, { ordered: false, maxRetransmits: 0 });
+    const reliableOut = this.reliableOut;
+    reliableOut.stateChanged.subscribe((state) => {
+      if (state !== 'open') return;
+      for (const bytes of this.pendingReliable.splice(0)) reliableOut.send(bytes);
+    });
     return pc;
   }
 
@@ -349,10 +389,16 @@ export class Participant {
       this.subscriberRenegotiate = true;
       return;
     }
-    this.subscriberNegotiating = true;
-    void this.offerSubscriber().catch((error) => {
-      this.subscriberNegotiating = false;
-      this.fail('subscriber offer', error);
+    if (this.negotiationScheduled) return;
+    // Subscriptions made in the same turn (a newcomer receiving everyone) go in one offer.
+    this.negotiationScheduled = true;
+    setImmediate(() => {
+      this.negotiationScheduled = false;
+      this.subscriberNegotiating = true;
+      void this.offerSubscriber().catch((error) => {
+        this.subscriberNegotiating = false;
+        this.fail('subscriber offer', error);
+      });
     });
   }
 
@@ -366,7 +412,12 @@ export class Participant {
     }
     this.send({
       case: 'offer',
-      value: new SessionDescription({ type: 'offer', sdp: pc.localDescription!.sdp, id: ++this.subscriberOfferId, midToTrackId }),
+      value: new SessionDescription({
+        type: 'offer',
+        sdp: keepInactiveSectionsBundled(pc.localDescription!.sdp),
+        id: ++this.subscriberOfferId,
+        midToTrackId,
+      }),
     });
   }
 
@@ -398,6 +449,26 @@ export class Participant {
     const init = JSON.parse(candidateInit) as { candidate?: string };
     if (!init.candidate || !isUsableCandidate(init.candidate)) return;
     void pc.addIceCandidate(init).catch((error) => this.host.log(`${this.identity}: candidate refused: ${(error as Error).message}`));
+  }
+
+  private onData(label: string, data: string | Buffer): void {
+    if ((label !== RELIABLE_LABEL && label !== LOSSY_LABEL) || typeof data === 'string') return;
+    if (!this.permission.canPublishData) return;
+    let packet: DataPacket;
+    try {
+      packet = DataPacket.fromBinary(data);
+    } catch (error) {
+      this.host.log(`${this.identity}: unreadable data packet dropped: ${(error as Error).message}`);
+      return;
+    }
+    // Receivers trust the node, not the sender, for who sent it (as on LiveKit).
+    packet.participantIdentity = this.identity;
+    packet.participantSid = this.sid;
+    if (packet.value.case === 'user') {
+      packet.value.value.participantIdentity = this.identity;
+      packet.value.value.participantSid = this.sid;
+    }
+    this.host.dataReceived(this, packet, label === RELIABLE_LABEL);
   }
 
   private fail(step: string, error: unknown): void {

@@ -42,3 +42,15 @@ export function isUsableCandidate(candidate: string): boolean {
   const address = fields[4] ?? '';
   return protocol === 'udp' && /^\d{1,3}(\.\d{1,3}){3}$/.test(address);
 }
+
+/**
+ * werift marks an inactive m-section (an ended subscription) as rejected: port 0. When that section
+ * is the BUNDLE tag, Chromium refuses the whole offer ("m= section with mid='2' should be rejected").
+ * An inactive section on the discard port 9 says the same thing and keeps the bundle intact.
+ */
+export function keepInactiveSectionsBundled(sdp: string): string {
+  return sdp
+    .split(/(?=^m=)/m)
+    .map((section) => (/^m=(audio|video) 0 /.test(section) && /^a=inactive\r?$/m.test(section) ? section.replace(/^(m=\w+) 0 /, '$1 9 ') : section))
+    .join('');
+}

@@ -1,5 +1,7 @@
 import {
   CreateRoomRequest,
+  DataPacket,
+  DataPacket_Kind,
   DeleteRoomRequest,
   DeleteRoomResponse,
   DisconnectReason,
@@ -11,8 +13,11 @@ import {
   MuteRoomTrackResponse,
   RemoveParticipantResponse,
   RoomParticipantIdentity,
+  SendDataRequest,
+  SendDataResponse,
   UpdateParticipantRequest,
   UpdateRoomMetadataRequest,
+  UserPacket,
 } from '@livekit/protocol';
 import type { Message, MessageType } from '@bufbuild/protobuf';
 import type { VideoGrant } from 'livekit-server-sdk';
@@ -94,6 +99,24 @@ export class RoomService {
         participant.touch();
         this.room(request.room).participantUpdated(participant);
         return participant.info();
+      }),
+      SendData: method(SendDataRequest, roomAdmin, (request) => {
+        const packet = new DataPacket({
+          kind: request.kind,
+          destinationIdentities: request.destinationIdentities,
+          value: {
+            case: 'user',
+            value: new UserPacket({
+              payload: request.data,
+              topic: request.topic,
+              destinationSids: request.destinationSids,
+              destinationIdentities: request.destinationIdentities,
+              nonce: request.nonce,
+            }),
+          },
+        });
+        this.room(request.room).relayData(undefined, packet, request.kind === DataPacket_Kind.RELIABLE);
+        return new SendDataResponse();
       }),
       MutePublishedTrack: method(MuteRoomTrackRequest, roomAdmin, (request) => {
         const track = this.participant(request.room, request.identity).muteFromServer(request.trackSid, request.muted);

@@ -1,5 +1,6 @@
 import {
   Codec,
+  type DataPacket,
   DisconnectReason,
   JoinResponse,
   LeaveRequest,
@@ -195,6 +196,7 @@ export class Room implements ParticipantHost {
 
   participantActive(participant: Participant): void {
     this.broadcast(participant);
+    participant.openSubscriber();
     // LiveKit subscribes a newcomer once its transport is up: before that the client has no peer
     // connection to take the offer.
     if (!this.receivesAutomatically(participant)) return;
@@ -213,6 +215,23 @@ export class Room implements ParticipantHost {
 
   participantLeaving(participant: Participant): void {
     this.remove(participant, DisconnectReason.CLIENT_INITIATED, false);
+  }
+
+  dataReceived(sender: Participant, packet: DataPacket, reliable: boolean): void {
+    this.relayData(sender, packet, reliable);
+  }
+
+  /** Delivers a data packet to its destinations (everyone but the sender when it names none). */
+  relayData(sender: Participant | undefined, packet: DataPacket, reliable: boolean): void {
+    const user = packet.value.case === 'user' ? packet.value.value : undefined;
+    const identities = new Set([...packet.destinationIdentities, ...(user?.destinationIdentities ?? [])]);
+    const sids = new Set(user?.destinationSids ?? []);
+    const everyone = identities.size === 0 && sids.size === 0;
+    const bytes = Buffer.from(packet.toBinary());
+    for (const participant of this.participants.values()) {
+      if (participant === sender) continue;
+      if (everyone || identities.has(participant.identity) || sids.has(participant.sid)) participant.sendData(bytes, reliable);
+    }
   }
 
   log(line: string): void {
