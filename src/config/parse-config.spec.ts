@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfig } from './parse-config';
+
+function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(argv, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('reads repeated and comma-separated --url flags, key, secret and port', () => {
+    const config = parseConfig(['--url', 'ws://127.0.0.1:7880', '--url=ws://127.0.0.1:7881,wss://media.example.com', '--api-key', 'K', '--secret', 'S', '--port', '5001'], {});
+    assert.deepEqual(config.urls, ['ws://127.0.0.1:7880', 'ws://127.0.0.1:7881', 'wss://media.example.com']);
+    assert.equal(config.apiKey, 'K');
+    assert.equal(config.apiSecret, 'S');
+    assert.equal(config.port, 5001);
+    assert.equal(config.devCluster, false);
+  });
+
+  it('falls back to the environment, flags win', () => {
+    const env = { LIVEKIT_URL: 'ws://a:7880, ws://b:7880', LIVEKIT_API_KEY: 'EK', LIVEKIT_API_SECRET: 'ES', PORT: '6000' };
+    const fromEnv = parseConfig([], env);
+    assert.deepEqual(fromEnv.urls, ['ws://a:7880', 'ws://b:7880']);
+    assert.deepEqual([fromEnv.apiKey, fromEnv.apiSecret, fromEnv.port], ['EK', 'ES', 6000]);
+    assert.equal(parseConfig(['--port', '7000', '--api-key', 'FK'], env).apiKey, 'FK');
+    assert.equal(parseConfig(['--port', '7000'], env).port, 7000);
+  });
+
+  it('no url means the embedded dev cluster with a generated key pair', () => {
+    const config = parseConfig([], { PORT: '' });
+    assert.equal(config.devCluster, true);
+    assert.deepEqual(config.urls, []);
+    assert.match(config.apiKey, /^dev-/);
+    assert.ok(config.apiSecret.length >= 32);
+    assert.notEqual(parseConfig([], {}).apiSecret, config.apiSecret, 'random per run');
+  });
+
+  it('names every bad value at once and never the secret', () => {
+    const found = problems(['--url', 'http://x', '--url', 'ws://ok:1', '--secret', 'hunter2-secret', '--port', '70000', '--bogus']);
+    assert.equal(found.length, 4, found.join('\n'));
+    assert.ok(found.some((p) => p.includes('unknown argument "--bogus"')));
+    assert.ok(found.some((p) => p.startsWith('--url') && p.includes('http://x')));
+    assert.ok(found.some((p) => p.startsWith('--api-key')));
+    assert.ok(found.some((p) => p.startsWith('--port') && p.includes('70000')));
+    assert.ok(!found.join('\n').includes('hunter2-secret'));
+  });
+
+  it('a missing secret with --url is named, and a flag without value too', () => {
+    const found = problems(['--url', 'ws://a:1', '--api-key', 'K', '--port']);
+    assert.ok(found.some((p) => p.startsWith('--secret')), found.join('\n'));
+    assert.ok(found.some((p) => p === '--port needs a value'), found.join('\n'));
+  });
+
+  it('refuses the same url twice', () => {
+    assert.ok(problems(['--url', 'ws://a:1,ws://a:1', '--api-key', 'K', '--secret', 'S']).some((p) => p.includes('twice')));
+  });
+});

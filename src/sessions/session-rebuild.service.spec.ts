@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TokenVerifier } from 'livekit-server-sdk';
+import { SystemClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { LiveKitRoomApi, NodeCallError } from '../cluster/livekit-room.api';
+import type { NodeHealthService } from '../cluster/node-health.service';
+import type { NodeStatus } from '../cluster/node-health.state';
+import { NodePlacementService } from '../cluster/node-placement.service';
+import type { MetricsService } from '../observability/metrics.service';
+import type { SessionPushService } from '../realtime/session-push.service';
+import type { RejoinPayload, WaitingForNodePayload } from '../realtime/session-events';
+import { MemorySessionStore } from '../store/memory-session-store';
+import { hashRejoinKey } from './rejoin-key';
+import type { SessionRecord } from './session.model';
+import { SessionLocks } from './session-locks';
+import { SessionRebuildService } from './session-rebuild.service';
+import { TokenService } from './token.service';
+
+class FakeHealth {
+  statuses = new Map<string, NodeStatus>();
+  failures: string[] = [];
+  status(url: string) {
+    return this.statuses.get(url);
+  }
+  urls() {
+    return [...this.statuses.keys()];
+  }
+  upNodes() {
+    return this.urls().filter((u) => this.statuses.get(u) === 'up');
+  }
+  reportFailure(url: string) {
+    this.failures.push(url);
+    this.statuses.set(url, 'down');
+  }
+  onTransition() {}
+}
+
+class FakeRooms implements LiveKitRoomApi {
+  created: string[] = [];
+  refuse = new Set<string>();
+  delayMs = 20;
+  async createRoom(nodeUrl: string, roomName: string) {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.refuse.has(nodeUrl)) throw new NodeCallError(nodeUrl, 'refused', 'ECONNREFUSED');
+    this.created.push(`${roomName}@${nodeUrl}`);
+    return { sid: `RM_${this.created.length}` };
+  }
+  async deleteRoom() {}
+}
+
+class RecordingPush {
+  rejoins: Array<{ identity: string } & RejoinPayload> = [];
+  waiting: Array<{ identity: string } & WaitingForNodePayload> = [];
+  rejoin(_s: string, identity: string, payload: RejoinPayload) {
+    this.rejoins.push({ identity, ...payload });
+  }
+  waitingForNode(_s: string, identity: string, payload: WaitingForNodePayload) {
+    this.waiting.push({ identity, ...payload });
+  }
+}
+
+const A = 'ws://a:7880';
+const B = 'ws://b:7880';
+const C = 'ws://c:7880';
+
+function session(nodeUrl: string): SessionRecord {
+  const participant = (identity: string) => ({
+    identity,
+    name: identity.toUpperCase(),
+    metadata: `{"who":"${identity}"}`,
+    grants: { canPublish: true, canSubscribe: true, canPublishData: true },
+    rejoinKeyHash: hashRejoinKey(identity),
+    state: 'joined' as const,
+    invitedAt: 0,
+  });
+  return {
+    sessionId: 'room-1',
+    room: { metadata: 'm', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 0 },
+    nodeUrl,
+    roomSid: 'RM_old',
+    generation: 1,
+    waitingForNode: false,
+    createdAt: 0,
+    participants: { ann: participant('ann'), bob: participant('bob'), gone: { ...participant('gone'), state: 'left' } },
+  };
+}
+
+async function setup(statuses: Record<string, NodeStatus>) {
+  const config = new AppConfig();
+  config.apiKey = 'key';
+  config.apiSecret = 'secret-secret-secret-secret-secret';
+  const store = new MemorySessionStore();
+  const health = new FakeHealth();
+  for (const [url, status] of Object.entries(statuses)) health.statuses.set(url, status);
+  const rooms = new FakeRooms();
+  const push = new RecordingPush();
+  const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService);
+  const metrics = { recordRebuild() {} } as unknown as MetricsService;
+  const service = new SessionRebuildService(
+    store,
+    new SystemClock(),
+    health as unknown as NodeHealthService,
+    placement,
+    new TokenService(config),
+    push as unknown as SessionPushService,
+    new SessionLocks(),
+    metrics,
+  );
+  await store.save(session(A));
+  return { config, store, health, rooms, push, service };
+}
+
+describe(SessionRebuildService.name, () => {
+  it('concurrent triggers for one session give exactly one rebuild', async () => {
+    const { store, health, rooms, push, service } = await setup({ [A]: 'down', [B]: 'up' });
+    const results = await Promise.all([
+      service.rebuild('room-1', A, 'node-down'),
+      service.rebuild('room-1', A, 'client-report'),
+      service.rebuild('room-1', A, 'client-report'),
+    ]);
+    const late = await service.rebuild('room-1', A, 'client-report');
+    assert.deepEqual(rooms.created, ['room-1@ws://b:7880']);
+    for (const r of [...results, late]) assert.equal(r?.generation, 2);
+    const saved = (await store.get('room-1'))!;
+    assert.equal(saved.nodeUrl, B);
+    assert.equal(saved.roomSid, 'RM_1');
+    assert.deepEqual(push.rejoins.map((r) => r.identity).sort(), ['ann', 'bob'], 'one push per active participant, none for who left');
+    assert.ok(push.rejoins.every((r) => r.url === B && r.generation === 2 && r.reason === 'node-down'));
+    assert.equal(health.failures.length, 0);
+  });
+
+  it('re-mints the same identity, name, metadata and grants', async () => {
+    const { config, push, service } = await setup({ [A]: 'down', [B]: 'up' });
+    await service.rebuild('room-1', A, 'node-down');
+    const claims = await new TokenVerifier(config.apiKey, config.apiSecret).verify(push.rejoins.find((r) => r.identity === 'ann')!.token);
+    assert.equal(claims.sub, 'ann');
+    assert.equal(claims.name, 'ANN');
+    assert.equal(claims.metadata, '{"who":"ann"}');
+    assert.deepEqual(claims.video, { roomJoin: true, room: 'room-1', canPublish: true, canSubscribe: true, canPublishData: true });
+  });
+
+  it('does nothing when the session already left the reported node, or the node is up', async () => {
+    const { rooms, service } = await setup({ [A]: 'up', [B]: 'up' });
+    assert.equal((await service.rebuild('room-1', A, 'client-report'))?.generation, 1);
+    assert.equal((await service.rebuild('room-1', B, 'node-down'))?.generation, 1);
+    assert.equal(rooms.created.length, 0);
+  });
+
+  it('a target that refuses the room is reported and the next node is used', async () => {
+    const { health, rooms, service } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    rooms.refuse.add(B);
+    const result = await service.rebuild('room-1', A, 'node-down');
+    assert.equal(result?.nodeUrl, C);
+    assert.deepEqual(health.failures, [B]);
+  });
+
+  it('a session whose new node dies during its rebuild is rebuilt again', async () => {
+    const { health, push, service } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const first = service.rebuild('room-1', A, 'node-down');
+    // B dies while the room is being created on it (after placement chose it).
+    setTimeout(() => health.statuses.set(B, 'down'), 5);
+    const result = await first;
+    assert.equal(result?.nodeUrl, C);
+    assert.equal(result?.generation, 3);
+    assert.deepEqual([...new Set(push.rejoins.map((r) => r.generation))], [2, 3]);
+  });
+
+  it('no node up: waiting, one waiting-for-node push per participant; rebuilt when a node returns', async () => {
+    const { health, push, service, store } = await setup({ [A]: 'down', [B]: 'down' });
+    await service.rebuild('room-1', A, 'node-down');
+    await service.rebuild('room-1', A, 'client-report');
+    assert.equal((await store.get('room-1'))?.waitingForNode, true);
+    assert.equal(push.waiting.length, 2, 'pushed once, not per trigger');
+    health.statuses.set(B, 'up');
+    await service.rebuildWaiting();
+    const saved = (await store.get('room-1'))!;
+    assert.equal(saved.waitingForNode, false);
+    assert.equal(saved.nodeUrl, B);
+    assert.ok(push.rejoins.length === 2 && push.rejoins.every((r) => r.reason === 'node-recovered' && r.generation === 2));
+  });
+});

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TokenVerifier } from 'livekit-server-sdk';
+import { AppConfig } from '../config/app-config';
+import { TokenService } from './token.service';
+import { TOKEN_TTL_SECONDS } from './session-policy';
+
+describe(TokenService.name, () => {
+  it('mints a LiveKit token for room = sessionId with identity, name, metadata, grants and a short TTL', async () => {
+    const config = new AppConfig();
+    config.apiKey = 'APIk';
+    config.apiSecret = 'secret-for-tokens-secret-for-tokens';
+    const token = await new TokenService(config).mint('team-42', {
+      identity: 'ann-abc123',
+      name: 'Ann É',
+      metadata: '{"role":"host"}',
+      grants: { canPublish: false, canSubscribe: true, canPublishData: true },
+      rejoinKeyHash: 'x',
+      state: 'invited',
+      invitedAt: 0,
+    });
+    const claims = await new TokenVerifier(config.apiKey, config.apiSecret).verify(token);
+    assert.equal(claims.iss, 'APIk');
+    assert.equal(claims.sub, 'ann-abc123');
+    assert.equal(claims.name, 'Ann É');
+    assert.equal(claims.metadata, '{"role":"host"}');
+    assert.deepEqual(claims.video, { roomJoin: true, room: 'team-42', canPublish: false, canSubscribe: true, canPublishData: true });
+    const ttl = (claims.exp as number) - (claims.nbf as number);
+    assert.equal(ttl, TOKEN_TTL_SECONDS);
+    assert.ok(ttl <= 15 * 60, 'minutes, not the SDK default of 6 h');
+    await assert.rejects(new TokenVerifier(config.apiKey, 'another-secret-another-secret-xx').verify(token));
+  });
+});

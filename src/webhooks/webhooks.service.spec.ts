@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WebhookReceiver } from 'livekit-server-sdk';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../common/domain-error';
+import type { ParticipantPresenceService } from '../sessions/participant-presence.service';
+import { signWebhook, webhookBody } from '../../test/support/livekit-webhook';
+import { WebhooksService } from './webhooks.service';
+
+function setup() {
+  const config = new AppConfig();
+  config.apiKey = 'APIkey';
+  config.apiSecret = 'a-secret-of-reasonable-length-000';
+  const calls: string[] = [];
+  const presence = {
+    joined: async (s: string, sid: string, id: string) => (calls.push(`joined ${s} ${sid} ${id}`), 'applied' as const),
+    left: async (s: string, sid: string, id: string) => (calls.push(`left ${s} ${sid} ${id}`), 'applied' as const),
+    roomFinished: async (s: string, sid: string) => (calls.push(`finished ${s} ${sid}`), 'applied' as const),
+  } as unknown as ParticipantPresenceService;
+  return { config, calls, service: new WebhooksService(config, presence) };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string) {
+  await assert.rejects(promise, (error: unknown) => error instanceof DomainError && error.code === code);
+}
+
+describe(WebhooksService.name, () => {
+  it('accepts an event signed like the LiveKit server signs it (sha256 claim) and routes it', async () => {
+    const { config, calls, service } = setup();
+    const body = webhookBody({ event: 'participant_joined', room: 'daily', roomSid: 'RM_1', identity: 'ann-1' });
+    const auth = await signWebhook(body, config.apiKey, config.apiSecret);
+    // The SDK's own receiver agrees the signature is right: the signer is faithful.
+    assert.equal((await new WebhookReceiver(config.apiKey, config.apiSecret).receive(body, auth)).event, 'participant_joined');
+    assert.deepEqual(await service.receive(body, auth), { event: 'participant_joined', outcome: 'applied' });
+    const left = webhookBody({ event: 'participant_left', room: 'daily', roomSid: 'RM_1', identity: 'ann-1' });
+    await service.receive(left, await signWebhook(left, config.apiKey, config.apiSecret));
+    const finished = webhookBody({ event: 'room_finished', room: 'daily', roomSid: 'RM_1' });
+    await service.receive(finished, await signWebhook(finished, config.apiKey, config.apiSecret));
+    assert.deepEqual(calls, ['joined daily RM_1 ann-1', 'left daily RM_1 ann-1', 'finished daily RM_1']);
+  });
+
+  it('401 without a header, with a wrong secret, a wrong key, or the signature of another body', async () => {
+    const { config, calls, service } = setup();
+    const body = webhookBody({ event: 'participant_joined', room: 'daily', identity: 'ann-1' });
+    await rejectsWith(service.receive(body, undefined), 'unauthorized');
+    await rejectsWith(service.receive(body, await signWebhook(body, config.apiKey, 'another-secret-another-secret-00')), 'unauthorized');
+    await rejectsWith(service.receive(body, await signWebhook(body, 'OtherKey', config.apiSecret)), 'unauthorized');
+    await rejectsWith(service.receive(body, await signWebhook(body.replace('ann-1', 'eve-1'), config.apiKey, config.apiSecret)), 'unauthorized');
+    await rejectsWith(service.receive(body, 'not-a-jwt'), 'unauthorized');
+    assert.deepEqual(calls, [], 'nothing reached the registry');
+  });
+
+  it('400 for a correctly signed but malformed body', async () => {
+    const { config, service } = setup();
+    for (const body of ['{"event":', '[1,2]', '{"room": {"name": 5}}']) {
+      await rejectsWith(service.receive(body, await signWebhook(body, config.apiKey, config.apiSecret)), 'bad-webhook');
+    }
+    await rejectsWith(service.receive('', 'x'), 'bad-webhook');
+  });
+});
