@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { startDevCluster, type DevCluster, type DevNodeInfo } from '../../src/dev-cluster';
 import { startApp, type StartedApp } from './app';
 import { clientDist, freePort } from './client-dist';
-import { launchChromium, type LaunchedBrowser } from './chromium';
+import { type LaunchedBrowser } from './chromium';
+import { launchTestChromium } from './browser-launch';
 import { sleep } from './participant-page';
 
 /** A restarted or resumed node is probed up again by the backend within this. */
@@ -42,7 +43,7 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
       port: appPort,
       env: { CLIENT_DIST: clientDist() },
     });
-    chromium = await launchChromium();
+    chromium = await launchTestChromium();
   } catch (err) {
     await app?.stop();
     await cluster.stop();

@@ -1,4 +1,4 @@
-import type { LogEntry, MoveTiming, ResilientRoom, ResilientRoomState } from '../lib';
+import type { LogEntry, MoveTiming, RemoteVideoStats, ResilientRoom, ResilientRoomState } from '../lib';
 
 /**
  * `window.__sessionRebuilder`: a small, stable read-out for browser tests, the failover benchmark and
@@ -15,6 +15,8 @@ export interface SessionRebuilderHook {
   readonly log: LogEntry[];
   /** inbound-rtp video framesDecoded per remote identity on the current node. */
   framesDecoded(): Promise<Record<string, number>>;
+  /** The inbound-rtp details behind it (packets, keyframes, PLIs), for diagnosing a test failure. */
+  videoStats(): Promise<RemoteVideoStats[]>;
 }
 
 declare global {
@@ -51,5 +53,6 @@ export function installTestHook(getRoom: () => ResilientRoom | undefined, log: L
       return [...log];
     },
     framesDecoded: () => getRoom()?.framesDecoded() ?? Promise.resolve({}),
+    videoStats: () => getRoom()?.videoStats() ?? Promise.resolve([]),
   };
 }

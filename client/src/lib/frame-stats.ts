@@ -27,3 +27,46 @@ export async function remoteFramesDecoded(room: Room | undefined): Promise<Recor
   await Promise.all(reads);
   return result;
 }
+
+export interface RemoteVideoStats {
+  identity: string;
+  trackSid: string;
+  subscribed: boolean;
+  muted: boolean;
+  packetsReceived?: number;
+  bytesReceived?: number;
+  framesReceived?: number;
+  framesDecoded?: number;
+  keyFramesDecoded?: number;
+  pliCount?: number;
+}
+
+/** The inbound-rtp details behind framesDecoded, for telling "no packets" from "no keyframe". */
+export async function remoteVideoStats(room: Room | undefined): Promise<RemoteVideoStats[]> {
+  if (!room) return [];
+  const rows: RemoteVideoStats[] = [];
+  for (const participant of room.remoteParticipants.values()) {
+    for (const publication of participant.videoTrackPublications.values()) {
+      const row: RemoteVideoStats = {
+        identity: participant.identity,
+        trackSid: publication.trackSid,
+        subscribed: publication.isSubscribed,
+        muted: publication.isMuted,
+      };
+      const report = await publication.track?.receiver?.getStats().catch(() => undefined);
+      report?.forEach((stat: Record<string, unknown>) => {
+        if (stat.type !== 'inbound-rtp' || stat.kind !== 'video') return;
+        Object.assign(row, {
+          packetsReceived: stat.packetsReceived,
+          bytesReceived: stat.bytesReceived,
+          framesReceived: stat.framesReceived,
+          framesDecoded: stat.framesDecoded,
+          keyFramesDecoded: stat.keyFramesDecoded,
+          pliCount: stat.pliCount,
+        });
+      });
+      rows.push(row);
+    }
+  }
+  return rows;
+}

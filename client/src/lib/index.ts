@@ -11,4 +11,4 @@ export type {
   StateChange,
 } from './resilient-room.types';
 export { SessionApiClient, SessionApiError, type SessionInfo } from './session-api.client';
-export { remoteFramesDecoded } from './frame-stats';
+export { remoteFramesDecoded, remoteVideoStats, type RemoteVideoStats } from './frame-stats';

@@ -29,7 +29,7 @@ import {
   backoffDelayMs,
   type BackoffSettings,
 } from './backoff.policy';
-import { remoteFramesDecoded } from './frame-stats';
+import { remoteFramesDecoded, remoteVideoStats, type RemoteVideoStats } from './frame-stats';
 import type {
   LogEntry,
   MoveTiming,
@@ -147,6 +147,11 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   /** framesDecoded per remote identity on the current node (inbound-rtp video). */
   framesDecoded(): Promise<Record<string, number>> {
     return remoteFramesDecoded(this.room);
+  }
+
+  /** inbound-rtp details per remote video track on the current node (diagnostics). */
+  videoStats(): Promise<RemoteVideoStats[]> {
+    return remoteVideoStats(this.room);
   }
 
   /**
@@ -297,7 +302,9 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     const previous = this.room;
     const room = this.createRoom();
     this.room = room;
-    if (previous) void previous.disconnect().catch(() => undefined);
+    // disconnect() stops local tracks unless told not to (its own default beats stopLocalTrackOnUnpublish),
+    // and the camera track is shared with the next Room.
+    if (previous) void previous.disconnect(false).catch(() => undefined);
     await room.connect(target.url, target.token, CONNECT_OPTIONS);
     if (room !== this.room) return;
     if (move) this.progress(move, 'connectedAt');
