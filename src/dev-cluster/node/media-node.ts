@@ -17,6 +17,10 @@ import { WebhookNotifier } from './webhook-notifier';
  */
 export const SIGNAL_LOSS_GRACE_MS = 5_000;
 const MAX_TWIRP_BODY_BYTES = 1 << 20;
+/** RFC 6455 1003: the endpoint received data it cannot accept. */
+const UNSUPPORTED_DATA_CLOSE_CODE = 1003;
+/** A close frame's reason must fit in 123 bytes. */
+const MAX_CLOSE_REASON_BYTES = 120;
 
 class HttpRefusal extends Error {
   constructor(
@@ -141,9 +145,20 @@ export class MediaNode {
     }
     const room = this.rooms.getOrCreate({ name: claims.room });
     const participant = room.join(claims, socket, params.get('auto_subscribe') !== '0');
+    // A bad message or a failing handler costs that one client its connection, never the node.
+    const drop = (why: string) => {
+      this.log(`${participant.identity}: ${why}; closing its signal connection`);
+      socket.close(UNSUPPORTED_DATA_CLOSE_CODE, why.slice(0, MAX_CLOSE_REASON_BYTES));
+    };
     socket.onRequest(
-      (request) => participant.handle(request),
-      (error) => this.log(`${participant.identity}: unreadable signal message: ${error.message}`),
+      (request) => {
+        try {
+          participant.handle(request);
+        } catch (error) {
+          drop(`signal request ${request.message.case} failed: ${(error as Error).message}`);
+        }
+      },
+      (error) => drop(`unreadable signal message: ${error.message}`),
     );
     socket.onClose(() => this.signalLost(room, participant));
   }

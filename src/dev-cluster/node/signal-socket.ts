@@ -30,8 +30,9 @@ export class SignalSocket {
     this.ws.on('close', handler);
   }
 
-  close(): void {
-    this.ws.close();
+  /** Closes with a WebSocket status and a reason the client logs (1000 = normal closure). */
+  close(code = 1000, reason = ''): void {
+    this.ws.close(code, reason);
   }
 
   /** For a peer that stopped answering: no closing handshake to wait for. */

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_BASE_PORT, DEV_API_KEY, DEV_API_SECRET, parseCliOptions } from './cli-options';
+
+describe('parseCliOptions', () => {
+  it('runs two nodes on LiveKit’s port with the dev credentials by default', () => {
+    const parsed = parseCliOptions([], {});
+    assert.equal(parsed.kind, 'run');
+    if (parsed.kind !== 'run') return;
+    assert.deepEqual(parsed.options.cluster, {
+      nodes: 2,
+      basePort: DEFAULT_BASE_PORT,
+      apiKey: DEV_API_KEY,
+      apiSecret: DEV_API_SECRET,
+      webhookUrl: undefined,
+      emptyTimeoutSec: 300,
+    });
+    assert.equal(parsed.options.defaultSecret, true);
+  });
+
+  it('takes flags (spaced or with =) over the environment', () => {
+    const parsed = parseCliOptions(
+      ['--nodes', '3', '--port=9000', '--api-key', 'K', '--secret', 'S', '--webhook', 'http://127.0.0.1:5000/webhooks/livekit', '--quiet'],
+      { LIVEKIT_API_KEY: 'envkey', LIVEKIT_API_SECRET: 'envsecret' },
+    );
+    assert.equal(parsed.kind, 'run');
+    if (parsed.kind !== 'run') return;
+    assert.equal(parsed.options.cluster.nodes, 3);
+    assert.equal(parsed.options.cluster.basePort, 9000);
+    assert.equal(parsed.options.cluster.apiKey, 'K');
+    assert.equal(parsed.options.cluster.apiSecret, 'S');
+    assert.equal(parsed.options.cluster.webhookUrl, 'http://127.0.0.1:5000/webhooks/livekit');
+    assert.equal(parsed.options.quiet, true);
+    assert.equal(parsed.options.defaultSecret, false);
+  });
+
+  it('reads the credentials from the environment when no flag gives them', () => {
+    const parsed = parseCliOptions([], { LIVEKIT_API_KEY: 'envkey', LIVEKIT_API_SECRET: 'envsecret' });
+    assert.equal(parsed.kind, 'run');
+    if (parsed.kind !== 'run') return;
+    assert.equal(parsed.options.cluster.apiKey, 'envkey');
+    assert.equal(parsed.options.cluster.apiSecret, 'envsecret');
+    assert.equal(parsed.options.defaultSecret, false);
+  });
+
+  it('names every bad value at once, by the flag the user typed', () => {
+    const parsed = parseCliOptions(['--nodes', 'many', '--port', '70000', '--webhook', 'ftp://x', '--empty-timeout', '-1', '--bogus', '--secret'], {});
+    assert.equal(parsed.kind, 'error');
+    if (parsed.kind !== 'error') return;
+    const text = parsed.problems.join('\n');
+    for (const fragment of ['--nodes must be a number', '--port must be', '--webhook must be an http(s) URL', '--empty-timeout must be', 'unknown option "--bogus"', '--secret needs a value']) {
+      assert.match(text, new RegExp(fragment.replace(/[()]/g, '\\$&')));
+    }
+    assert.equal(parsed.problems.length, 6);
+  });
+
+  it('refuses a node count out of range', () => {
+    const parsed = parseCliOptions(['--nodes', '0'], {});
+    assert.equal(parsed.kind, 'error');
+  });
+
+  it('answers --help', () => {
+    assert.deepEqual(parseCliOptions(['--nodes', '3', '--help'], {}), { kind: 'help' });
+  });
+});

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateRoomRequest,
+  DisconnectReason,
+  LeaveRequest,
+  LeaveRequest_Action,
+  ParticipantInfo_State,
+  Ping,
+  Room,
+} from '@livekit/protocol';
+import { AccessToken, RoomServiceClient, WebhookReceiver, type VideoGrant } from 'livekit-server-sdk';
+import WebSocket from 'ws';
+import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import { joinToken } from './livekit-page';
+import { RawSignalClient } from './raw-signal-client';
+import { startWebhookSink, type WebhookSink } from './webhook-sink';
+
+const API_KEY = 'test-key';
+const API_SECRET = 'test-secret-that-is-long-enough';
+
+async function adminToken(grant: VideoGrant, secret = API_SECRET): Promise<string> {
+  const token = new AccessToken(API_KEY, secret, { identity: 'admin-script', ttl: '5m' });
+  token.addGrant(grant);
+  return token.toJwt();
+}
+
+async function twirp(nodeUrl: string, method: string, body: unknown, authorization?: string): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${nodeUrl.replace(/^ws/, 'http')}/twirp/livekit.RoomService/${method}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+describe('media node: RoomService, webhooks and signal edge cases', { timeout: 90_000 }, () => {
+  let cluster: DevCluster;
+  let sink: WebhookSink;
+  let url: string;
+  let otherUrl: string;
+  let rooms: RoomServiceClient;
+  const clients: RawSignalClient[] = [];
+
+  async function join(identity: string, room: string, extra: Record<string, string> = {}): Promise<RawSignalClient> {
+    const client = await RawSignalClient.connect(url, await joinToken(API_KEY, API_SECRET, identity, room), extra);
+    clients.push(client);
+    return client;
+  }
+
+  before(async () => {
+    sink = await startWebhookSink();
+    cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url, emptyTimeoutSec: 1 });
+    [url, otherUrl] = cluster.nodes().map((node) => node.url);
+    rooms = new RoomServiceClient(url, API_KEY, API_SECRET);
+  });
+
+  after(async () => {
+    clients.forEach((client) => client.close());
+    await cluster?.stop();
+    await sink?.close();
+  });
+
+  it('RoomServiceClient: create, list, update metadata, delete', async () => {
+    const created = await rooms.createRoom({ name: 'twirp-room', emptyTimeout: 30, maxParticipants: 5, metadata: 'm1' });
+    assert.match(created.sid, /^RM_/);
+    assert.equal(created.emptyTimeout, 30);
+    assert.equal(created.maxParticipants, 5);
+    const again = await rooms.createRoom({ name: 'twirp-room' });
+    assert.equal(again.sid, created.sid, 'creating an existing room returns it');
+
+    assert.deepEqual(
+      (await rooms.listRooms()).map((room) => room.name),
+      ['twirp-room'],
+    );
+    assert.deepEqual(await rooms.listRooms(['other']), []);
+    assert.deepEqual(await new RoomServiceClient(otherUrl, API_KEY, API_SECRET).listRooms(), [], 'rooms belong to one node');
+
+    const updated = await rooms.updateRoomMetadata('twirp-room', 'm2');
+    assert.equal(updated.metadata, 'm2');
+    await rooms.deleteRoom('twirp-room');
+    assert.deepEqual(await rooms.listRooms(), []);
+    await sink.waitFor((hook) => hook.event === 'room_finished' && hook.body.includes('twirp-room'));
+  });
+
+  it('RoomServiceClient: list, get, update and remove participants', async () => {
+    const alice = await join('alice', 'people');
+    const join1 = await alice.next('join');
+    assert.equal(join1.participant?.identity, 'alice');
+    assert.equal(join1.room?.name, 'people');
+    const bob = await join('bob', 'people');
+    const join2 = await bob.next('join');
+    assert.deepEqual(
+      join2.otherParticipants.map((participant) => participant.identity),
+      ['alice'],
+    );
+    const seenByAlice = await alice.next('update');
+    assert.equal(seenByAlice.participants[0].identity, 'bob');
+
+    assert.deepEqual((await rooms.listParticipants('people')).map((participant) => participant.identity).sort(), ['alice', 'bob']);
+    const got = await rooms.getParticipant('people', 'bob');
+    assert.equal(got.state, ParticipantInfo_State.JOINED);
+
+    const changed = await rooms.updateParticipant('people', 'bob', { metadata: '{"seat":2}', name: 'Bob B.' });
+    assert.equal(changed.metadata, '{"seat":2}');
+    assert.equal(changed.name, 'Bob B.');
+
+    await rooms.removeParticipant('people', 'bob');
+    const leave = await bob.next('leave');
+    assert.equal(leave.reason, DisconnectReason.PARTICIPANT_REMOVED);
+    assert.equal(leave.action, LeaveRequest_Action.DISCONNECT);
+    assert.deepEqual((await rooms.listParticipants('people')).map((participant) => participant.identity), ['alice']);
+    await assert.rejects(rooms.getParticipant('people', 'bob'), (error: { status?: number }) => error.status === 404);
+  });
+
+  it('refuses calls whose grant does not cover them, with Twirp error bodies', async () => {
+    await rooms.createRoom({ name: 'guarded' });
+    const joinOnly = `Bearer ${await adminToken({ roomJoin: true, room: 'guarded' })}`;
+    const otherRoomAdmin = `Bearer ${await adminToken({ roomAdmin: true, room: 'elsewhere' })}`;
+    const wrongSecret = `Bearer ${await adminToken({ roomCreate: true }, 'not-the-secret')}`;
+
+    assert.deepEqual(await twirp(url, 'CreateRoom', { name: 'x' }, joinOnly), { status: 403, json: { code: 'permission_denied', msg: 'permissions denied' } });
+    assert.equal((await twirp(url, 'ListRooms', {}, joinOnly)).status, 403);
+    assert.equal((await twirp(url, 'ListParticipants', { room: 'guarded' }, otherRoomAdmin)).status, 403);
+    const unsigned = await twirp(url, 'ListRooms', {}, wrongSecret);
+    assert.equal(unsigned.status, 401);
+    assert.equal(unsigned.json.code, 'unauthenticated');
+    assert.equal((await twirp(url, 'ListRooms', {})).status, 401);
+
+    const admin = `Bearer ${await adminToken({ roomAdmin: true, room: 'nowhere' })}`;
+    assert.deepEqual(await twirp(url, 'ListParticipants', { room: 'nowhere' }, admin), {
+      status: 404,
+      json: { code: 'not_found', msg: 'requested room does not exist' },
+    });
+    assert.equal((await twirp(url, 'NoSuchMethod', {}, admin)).json.code, 'bad_route');
+    await assert.rejects(new RoomServiceClient(url, API_KEY, 'wrong').listRooms(), (error: { status?: number }) => error.status === 401);
+  });
+
+  it('speaks Twirp protobuf as well as JSON', async () => {
+    const response = await fetch(`${url.replace(/^ws/, 'http')}/twirp/livekit.RoomService/CreateRoom`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/protobuf', Authorization: `Bearer ${await adminToken({ roomCreate: true })}` },
+      body: new CreateRoomRequest({ name: 'binary-room', maxParticipants: 3 }).toBinary(),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/protobuf');
+    const room = Room.fromBinary(new Uint8Array(await response.arrayBuffer()));
+    assert.equal(room.name, 'binary-room');
+    assert.equal(room.maxParticipants, 3);
+  });
+
+  it('signs webhooks as LiveKit does: WebhookReceiver accepts them, a changed byte is refused', async () => {
+    const alice = await join('hooked', 'hook-room');
+    await alice.next('join');
+    alice.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }) });
+    const receiver = new WebhookReceiver(API_KEY, API_SECRET);
+    for (const event of ['room_started', 'participant_joined', 'participant_left', 'room_finished']) {
+      const hook = await sink.waitFor((candidate) => candidate.event === event && candidate.body.includes('hook-room'), 5_000);
+      assert.equal(hook.contentType, 'application/webhook+json');
+      assert.doesNotMatch(hook.authorization ?? '', /^Bearer /);
+      const verified = await receiver.receive(hook.body, hook.authorization);
+      assert.equal(verified.event, event);
+      assert.equal(verified.room?.name, 'hook-room');
+      assert.match(verified.id, /^EV_/);
+      if (event.startsWith('participant')) assert.equal(verified.participant?.identity, 'hooked');
+      const tampered = hook.body.replace('hook-room', 'hook-roon');
+      await assert.rejects(receiver.receive(tampered, hook.authorization), /sha256/);
+    }
+    const finished = await sink.waitFor((candidate) => candidate.event === 'room_finished' && candidate.body.includes('hook-room'));
+    // protojson: lowerCamelCase names, int64 as strings.
+    const json = JSON.parse(finished.body);
+    assert.equal(typeof json.createdAt, 'string');
+    assert.equal(typeof json.room.creationTime, 'string');
+  });
+
+  it('checks the join token: 401 on /rtc/validate and on the socket for a bad one', async () => {
+    const base = url.replace(/^ws/, 'http');
+    const good = await joinToken(API_KEY, API_SECRET, 'v', 'validate-room');
+    const forged = await joinToken(API_KEY, 'another-secret', 'v', 'validate-room');
+    const expired = new AccessToken(API_KEY, API_SECRET, { identity: 'v', ttl: -10 });
+    expired.addGrant({ roomJoin: true, room: 'validate-room' });
+    const noRoomGrant = new AccessToken(API_KEY, API_SECRET, { identity: 'v' });
+    noRoomGrant.addGrant({ roomList: true });
+
+    const ok = await fetch(`${base}/rtc/validate?access_token=${good}`);
+    assert.deepEqual([ok.status, await ok.text()], [200, 'success']);
+    for (const token of [forged, await expired.toJwt(), 'garbage']) {
+      assert.equal((await fetch(`${base}/rtc/validate?access_token=${token}`)).status, 401);
+    }
+    assert.equal((await fetch(`${base}/rtc/validate?access_token=${await noRoomGrant.toJwt()}`)).status, 403);
+    await assert.rejects(RawSignalClient.connect(url, forged), /HTTP 401/);
+  });
+
+  it('answers the v1 signal path with 404 so livekit-client falls back', async () => {
+    const base = url.replace(/^ws/, 'http');
+    assert.equal((await fetch(`${base}/rtc/v1/validate?access_token=x`)).status, 404);
+    const token = await joinToken(API_KEY, API_SECRET, 'v1', 'v1-room');
+    const started = Date.now();
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${url}/rtc/v1?access_token=${token}`);
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('the v1 path opened')));
+      ws.once('error', () => undefined);
+    });
+    assert.equal(status, 404);
+    assert.ok(Date.now() - started < 200, 'the refusal is immediate');
+  });
+
+  it('serves pings, ignores unknown messages, and closes only the connection that sends garbage', async () => {
+    const steady = await join('steady', 'robust');
+    await steady.next('join');
+    const rogue = await join('rogue', 'robust');
+    await rogue.next('join');
+
+    rogue.send({ case: undefined });
+    rogue.send({ case: 'ping', value: 1n });
+    assert.equal(typeof (await rogue.next('pong')), 'bigint', 'still served after an empty message');
+
+    rogue.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    const closed = await Promise.race([rogue.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not closed')), 3_000))]);
+    assert.equal(closed.code, 1003);
+    assert.match(closed.reason, /unreadable signal message/);
+
+    steady.send({ case: 'pingReq', value: new Ping({ timestamp: 42n }) });
+    assert.equal((await steady.next('pongResp')).lastPingTimestamp, 42n);
+    assert.equal((await fetch(`${url.replace(/^ws/, 'http')}/`)).status, 200);
+  });
+
+  it('replaces a participant that joins again under the same identity', async () => {
+    const first = await join('twin', 'dup-room');
+    await first.next('join');
+    const second = await join('twin', 'dup-room');
+    await second.next('join');
+    assert.equal((await first.next('leave')).reason, DisconnectReason.DUPLICATE_IDENTITY);
+    assert.deepEqual((await rooms.listParticipants('dup-room')).map((participant) => participant.identity), ['twin']);
+  });
+
+  it('tells a resuming client to join afresh (leave with RECONNECT)', async () => {
+    const client = await join('resumer', 'resume-room', { reconnect: '1', sid: 'PA_unknown' });
+    const leave = await client.next('leave');
+    assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
+  });
+
+  it('refuses a join beyond maxParticipants', async () => {
+    await rooms.createRoom({ name: 'tiny', maxParticipants: 1 });
+    const only = await join('only', 'tiny');
+    await only.next('join');
+    await assert.rejects(join('second', 'tiny'), /HTTP 403/);
+  });
+});
