@@ -23,6 +23,8 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private readonly nodes = new Map<string, WatchedNode>();
   private readonly listeners: NodeTransitionListener[] = [];
   private readonly onDemand = new SingleFlight<ProbeResult>();
+  /** Resolvers waiting for the next transition of a node (a verdict must not wait out a probe already decided elsewhere). */
+  private readonly transitionWaiters = new Map<string, Array<() => void>>();
   private probeSeq = 0;
   private stopped = false;
 
@@ -77,7 +79,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     const node = this.nodes.get(url);
     if (!node) return undefined;
     for (let i = 0; i < MAX_VERDICT_PROBES && !this.stopped; i++) {
-      await this.onDemand.run(url, () => this.probe(url, 'report'));
+      const transition = this.nextTransition(url);
+      await Promise.race([this.onDemand.run(url, () => this.probe(url, 'report')), transition.promise]);
+      transition.cancel();
       if (node.state.status === 'up' || node.state.status === 'down') return node.state.status;
     }
     return node.state.status;
@@ -89,6 +93,14 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     if (!node) return;
     const transition = node.state.markDown(`${cause}: ${detail} (RoomService call)`, cause, this.clock.now());
     if (transition) this.emit(url, transition, 'report');
+  }
+
+  private nextTransition(url: string): { promise: Promise<void>; cancel: () => void } {
+    let resolver!: () => void;
+    const promise = new Promise<void>((resolve) => (resolver = resolve));
+    this.transitionWaiters.set(url, [...(this.transitionWaiters.get(url) ?? []), resolver]);
+    const cancel = () => this.transitionWaiters.set(url, (this.transitionWaiters.get(url) ?? []).filter((r) => r !== resolver));
+    return { promise, cancel };
   }
 
   private schedule(url: string, delayMs: number): void {
@@ -115,6 +127,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     const line = `node ${url} ${transition.from} -> ${transition.to} (${transition.reason}; ${trigger} probe)`;
     if (transition.to === 'down') this.logger.warn(line);
     else this.logger.log(line);
+    const waiters = this.transitionWaiters.get(url) ?? [];
+    this.transitionWaiters.delete(url);
+    for (const resolve of waiters) resolve();
     for (const listener of this.listeners) {
       try {
         listener(url, transition, trigger);
