@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startApp, StartedApp } from '../support/app';
+import { api, connect, join } from '../support/session-client';
+
+describe('with the embedded dev cluster (no --url)', { timeout: 60_000 }, () => {
+  let app: StartedApp;
+
+  before(async () => {
+    app = await startApp({ args: ['--dev-base-port', '0'], startTimeoutMs: 40_000 });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('reports the dev cluster in /api/info and prints node URLs', async () => {
+    const info = await api<{ devCluster: boolean; nodes: Array<{ url: string; status: string; pid: number }> }>(app.url, 'GET', '/api/info');
+    assert.equal(info.body.devCluster, true);
+    assert.equal(info.body.nodes.length, 2);
+    for (const node of info.body.nodes) {
+      assert.equal(node.status, 'up');
+      assert.ok(app.output().includes(node.url), `${node.url} printed on start`);
+    }
+  });
+
+  it('crash-node SIGKILLs the session node and every participant is pushed to the other node', async () => {
+    const ann = await join(app.url, 'dev-demo', 'Ann');
+    const bob = await join(app.url, 'dev-demo', 'Bob');
+    const sockets = await Promise.all([connect(app.url, ann), connect(app.url, bob)]);
+    try {
+      const crash = await api<{ killed: string; url: string }>(app.url, 'POST', '/api/dev/sessions/dev-demo/crash-node');
+      assert.equal(crash.status, 200, JSON.stringify(crash.body));
+      assert.equal(crash.body.url, ann.url);
+      for (const socket of sockets) {
+        const rejoin = await socket.nextRejoin(2, 5000);
+        assert.notEqual(rejoin.url, ann.url);
+        assert.equal(rejoin.reason, 'node-down');
+      }
+      const again = await api(app.url, 'POST', '/api/sessions/dev-demo/participants', { name: 'Cid' });
+      assert.equal(again.status, 201);
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+  });
+});
