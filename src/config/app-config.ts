@@ -28,7 +28,8 @@ export class AppConfig {
 
   @IsString()
   @IsNotEmpty()
-  host = '0.0.0.0';
+  // Loopback by default: a public bind is an explicit choice (--host 0.0.0.0, as the Dockerfile sets).
+  host = '127.0.0.1';
 
   @IsBoolean()
   devCluster = false;

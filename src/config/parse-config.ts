@@ -31,7 +31,7 @@ const FLAGS: Record<string, { key: string; repeatable?: boolean }> = {
   '--dev-base-port': { key: 'devBasePort' },
 };
 
-export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 0.0.0.0]
+export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1]
        with no --url, an embedded dev cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
 env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST`;
 
