@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
-import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type Participant } from '../support/participant-page';
+import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
 
 /** Every scenario is bounded; a hang fails the test instead of stalling `npm test`. */
 const SCENARIO_TIMEOUT_MS = 90_000;
@@ -46,6 +46,35 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     await stack?.stop();
   });
 
+  // First, while the cluster is empty: placement is least-loaded, so the two sessions land on different nodes.
+  it('two sessions on different nodes: killing one node moves only its session; the other never blinks', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+    const red = await join(newSessionId(), ['Red-1', 'Red-2']);
+    const blue = await join(newSessionId(), ['Blue-1', 'Blue-2']);
+    await expectEveryoneSeesEveryone(red);
+    await expectEveryoneSeesEveryone(blue);
+    const [redUrl] = await urlsOf(red);
+    const [blueUrl] = await urlsOf(blue);
+    assert.notEqual(redUrl, blueUrl, 'placement put both sessions on one node');
+    const blueBefore = await Promise.all(blue.map((p) => p.framesDecoded()));
+
+    await stack.cluster.kill(stack.node(redUrl!).name);
+    await waitForMoveAway(red, redUrl!);
+    await expectEveryoneSeesEveryone(red);
+
+    for (const [i, p] of blue.entries()) {
+      const snap = await p.snapshot();
+      assert.equal(snap.url, blueUrl);
+      assert.equal(snap.state, 'connected');
+      assert.equal(snap.moves.length, 0, `${p.name} moved: ${JSON.stringify(snap.moves)}`);
+      // The same receivers kept counting: no reconnect, no new room, no gap in decoding.
+      const after = await p.framesDecoded();
+      for (const [identity, before] of Object.entries(blueBefore[i]!)) {
+        assert.ok((after[identity] ?? 0) > before, `${p.name} stopped decoding ${identity}`);
+      }
+    }
+    await expectEveryoneSeesEveryone(blue);
+  });
+
   it('SIGKILL of the hosting node: both participants decode each other again on another node', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
     const sessionId = newSessionId();
     const people = await join(sessionId, ['Ada', 'Grace']);
@@ -53,6 +82,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     const [hostUrl] = await urlsOf(people);
 
     await stack.cluster.kill(stack.node(hostUrl!).name);
+    await waitForMoveAway(people, hostUrl!);
     await expectEveryoneSeesEveryone(people);
 
     for (const p of people) {
@@ -70,6 +100,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     const [hostUrl] = await urlsOf(people);
 
     await stack.cluster.hang(stack.node(hostUrl!).name);
+    await waitForMoveAway(people, hostUrl!);
     await expectEveryoneSeesEveryone(people);
 
     const urls = await urlsOf(people);
@@ -83,11 +114,13 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     const [firstUrl] = await urlsOf(people);
 
     await stack.cluster.kill(stack.node(firstUrl!).name);
+    await waitForMoveAway(people, firstUrl!);
     await expectEveryoneSeesEveryone(people);
     const [secondUrl] = await urlsOf(people);
     assert.notEqual(secondUrl, firstUrl);
 
     await stack.cluster.kill(stack.node(secondUrl!).name);
+    await waitForMoveAway(people, secondUrl!);
     await expectEveryoneSeesEveryone(people);
     const finalUrls = await urlsOf(people);
     assert.ok(finalUrls.every((url) => url !== firstUrl && url !== secondUrl), `not on the last node: ${finalUrls.join(', ')}`);
@@ -127,6 +160,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
 
     const [hostUrl] = await urlsOf([ada!]);
     await stack.cluster.kill(stack.node(hostUrl!).name);
+    await waitForMoveAway([ada!, grace!], hostUrl!);
     await expectEveryoneSeesEveryone([ada!, grace!]);
     await sleep(1_000);
     for (const p of [ada!, grace!]) {
@@ -139,32 +173,5 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     }>;
     const linusRecord = sessions.find((s) => s.sessionId === sessionId)?.participants.find((p) => p.identity === linusId);
     assert.ok(!linusRecord || linusRecord.state === 'left', `backend still counts Linus: ${JSON.stringify(linusRecord)}`);
-  });
-
-  it('two sessions on different nodes: killing one node moves only its session; the other never blinks', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
-    const red = await join(newSessionId(), ['Red-1', 'Red-2']);
-    const blue = await join(newSessionId(), ['Blue-1', 'Blue-2']);
-    await expectEveryoneSeesEveryone(red);
-    await expectEveryoneSeesEveryone(blue);
-    const [redUrl] = await urlsOf(red);
-    const [blueUrl] = await urlsOf(blue);
-    assert.notEqual(redUrl, blueUrl, 'placement put both sessions on one node');
-    const blueBefore = await Promise.all(blue.map((p) => p.framesDecoded()));
-
-    await stack.cluster.kill(stack.node(redUrl!).name);
-    await expectEveryoneSeesEveryone(red);
-
-    for (const [i, p] of blue.entries()) {
-      const snap = await p.snapshot();
-      assert.equal(snap.url, blueUrl);
-      assert.equal(snap.state, 'connected');
-      assert.equal(snap.moves.length, 0, `${p.name} moved: ${JSON.stringify(snap.moves)}`);
-      // The same receivers kept counting: no reconnect, no new room, no gap in decoding.
-      const after = await p.framesDecoded();
-      for (const [identity, before] of Object.entries(blueBefore[i]!)) {
-        assert.ok((after[identity] ?? 0) > before, `${p.name} stopped decoding ${identity}`);
-      }
-    }
-    await expectEveryoneSeesEveryone(blue);
   });
 });

@@ -54,7 +54,7 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
     const response = await fetch(`${started.app.url}/api/nodes`, { signal: AbortSignal.timeout(2_000) });
     return (await response.json()) as Array<{ url: string; status: string }>;
   };
-  return {
+  const stack: FailoverStack = {
     cluster,
     app,
     chromium,
@@ -83,4 +83,12 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
       await cluster.stop();
     },
   };
+  // The backend's first probes decide "up"; placing a session before that would pile it onto one node.
+  try {
+    await stack.healAll();
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
 }

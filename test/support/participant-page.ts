@@ -33,6 +33,7 @@ interface PageHook {
   url?: string;
   generation?: number;
   moves: MoveTimingSnapshot[];
+  log: Array<{ at: number; level: string; message: string }>;
   framesDecoded(): Promise<Record<string, number>>;
 }
 // Only ever read inside page.evaluate(), i.e. in the browser.
@@ -93,9 +94,12 @@ export class Participant {
       if (remotes.every((id) => (second[id] ?? 0) > (first[id] ?? 0) && (first[id] ?? 0) > 0)) return second;
     }
     const snap = await this.snapshot().catch(() => undefined);
+    const log = await this.page
+      .evaluate(() => window.__sessionRebuilder!.log.slice(-10).map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`))
+      .catch(() => []);
     throw new Error(
       `${this.name}: video from ${remotes.join(', ')} not rising within ${timeoutMs} ms; framesDecoded=${JSON.stringify(last)}, ` +
-        `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}`,
+        `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}\n  page log:\n    ${log.join('\n    ')}`,
     );
   }
 
@@ -135,6 +139,21 @@ export async function joinThroughPage(browser: Browser, baseUrl: string, session
     await participant.close();
     throw err;
   }
+}
+
+/**
+ * Waits until every participant is connected on a node other than `fromUrl`. Checked before looking at
+ * frames: right after a kill, frames already in flight still decode and would make "rising" pass.
+ */
+export async function waitForMoveAway(participants: Participant[], fromUrl: string, timeoutMs = FRAMES_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let snaps: HookSnapshot[] = [];
+  while (Date.now() < deadline) {
+    snaps = await Promise.all(participants.map((p) => p.snapshot()));
+    if (snaps.every((s) => s.state === 'connected' && s.url !== fromUrl)) return;
+    await sleep(100);
+  }
+  throw new Error(`not everyone left ${fromUrl} within ${timeoutMs} ms: ${JSON.stringify(snaps.map((s) => ({ state: s.state, url: s.url })))}`);
 }
 
 /** Every participant decodes every other one's video. */
