@@ -15,7 +15,7 @@ const HARNESS = String.raw`
 const LK = window.LivekitClient;
 const state = { room: null, events: [], data: [], firstFrameAt: {}, connectStartedAt: 0 };
 const now = () => performance.now();
-function log(type, detail) { state.events.push({ type, detail, at: now() }); }
+function log(type, detail) { state.events.push({ type, detail, at: now(), wall: Date.now() }); }
 
 window.harness = {
   async join(url, token, options) {
@@ -49,7 +49,7 @@ window.harness = {
     await room.connect(url, token, options.connectOptions || {});
     const connectMs = now() - state.connectStartedAt;
     const publishStartedAt = now();
-    if (options.video) await room.localParticipant.setCameraEnabled(true, { resolution: LK.VideoPresets.h360.resolution }, options.publishOptions || {});
+    if (options.video) await room.localParticipant.setCameraEnabled(true, { resolution: LK.VideoPresets[options.videoResolution || 'h360'].resolution }, options.publishOptions || {});
     if (options.audio) await room.localParticipant.setMicrophoneEnabled(true);
     return { connectMs, publishMs: now() - publishStartedAt, sid: room.localParticipant.sid };
   },
@@ -142,6 +142,8 @@ export interface JoinOptions {
   roomOptions?: Record<string, unknown>;
   connectOptions?: Record<string, unknown>;
   publishOptions?: Record<string, unknown>;
+  /** A livekit-client `VideoPresets` key; default h360. */
+  videoResolution?: 'h180' | 'h360' | 'h720';
 }
 
 export interface JoinTimings {
@@ -159,7 +161,10 @@ export interface MediaSeen {
 export interface HarnessEvent {
   type: string;
   detail?: string;
+  /** performance.now() in the page. */
   at: number;
+  /** Date.now() in the page: comparable with node's clock (same machine). */
+  wall: number;
 }
 
 /** One participant: a browser context with the harness page open. */

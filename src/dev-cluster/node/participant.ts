@@ -37,15 +37,15 @@ export interface ParticipantHost {
   participantUpdated(participant: Participant): void;
   trackMuted(publisher: Participant, track: PublishedTrack): void;
   participantLeaving(participant: Participant): void;
-  dataReceived(sender: Participant, packet: DataPacket, reliable: boolean): void;
+  dataReceived(sender: Participant, packet: DataPacket): void;
   log(line: string): void;
 }
 
-/** livekit-client's data channel labels, on both peer connections. */
+/** livekit-client's data channel labels. */
 const RELIABLE_LABEL = '_reliable';
 const LOSSY_LABEL = '_lossy';
-/** Reliable packets held while the subscriber's channel opens; lossy ones are dropped meanwhile. */
-const MAX_PENDING_RELIABLE = 256;
+/** Packets held while a subscriber's channel opens (a newcomer is sent data before it is up). */
+const MAX_PENDING_PACKETS = 256;
 
 const MIME_BY_TYPE: Partial<Record<TrackType, string>> = {
   [TrackType.VIDEO]: 'video/VP8',
@@ -84,9 +84,8 @@ export class Participant {
   private publisherPc: RTCPeerConnection | undefined;
   private subscriberPc: RTCPeerConnection | undefined;
   private publisherWork: Promise<void> = Promise.resolve();
-  private reliableOut: RTCDataChannel | undefined;
-  private lossyOut: RTCDataChannel | undefined;
-  private readonly pendingReliable: Buffer[] = [];
+  private dataOut: RTCDataChannel | undefined;
+  private readonly pendingData: Buffer[] = [];
   private subscriberOfferId = 0;
   private negotiationScheduled = false;
   private subscriberNegotiating = false;
@@ -189,13 +188,17 @@ export class Participant {
     this.negotiateSubscriber();
   }
 
-  /** A data packet (already serialized) from someone else in the room. */
-  sendData(bytes: Buffer, reliable: boolean): void {
-    const channel = reliable ? this.reliableOut : this.lossyOut;
-    if (channel?.readyState === 'open') {
-      channel.send(bytes);
-    } else if (reliable && !this.closed && this.pendingReliable.length < MAX_PENDING_RELIABLE) {
-      this.pendingReliable.push(bytes);
+  /**
+   * A data packet (already serialized) from someone else in the room. Lossy packets go over the
+   * reliable channel too: werift delays an ordered message sent right before an unordered one
+   * (seen: ~1 s, or until the next send), and livekit-client reads the kind from the packet, not
+   * the channel. Delivering a lossy packet reliably is within its contract.
+   */
+  sendData(bytes: Buffer): void {
+    if (this.dataOut?.readyState === 'open') {
+      this.dataOut.send(bytes);
+    } else if (!this.closed && this.pendingData.length < MAX_PENDING_PACKETS) {
+      this.pendingData.push(bytes);
     }
   }
 
@@ -373,12 +376,11 @@ export class Participant {
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.requestKeyframes();
     });
-    this.reliableOut = pc.createDataChannel(RELIABLE_LABEL, { ordered: true });
-    this.lossyOut = pc.createDataChannel(LOSSY_LABEL, { ordered: false, maxRetransmits: 0 });
-    const reliableOut = this.reliableOut;
-    reliableOut.stateChanged.subscribe((state) => {
+    const dataOut = pc.createDataChannel(RELIABLE_LABEL, { ordered: true });
+    this.dataOut = dataOut;
+    dataOut.stateChanged.subscribe((state) => {
       if (state !== 'open') return;
-      for (const bytes of this.pendingReliable.splice(0)) reliableOut.send(bytes);
+      for (const bytes of this.pendingData.splice(0)) dataOut.send(bytes);
     });
     return pc;
   }
@@ -468,7 +470,7 @@ export class Participant {
       packet.value.value.participantIdentity = this.identity;
       packet.value.value.participantSid = this.sid;
     }
-    this.host.dataReceived(this, packet, label === RELIABLE_LABEL);
+    this.host.dataReceived(this, packet);
   }
 
   private fail(step: string, error: unknown): void {

@@ -1,7 +1,6 @@
 import {
   CreateRoomRequest,
   DataPacket,
-  DataPacket_Kind,
   DeleteRoomRequest,
   DeleteRoomResponse,
   DisconnectReason,
@@ -115,7 +114,7 @@ export class RoomService {
             }),
           },
         });
-        this.room(request.room).relayData(undefined, packet, request.kind === DataPacket_Kind.RELIABLE);
+        this.room(request.room).relayData(undefined, packet);
         return new SendDataResponse();
       }),
       MutePublishedTrack: method(MuteRoomTrackRequest, roomAdmin, (request) => {

@@ -217,12 +217,12 @@ export class Room implements ParticipantHost {
     this.remove(participant, DisconnectReason.CLIENT_INITIATED, false);
   }
 
-  dataReceived(sender: Participant, packet: DataPacket, reliable: boolean): void {
-    this.relayData(sender, packet, reliable);
+  dataReceived(sender: Participant, packet: DataPacket): void {
+    this.relayData(sender, packet);
   }
 
   /** Delivers a data packet to its destinations (everyone but the sender when it names none). */
-  relayData(sender: Participant | undefined, packet: DataPacket, reliable: boolean): void {
+  relayData(sender: Participant | undefined, packet: DataPacket): void {
     const user = packet.value.case === 'user' ? packet.value.value : undefined;
     const identities = new Set([...packet.destinationIdentities, ...(user?.destinationIdentities ?? [])]);
     const sids = new Set(user?.destinationSids ?? []);
@@ -230,7 +230,7 @@ export class Room implements ParticipantHost {
     const bytes = Buffer.from(packet.toBinary());
     for (const participant of this.participants.values()) {
       if (participant === sender) continue;
-      if (everyone || identities.has(participant.identity) || sids.has(participant.sid)) participant.sendData(bytes, reliable);
+      if (everyone || identities.has(participant.identity) || sids.has(participant.sid)) participant.sendData(bytes);
     }
   }
 
