@@ -219,6 +219,9 @@ async function main(): Promise<void> {
               await stack.healAll().catch(() => undefined);
             }
           }
+        } catch (err) {
+          failures.push(`${scenario} x${size}: ${(err as Error).message}`);
+          log(`FAILED ${failures[failures.length - 1]}`);
         } finally {
           await Promise.all(people.map((p) => p.close()));
           await stack.healAll().catch(() => undefined);

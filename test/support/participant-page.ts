@@ -93,14 +93,18 @@ export class Participant {
       last = second;
       if (remotes.every((id) => (second[id] ?? 0) > (first[id] ?? 0) && (first[id] ?? 0) > 0)) return second;
     }
+    throw new Error(
+      `${this.name}: video from ${remotes.join(', ')} not rising within ${timeoutMs} ms; framesDecoded=${JSON.stringify(last)}, ${await this.describe()}`,
+    );
+  }
+
+  /** State, node and the tail of the page's event log: what a failure message needs. */
+  async describe(): Promise<string> {
     const snap = await this.snapshot().catch(() => undefined);
     const log = await this.page
-      .evaluate(() => window.__sessionRebuilder!.log.slice(-10).map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`))
+      .evaluate(() => window.__sessionRebuilder!.log.slice(-12).map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`))
       .catch(() => []);
-    throw new Error(
-      `${this.name}: video from ${remotes.join(', ')} not rising within ${timeoutMs} ms; framesDecoded=${JSON.stringify(last)}, ` +
-        `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}\n  page log:\n    ${log.join('\n    ')}`,
-    );
+    return `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}\n  page log:\n    ${log.join('\n    ')}`;
   }
 
   async waitForState(state: string, timeoutMs: number): Promise<void> {
@@ -111,7 +115,7 @@ export class Participant {
       if (seen === state) return;
       await sleep(100);
     }
-    throw new Error(`${this.name}: state "${state}" not reached within ${timeoutMs} ms (last: ${seen})`);
+    throw new Error(`${this.name}: state "${state}" not reached within ${timeoutMs} ms (last: ${seen}); ${await this.describe()}`);
   }
 
   async close(): Promise<void> {
