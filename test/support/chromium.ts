@@ -1,12 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // Loopback-only WebRTC with a fake camera and microphone (see ../shared/notes/livekit-facts.md).
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -38,19 +36,8 @@ export interface LaunchedBrowser {
   close(): Promise<void>;
 }
 
+// playwright gives every launch a fresh temporary profile (it refuses --user-data-dir in launch()).
 export async function launchChromium(): Promise<LaunchedBrowser> {
-  const executablePath = requireChromium();
-  const userDataDir = mkdtempSync(join(tmpdir(), 'session-rebuilder-chromium-'));
-  const browser = await chromium.launch({
-    executablePath,
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`],
-    timeout: 30_000,
-  });
-  return {
-    browser,
-    async close() {
-      await browser.close().catch(() => undefined);
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
+  const browser = await chromium.launch({ executablePath: requireChromium(), args: CHROMIUM_ARGS, timeout: 30_000 });
+  return { browser, close: () => browser.close().catch(() => undefined) };
 }

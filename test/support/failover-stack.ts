@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startDevCluster, type DevCluster, type DevNodeInfo } from '../../src/dev-cluster';
 import { startApp, type StartedApp } from './app';
 import { clientDist, freePort } from './client-dist';
-import { type LaunchedBrowser } from './chromium';
-import { launchTestChromium } from './browser-launch';
+import { launchChromium, type LaunchedBrowser } from './chromium';
 import { sleep } from './participant-page';
 
 /** A restarted or resumed node is probed up again by the backend within this. */
@@ -43,7 +42,7 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
       port: appPort,
       env: { CLIENT_DIST: clientDist() },
     });
-    chromium = await launchTestChromium();
+    chromium = await launchChromium();
   } catch (err) {
     await app?.stop();
     await cluster.stop();
