@@ -59,13 +59,13 @@ window.harness = {
   async media() {
     const result = {};
     for (const p of state.room.remoteParticipants.values()) {
-      const entry = { videoFramesDecoded: 0, audioSamplesReceived: 0, videoWidth: 0 };
+      const entry = { videoFramesDecoded: 0, audioSamplesReceived: 0, videoWidth: 0, videoBytesReceived: 0 };
       for (const pub of p.trackPublications.values()) {
         if (!pub.track || !pub.track.receiver) continue;
         const stats = await pub.track.receiver.getStats();
         stats.forEach((s) => {
           if (s.type !== 'inbound-rtp') return;
-          if (s.kind === 'video') { entry.videoFramesDecoded += s.framesDecoded || 0; entry.videoWidth = s.frameWidth || 0; }
+          if (s.kind === 'video') { entry.videoFramesDecoded += s.framesDecoded || 0; entry.videoWidth = s.frameWidth || 0; entry.videoBytesReceived += s.bytesReceived || 0; }
           if (s.kind === 'audio') entry.audioSamplesReceived += s.totalSamplesReceived || 0;
         });
       }
@@ -154,6 +154,7 @@ export interface JoinTimings {
 
 export interface MediaSeen {
   videoFramesDecoded: number;
+  videoBytesReceived: number;
   audioSamplesReceived: number;
   videoWidth: number;
 }

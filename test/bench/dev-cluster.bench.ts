@@ -1,0 +1,231 @@
+// `npm run bench:dev-cluster [-- --rounds 5 --seconds 10 --sizes 2,4]`: what one dev-cluster node
+// costs and how fast a livekit-client gets media from it, measured with the real client in Chromium.
+//   - startup: time for startDevCluster() to have 2 nodes listening, and for restart() of one;
+//   - join: connect() duration and connect() -> first decoded remote frame, for a joiner whose peer
+//     already publishes (default client options, which try the v1 path first, and v0 directly);
+//   - forwarding: N participants all publishing 360p video + audio on one node (N x (N-1) forwarded
+//     video streams): the node's CPU (share of one core) and memory per participant.
+// Prints a table and writes bench-results/dev-cluster.json.
+import { execSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import { HarnessParticipant, joinToken, launchBrowser, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../dev-cluster/livekit-page';
+
+const API_KEY = 'bench-key';
+const API_SECRET = 'bench-secret-that-is-long-enough';
+/** npm runs scripts from the package root, whatever the build's outDir. */
+const OUT_DIR = join(process.cwd(), 'bench-results');
+const MEDIA_TIMEOUT_MS = 20_000;
+/** Encoders ramp up over the first seconds; measuring before that undercounts the forwarded bitrate. */
+const WARMUP_MS = 4_000;
+const TARGET_4X3_CPU_PERCENT = 20;
+
+interface Args {
+  rounds: number;
+  seconds: number;
+  sizes: number[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { rounds: 5, seconds: 10, sizes: [2, 4] };
+  const problems: string[] = [];
+  for (let index = 0; index < argv.length; index += 2) {
+    const [flag, value] = [argv[index], argv[index + 1]];
+    if (flag === '--rounds') args.rounds = Number(value);
+    else if (flag === '--seconds') args.seconds = Number(value);
+    else if (flag === '--sizes') args.sizes = (value ?? '').split(',').map(Number);
+    else problems.push(`unknown option ${flag}`);
+  }
+  if (!(Number.isInteger(args.rounds) && args.rounds >= 1)) problems.push('--rounds must be an integer >= 1');
+  if (!(args.seconds > 0)) problems.push('--seconds must be > 0');
+  if (args.sizes.length === 0 || !args.sizes.every((size) => Number.isInteger(size) && size >= 2)) problems.push('--sizes must list integers >= 2');
+  if (problems.length > 0) {
+    console.error(`bench:dev-cluster: ${problems.join('; ')}`);
+    process.exit(2);
+  }
+  return args;
+}
+
+const CLOCK_TICKS_PER_SEC = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+}
+
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+const PUBLISH_360P: JoinOptions = { video: true, audio: true, videoResolution: 'h360', publishOptions: { simulcast: false } };
+
+class Bench {
+  private readonly open: HarnessParticipant[] = [];
+
+  constructor(
+    private readonly cluster: DevCluster,
+    private readonly browser: Browser,
+    private readonly server: HarnessServer,
+  ) {}
+
+  async join(identity: string, room: string, options: JoinOptions, nodeIndex = 0) {
+    const person = await HarnessParticipant.open(this.browser, this.server, identity);
+    this.open.push(person);
+    const timings = await person.join(this.cluster.nodes()[nodeIndex].url, await joinToken(API_KEY, API_SECRET, identity, room), options);
+    return { person, timings };
+  }
+
+  async closeAll(): Promise<void> {
+    for (const person of this.open.splice(0)) {
+      await person.leave().catch(() => undefined);
+      await person.close();
+    }
+  }
+
+  /** connect() and connect() -> first decoded frame of a peer that already publishes. */
+  async joinRound(round: number, connectOptions: Record<string, unknown>) {
+    const room = `join-${round}-${Object.keys(connectOptions).length}`;
+    const { person: publisher } = await this.join(`pub-${round}`, room, PUBLISH_360P);
+    const { person: joiner, timings } = await this.join(`sub-${round}`, room, { video: false, audio: false, roomOptions: connectOptions });
+    await waitFor('first frame', async () => (await joiner.firstFrameAt())[publisher.identity] !== undefined, MEDIA_TIMEOUT_MS);
+    const firstFrameMs = (await joiner.firstFrameAt())[publisher.identity];
+    await this.closeAll();
+    return { connectMs: timings.connectMs, firstFrameMs };
+  }
+
+  /** N participants, everyone publishing, everyone receiving everyone, for `seconds`. */
+  async forwarding(size: number, seconds: number) {
+    const pid = this.cluster.nodes()[0].pid!;
+    const idleRss = rssMb(pid);
+    const people: HarnessParticipant[] = [];
+    for (let index = 0; index < size; index++) people.push((await this.join(`p${index}`, `fwd-${size}`, PUBLISH_360P)).person);
+    for (const person of people) {
+      await waitFor(`${person.identity} decoding everyone`, async () => {
+        const media = await person.media();
+        return Object.keys(media).length === size - 1 && Object.values(media).every((seen) => seen.videoFramesDecoded > 0);
+      }, MEDIA_TIMEOUT_MS);
+    }
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+    const framesBefore = await Promise.all(people.map((person) => person.media()));
+    const cpuBefore = cpuSeconds(pid);
+    const startedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const cpuUsed = cpuSeconds(pid) - cpuBefore;
+    const elapsed = (Date.now() - startedAt) / 1000;
+    const framesAfter = await Promise.all(people.map((person) => person.media()));
+    const rss = rssMb(pid);
+
+    let frames = 0;
+    let bytes = 0;
+    framesAfter.forEach((after, index) => {
+      for (const [from, seen] of Object.entries(after)) {
+        frames += seen.videoFramesDecoded - (framesBefore[index][from]?.videoFramesDecoded ?? 0);
+        bytes += seen.videoBytesReceived - (framesBefore[index][from]?.videoBytesReceived ?? 0);
+      }
+    });
+    const videoStreams = size * (size - 1);
+    await this.closeAll();
+    const cpuPercent = (cpuUsed / elapsed) * 100;
+    return {
+      participants: size,
+      forwardedVideoStreams: videoStreams,
+      forwardedAudioStreams: videoStreams,
+      nodeCpuPercentOfOneCore: round(cpuPercent, 1),
+      cpuPercentPerVideoStream: round(cpuPercent / videoStreams, 2),
+      videoStreamsPerCore: round(videoStreams / (cpuPercent / 100), 0),
+      meanVideoKbpsPerStream: round((bytes * 8) / 1000 / elapsed / videoStreams, 0),
+      meanDecodedFpsPerStream: round(frames / elapsed / videoStreams, 1),
+      nodeRssMb: round(rss, 1),
+      rssMbPerParticipant: round((rss - idleRss) / size, 1),
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  let started = Date.now();
+  const cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET });
+  const startupMs = Date.now() - started;
+  started = Date.now();
+  await cluster.restart('node-2');
+  const restartMs = Date.now() - started;
+  const server = await startHarnessServer();
+  const browser = await launchBrowser();
+  const bench = new Bench(cluster, browser, server);
+  try {
+    const joins: Record<string, Array<{ connectMs: number; firstFrameMs: number }>> = { defaultOptions: [], v0Direct: [] };
+    for (let index = 0; index < args.rounds; index++) {
+      joins.defaultOptions.push(await bench.joinRound(index, {}));
+      joins.v0Direct.push(await bench.joinRound(index, { singlePeerConnection: false }));
+    }
+    const forwarding = [];
+    for (const size of args.sizes) forwarding.push(await bench.forwarding(size, args.seconds));
+
+    const summary = (samples: Array<{ connectMs: number; firstFrameMs: number }>) => ({
+      rounds: samples.length,
+      connectMsMedian: round(median(samples.map((sample) => sample.connectMs))),
+      connectMsMax: round(Math.max(...samples.map((sample) => sample.connectMs))),
+      firstFrameMsMedian: round(median(samples.map((sample) => sample.firstFrameMs))),
+      firstFrameMsMax: round(Math.max(...samples.map((sample) => sample.firstFrameMs))),
+    });
+    const result = {
+      when: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtEnd: loadavg().map((load) => round(load, 2)) },
+      startup: { twoNodesMs: startupMs, restartOneNodeMs: restartMs },
+      join: { defaultOptions: summary(joins.defaultOptions), v0Direct: summary(joins.v0Direct), samples: joins },
+      forwarding,
+    };
+
+    console.log(`\ndev cluster benchmark (${result.machine.cpus} cpus, load at end ${result.machine.loadAverageAtEnd.join(' ')})`);
+    console.log(`startup: 2 nodes listening in ${startupMs} ms; restart of one node ${restartMs} ms`);
+    console.log('\njoin (joiner subscribes to one 360p publisher)      connect ms (median/max)   first frame ms after connect() (median/max)');
+    for (const [name, stats] of Object.entries({ 'default options (v1 tried, 404, v0)': result.join.defaultOptions, 'singlePeerConnection: false (v0)': result.join.v0Direct })) {
+      console.log(`  ${name.padEnd(48)} ${`${stats.connectMsMedian} / ${stats.connectMsMax}`.padEnd(25)} ${stats.firstFrameMsMedian} / ${stats.firstFrameMsMax}`);
+    }
+    console.log('\nforwarding on one node (everyone publishes 360p VP8 + opus, no simulcast)');
+    console.log('  participants  video streams  node CPU % of a core  % per stream  streams/core  kbps/stream  fps/stream  RSS MB  MB/participant');
+    for (const row of forwarding) {
+      console.log(
+        `  ${String(row.participants).padEnd(13)} ${String(row.forwardedVideoStreams).padEnd(14)} ${String(row.nodeCpuPercentOfOneCore).padEnd(21)} ` +
+          `${String(row.cpuPercentPerVideoStream).padEnd(13)} ${String(row.videoStreamsPerCore).padEnd(13)} ${String(row.meanVideoKbpsPerStream).padEnd(12)} ` +
+          `${String(row.meanDecodedFpsPerStream).padEnd(11)} ${String(row.nodeRssMb).padEnd(7)} ${row.rssMbPerParticipant}`,
+      );
+    }
+    const fourByThree = forwarding.find((row) => row.participants === 4);
+    if (fourByThree) {
+      const verdict = fourByThree.nodeCpuPercentOfOneCore < TARGET_4X3_CPU_PERCENT ? 'meets' : 'MISSES';
+      console.log(`\n4 x 3: ${fourByThree.nodeCpuPercentOfOneCore} % of one core, ${verdict} the < ${TARGET_4X3_CPU_PERCENT} % target`);
+    }
+    mkdirSync(OUT_DIR, { recursive: true });
+    const file = join(OUT_DIR, 'dev-cluster.json');
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`\nwritten: ${file}`);
+  } finally {
+    await bench.closeAll();
+    await browser.close().catch(() => undefined);
+    await server.close();
+    await cluster.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
