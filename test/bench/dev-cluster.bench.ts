@@ -11,8 +11,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
-import { HarnessParticipant, joinToken, launchBrowser, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../dev-cluster/livekit-page';
+import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../dev-cluster/livekit-page';
 
 const API_KEY = 'bench-key';
 const API_SECRET = 'bench-secret-that-is-long-enough';
@@ -167,8 +168,8 @@ async function main(): Promise<void> {
   await cluster.restart('node-2');
   const restartMs = Date.now() - started;
   const server = await startHarnessServer();
-  const browser = await launchBrowser();
-  const bench = new Bench(cluster, browser, server);
+  const chromium = await launchChromium();
+  const bench = new Bench(cluster, chromium.browser, server);
   try {
     const joins: Record<string, Array<{ connectMs: number; firstFrameMs: number }>> = { defaultOptions: [], v0Direct: [] };
     for (let index = 0; index < args.rounds; index++) {
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
     console.log(`\nwritten: ${file}`);
   } finally {
     await bench.closeAll();
-    await browser.close().catch(() => undefined);
+    await chromium.close();
     await server.close();
     await cluster.stop();
   }

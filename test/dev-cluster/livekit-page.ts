@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccessToken, type VideoGrant } from 'livekit-server-sdk';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { requireChromium } from '../support/chromium';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 /** livekit-client's `require` entry is its UMD build, which defines `window.LivekitClient`. */
 const LIVEKIT_UMD = require.resolve('livekit-client');
@@ -91,28 +90,6 @@ window.harness = {
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>dev-cluster harness</title></head>
 <body><script src="/livekit-client.umd.js"></script><script src="/harness.js"></script></body></html>`;
-
-// The flags of ../support/chromium.ts, whose launchChromium() passes --user-data-dir, which
-// playwright-core 1.5x refuses in launch(); every launch gets a fresh profile anyway.
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: requireChromium(), args: CHROMIUM_FLAGS, timeout: 30_000 });
-}
 
 export interface HarnessServer {
   url: string;

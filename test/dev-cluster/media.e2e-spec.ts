@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { WebhookReceiver } from 'livekit-server-sdk';
 import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
-import { HarnessParticipant, joinToken, launchBrowser, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from './livekit-page';
+import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from './livekit-page';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
 
 const API_KEY = 'media-key';
@@ -21,6 +22,7 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
   let cluster: DevCluster;
   let sink: WebhookSink;
   let server: HarnessServer;
+  let chromium: LaunchedBrowser;
   let browser: Browser;
   const open: HarnessParticipant[] = [];
 
@@ -69,12 +71,13 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
     sink = await startWebhookSink();
     cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url });
     server = await startHarnessServer();
-    browser = await launchBrowser();
+    chromium = await launchChromium();
+    browser = chromium.browser;
   });
 
   after(async () => {
     for (const person of open.splice(0)) await person.close();
-    await browser?.close().catch(() => undefined);
+    await chromium?.close();
     await server?.close();
     await cluster?.stop();
     await sink?.close();
@@ -86,8 +89,11 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
     await assertReceiving(alice, 'bob');
     await assertReceiving(bob, 'alice');
 
+    const receiver = new WebhookReceiver(API_KEY, API_SECRET);
+    const joined = await sink.waitFor((hook) => hook.event === 'participant_joined' && hook.body.includes('"alice"'));
+    assert.equal((await receiver.receive(joined.body, joined.authorization)).room?.name, 'pair');
     const published = await sink.waitFor((hook) => hook.event === 'track_published' && hook.body.includes('"alice"'));
-    const event = await new WebhookReceiver(API_KEY, API_SECRET).receive(published.body, published.authorization);
+    const event = await receiver.receive(published.body, published.authorization);
     assert.match(event.track?.sid ?? '', /^TR_/);
     assert.equal(event.participant?.identity, 'alice');
   });
@@ -120,6 +126,7 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
     // The SFU keeps forwarding what is still published.
     await assertReceiving(alice, 'bob');
     for (const person of [...open]) await leave(person);
+    await sink.waitFor((hook) => hook.event === 'participant_left' && hook.body.includes('"bob"'));
   });
 
   it('four publishers each receive the three others; a leaver is seen to go; a late joiner receives everyone', async () => {

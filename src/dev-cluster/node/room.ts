@@ -51,6 +51,7 @@ export class Room implements ParticipantHost {
   metadata: string;
   private readonly participants = new Map<string, Participant>();
   private readonly autoSubscribe = new WeakMap<Participant, boolean>();
+  private readonly everActive = new WeakSet<Participant>();
   private emptyTimer: NodeJS.Timeout | undefined;
   private everJoined = false;
   private closed = false;
@@ -134,7 +135,6 @@ export class Room implements ParticipantHost {
       }),
     });
     this.broadcast(participant);
-    this.host.webhooks.notify('participant_joined', { room: this.info(), participant: participant.info() });
     this.host.log(`${participant.identity} joined ${this.name}`);
     return participant;
   }
@@ -155,7 +155,10 @@ export class Room implements ParticipantHost {
     participant.touch();
     this.broadcast(participant);
     for (const track of tracks) this.host.webhooks.notify('track_unpublished', { room: this.info(), participant: participant.info(), track: track.info });
-    this.host.webhooks.notify('participant_left', { room: this.info(), participant: participant.info() });
+    // LiveKit counts a participant as joined only once its transport is up; one that never got
+    // there is reported as an aborted connection rather than as having left.
+    const event = this.everActive.has(participant) ? 'participant_left' : 'participant_connection_aborted';
+    this.host.webhooks.notify(event, { room: this.info(), participant: participant.info() });
     this.host.log(`${participant.identity} left ${this.name} (${DisconnectReason[reason]})`);
     this.armEmptyTimer();
   }
@@ -195,7 +198,9 @@ export class Room implements ParticipantHost {
   }
 
   participantActive(participant: Participant): void {
+    this.everActive.add(participant);
     this.broadcast(participant);
+    this.host.webhooks.notify('participant_joined', { room: this.info(), participant: participant.info() });
     participant.openSubscriber();
     // LiveKit subscribes a newcomer once its transport is up: before that the client has no peer
     // connection to take the offer.

@@ -8,6 +8,7 @@ export type WebhookEventName =
   | 'room_finished'
   | 'participant_joined'
   | 'participant_left'
+  | 'participant_connection_aborted'
   | 'track_published'
   | 'track_unpublished';
 
