@@ -371,7 +371,9 @@ export class Participant {
   }
 
   private createSubscriberPc(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ ...peerConfig(), bundlePolicy: 'max-bundle' });
+    // No header extensions towards subscribers: Chromium demultiplexes by the SSRCs in the offer,
+    // and each extension is per-packet work for the sender.
+    const pc = new RTCPeerConnection({ ...peerConfig(), headerExtensions: { audio: [], video: [] }, bundlePolicy: 'max-bundle' });
     pc.onIceCandidate.subscribe((candidate) => this.sendCandidate(candidate, SignalTarget.SUBSCRIBER));
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.requestKeyframes();
