@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SingleFlight } from '../common/keyed-lock';
-import { MAX_VERDICT_PROBES, PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS } from './node-health.policy';
+import { HUNG_AFTER_MS, LOOP_LAG_ALLOWANCE_MS, MAX_PROBES_IN_FLIGHT, PROBE_GIVE_UP_MS, PROBE_INTERVAL_MS } from './node-health.policy';
 import { NodeHealthSnapshot, NodeHealthState, NodeStatus, NodeTransition, ProbeFailureKind, ProbeResult } from './node-health.state';
 import { NODE_PROBER, NodeProber } from './node-prober';
 
@@ -12,9 +12,15 @@ export type NodeTransitionListener = (url: string, transition: NodeTransition, t
 interface WatchedNode {
   state: NodeHealthState;
   timer?: TimerHandle;
-  /** Sequence number of the newest probe whose result was applied: older results are stale. */
-  appliedSeq: number;
+  /** Probes sent and neither answered nor given up. */
+  inFlight: number;
+  /** When the current probe timer should fire, and when the previous one did. */
+  dueAt: number;
+  lastTickAt: number;
 }
+
+/** A verdict waits at most this for an answer or the hung call (the loop's ticks count the silence). */
+const VERDICT_WAIT_MS = HUNG_AFTER_MS + 3 * PROBE_INTERVAL_MS;
 
 /** Watches every configured node with a probe loop and tells listeners when one goes down or comes back. */
 @Injectable()
@@ -25,7 +31,6 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private readonly onDemand = new SingleFlight<ProbeResult>();
   /** Resolvers waiting for the next transition of a node (a verdict must not wait out a probe already decided elsewhere). */
   private readonly transitionWaiters = new Map<string, Array<() => void>>();
-  private probeSeq = 0;
   private stopped = false;
 
   constructor(
@@ -33,13 +38,18 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(NODE_PROBER) private readonly prober: NodeProber,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    for (const url of config.urls) this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), appliedSeq: 0 });
+    for (const url of config.urls) this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0 });
   }
 
   /** One probe of every node before the app listens, so the first join finds the nodes up. */
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all([...this.nodes.keys()].map((url) => this.probe(url, 'startup')));
-    for (const url of this.nodes.keys()) this.schedule(url, PROBE_INTERVAL_MS);
+    // A hung node must not hold the start up: its silence is judged by the loop like any other.
+    await Promise.all([...this.nodes.keys()].map((url) => this.within(this.probe(url, 'startup'), HUNG_AFTER_MS)));
+    const now = this.clock.now();
+    for (const [url, node] of this.nodes) {
+      node.lastTickAt = now;
+      this.schedule(url);
+    }
   }
 
   onModuleDestroy(): void {
@@ -72,19 +82,32 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * A client says its media connection to `url` dropped: probe at once, back to back, until the node
-   * is known up or down (a refused connection decides in one probe, a hang in FAILURES_TO_DOWN timeouts).
+   * A client says its media connection to `url` dropped: probe at once and wait for real evidence:
+   * an answer (alive: a client's lost socket alone moves nobody), a refused connection (down at once),
+   * or HUNG_AFTER_MS of silence counted by the loop (hung). Bounded by VERDICT_WAIT_MS.
    */
   async verdict(url: string): Promise<NodeStatus | undefined> {
     const node = this.nodes.get(url);
     if (!node) return undefined;
-    for (let i = 0; i < MAX_VERDICT_PROBES && !this.stopped; i++) {
-      const transition = this.nextTransition(url);
-      await Promise.race([this.onDemand.run(url, () => this.probe(url, 'report')), transition.promise]);
-      transition.cancel();
-      if (node.state.status === 'up' || node.state.status === 'down') return node.state.status;
+    if (this.stopped) return node.state.status;
+    let timer: TimerHandle | undefined;
+    const waited = new Promise<'waited'>((resolve) => (timer = this.clock.setTimeout(() => resolve('waited'), VERDICT_WAIT_MS)));
+    let answer = this.onDemand.run(url, () => this.probe(url, 'report'));
+    try {
+      for (;;) {
+        const transition = this.nextTransition(url);
+        const result = await Promise.race([answer, transition.promise.then(() => 'transition' as const), waited]);
+        transition.cancel();
+        const status = node.state.status;
+        if (result === 'waited' || status === 'down') return status;
+        if (result === 'transition') continue; // up -> suspect, say: keep waiting for evidence
+        // An answer proves the process alive; a non-200 one is asked again until FAILURES_TO_DOWN decide.
+        if (result.ok || result.kind === 'timeout') return status;
+        answer = this.onDemand.run(url, () => this.probe(url, 'report'));
+      }
+    } finally {
+      if (timer) this.clock.clearTimeout(timer);
     }
-    return node.state.status;
   }
 
   /** A call to the node failed outside the probe loop (RoomService could not connect). */
@@ -103,24 +126,51 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return { promise, cancel };
   }
 
-  private schedule(url: string, delayMs: number): void {
+  private schedule(url: string): void {
     const node = this.nodes.get(url);
     if (!node || this.stopped) return;
-    node.timer = this.clock.setTimeout(() => {
-      const started = this.clock.now();
-      void this.probe(url, 'loop').then(() => this.schedule(url, Math.max(0, PROBE_INTERVAL_MS - (this.clock.now() - started))));
-    }, delayMs);
+    node.dueAt = this.clock.now() + PROBE_INTERVAL_MS;
+    node.timer = this.clock.setTimeout(() => this.tick(url), PROBE_INTERVAL_MS);
+  }
+
+  /**
+   * One loop step: send a probe (earlier ones stay in flight), then count the node's silence since the
+   * last step. A timer that fired late measured the backend, not the node: that lateness is left out.
+   */
+  private tick(url: string): void {
+    const node = this.nodes.get(url);
+    if (!node || this.stopped) return;
+    const now = this.clock.now();
+    const backendLateMs = Math.max(0, now - node.dueAt - LOOP_LAG_ALLOWANCE_MS);
+    const silenceMs = Math.max(0, now - node.lastTickAt - backendLateMs);
+    node.lastTickAt = now;
+    this.schedule(url);
+    // Judged after pending I/O: an answer already sitting in our socket while we were busy counts first.
+    // The new probe leaves after that, so its silence starts counting from the next step.
+    setImmediate(() => {
+      if (this.stopped) return;
+      const transition = node.state.addSilence(silenceMs, this.clock.now());
+      if (transition) this.emit(url, transition, 'loop');
+      if (node.inFlight < MAX_PROBES_IN_FLIGHT) void this.probe(url, 'loop');
+    });
   }
 
   private async probe(url: string, trigger: ProbeTrigger): Promise<ProbeResult> {
     const node = this.nodes.get(url)!;
-    const seq = ++this.probeSeq;
-    const result = await this.prober.probe(url, PROBE_TIMEOUT_MS);
-    if (this.stopped || seq < node.appliedSeq) return result;
-    node.appliedSeq = seq;
-    const transition = node.state.apply(result, this.clock.now());
+    node.inFlight++;
+    node.state.probeSent();
+    const result = await this.prober.probe(url, PROBE_GIVE_UP_MS);
+    node.inFlight--;
+    if (this.stopped) return result;
+    const transition = node.state.apply(result, this.clock.now(), node.inFlight);
     if (transition) this.emit(url, transition, trigger);
     return result;
+  }
+
+  private within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = this.clock.setTimeout(() => resolve(undefined), ms)));
+    return Promise.race([promise, timeout]).finally(() => timer && this.clock.clearTimeout(timer));
   }
 
   private emit(url: string, transition: NodeTransition, trigger: ProbeTrigger): void {

@@ -1,8 +1,11 @@
-import { FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from './node-health.policy';
+import { FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, HUNG_AFTER_MS, SUCCESSES_TO_UP } from './node-health.policy';
 
 export type NodeStatus = 'unknown' | 'up' | 'suspect' | 'down';
 
-/** refused/reset: nothing listens; timeout: hung; status: answered, but not 200; error: anything else. */
+/**
+ * refused/reset: nothing listens; timeout: no answer (a probe given up, or the hung verdict itself);
+ * status: answered, but not 200; error: anything else.
+ */
 export type ProbeFailureKind = 'refused' | 'reset' | 'timeout' | 'status' | 'error';
 
 export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; kind: ProbeFailureKind; detail: string; latencyMs: number };
@@ -24,7 +27,12 @@ export interface NodeHealthSnapshot {
   consecutiveSuccesses: number;
   lastProbeAt?: number;
   lastLatencyMs?: number;
+  /** Silence counted so far since the oldest unanswered probe (backend lag excluded). */
+  silentMs: number;
 }
+
+/** Silence beyond this is worth a `suspect` (shown in /api/nodes; nothing moves on it). */
+const SUSPECT_AFTER_MS = HUNG_AFTER_MS / 2;
 
 const HARD: ReadonlySet<ProbeFailureKind> = new Set(['refused', 'reset']);
 
@@ -46,15 +54,35 @@ export class NodeHealthState {
     this.since = now;
   }
 
-  apply(result: ProbeResult, now: number): NodeTransition | undefined {
+  /** Silence counted since the oldest unanswered probe; reset by any answer. */
+  silentMs = 0;
+  /** A probe sent after the last answer is still unanswered: silence counts. */
+  private awaiting = false;
+
+  /** A probe left for the node: from now on its silence counts until something answers. */
+  probeSent(): void {
+    this.awaiting = true;
+  }
+
+  /**
+   * The outcome of one probe. Any answer from the node, however late, proves its process alive and
+   * clears the silence; a given-up probe (`timeout`) is no evidence either way (silence keeps counting).
+   * `stillInFlight`: probes still unanswered after this one.
+   */
+  apply(result: ProbeResult, now: number, stillInFlight = 0): NodeTransition | undefined {
+    if (!result.ok && result.kind === 'timeout') return undefined;
     this.lastProbeAt = now;
     this.lastLatencyMs = result.latencyMs;
+    if (result.ok || result.kind === 'status') {
+      this.silentMs = 0;
+      this.awaiting = stillInFlight > 0;
+    }
     if (result.ok) {
       this.consecutiveFailures = 0;
       this.consecutiveHardFailures = 0;
       this.consecutiveSuccesses++;
       const recovered = this.status === 'down' ? this.consecutiveSuccesses >= SUCCESSES_TO_UP : this.status !== 'up';
-      return recovered ? this.move('up', this.status === 'down' ? `answered ${this.consecutiveSuccesses} probes in a row` : 'answered', now) : undefined;
+      return recovered ? this.move('up', this.status === 'down' ? `answered ${this.consecutiveSuccesses} probes in a row` : `answered (${result.latencyMs} ms)`, now) : undefined;
     }
     this.consecutiveSuccesses = 0;
     this.consecutiveFailures++;
@@ -66,6 +94,25 @@ export class NodeHealthState {
     const down = this.consecutiveHardFailures >= HARD_FAILURES_TO_DOWN || this.consecutiveFailures >= FAILURES_TO_DOWN;
     if (down) return this.move('down', `${result.kind}: ${result.detail} (${this.consecutiveFailures} failed probe(s))`, now, result.kind);
     if (this.status !== 'suspect') return this.move('suspect', `${result.kind}: ${result.detail}`, now, result.kind);
+    return undefined;
+  }
+
+  /**
+   * `ms` more of the node's silence, as measured by a probe timer that fired on time (the caller leaves
+   * out whatever the backend's own loop was late). Hung once the silence reaches HUNG_AFTER_MS.
+   */
+  addSilence(ms: number, now: number): NodeTransition | undefined {
+    if (!this.awaiting) return undefined;
+    this.silentMs += ms;
+    if (this.status === 'down') {
+      // A down node must answer SUCCESSES_TO_UP probes without going silent again in between.
+      if (this.silentMs >= HUNG_AFTER_MS) this.consecutiveSuccesses = 0;
+      return undefined;
+    }
+    if (this.silentMs >= HUNG_AFTER_MS) {
+      return this.move('down', `timeout: no answer for ${Math.round(this.silentMs)} ms (backend lag excluded)`, now, 'timeout');
+    }
+    if (this.silentMs >= SUSPECT_AFTER_MS && this.status === 'up') return this.move('suspect', `timeout: no answer for ${Math.round(this.silentMs)} ms`, now, 'timeout');
     return undefined;
   }
 
@@ -86,6 +133,7 @@ export class NodeHealthState {
       consecutiveSuccesses: this.consecutiveSuccesses,
       lastProbeAt: this.lastProbeAt,
       lastLatencyMs: this.lastLatencyMs,
+      silentMs: Math.round(this.silentMs),
     };
   }
 
