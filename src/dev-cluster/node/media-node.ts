@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { DisconnectReason, LeaveRequest, LeaveRequest_Action } from '@livekit/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Access, AccessError, type JoinClaims } from './access';
+import { startHealthFront, type HealthFront } from './health-front';
 import { LOOPBACK_HOST, type NodeConfig } from './node-config';
 import type { Participant } from './participant';
 import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC, type Room } from './room';
@@ -39,6 +40,7 @@ export class MediaNode {
   private readonly server: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly pingWatch: NodeJS.Timeout;
+  private front?: HealthFront;
 
   constructor(
     private readonly config: NodeConfig,
@@ -53,11 +55,18 @@ export class MediaNode {
     this.pingWatch = setInterval(() => this.dropSilentParticipants(), PING_INTERVAL_SEC * 1000);
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
+  /**
+   * The HTTP server listens on a private loopback port; the public port belongs to the health front
+   * (a worker thread: `GET /` stays answered while media work keeps this loop busy, see health-front.ts).
+   */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ port: this.config.port, host: LOOPBACK_HOST }, () => resolve());
+      this.server.listen({ port: 0, host: LOOPBACK_HOST }, () => resolve());
     });
+    const address = this.server.address();
+    const internalPort = typeof address === 'object' && address ? address.port : 0;
+    this.front = await startHealthFront(this.config.port, internalPort);
   }
 
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -180,6 +189,7 @@ export class MediaNode {
 
   close(): void {
     clearInterval(this.pingWatch);
+    void this.front?.close();
     this.server.close();
   }
 }
