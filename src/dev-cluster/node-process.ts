@@ -61,6 +61,9 @@ export class NodeProcess {
       env: { ...process.env, [NODE_CONFIG_ENV]: encodeNodeConfig(this.config) },
       // stdin stays open: a node exits when it closes, i.e. when the supervisor dies.
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches the supervisor, which stops the nodes
+      // in order, instead of killing every node at once behind its back.
+      detached: true,
     });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
