@@ -8,8 +8,10 @@ import {
   ParticipantInfo_State,
   Ping,
   Room,
+  SessionDescription,
 } from '@livekit/protocol';
 import { AccessToken, RoomServiceClient, WebhookReceiver, type VideoGrant } from 'livekit-server-sdk';
+import { RTCPeerConnection, useH264 } from 'werift';
 import WebSocket from 'ws';
 import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
 import { joinToken } from './livekit-page';
@@ -225,6 +227,45 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     steady.send({ case: 'pingReq', value: new Ping({ timestamp: 42n }) });
     assert.equal((await steady.next('pongResp')).lastPingTimestamp, 42n);
     assert.equal((await fetch(`${url.replace(/^ws/, 'http')}/`)).status, 200);
+  });
+
+  it('closes, with the reason, the connection whose offer cannot be negotiated; the room serves the others', async () => {
+    const steady = await join('steady-2', 'negotiation');
+    await steady.next('join');
+    const broken = await join('broken', 'negotiation');
+    await broken.next('join');
+    // H264 only: the node speaks VP8, so no codec can be agreed.
+    const h264Only = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false, codecs: { video: [useH264()] } });
+    h264Only.addTransceiver('video', { direction: 'sendonly' });
+    const offer = await h264Only.createOffer();
+    await h264Only.close();
+    broken.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp: offer.sdp, id: 1 }) });
+    const closed = await Promise.race([broken.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not closed')), 5_000))]);
+    assert.equal(closed.code, 1011);
+    assert.match(closed.reason, /publisher offer failed/);
+    steady.send({ case: 'ping', value: 7n });
+    assert.equal(typeof (await steady.next('pong')), 'bigint');
+  });
+
+  it('stays up when a peer vanishes in the middle of a negotiation', async () => {
+    const peer = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false });
+    try {
+      peer.addTransceiver('video', { direction: 'sendonly' });
+      peer.createDataChannel('_reliable');
+      const offer = await peer.createOffer();
+      for (let round = 0; round < 3; round++) {
+        const ghost = await join(`ghost-${round}`, 'vanishing');
+        await ghost.next('join');
+        ghost.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp: offer.sdp, id: 1 }) });
+        ghost.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal((await fetch(`${url.replace(/^ws/, 'http')}/`)).status, 200);
+      const after = await join('after-ghosts', 'vanishing');
+      assert.equal((await after.next('join')).participant?.identity, 'after-ghosts');
+    } finally {
+      await peer.close();
+    }
   });
 
   it('replaces a participant that joins again under the same identity', async () => {

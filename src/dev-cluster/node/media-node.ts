@@ -9,7 +9,7 @@ import type { Participant } from './participant';
 import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC, type Room } from './room';
 import { RoomRegistry } from './room-registry';
 import { RoomService, TWIRP_PREFIX, TwirpError } from './room-service';
-import { SignalSocket } from './signal-socket';
+import { CLOSE_UNSUPPORTED_DATA, SignalSocket } from './signal-socket';
 import { WebhookNotifier } from './webhook-notifier';
 
 /**
@@ -18,10 +18,6 @@ import { WebhookNotifier } from './webhook-notifier';
  */
 export const SIGNAL_LOSS_GRACE_MS = 5_000;
 const MAX_TWIRP_BODY_BYTES = 1 << 20;
-/** RFC 6455 1003: the endpoint received data it cannot accept. */
-const UNSUPPORTED_DATA_CLOSE_CODE = 1003;
-/** A close frame's reason must fit in 123 bytes. */
-const MAX_CLOSE_REASON_BYTES = 120;
 
 class HttpRefusal extends Error {
   constructor(
@@ -157,7 +153,7 @@ export class MediaNode {
     // A bad message or a failing handler costs that one client its connection, never the node.
     const drop = (why: string) => {
       this.log(`${participant.identity}: ${why}; closing its signal connection`);
-      socket.close(UNSUPPORTED_DATA_CLOSE_CODE, why.slice(0, MAX_CLOSE_REASON_BYTES));
+      socket.close(CLOSE_UNSUPPORTED_DATA, why);
     };
     socket.onRequest(
       (request) => {

@@ -27,7 +27,7 @@ import type { JoinClaims } from './access';
 import { isUsableCandidate, keepInactiveSectionsBundled, peerConfig } from './peer-config';
 import { PublishedTrack } from './published-track';
 import { newSid } from './sids';
-import type { SignalMessage, SignalSocket } from './signal-socket';
+import { CLOSE_INTERNAL_ERROR, type SignalMessage, type SignalSocket } from './signal-socket';
 
 /** What a participant needs from its room. */
 export interface ParticipantHost {
@@ -475,7 +475,13 @@ export class Participant {
     this.host.dataReceived(this, packet);
   }
 
+  /**
+   * A negotiation that failed leaves the client waiting for an answer that never comes: close its
+   * connection with the reason, so it rejoins afresh (the room keeps serving everyone else).
+   */
   private fail(step: string, error: unknown): void {
-    this.host.log(`${this.identity}: ${step} failed: ${(error as Error).stack ?? String(error)}`);
+    const message = (error as Error).message ?? String(error);
+    this.host.log(`${this.identity}: ${step} failed: ${(error as Error).stack ?? message}`);
+    if (!this.closed) this.socket.close(CLOSE_INTERNAL_ERROR, `${step} failed: ${message}`);
   }
 }

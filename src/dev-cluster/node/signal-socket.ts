@@ -3,6 +3,15 @@ import type { RawData, WebSocket } from 'ws';
 
 export type SignalMessage = SignalResponse['message'];
 
+/** RFC 6455 close codes the node uses. */
+export const CLOSE_NORMAL = 1000;
+/** The peer sent data the node cannot accept (a malformed frame). */
+export const CLOSE_UNSUPPORTED_DATA = 1003;
+/** The node could not serve the peer (a failed negotiation). */
+export const CLOSE_INTERNAL_ERROR = 1011;
+/** A close frame's reason must fit in 123 bytes. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
 /** One participant's signal WebSocket: binary protobuf out, binary (or JSON) protobuf in. */
 export class SignalSocket {
   constructor(private readonly ws: WebSocket) {}
@@ -30,9 +39,11 @@ export class SignalSocket {
     this.ws.on('close', handler);
   }
 
-  /** Closes with a WebSocket status and a reason the client logs (1000 = normal closure). */
-  close(code = 1000, reason = ''): void {
-    this.ws.close(code, reason);
+  /** Closes with a status and a reason the client logs; the reason is cut to what a close frame holds. */
+  close(code = CLOSE_NORMAL, reason = ''): void {
+    let bytes = Buffer.from(reason);
+    if (bytes.length > MAX_CLOSE_REASON_BYTES) bytes = bytes.subarray(0, MAX_CLOSE_REASON_BYTES);
+    this.ws.close(code, bytes.toString('utf8').replace(/\uFFFD$/, ''));
   }
 
   /** For a peer that stopped answering: no closing handshake to wait for. */
