@@ -1,6 +1,6 @@
-// The node's public port, served from a worker thread: `GET /` (health) is answered there, everything
-// else (signal WebSocket, /rtc/validate, Twirp) is piped byte for byte to the main thread's HTTP server
-// on a private loopback port.
+// The node's public port, served from a worker thread: `GET /` (health) and the v1 signal path's 404s
+// are answered there, everything else (signal WebSocket, /rtc/validate, Twirp) is piped byte for byte
+// to the main thread's HTTP server on a private loopback port.
 //
 // Why: werift's DTLS/SRTP work is pure JS on the main thread. Measured on the 2-core dev box with 4
 // Chromium participants, the hosting node's main loop was backlogged so far that `GET /` took 1.4 s
@@ -71,12 +71,17 @@ function runFront(config: FrontData): void {
       const lineEnd = text.indexOf('\r\n');
       if (lineEnd < 0 && head.length < MAX_HEAD_BYTES) return;
       const requestLine = lineEnd < 0 ? '' : text.slice(0, lineEnd);
-      if (/^GET \/ HTTP\/1\.[01]$/.test(requestLine)) {
+      const health = /^GET \/ HTTP\/1\.[01]$/.test(requestLine);
+      // livekit-client's first try (socket, then validate) on the v1 path: a static 404 that must not
+      // wait behind media work, or the client gives up (3 s) instead of falling back to /rtc.
+      const v1Path = /^GET \/rtc\/v1(\/validate)?[?\s]/.test(requestLine);
+      if (health || v1Path) {
         // Answer only once the whole head is read: closing with unread bytes would reset the connection,
         // and a reset reads as "nothing listens" to the backend.
         if (!text.includes('\r\n\r\n') && head.length < MAX_HEAD_BYTES) return;
         client.off('data', onData);
-        answerHealth(client, Date.now() - Number(Atomics.load(beat, 0)));
+        if (health) answerHealth(client, Date.now() - Number(Atomics.load(beat, 0)));
+        else answer(client, '404 Not Found', 'v1 signal path is not served by this dev node');
         return;
       }
       client.off('data', onData);
@@ -92,9 +97,12 @@ function runFront(config: FrontData): void {
 
 function answerHealth(client: Socket, mainLoopSilentMs: number): void {
   const ok = mainLoopSilentMs < MAIN_LOOP_STALE_MS;
-  const body = ok ? 'OK' : `main loop silent for ${mainLoopSilentMs} ms`;
+  answer(client, ok ? '200 OK' : '406 Not Acceptable', ok ? 'OK' : `main loop silent for ${mainLoopSilentMs} ms`);
+}
+
+function answer(client: Socket, status: string, body: string): void {
   client.end(
-    `HTTP/1.1 ${ok ? '200 OK' : '406 Not Acceptable'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${body}`,
   );
 }
