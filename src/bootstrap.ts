@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { NextFunction, Request, Response } from 'express';
 import { AppModule, AppOverrides } from './app.module';
+import { AppLogger } from './common/app-logger';
 import { apiBodyParser, webhookBodyParser } from './common/body-parsers';
 import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
@@ -42,7 +43,7 @@ function serveClient(app: NestExpressApplication, clientDist: string): void {
 export async function createApp(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, devCluster, overrides), {
     bodyParser: false,
-    logger: process.env.LOG_LEVEL === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
+    logger: new AppLogger(),
   });
   app.use('/webhooks', webhookBodyParser());
   app.use(apiBodyParser());

@@ -15,8 +15,6 @@ export const PROBE_INTERVAL_MS = 250;
  * (LiveKit: 5 s), so a hung-node failover stays under 3 s end to end.
  */
 export const HUNG_AFTER_MS = 1_000;
-/** Kept for the benchmarks' settings print: the longest silence allowed is HUNG_AFTER_MS. */
-export const PROBE_TIMEOUT_MS = HUNG_AFTER_MS;
 /**
  * A probe that has not been answered after this long is dropped (its silence keeps counting). Long on
  * purpose: a late answer is still good news, and a stopped node that resumes answers its backlog.

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProjectRoot } from '../../src/bootstrap';
-import { PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from '../../src/cluster/node-health.policy';
+import { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from '../../src/cluster/node-health.policy';
 import type { RejoinResponse } from '../../src/realtime/session-events';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join as joinSession } from '../support/session-client';
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   }
 
   const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(0).padStart(5));
-  const settings = { PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP };
+  const settings = { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP };
   console.log(`rejoin push after a node stops (ms, ${RUNS} runs each; probe settings ${JSON.stringify(settings)})`);
   console.log('fault | path          |   min | median |   p90 |   max | http rejoin median');
   for (const r of results) {
