@@ -15,6 +15,8 @@ export interface Sample {
   phases: Record<Phase, number>;
   trigger: string;
   moves: number;
+  /** The move's diagnostic instants (signal, video, remoteVideo, ...), ms after the new token was in hand. */
+  marks?: Record<string, number>;
 }
 
 export interface Summary {

@@ -12,8 +12,10 @@ import { PHASES, renderSvg, summarize, type Phase, type Sample } from './failove
 
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 10);
 const SIZES = (process.env.FAILOVER_SIZES ?? '2,4').split(',').map(Number);
-const SCENARIOS = ['SIGKILL', 'SIGSTOP'] as const;
-type Scenario = (typeof SCENARIOS)[number];
+const ALL_SCENARIOS = ['SIGKILL', 'SIGSTOP'] as const;
+type Scenario = (typeof ALL_SCENARIOS)[number];
+/** FAILOVER_SCENARIOS=SIGKILL runs one kind of incident only (quicker iteration). */
+const SCENARIOS = ALL_SCENARIOS.filter((s) => (process.env.FAILOVER_SCENARIOS ?? ALL_SCENARIOS.join(',')).split(',').includes(s));
 /** One incident must be over (every participant decoding again) within this, or the run counts as failed. */
 const INCIDENT_TIMEOUT_MS = 20_000;
 /** Let webhooks and probes settle between runs so runs do not overlap. */
@@ -91,10 +93,15 @@ async function runIncident(stack: FailoverStack, people: Participant[], scenario
       phases,
       trigger: f.moves[0]?.trigger ?? '?',
       moves: f.moves.length,
+      marks: Object.fromEntries(Object.entries(last.marks ?? {}).map(([name, at]) => [name, Math.round(at - last.tokenAt!)])),
     };
   });
   const totals = samples.map((s) => Math.round(s.totalMs));
   log(`${scenario} x${people.length} run ${run}: ${totals.join(' / ')} ms (${samples.map((s) => s.trigger).join(', ')})`);
+  for (const s of samples) {
+    const steps = PHASES.map((p) => `${p} ${Math.round(s.phases[p])}`).join(', ');
+    log(`  ${s.participant}: ${steps}; after token: ${Object.entries(s.marks ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
 
   if (scenario === 'SIGKILL') await stack.cluster.restart(node.name);
   else await stack.cluster.resume(node.name);
@@ -184,6 +191,12 @@ function summaries(samples: Sample[]) {
         totalMs: summarize(group.map((s) => s.totalMs)),
         allRemotesMs: summarize(group.flatMap((s) => (s.allRemotesMs === undefined ? [] : [s.allRemotesMs]))),
         phases: Object.fromEntries(PHASES.map((phase) => [phase, summarize(group.map((s) => s.phases[phase]))])),
+        marksAfterToken: Object.fromEntries(
+          [...new Set(group.flatMap((s) => Object.keys(s.marks ?? {})))].map((name) => [
+            name,
+            summarize(group.flatMap((s) => (s.marks?.[name] === undefined ? [] : [s.marks[name]!]))),
+          ]),
+        ),
       };
     }
     const all = samples.filter((s) => s.scenario === scenario);
@@ -197,7 +210,7 @@ async function main(): Promise<void> {
   const outDir = resolve(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
   log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 dev nodes`);
-  const stack = await startFailoverStack(3);
+  const stack = await startFailoverStack(3, { verbose: process.env.FAILOVER_VERBOSE === '1' });
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
@@ -279,6 +292,10 @@ async function main(): Promise<void> {
     console.log(
       `${name.padEnd(20)} ${String(v.totalMs.count).padStart(3)} ${fmt(v.totalMs.median)} ${fmt(v.totalMs.p95)} ${fmt(v.totalMs.max)} | ${phases.padEnd(48)} | ${v.allRemotesMs ? fmt(v.allRemotesMs.p95) : ''}`,
     );
+  }
+  for (const [name, value] of Object.entries(summary)) {
+    const marks = (value as { marksAfterToken?: Record<string, ReturnType<typeof summarize>> }).marksAfterToken;
+    if (marks) console.log(`${name}: median ms after token: ${Object.entries(marks).map(([k, v]) => `${k} ${Math.round(v.median)}`).join(', ')}`);
   }
   console.log(footnote);
   if (failures.length) console.log(`failed runs (${failures.length}):\n  ${failures.join('\n  ')}`);

@@ -13,6 +13,8 @@ export interface MoveTimingSnapshot {
   publishedAt?: number;
   firstFrameAt?: number;
   allFramesAt?: number;
+  /** Diagnostic instants inside the steps (see MoveTiming.marks). */
+  marks?: Record<string, number>;
   expectedRemotes: string[];
   outcome?: string;
 }

@@ -289,7 +289,12 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
         this.log('info', `${p.name || p.identity} left`);
         this.emitParticipants();
       })
-      .on(RoomEvent.TrackSubscribed, () => isCurrent() && this.emitParticipants())
+      .on(RoomEvent.TrackSubscribed, (track) => {
+        if (!isCurrent()) return;
+        const move = this.activeMove;
+        if (move && move.outcome === undefined && track.kind === Track.Kind.Video) this.mark(move, 'remoteVideo');
+        this.emitParticipants();
+      })
       .on(RoomEvent.TrackUnsubscribed, () => isCurrent() && this.emitParticipants())
       .on(RoomEvent.TrackMuted, () => isCurrent() && this.emitParticipants())
       .on(RoomEvent.TrackUnmuted, () => isCurrent() && this.emitParticipants())
@@ -297,7 +302,12 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     return room;
   }
 
-  /** Connects a fresh Room to `target` and publishes the local tracks; the previous Room is dropped unawaited. */
+  /**
+   * Connects a fresh Room to `target` and publishes the local tracks; the previous Room is dropped unawaited.
+   * Publishing starts at the signal's join answer, not after connect(): the SDK then puts the tracks in
+   * (or right behind) its first publisher offer, so the renegotiation overlaps the ICE/DTLS handshake
+   * instead of following it.
+   */
   private async connectRoom(target: Target, move?: MoveTiming): Promise<void> {
     const previous = this.room;
     const room = this.createRoom();
@@ -305,11 +315,21 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     // disconnect() stops local tracks unless told not to (its own default beats stopLocalTrackOnUnpublish),
     // and the camera track is shared with the next Room.
     if (previous) void previous.disconnect(false).catch(() => undefined);
+    let publishing: Promise<void> | undefined;
+    // Only after the join answer: a publishTrack() made earlier arms the SDK's 15 s timer that stops the
+    // (shared) camera track if that connect fails.
+    room.once(RoomEvent.SignalConnected, () => {
+      if (move) this.mark(move, 'signal');
+      if (room !== this.room) return;
+      publishing = this.publishLocalTracks(room, move);
+      // Awaited below once connected; a failed connect makes it reject, which nobody needs to hear.
+      publishing.catch(() => undefined);
+    });
     await room.connect(target.url, target.token, CONNECT_OPTIONS);
     if (room !== this.room) return;
     if (move) this.progress(move, 'connectedAt');
     for (const p of room.remoteParticipants.values()) this.remotes.set(p.identity, { name: p.name || p.identity });
-    await this.publishLocalTracks(room);
+    await (publishing ?? this.publishLocalTracks(room));
     if (room !== this.room) return;
     this.established.add(room);
     this.consecutiveConnectFailures = 0;
@@ -319,7 +339,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     if (move) void this.watchFirstFrames(room, move);
   }
 
-  private async publishLocalTracks(room: Room): Promise<void> {
+  private async publishLocalTracks(room: Room, move?: MoveTiming): Promise<void> {
     const video = this.capture.video ? new LocalVideoTrack(this.capture.video, undefined, true) : undefined;
     const audio = this.capture.audio ? new LocalAudioTrack(this.capture.audio, undefined, true) : undefined;
     if (video && this.muted.video) await video.mute();
@@ -331,8 +351,11 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
           simulcast: false,
           videoCodec: 'vp8',
           videoEncoding: { maxBitrate: this.video.maxBitrate, maxFramerate: this.video.frameRate },
-        }),
-      audio && room.localParticipant.publishTrack(audio, { source: Track.Source.Microphone, red: false, dtx: true }),
+        }).then(() => move && this.mark(move, 'video')),
+      audio &&
+        room.localParticipant
+          .publishTrack(audio, { source: Track.Source.Microphone, red: false, dtx: true })
+          .then(() => move && this.mark(move, 'audio')),
     ]);
     if (room === this.room) this.published = { video, audio };
   }
@@ -494,6 +517,12 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   private progress(move: MoveTiming, step: 'tokenAt' | 'connectedAt' | 'publishedAt' | 'firstFrameAt' | 'allFramesAt'): void {
     move[step] = now();
     this.emit('move-progress', move);
+  }
+
+  /** A diagnostic instant inside a step (first occurrence only); not part of the step contract. */
+  private mark(move: MoveTiming, name: string): void {
+    move.marks ??= {};
+    move.marks[name] ??= now();
   }
 
   private finishMove(move: MoveTiming, outcome: NonNullable<MoveTiming['outcome']>): void {

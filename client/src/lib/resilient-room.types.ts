@@ -40,6 +40,11 @@ export interface MoveTiming {
   firstFrameAt?: number;
   /** Every remote that was present before the move decoded a frame again. */
   allFramesAt?: number;
+  /**
+   * Diagnostic instants inside the steps, first occurrence each: `signal` (join answer on the new node),
+   * `remoteVideo` (first remote video track subscribed), `video`/`audio` (local track published).
+   */
+  marks?: Record<string, number>;
   /** Identities present before the move (the ones `allFramesAt` waits for). */
   expectedRemotes: string[];
   /** Set when the move ended; `superseded` means a later move took over. */

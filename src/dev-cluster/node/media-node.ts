@@ -10,6 +10,7 @@ import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC, type Room } from './room';
 import { RoomRegistry } from './room-registry';
 import { RoomService, TWIRP_PREFIX, TwirpError } from './room-service';
 import { CLOSE_UNSUPPORTED_DATA, SignalSocket } from './signal-socket';
+import { warmUpWebRtc } from './warm-up';
 import { WebhookNotifier } from './webhook-notifier';
 
 /**
@@ -60,6 +61,8 @@ export class MediaNode {
       this.server.once('error', reject);
       this.server.listen({ port: 0, host: LOOPBACK_HOST }, () => resolve());
     });
+    // Before the public port opens, so no client's join pays for a cold process (see warm-up.ts).
+    await warmUpWebRtc(this.log);
     const address = this.server.address();
     const internalPort = typeof address === 'object' && address ? address.port : 0;
     this.front = await startHealthFront(this.config.port, internalPort);

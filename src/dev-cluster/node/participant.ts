@@ -24,7 +24,7 @@ import {
   type RTCTrackEvent,
 } from 'werift';
 import type { JoinClaims } from './access';
-import { isUsableCandidate, keepInactiveSectionsBundled, peerConfig } from './peer-config';
+import { answerAsDtlsServer, isUsableCandidate, keepInactiveSectionsBundled, peerConfig } from './peer-config';
 import { PublishedTrack } from './published-track';
 import { newSid } from './sids';
 import { CLOSE_INTERNAL_ERROR, type SignalMessage, type SignalSocket } from './signal-socket';
@@ -34,6 +34,8 @@ export interface ParticipantHost {
   trackPublished(publisher: Participant, track: PublishedTrack): void;
   tracksUnpublished(publisher: Participant, tracks: PublishedTrack[]): void;
   participantActive(participant: Participant): void;
+  /** The client's first publisher offer arrived: its subscriber PC exists and can take an offer. */
+  participantReady(participant: Participant): void;
   participantUpdated(participant: Participant): void;
   trackMuted(publisher: Participant, track: PublishedTrack): void;
   participantLeaving(participant: Participant): void;
@@ -144,6 +146,7 @@ export class Participant {
     switch (message.case) {
       case 'offer':
         this.queuePublisherWork(() => this.answerPublisher(message.value));
+        if (!this.subscriberPc) this.host.participantReady(this);
         return;
       case 'answer':
         void this.acceptSubscriberAnswer(message.value).catch((error) => this.fail('subscriber answer', error));
@@ -181,7 +184,16 @@ export class Participant {
     }
   }
 
-  /** Sets up the subscriber PC with its data channels; LiveKit offers it once the client is up. */
+  /** The subscriber PC exists: subscriptions go into its offers. */
+  get subscriberOpen(): boolean {
+    return this.subscriberPc !== undefined;
+  }
+
+  /**
+   * Sets up the subscriber PC with its data channels and offers it. Done when the client's first
+   * publisher offer arrives (it has built both PCs by then), so the two ICE/DTLS handshakes run side
+   * by side instead of the subscriber's waiting for the publisher's to finish.
+   */
   openSubscriber(): void {
     if (this.closed || this.subscriberPc) return;
     this.subscriberPc = this.createSubscriberPc();
@@ -304,7 +316,8 @@ export class Participant {
     if (this.closed) return;
     const pc = (this.publisherPc ??= this.createPublisherPc());
     await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
-    await pc.setLocalDescription(await pc.createAnswer());
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription({ type: 'answer', sdp: answerAsDtlsServer(answer.sdp) });
     this.send({
       case: 'answer',
       value: new SessionDescription({ type: 'answer', sdp: pc.localDescription!.sdp, id: offer.id }),

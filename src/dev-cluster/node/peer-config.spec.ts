@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isUsableCandidate, keepInactiveSectionsBundled } from './peer-config';
+import { answerAsDtlsServer, isUsableCandidate, keepInactiveSectionsBundled } from './peer-config';
 
 describe('isUsableCandidate', () => {
   it('keeps IPv4 UDP candidates', () => {
@@ -42,5 +42,13 @@ describe('keepInactiveSectionsBundled', () => {
     assert.match(fixed, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 96\r\na=sendonly$/m);
     assert.match(fixed, /^m=audio 0 UDP\/TLS\/RTP\/SAVPF 96\r\na=recvonly$/m);
     assert.equal(fixed.length, sdp.length);
+  });
+});
+
+describe('answerAsDtlsServer', () => {
+  it('turns every active setup line into passive and leaves the rest alone', () => {
+    const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:active\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=setup:active\r\na=mid:1\r\n';
+    assert.equal(answerAsDtlsServer(sdp), sdp.replaceAll('a=setup:active', 'a=setup:passive'));
+    assert.equal(answerAsDtlsServer('a=setup:actpass\r\n'), 'a=setup:actpass\r\n');
   });
 });

@@ -54,3 +54,13 @@ export function keepInactiveSectionsBundled(sdp: string): string {
     .map((section) => (/^m=(audio|video) 0 /.test(section) && /^a=inactive\r?$/m.test(section) ? section.replace(/^(m=\w+) 0 /, '$1 9 ') : section))
     .join('');
 }
+
+/**
+ * Makes werift's answer take the DTLS server role (`a=setup:passive`), so the browser is the DTLS
+ * client. werift picks `active` by default, and as DTLS client it sleeps a fixed 100 ms before its
+ * ClientHello; as server it answers the browser's ClientHello at once. The role stays server in
+ * later answers on the same connection.
+ */
+export function answerAsDtlsServer(sdp: string): string {
+  return sdp.replace(/^a=setup:active(\r?)$/gm, 'a=setup:passive$1');
+}

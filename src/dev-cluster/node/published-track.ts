@@ -13,6 +13,7 @@ export class PublishedTrack {
   private readonly unsubscribe: () => void;
   private lastSsrc: number | undefined;
   private lastKeyframeRequestAt = 0;
+  private pendingKeyframeRequest: NodeJS.Timeout | undefined;
 
   constructor(
     readonly info: TrackInfo,
@@ -39,15 +40,30 @@ export class PublishedTrack {
     this.sinks.delete(sink);
   }
 
+  /**
+   * Asks the publisher for a keyframe, at most once per interval. A request inside the interval is
+   * deferred to its end rather than dropped: a subscriber whose DTLS completes just after another's
+   * request would otherwise show nothing until the publisher's next keyframe (seconds).
+   */
   requestKeyframe(): void {
-    const now = Date.now();
+    if (this.kind !== 'video' || this.pendingKeyframeRequest) return;
+    const wait = this.lastKeyframeRequestAt + KEYFRAME_REQUEST_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      this.pendingKeyframeRequest = setTimeout(() => {
+        this.pendingKeyframeRequest = undefined;
+        this.requestKeyframe();
+      }, wait);
+      this.pendingKeyframeRequest.unref();
+      return;
+    }
     const ssrc = this.lastSsrc ?? this.source.ssrc;
-    if (this.kind !== 'video' || ssrc === undefined || now - this.lastKeyframeRequestAt < KEYFRAME_REQUEST_INTERVAL_MS) return;
-    this.lastKeyframeRequestAt = now;
+    if (ssrc === undefined) return;
+    this.lastKeyframeRequestAt = Date.now();
     void this.receiver.sendRtcpPLI(ssrc);
   }
 
   close(): void {
+    clearTimeout(this.pendingKeyframeRequest);
     this.unsubscribe();
     this.sinks.clear();
   }

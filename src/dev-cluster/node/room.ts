@@ -201,9 +201,14 @@ export class Room implements ParticipantHost {
     this.everActive.add(participant);
     this.broadcast(participant);
     this.host.webhooks.notify('participant_joined', { room: this.info(), participant: participant.info() });
+    this.participantReady(participant);
+  }
+
+  participantReady(participant: Participant): void {
     participant.openSubscriber();
-    // LiveKit subscribes a newcomer once its transport is up: before that the client has no peer
-    // connection to take the offer.
+    // LiveKit subscribes a newcomer once its transport is up; here once the client has its peer
+    // connections (its first offer came in), which is earlier and lets the subscriber's first offer
+    // already carry everything published so far.
     if (!this.receivesAutomatically(participant)) return;
     for (const other of this.participants.values()) {
       if (other !== participant) other.tracks.forEach((track) => participant.subscribe(track));
@@ -244,7 +249,7 @@ export class Room implements ParticipantHost {
   }
 
   private receivesAutomatically(participant: Participant): boolean {
-    return participant.state === ParticipantInfo_State.ACTIVE && this.autoSubscribe.get(participant) === true;
+    return participant.subscriberOpen && this.autoSubscribe.get(participant) === true;
   }
 
   private visibleParticipants(): Participant[] {
