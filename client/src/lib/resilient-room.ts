@@ -325,6 +325,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
       // Awaited below once connected; a failed connect makes it reject, which nobody needs to hear.
       publishing.catch(() => undefined);
     });
+    if (move) this.mark(move, 'connecting');
     await room.connect(target.url, target.token, CONNECT_OPTIONS);
     if (room !== this.room) return;
     if (move) this.progress(move, 'connectedAt');

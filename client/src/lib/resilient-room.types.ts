@@ -41,7 +41,8 @@ export interface MoveTiming {
   /** Every remote that was present before the move decoded a frame again. */
   allFramesAt?: number;
   /**
-   * Diagnostic instants inside the steps, first occurrence each: `signal` (join answer on the new node),
+   * Diagnostic instants inside the steps, first occurrence each: `connecting` (connect() called),
+   * `signal` (join answer on the new node),
    * `remoteVideo` (first remote video track subscribed), `video`/`audio` (local track published).
    */
   marks?: Record<string, number>;

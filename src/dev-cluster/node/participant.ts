@@ -89,6 +89,7 @@ export class Participant {
   private dataOut: RTCDataChannel | undefined;
   private readonly pendingData: Buffer[] = [];
   private subscriberOfferId = 0;
+  private readonly watchedDtls = new WeakSet<object>();
   private negotiationScheduled = false;
   private subscriberNegotiating = false;
   private subscriberRenegotiate = false;
@@ -388,6 +389,7 @@ export class Participant {
     // and each extension is per-packet work for the sender.
     const pc = new RTCPeerConnection({ ...peerConfig(), headerExtensions: { audio: [], video: [] }, bundlePolicy: 'max-bundle' });
     pc.onIceCandidate.subscribe((candidate) => this.sendCandidate(candidate, SignalTarget.SUBSCRIBER));
+    // The PC reports connected only once SCTP is up too; media can flow (SRTP) as soon as DTLS is.
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.requestKeyframes();
     });
@@ -423,6 +425,7 @@ export class Participant {
     const pc = this.subscriberPc;
     if (!pc || this.closed) return;
     await pc.setLocalDescription(await pc.createOffer());
+    this.watchSubscriberDtls(pc);
     const midToTrackId: Record<string, string> = {};
     for (const { transceiver, track } of this.subscriptions.values()) {
       if (transceiver.mid) midToTrackId[transceiver.mid] = track.sid;
@@ -443,10 +446,21 @@ export class Participant {
     if (!pc || this.closed || answer.id !== this.subscriberOfferId) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     this.subscriberNegotiating = false;
-    if (pc.connectionState === 'connected') this.requestKeyframes();
+    if (pc.dtlsTransports.some((dtls) => dtls.state === 'connected')) this.requestKeyframes();
     if (this.subscriberRenegotiate) {
       this.subscriberRenegotiate = false;
       this.negotiateSubscriber();
+    }
+  }
+
+  /** Asks for keyframes the moment a subscriber transport's DTLS completes, before SCTP follows. */
+  private watchSubscriberDtls(pc: RTCPeerConnection): void {
+    for (const dtls of pc.dtlsTransports) {
+      if (this.watchedDtls.has(dtls)) continue;
+      this.watchedDtls.add(dtls);
+      dtls.onStateChange.subscribe((state) => {
+        if (state === 'connected' && !this.closed) this.requestKeyframes();
+      });
     }
   }
 
