@@ -479,15 +479,16 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
 
   private async watchFirstFrames(room: Room, move: MoveTiming): Promise<void> {
     const deadline = performance.now() + FIRST_FRAME_WAIT_MS;
+    // A frame shown in a <video> the track is attached to (the app's tile) is seen at once through
+    // requestVideoFrameCallback; getStats' framesDecoded, polled, covers tracks nobody shows.
+    const shown = new Set<string>();
+    const hooked = new WeakSet<HTMLVideoElement>();
     while (move.outcome === undefined) {
       if (room !== this.room) return this.finishMove(move, 'superseded');
+      this.hookFrameCallbacks(room, shown, hooked, () => this.checkFirstFrames(room, move, shown));
       const frames = await remoteFramesDecoded(room);
-      const decoded = Object.entries(frames).filter(([, count]) => count > 0).map(([identity]) => identity);
-      if (decoded.length > 0 && move.firstFrameAt === undefined) this.progress(move, 'firstFrameAt');
-      if (move.expectedRemotes.every((identity) => decoded.includes(identity))) {
-        if (move.expectedRemotes.length > 0) this.progress(move, 'allFramesAt');
-        return this.finishMove(move, 'done');
-      }
+      for (const [identity, count] of Object.entries(frames)) if (count > 0) shown.add(identity);
+      if (this.checkFirstFrames(room, move, shown)) return;
       if (performance.now() > deadline) {
         // Whoever is still missing left during the incident, or never came back.
         for (const identity of move.expectedRemotes) {
@@ -497,6 +498,31 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
         return this.finishMove(move, move.firstFrameAt === undefined ? 'no-frames' : 'done');
       }
       await sleep(FIRST_FRAME_POLL_MS);
+    }
+  }
+
+  /** Records the first-frame instants from `decoded`; true once the move is over. */
+  private checkFirstFrames(room: Room, move: MoveTiming, decoded: Set<string>): boolean {
+    if (move.outcome !== undefined || room !== this.room) return true;
+    if (decoded.size > 0 && move.firstFrameAt === undefined) this.progress(move, 'firstFrameAt');
+    if (!move.expectedRemotes.every((identity) => decoded.has(identity))) return false;
+    if (move.expectedRemotes.length > 0) this.progress(move, 'allFramesAt');
+    this.finishMove(move, 'done');
+    return true;
+  }
+
+  private hookFrameCallbacks(room: Room, shown: Set<string>, hooked: WeakSet<HTMLVideoElement>, onFrame: () => void): void {
+    for (const participant of room.remoteParticipants.values()) {
+      const track = participant.getTrackPublication(Track.Source.Camera)?.track;
+      for (const element of track?.attachedElements ?? []) {
+        if (!(element instanceof HTMLVideoElement) || hooked.has(element) || !('requestVideoFrameCallback' in element)) continue;
+        hooked.add(element);
+        element.requestVideoFrameCallback(() => {
+          if (element.srcObject instanceof MediaStream && element.srcObject.getVideoTracks()[0] !== track?.mediaStreamTrack) return;
+          shown.add(participant.identity);
+          onFrame();
+        });
+      }
     }
   }
 
