@@ -59,4 +59,12 @@ describe('parseConfig', () => {
   it('refuses the same url twice', () => {
     assert.ok(problems(['--url', 'ws://a:1,ws://a:1', '--api-key', 'K', '--secret', 'S']).some((p) => p.includes('twice')));
   });
+
+  it('refuses --redis and REDIS_URL with one clear line until the shared store exists', () => {
+    const fromFlag = problems(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://127.0.0.1:6379']);
+    assert.deepEqual(fromFlag.filter((p) => p.startsWith('--redis')).length, 1, fromFlag.join('\n'));
+    assert.ok(!fromFlag.some((p) => p.includes('unknown argument')), fromFlag.join('\n'));
+    const fromEnv = problems(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'], { REDIS_URL: 'redis://127.0.0.1:6379' });
+    assert.ok(fromEnv.some((p) => p.startsWith('--redis / REDIS_URL')), fromEnv.join('\n'));
+  });
 });

@@ -35,6 +35,11 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        with no --url, an embedded dev cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
 env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST`;
 
+// DESIGN.md's --redis (several instances sharing sessions) is a later piece of work: refusing it beats
+// silently running an instance whose sessions others cannot see.
+const REDIS_NOT_BUILT =
+  '--redis / REDIS_URL: a shared Redis store is not built yet; run a single instance without it (state is kept in memory)';
+
 function splitUrls(value: string): string[] {
   return value
     .split(',')
@@ -60,6 +65,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     const spec = FLAGS[name];
+    if (name === '--redis') {
+      problems.push(REDIS_NOT_BUILT);
+      if (eq < 0 && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++;
+      continue;
+    }
     if (!spec) {
       problems.push(`unknown argument "${arg}"`);
       continue;
@@ -75,6 +85,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     else flags[spec.key] = value;
   }
 
+  if (env.REDIS_URL && !problems.includes(REDIS_NOT_BUILT)) problems.push(REDIS_NOT_BUILT);
   const config = new AppConfig();
   config.urls = flagUrls.length > 0 ? flagUrls : splitUrls(env.LIVEKIT_URL ?? '');
   config.devCluster = config.urls.length === 0;
