@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { MAX_METADATA_BYTES, MaxUtf8Bytes } from './metadata.validator';
+import { SessionParamsDto } from './session-params.dto';
 
 /** 1-64 printable characters: no control, format or unassigned code points, not blank. */
 export const NAME_PATTERN = /^(?=.*\S)[^\p{C}]{1,64}$/u;
@@ -41,9 +42,5 @@ export class CreateParticipantDto {
   room?: RoomSettingsDto;
 }
 
-/** The original tutorial's call, kept for parity. */
-export class GetTokenDto {
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,128}$/, { message: 'sessionId must be 1-128 characters of A-Z, a-z, 0-9, _ or -' })
-  sessionId!: string;
-}
+/** The original tutorial's call, kept for parity: the same session id rule as the path parameter. */
+export class GetTokenDto extends SessionParamsDto {}
