@@ -56,6 +56,12 @@ describe('parseConfig', () => {
     assert.ok(found.some((p) => p === '--port needs a value'), found.join('\n'));
   });
 
+  it('refuses a dev base port that leaves no room for every dev node', () => {
+    const found = problems(['--dev-base-port', '65535', '--dev-nodes', '2']);
+    assert.deepEqual(found, ['--dev-base-port: 2 nodes from port 65535 would need port 65536; the last must be at most 65535']);
+    assert.equal(parseConfig(['--dev-base-port', '65534', '--dev-nodes', '2'], {}).devBasePort, 65534);
+  });
+
   it('refuses the same url twice', () => {
     assert.ok(problems(['--url', 'ws://a:1,ws://a:1', '--api-key', 'K', '--secret', 'S']).some((p) => p.includes('twice')));
   });

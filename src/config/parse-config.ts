@@ -96,6 +96,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   config.devNodes = toInt(flags.devNodes, config.devNodes);
   config.devBasePort = toInt(flags.devBasePort, config.devBasePort);
   if (config.urls.length !== new Set(config.urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
+  // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
+  const lastDevPort = config.devBasePort + config.devNodes - 1;
+  if (config.devCluster && config.devBasePort > 0 && lastDevPort > 65_535) {
+    problems.push(`${SOURCES.devBasePort}: ${config.devNodes} nodes from port ${config.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`);
+  }
 
   if (config.devCluster) {
     // The embedded cluster is ours: a random key pair per run unless one is given.
