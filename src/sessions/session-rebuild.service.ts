@@ -3,7 +3,7 @@ import { CLOCK, Clock } from '../common/clock';
 import { SingleFlight } from '../common/keyed-lock';
 import { NodeHealthService, ProbeTrigger } from '../cluster/node-health.service';
 import type { NodeTransition } from '../cluster/node-health.state';
-import { NodePlacementService } from '../cluster/node-placement.service';
+import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
 import { MetricsService } from '../observability/metrics.service';
 import { SessionPushService } from '../realtime/session-push.service';
 import type { RejoinReason } from '../realtime/session-events';
@@ -90,7 +90,7 @@ export class SessionRebuildService implements OnModuleInit {
     }
 
     const started = performance.now();
-    let placed: Awaited<ReturnType<NodePlacementService['createRoomOnBestNode']>>;
+    let placed: PlacedRoom | undefined;
     try {
       placed = await this.placement.createRoomOnBestNode(sessionId, session.room);
     } catch (error) {
