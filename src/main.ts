@@ -99,7 +99,14 @@ async function main(): Promise<void> {
   console.log(`session-rebuilder: app http://127.0.0.1:${config.port}`);
 }
 
+/** Binding --port / --host failed: the operator's input, so the message says it all and a stack adds nothing. */
+function isBindError(error: unknown): error is NodeJS.ErrnoException {
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  return (syscall === 'listen' && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')) || (syscall === 'getaddrinfo' && code === 'ENOTFOUND');
+}
+
 main().catch((error: unknown) => {
-  console.error(`session-rebuilder: failed to start: ${error instanceof Error ? error.stack : String(error)}`);
+  const detail = isBindError(error) ? `${error.message} (check --port / --host)` : error instanceof Error ? error.stack : String(error);
+  console.error(`session-rebuilder: failed to start: ${detail}`);
   process.exit(1);
 });
