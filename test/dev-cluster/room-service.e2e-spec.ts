@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateRoomRequest,
@@ -207,6 +208,33 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     });
     assert.equal(status, 404);
     assert.ok(Date.now() - started < 200, 'the refusal is immediate');
+  });
+
+  it('answers 400 to a request target no URL parser accepts, on plain HTTP and on an upgrade', async () => {
+    const port = Number(new URL(url).port);
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    for (const extra of ['', upgrade]) {
+      const head = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(`GET http://[ HTTP/1.1\r\nHost: x\r\n${extra}\r\n`));
+        let data = '';
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no answer within 2 s (got ${JSON.stringify(data)})`));
+        }, 2_000);
+        socket.on('data', (chunk) => {
+          data += chunk;
+          if (data.includes('\r\n')) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(data.split('\r\n')[0]!);
+          }
+        });
+        socket.on('error', reject);
+      });
+      assert.equal(head, 'HTTP/1.1 400 Bad Request');
+    }
+    const health = await fetch(`${url.replace(/^ws/, 'http')}/`);
+    assert.equal(health.status, 200, 'the node still answers');
   });
 
   it('serves pings, ignores unknown messages, and closes only the connection that sends garbage', async () => {

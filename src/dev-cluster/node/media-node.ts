@@ -72,7 +72,12 @@ export class MediaNode {
     // livekit-client reads /validate statuses from the page's origin: without CORS it cannot tell
     // a 404 (fall back to the v0 signal path) from an unreachable server.
     res.setHeader('Access-Control-Allow-Origin', '*');
-    const path = new URL(req.url ?? '/', 'http://node').pathname;
+    const url = requestUrl(req);
+    if (!url) {
+      reply(res, 400, 'bad request target');
+      return;
+    }
+    const path = url.pathname;
     try {
       if (req.method === 'OPTIONS') {
         res.writeHead(204, {
@@ -85,7 +90,7 @@ export class MediaNode {
       } else if (path.endsWith('/rtc/v1/validate')) {
         reply(res, 404, 'v1 signal path is not served by this dev node');
       } else if (req.method === 'GET' && path.endsWith('/rtc/validate')) {
-        await this.admit(new URL(req.url ?? '/', 'http://node').searchParams);
+        await this.admit(url.searchParams);
         reply(res, 200, 'success');
       } else if (req.method === 'POST' && path.startsWith(TWIRP_PREFIX)) {
         await this.handleTwirp(path.slice(TWIRP_PREFIX.length), req, res);
@@ -122,7 +127,11 @@ export class MediaNode {
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://node');
+    const url = requestUrl(req);
+    if (!url) {
+      refuseUpgrade(socket, 400, 'bad request target');
+      return;
+    }
     if (!url.pathname.endsWith('/rtc')) {
       // Includes /rtc/v1: livekit-client then asks /rtc/v1/validate, gets 404, and uses /rtc.
       refuseUpgrade(socket, 404, 'not found');
@@ -193,13 +202,22 @@ export class MediaNode {
   }
 }
 
+/** The request target as a URL; undefined for one no URL parser accepts (e.g. `http://[`), which would otherwise throw. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://node');
+  } catch {
+    return undefined;
+  }
+}
+
 function reply(res: ServerResponse, status: number, body: string | Buffer, contentType = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n` +
       `Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${message}`,
