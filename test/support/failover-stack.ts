@@ -77,9 +77,16 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
       }
     },
     async stop() {
-      await started.chromium.close();
-      await started.app.stop();
-      await cluster.stop();
+      // Each part is stopped even when stopping an earlier one fails, so no process outlives the test.
+      try {
+        await started.chromium.close();
+      } finally {
+        try {
+          await started.app.stop();
+        } finally {
+          await cluster.stop();
+        }
+      }
     },
   };
   // The backend's first probes decide "up"; placing a session before that would pile it onto one node.
