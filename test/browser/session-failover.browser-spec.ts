@@ -68,6 +68,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
       assert.equal(snap.moves.length, 0, `${p.name} moved: ${JSON.stringify(snap.moves)}`);
       // The same receivers kept counting: no reconnect, no new room, no gap in decoding.
       const after = await p.framesDecoded();
+      assert.ok(Object.keys(blueBefore[i]!).length > 0, `${p.name} decoded nobody before the kill`);
       for (const [identity, before] of Object.entries(blueBefore[i]!)) {
         assert.ok((after[identity] ?? 0) > before, `${p.name} stopped decoding ${identity}`);
       }
