@@ -4,7 +4,7 @@ const SEARCH_FROM = 20_000;
 const SEARCH_TO = 60_000;
 const RANGE_ATTEMPTS = 50;
 
-export function isPortFree(port: number, host: string): Promise<boolean> {
+function isPortFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));

@@ -20,7 +20,7 @@ import type { SignalSocket } from './signal-socket';
 import type { WebhookNotifier } from './webhook-notifier';
 
 /** What the node reports as its LiveKit version; livekit-client refuses a server without one. */
-export const SERVER_VERSION = '1.13.0';
+const SERVER_VERSION = '1.13.0';
 const SERVER_PROTOCOL = 16;
 /** LiveKit's values; the client closes the signal after `PING_TIMEOUT_SEC` without a pong. */
 export const PING_INTERVAL_SEC = 5;
