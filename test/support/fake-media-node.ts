@@ -26,10 +26,6 @@ export interface FakeNode {
   readonly port: number;
   readonly url: string;
   rooms(): FakeRoom[];
-  calls(): string[];
-  /** Accepts connections but never answers again (like a SIGSTOPped process). */
-  hang(): void;
-  resume(): void;
   /** Closes the listener and every open connection: the next connect is refused. */
   stop(): Promise<void>;
 }
@@ -50,12 +46,9 @@ function twirpError(res: ServerResponse, status: number, code: string, msg: stri
 export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode> {
   const verifier = new TokenVerifier(options.apiKey, options.apiSecret);
   const rooms = new Map<string, FakeRoom>();
-  const calls: string[] = [];
   const sockets = new Set<Socket>();
-  let hung = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (hung) return; // never answer
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
@@ -68,8 +61,6 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     }
     const method = twirp[1];
     const body = await readBody(req);
-    if (hung) return;
-    calls.push(method);
     let claims: Awaited<ReturnType<TokenVerifier['verify']>>;
     try {
       claims = await verifier.verify((req.headers.authorization ?? '').replace(/^Bearer /, ''));
@@ -128,13 +119,6 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     port,
     url: `ws://127.0.0.1:${port}`,
     rooms: () => [...rooms.values()],
-    calls: () => [...calls],
-    hang: () => {
-      hung = true;
-    },
-    resume: () => {
-      hung = false;
-    },
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
