@@ -42,8 +42,4 @@ export class FakeClock implements Clock {
     }
     this.current = target;
   }
-
-  pendingTimers(): number {
-    return this.timers.length;
-  }
 }
