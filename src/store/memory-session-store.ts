@@ -25,6 +25,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    return (await this.list()).filter((session) => session.nodeUrl === nodeUrl);
+    // Filtered before copying: a rebuild of one node need not clone every other node's sessions.
+    return [...this.sessions.values()].filter((session) => session.nodeUrl === nodeUrl).map((session) => structuredClone(session));
   }
 }
