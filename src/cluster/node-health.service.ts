@@ -65,10 +65,6 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return [...this.nodes.keys()];
   }
 
-  has(url: string): boolean {
-    return this.nodes.has(url);
-  }
-
   status(url: string): NodeStatus | undefined {
     return this.nodes.get(url)?.state.status;
   }
