@@ -127,6 +127,9 @@ export class MediaNode {
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // The HTTP server drops its error listener from an upgraded socket; a client that resets while its
+    // token is checked would otherwise raise an uncaught 'error' (ws's noServer example does the same).
+    socket.on('error', () => socket.destroy());
     const url = requestUrl(req);
     if (!url) {
       refuseUpgrade(socket, 400, 'bad request target');
