@@ -96,7 +96,8 @@ async function setup(statuses: Record<string, NodeStatus>) {
   const rooms = new FakeRooms();
   const push = new RecordingPush();
   const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService);
-  const metrics = { recordRebuild() {} } as unknown as MetricsService;
+  const outcomes: string[] = [];
+  const metrics = { recordRebuild: (_reason: string, outcome: string) => outcomes.push(outcome) } as unknown as MetricsService;
   const service = new SessionRebuildService(
     store,
     new SystemClock(),
@@ -108,7 +109,7 @@ async function setup(statuses: Record<string, NodeStatus>) {
     metrics,
   );
   await store.save(session(A));
-  return { config, store, health, rooms, push, service };
+  return { config, store, health, rooms, push, service, outcomes };
 }
 
 describe(SessionRebuildService.name, () => {
@@ -178,5 +179,14 @@ describe(SessionRebuildService.name, () => {
     assert.equal(saved.waitingForNode, false);
     assert.equal(saved.nodeUrl, B);
     assert.ok(push.rejoins.length === 2 && push.rejoins.every((r) => r.reason === 'node-recovered' && r.generation === 2));
+  });
+
+  it('every up node refusing the room: the session waits, and the attempt counts once, as failed', async () => {
+    const { rooms, push, service, store, outcomes } = await setup({ [A]: 'down', [B]: 'up' });
+    rooms.refuse.add(B);
+    await service.rebuild('room-1', A, 'node-down');
+    assert.equal((await store.get('room-1'))?.waitingForNode, true);
+    assert.equal(push.waiting.length, 2);
+    assert.deepEqual(outcomes, ['failed']);
   });
 });

@@ -91,13 +91,14 @@ export class SessionRebuildService implements OnModuleInit {
 
     const started = performance.now();
     let placed: PlacedRoom | undefined;
+    let refusal: string | undefined;
     try {
       placed = await this.placement.createRoomOnBestNode(sessionId, session.room);
     } catch (error) {
       // Nodes are up but refuse the room (bad credentials, say): wait like with no node, retried on the next node-up.
-      this.logger.error(`session ${sessionId} rebuild failed: ${error instanceof Error ? error.message : String(error)}`);
+      refusal = error instanceof Error ? error.message : String(error);
+      this.logger.error(`session ${sessionId} rebuild failed: ${refusal}`);
       this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
-      placed = undefined;
     }
     if (!placed) {
       const alreadyWaiting = session.waitingForNode;
@@ -105,8 +106,10 @@ export class SessionRebuildService implements OnModuleInit {
       await this.store.save(session);
       if (!alreadyWaiting) {
         for (const p of participants) this.push.waitingForNode(sessionId, p.identity, { generation: session.generation, reason: NO_NODE_MESSAGE });
-        this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
-        this.logger.warn(`session ${sessionId} waiting for a node: ${session.nodeUrl} is down and no node is up (${reason})`);
+        // One attempt, one outcome: a refused room was already counted as failed.
+        if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
+        const why = refusal === undefined ? 'no node is up' : 'every up node refused the room';
+        this.logger.warn(`session ${sessionId} waiting for a node: ${session.nodeUrl} is down and ${why} (${reason})`);
       }
       return session;
     }
