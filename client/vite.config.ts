@@ -10,6 +10,8 @@ const backend = process.env.BACKEND_URL ?? 'http://127.0.0.1:5000';
 export default defineConfig({
   root,
   base: '/',
+  // The backend's runtime-free contracts folder (payload types, id rules), shared without ../../../ paths.
+  resolve: { alias: { '@contracts': resolve(root, '../src/contracts/index.ts') } },
   build: {
     outDir: resolve(root, 'dist'),
     emptyOutDir: true,

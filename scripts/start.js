@@ -33,7 +33,7 @@ function run(script) {
 }
 
 const serverSources = ['src', 'tsconfig.json', 'tsconfig.build.json'].map((p) => path.join(root, p));
-const clientSources = ['client', 'src/realtime/session-events.ts'].map((p) => path.join(root, p));
+const clientSources = ['client', 'src/contracts'].map((p) => path.join(root, p));
 const serverEntry = path.join(root, 'dist', 'src', 'main.js');
 const clientEntry = path.join(root, 'client', 'dist', 'index.html');
 

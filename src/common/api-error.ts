@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
-import type { ApiErrorBody } from '../realtime/session-events';
+import type { ApiErrorBody } from '../contracts';
 
 export function apiErrorBody(statusCode: number, message: string, details?: Record<string, string[]>): ApiErrorBody {
   const body: ApiErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { NodeHealthService } from '../cluster/node-health.service';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
 import { activeParticipants } from '../sessions/session.model';
-import type { RejoinReason } from '../realtime/session-events';
+import type { RejoinReason } from '../contracts';
 
 export type RebuildOutcome = 'rebuilt' | 'waiting' | 'failed';
 

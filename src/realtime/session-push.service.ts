@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
-import type { ClientToServerEvents, RejoinPayload, ServerToClientEvents, WaitingForNodePayload } from './session-events';
+import type { ClientToServerEvents, RejoinPayload, ServerToClientEvents, WaitingForNodePayload } from '../contracts';
 
 export type SessionNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
 

@@ -3,8 +3,15 @@ import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, Subsc
 import type { Socket } from 'socket.io';
 import { SessionsService } from '../sessions/sessions.service';
 import { NO_NODE_MESSAGE } from '../sessions/session-rebuild.service';
-import { IDENTITY_PATTERN, SESSION_ID_PATTERN } from '../sessions/dto/session-params.dto';
-import { ClientToServerEvents, MediaLostPayload, SESSION_NAMESPACE, ServerToClientEvents, SessionHandshakeAuth } from './session-events';
+import {
+  ClientToServerEvents,
+  IDENTITY_PATTERN,
+  MediaLostPayload,
+  SESSION_ID_PATTERN,
+  SESSION_NAMESPACE,
+  ServerToClientEvents,
+  SessionHandshakeAuth,
+} from '../contracts';
 import { participantRoom, SessionNamespace, SessionPushService } from './session-push.service';
 
 interface SocketData {

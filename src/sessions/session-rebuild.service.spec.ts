@@ -9,7 +9,7 @@ import type { NodeStatus } from '../cluster/node-health.state';
 import { NodePlacementService } from '../cluster/node-placement.service';
 import type { MetricsService } from '../observability/metrics.service';
 import type { SessionPushService } from '../realtime/session-push.service';
-import type { RejoinPayload, WaitingForNodePayload } from '../realtime/session-events';
+import type { RejoinPayload, WaitingForNodePayload } from '../contracts';
 import { MemorySessionStore } from '../store/memory-session-store';
 import { hashRejoinKey } from './rejoin-key';
 import type { SessionRecord } from './session.model';

@@ -6,7 +6,7 @@ import type { NodeTransition } from '../cluster/node-health.state';
 import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
 import { MetricsService } from '../observability/metrics.service';
 import { SessionPushService } from '../realtime/session-push.service';
-import type { RejoinReason } from '../realtime/session-events';
+import type { RejoinReason } from '../contracts';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
 import { activeParticipants, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import type { JoinResponse, RejoinResponse } from '../realtime/session-events';
+import type { JoinResponse, RejoinResponse } from '../contracts';
 import { CreateParticipantDto, GetTokenDto } from './dto/create-participant.dto';
 import { RejoinDto, RejoinKeyDto } from './dto/rejoin.dto';
 import { ParticipantParamsDto, SessionParamsDto } from './dto/session-params.dto';

@@ -4,7 +4,7 @@ import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../cluster/node-health.service';
 import { NodePlacementService } from '../cluster/node-placement.service';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
-import type { JoinResponse, RejoinResponse } from '../realtime/session-events';
+import type { JoinResponse, RejoinResponse } from '../contracts';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
 import type { CreateParticipantDto } from './dto/create-participant.dto';
 import type { RejoinDto } from './dto/rejoin.dto';

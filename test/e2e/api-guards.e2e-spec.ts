@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ApiErrorBody, JoinResponse } from '../../src/realtime/session-events';
+import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
 import { postWebhook, signWebhook, webhookBody } from '../support/livekit-webhook';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join } from '../support/session-client';

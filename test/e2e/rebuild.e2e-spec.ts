@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TokenVerifier } from 'livekit-server-sdk';
-import type { RejoinResponse } from '../../src/realtime/session-events';
+import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join } from '../support/session-client';
 

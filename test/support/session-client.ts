@@ -6,7 +6,7 @@ import type {
   RejoinPayload,
   ServerToClientEvents,
   WaitingForNodePayload,
-} from '../../src/realtime/session-events';
+} from '../../src/contracts';
 
 export type SessionSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

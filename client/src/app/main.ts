@@ -1,8 +1,8 @@
+import { SESSION_ID_PATTERN } from '@contracts';
 import { ResilientRoom, SessionApiClient, type LogEntry } from '../lib';
 import { SessionView } from './session.view';
 import { installTestHook } from './test-hook';
 
-const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const NAME_STORAGE_KEY = 'session-rebuilder:name';
 /** `?lowres=1` captures 320x180 at 15 fps: what the tests and the benchmark use on a 2-core machine. */
 const LOW_RES_VIDEO = { width: 320, height: 180, frameRate: 15, maxBitrate: 250_000 };

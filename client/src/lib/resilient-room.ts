@@ -21,7 +21,7 @@ import type {
   ServerToClientEvents,
   SessionHandshakeAuth,
   WaitingForNodePayload,
-} from '../../../src/realtime/session-events';
+} from '@contracts';
 import {
   BACKEND_RETRY_BACKOFF,
   NO_NODE_RETRY_BACKOFF,

@@ -1,5 +1,5 @@
 import type { RemoteTrack, Track } from 'livekit-client';
-import type { RejoinReason } from '../../../src/realtime/session-events';
+import type { RejoinReason } from '@contracts';
 
 /** Where a ResilientRoom stands. `left` and `failed` are final. */
 export type ResilientRoomState = 'joining' | 'connected' | 'rebuilding' | 'waiting-for-node' | 'failed' | 'left';

@@ -1,4 +1,4 @@
-import type { ApiErrorBody, JoinResponse, RejoinResponse } from '../../../src/realtime/session-events';
+import type { ApiErrorBody, JoinResponse, RejoinResponse } from '@contracts';
 
 /** Rejoin and join calls must not hang on a backend that accepts and never answers (fetch has no timeout). */
 export const API_TIMEOUT_MS = 4_000;

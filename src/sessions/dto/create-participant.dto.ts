@@ -1,10 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
-import { MAX_METADATA_BYTES, MaxUtf8Bytes } from './metadata.validator';
+import { MAX_METADATA_BYTES, NAME_PATTERN, NAME_RULE } from '../../contracts';
+import { MaxUtf8Bytes } from './metadata.validator';
 import { SessionParamsDto } from './session-params.dto';
-
-/** 1-64 printable characters: no control, format or unassigned code points, not blank. */
-export const NAME_PATTERN = /^(?=.*\S)[^\p{C}]{1,64}$/u;
 
 /** Room settings, honoured when this join creates the session; kept for every rebuild. */
 export class RoomSettingsDto {
@@ -28,7 +26,7 @@ export class RoomSettingsDto {
 
 export class CreateParticipantDto {
   @IsString()
-  @Matches(NAME_PATTERN, { message: 'name must be 1-64 printable characters' })
+  @Matches(NAME_PATTERN, { message: NAME_RULE })
   name!: string;
 
   @IsOptional()

@@ -1,7 +1,5 @@
 import { ValidationOptions, registerDecorator } from 'class-validator';
 
-export const MAX_METADATA_BYTES = 4096;
-
 /** At most `maxBytes` of UTF-8 (LiveKit metadata travels in every join/update message). */
 export function MaxUtf8Bytes(maxBytes: number, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>

@@ -1,5 +1,4 @@
-// The socket.io and HTTP contract shared by the backend and the bundled client (client/ imports this
-// file for its types only, so it must stay free of runtime imports).
+// The socket.io contract of the `/session` namespace, shared by the backend, the client and the tests.
 
 export const SESSION_NAMESPACE = '/session';
 
@@ -37,30 +36,4 @@ export interface SessionHandshakeAuth {
   sessionId: string;
   identity: string;
   rejoinKey: string;
-}
-
-/** 201 body of POST /api/sessions/:sessionId/participants. */
-export interface JoinResponse {
-  sessionId: string;
-  identity: string;
-  name: string;
-  url: string;
-  token: string;
-  rejoinKey: string;
-  generation: number;
-}
-
-/** 200 body of POST /api/sessions/:sessionId/participants/:identity/rejoin. */
-export interface RejoinResponse {
-  url: string;
-  token: string;
-  generation: number;
-}
-
-/** Every error body the HTTP API sends. */
-export interface ApiErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  details?: Record<string, string[]>;
 }
