@@ -21,10 +21,19 @@ export class NodeCallError extends Error {
   }
 }
 
+/** A room as its node reports it (ListRooms). */
+export interface RoomOnNode {
+  name: string;
+  sid: string;
+  participants: number;
+}
+
 export interface LiveKitRoomApi {
   /** Creates (or finds, LiveKit's CreateRoom is idempotent) the room on that node; answers the room sid. */
   createRoom(nodeUrl: string, roomName: string, settings: RoomSettings): Promise<{ sid: string }>;
   deleteRoom(nodeUrl: string, roomName: string): Promise<void>;
+  /** Every room the node holds, with its participant count: the sweep's view when webhooks are missing. */
+  listRooms(nodeUrl: string): Promise<RoomOnNode[]>;
 }
 
 function transportKind(error: unknown): ProbeFailureKind | undefined {
@@ -58,6 +67,11 @@ export class LiveKitRoomServiceApi implements LiveKitRoomApi {
 
   async deleteRoom(nodeUrl: string, roomName: string): Promise<void> {
     await this.call(nodeUrl, (client) => client.deleteRoom(roomName));
+  }
+
+  async listRooms(nodeUrl: string): Promise<RoomOnNode[]> {
+    const rooms = await this.call(nodeUrl, (client) => client.listRooms());
+    return rooms.map((room) => ({ name: room.name, sid: room.sid, participants: room.numParticipants }));
   }
 
   private async call<T>(nodeUrl: string, fn: (client: RoomServiceClient) => Promise<T>): Promise<T> {

@@ -1,12 +1,32 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
-import { activeParticipants, SessionRecord } from './session.model';
+import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
 
 export type PresenceOutcome = 'applied' | 'ignored';
+
+/** What a presence webhook says about the connection: which one, and when LiveKit saw it. */
+export interface PresenceEvent {
+  /** LiveKit's participant sid: new for every connection of the same identity. */
+  connectionSid: string;
+  /** The webhook's createdAt, Unix seconds (LiveKit's own resolution). */
+  createdAt: number;
+}
+
+/**
+ * Webhooks may arrive late, retried or out of order. An event older than the newest one applied, or a
+ * join of a connection whose leave was already applied, says nothing about now.
+ */
+function isStale(participant: ParticipantRecord, event: PresenceEvent, kind: 'joined' | 'left'): boolean {
+  if (participant.lastEventAt !== undefined && event.createdAt < participant.lastEventAt) return true;
+  if (!event.connectionSid) return false;
+  if (kind === 'joined') return event.connectionSid === participant.departedSid;
+  // A leave of a connection other than the one last seen joining: an older connection's late goodbye.
+  return participant.connectionSid !== undefined && participant.connectionSid !== event.connectionSid;
+}
 
 /** Keeps the registry true to what the media server confirms (fed by verified webhooks). */
 @Injectable()
@@ -26,14 +46,16 @@ export class ParticipantPresenceService implements OnModuleDestroy {
     this.graceTimers.clear();
   }
 
-  joined(sessionId: string, roomSid: string, identity: string): Promise<PresenceOutcome> {
+  joined(sessionId: string, roomSid: string, identity: string, event: PresenceEvent): Promise<PresenceOutcome> {
     return this.locks.run(sessionId, async () => {
       const session = await this.currentRoom(sessionId, roomSid);
-      const participant = session?.participants[identity];
-      if (!session || !participant || participant.state === 'left') return 'ignored';
+      const participant = session && findParticipant(session, identity);
+      if (!session || !participant || participant.state === 'left' || isStale(participant, event, 'joined')) return 'ignored';
       participant.state = 'joined';
       participant.joinedAt = this.clock.now();
       participant.leftAt = undefined;
+      participant.connectionSid = event.connectionSid || undefined;
+      participant.lastEventAt = event.createdAt;
       this.cancelGrace(sessionId, identity);
       await this.store.save(session);
       return 'applied';
@@ -41,14 +63,17 @@ export class ParticipantPresenceService implements OnModuleDestroy {
   }
 
   /** Not during a rebuild (everyone leaves the old room then), and never for a stale room. */
-  left(sessionId: string, roomSid: string, identity: string): Promise<PresenceOutcome> {
+  left(sessionId: string, roomSid: string, identity: string, event: PresenceEvent): Promise<PresenceOutcome> {
     if (this.rebuilds.isRebuilding(sessionId)) return Promise.resolve('ignored');
     return this.locks.run(sessionId, async () => {
       const session = await this.currentRoom(sessionId, roomSid);
-      const participant = session?.participants[identity];
+      const participant = session && findParticipant(session, identity);
       if (!session || !participant || participant.state === 'left' || participant.state === 'leaving') return 'ignored';
+      if (isStale(participant, event, 'left')) return 'ignored';
       participant.state = 'leaving';
       participant.leftAt = this.clock.now();
+      participant.departedSid = event.connectionSid || undefined;
+      participant.lastEventAt = event.createdAt;
       await this.store.save(session);
       this.startGrace(sessionId, identity, participant.leftAt);
       return 'applied';
@@ -101,7 +126,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
   private expire(sessionId: string, identity: string, leftAt: number): Promise<void> {
     return this.locks.run(sessionId, async () => {
       const session = await this.store.get(sessionId);
-      const participant = session?.participants[identity];
+      const participant = session && findParticipant(session, identity);
       if (!session || !participant || participant.state !== 'leaving' || participant.leftAt !== leftAt) return;
       participant.state = 'left';
       this.logger.log(`session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; no longer re-invited`);

@@ -47,6 +47,9 @@ class FakeRooms implements LiveKitRoomApi {
     return { sid: `RM_${this.created.length}` };
   }
   async deleteRoom() {}
+  async listRooms() {
+    return [];
+  }
 }
 
 class RecordingPush {

@@ -35,6 +35,12 @@ export interface ParticipantRecord {
   invitedAt: number;
   joinedAt?: number;
   leftAt?: number;
+  /** LiveKit's sid of the connection last seen joining; a late event about an older connection is stale. */
+  connectionSid?: string;
+  /** The connection whose participant_left was applied: its own late participant_joined is stale. */
+  departedSid?: string;
+  /** createdAt (Unix seconds) of the newest presence webhook applied; an older one arrives out of order. */
+  lastEventAt?: number;
 }
 
 export interface SessionRecord {
@@ -50,6 +56,14 @@ export interface SessionRecord {
   createdAt: number;
   rebuiltAt?: number;
   participants: Record<string, ParticipantRecord>;
+}
+
+/**
+ * The participant with this identity. Identities come from URLs: `constructor` or `__proto__` must
+ * find nobody, not an Object.prototype member, so every lookup goes through an own-property check.
+ */
+export function findParticipant(session: SessionRecord, identity: string): ParticipantRecord | undefined {
+  return Object.hasOwn(session.participants, identity) ? session.participants[identity] : undefined;
 }
 
 /** Participants a rebuild re-invites. */

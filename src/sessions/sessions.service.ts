@@ -10,7 +10,7 @@ import type { CreateParticipantDto } from './dto/create-participant.dto';
 import type { RejoinDto } from './dto/rejoin.dto';
 import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
-import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
+import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
@@ -50,7 +50,7 @@ export class SessionsService {
       const max = session.room.maxParticipants;
       if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${sessionId} is full (${max} participants)`);
       const participant: ParticipantRecord = {
-        identity: newIdentity(dto.name, (id) => id in session.participants),
+        identity: newIdentity(dto.name, (id) => findParticipant(session, id) !== undefined),
         name: dto.name,
         metadata: dto.metadata ?? '',
         grants: { ...DEFAULT_GRANTS },
@@ -95,7 +95,7 @@ export class SessionsService {
     if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
     const participant = await this.locks.run(sessionId, async () => {
       const current = await this.store.get(sessionId);
-      const p = current?.participants[identity];
+      const p = current && findParticipant(current, identity);
       if (!current || !p || p.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
       if (p.state === 'leaving') {
         // Asking to come back ends the grace period in their favour.
@@ -114,8 +114,9 @@ export class SessionsService {
     await this.authenticate(sessionId, identity, rejoinKey);
     const ended = await this.locks.run(sessionId, async () => {
       const session = await this.store.get(sessionId);
-      if (!session) return undefined;
-      const participant = session.participants[identity];
+      const participant = session && findParticipant(session, identity);
+      // Checked again under the lock: a rebuild or another leave may have changed the record since.
+      if (!session || !participant || participant.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
       participant.state = 'left';
       participant.leftAt = this.clock.now();
       if (activeParticipants(session).length === 0) {
@@ -136,7 +137,7 @@ export class SessionsService {
   /** Socket handshake and HTTP calls: the participant exists, has not left, and the key matches. */
   async authenticate(sessionId: string, identity: string, rejoinKey: unknown): Promise<SessionRecord> {
     const session = await this.store.get(sessionId);
-    const participant = session?.participants[identity];
+    const participant = session && findParticipant(session, identity);
     if (!session || !participant || !rejoinKeyMatches(rejoinKey, participant.rejoinKeyHash)) {
       throw new DomainError('unauthorized', 'unknown participant or wrong rejoin key');
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WebhookReceiver } from 'livekit-server-sdk';
+import { SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import type { ParticipantPresenceService } from '../sessions/participant-presence.service';
@@ -17,7 +18,7 @@ function setup() {
     left: async (s: string, sid: string, id: string) => (calls.push(`left ${s} ${sid} ${id}`), 'applied' as const),
     roomFinished: async (s: string, sid: string) => (calls.push(`finished ${s} ${sid}`), 'applied' as const),
   } as unknown as ParticipantPresenceService;
-  return { config, calls, service: new WebhooksService(config, presence) };
+  return { config, calls, service: new WebhooksService(config, new SystemClock(), presence) };
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string) {

@@ -3,11 +3,13 @@ import { TokenVerifier, WebhookEvent, WebhookReceiver } from 'livekit-server-sdk
 import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
-import { ParticipantPresenceService, PresenceOutcome } from '../sessions/participant-presence.service';
+import { CLOCK, Clock } from '../common/clock';
+import { ParticipantPresenceService, PresenceEvent, PresenceOutcome } from '../sessions/participant-presence.service';
+import { RecentEventIds } from './recent-event-ids';
 
 export interface WebhookAck {
   event: string;
-  outcome: PresenceOutcome;
+  outcome: PresenceOutcome | 'duplicate';
 }
 
 @Injectable()
@@ -15,11 +17,14 @@ export class WebhooksService {
   private readonly logger = new Logger(WebhooksService.name);
   private readonly receiver: WebhookReceiver;
   private readonly verifier: TokenVerifier;
+  private readonly applied: RecentEventIds;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(CLOCK) clock: Clock,
     private readonly presence: ParticipantPresenceService,
   ) {
+    this.applied = new RecentEventIds(() => clock.now());
     this.receiver = new WebhookReceiver(config.apiKey, config.apiSecret);
     this.verifier = new TokenVerifier(config.apiKey, config.apiSecret);
   }
@@ -37,19 +42,24 @@ export class WebhooksService {
       }
       throw new DomainError('unauthorized', 'webhook signature does not match');
     }
-    return { event: event.event, outcome: await this.apply(event) };
+    // LiveKit retries a delivery it thinks failed: the same id is applied once.
+    if (event.id && this.applied.has(event.id)) return { event: event.event, outcome: 'duplicate' };
+    const outcome = await this.apply(event);
+    if (event.id) this.applied.add(event.id);
+    return { event: event.event, outcome };
   }
 
   private async apply(event: WebhookEvent): Promise<PresenceOutcome> {
     const sessionId = event.room?.name ?? '';
     const roomSid = event.room?.sid ?? '';
     const identity = event.participant?.identity ?? '';
+    const seen: PresenceEvent = { connectionSid: event.participant?.sid ?? '', createdAt: Number(event.createdAt ?? 0) };
     switch (event.event) {
       case 'participant_joined':
-        return identity ? this.presence.joined(sessionId, roomSid, identity) : 'ignored';
+        return identity ? this.presence.joined(sessionId, roomSid, identity, seen) : 'ignored';
       case 'participant_left':
       case 'participant_connection_aborted':
-        return identity ? this.presence.left(sessionId, roomSid, identity) : 'ignored';
+        return identity ? this.presence.left(sessionId, roomSid, identity, seen) : 'ignored';
       case 'room_finished':
         return this.presence.roomFinished(sessionId, roomSid);
       default:

@@ -10,16 +10,22 @@ export interface WebhookInput {
   room: string;
   roomSid?: string;
   identity?: string;
+  /** LiveKit's participant sid (one per connection); default `PA_<identity>`. */
+  participantSid?: string;
+  /** Event id; default a random `EV_` id. */
+  id?: string;
+  /** Unix seconds; default now. */
+  createdAt?: number;
 }
 
 export function webhookBody(input: WebhookInput): string {
   // The protocol's class, not the SDK's subclass: that one resets `event` in its constructor.
   const event = new WebhookEvent({
     event: input.event,
-    id: `EV_${Math.random().toString(36).slice(2, 10)}`,
-    createdAt: BigInt(Math.floor(Date.now() / 1000)),
+    id: input.id ?? `EV_${Math.random().toString(36).slice(2, 10)}`,
+    createdAt: BigInt(input.createdAt ?? Math.floor(Date.now() / 1000)),
     room: new Room({ name: input.room, sid: input.roomSid ?? '' }),
-    participant: input.identity ? new ParticipantInfo({ identity: input.identity, sid: `PA_${input.identity}` }) : undefined,
+    participant: input.identity ? new ParticipantInfo({ identity: input.identity, sid: input.participantSid ?? `PA_${input.identity}` }) : undefined,
   });
   return event.toJsonString();
 }

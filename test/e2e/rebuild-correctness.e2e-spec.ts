@@ -1,0 +1,129 @@
+// The registry stays right under hostile ids, racing writers and webhooks that arrive late or twice.
+// The backend runs in this process over scripted nodes (test/support/in-process-app.ts).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
+import { MemorySessionStore } from '../../src/store/memory-session-store';
+import type { SessionRecord } from '../../src/sessions/session.model';
+import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
+import { signWebhook, webhookBody, type WebhookInput } from '../support/livekit-webhook';
+import { api, join } from '../support/session-client';
+
+/** Names that are Object.prototype members: as identities or session ids they must be plain data. */
+const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+
+/** A store whose next read of one session runs a hook after answering: the window between authenticate and the lock. */
+class InterleavingStore extends MemorySessionStore {
+  private hook?: { sessionId: string; run: () => Promise<void> };
+
+  afterNextGet(sessionId: string, run: () => Promise<void>): void {
+    this.hook = { sessionId, run };
+  }
+
+  async get(sessionId: string): Promise<SessionRecord | undefined> {
+    const session = await super.get(sessionId);
+    const hook = this.hook;
+    if (hook?.sessionId === sessionId) {
+      this.hook = undefined;
+      await hook.run();
+    }
+    return session;
+  }
+}
+
+type SessionsView = Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
+
+describe('rebuild correctness: ids, races, webhook order', () => {
+  let stack: InProcessApp;
+  const store = new InterleavingStore();
+
+  beforeAll(async () => {
+    stack = await startInProcessApp({ nodes: 2, store });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const stateOf = async (sessionId: string, identity: string): Promise<string | undefined> => {
+    const sessions = (await api<SessionsView>(stack.url, 'GET', '/api/sessions')).body;
+    return sessions.find((s) => s.sessionId === sessionId)?.participants.find((p) => p.identity === identity)?.state;
+  };
+  const deliver = async (input: WebhookInput): Promise<{ status: number; outcome?: string }> => {
+    const body = webhookBody(input);
+    const res = await fetch(`${stack.url}/webhooks/livekit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/webhook+json', authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET) },
+      body,
+    });
+    const answer = (await res.json()) as { outcome?: string };
+    return { status: res.status, outcome: answer.outcome };
+  };
+
+  it.each(PROTOTYPE_NAMES)('identity %p in a rejoin or leave URL is an unknown participant (401), not a 500', async (name) => {
+    await join(stack.url, 'p1', 'Ann');
+    const path = `/api/sessions/p1/participants/${encodeURIComponent(name)}`;
+    const rejoin = await api<ApiErrorBody>(stack.url, 'POST', `${path}/rejoin`, { rejoinKey: 'whatever' });
+    const leave = await api<ApiErrorBody>(stack.url, 'DELETE', path, { rejoinKey: 'whatever' });
+    expect([rejoin.status, leave.status]).toEqual([401, 401]);
+    expect(rejoin.body.message).toBe('unknown participant or wrong rejoin key');
+  });
+
+  it.each(PROTOTYPE_NAMES)('session id %p is a session like any other', async (name) => {
+    const res = await api<JoinResponse>(stack.url, 'POST', `/api/sessions/${encodeURIComponent(name)}/participants`, { name: 'Bob' });
+    // `__proto__` does not match the id pattern's rule? It does ([A-Za-z0-9_-]): it must work.
+    expect(res.status).toBe(201);
+    const again = await api(stack.url, 'POST', `/api/sessions/${encodeURIComponent(name)}/participants/${res.body.identity}/rejoin`, {
+      rejoinKey: res.body.rejoinKey,
+    });
+    expect(again.status).toBe(200);
+  });
+
+  it('a leave racing another writer answers 404 when the participant is gone by the time it holds the lock, never 500', async () => {
+    const ann = await join(stack.url, 'race-1', 'Ann');
+    await join(stack.url, 'race-1', 'Bob');
+    // After the leave authenticated, another writer (the sweep, a rebuild) removes Ann from the record.
+    store.afterNextGet('race-1', async () => {
+      const session = (await store.get('race-1'))!;
+      delete session.participants[ann.identity];
+      await store.save(session);
+    });
+    const leave = await api<ApiErrorBody>(stack.url, 'DELETE', `/api/sessions/race-1/participants/${ann.identity}`, { rejoinKey: ann.rejoinKey });
+    expect(leave.status).toBe(404);
+  });
+
+  it('a late participant_joined does not bring back a participant whose leave was applied after it', async () => {
+    const ann = await join(stack.url, 'order-1', 'Ann');
+    const roomSid = stack.nodes.rooms.get(ann.url)!.get('order-1')!.sid;
+    const t = Math.floor(Date.now() / 1000);
+    const base = { room: 'order-1', roomSid, identity: ann.identity, participantSid: 'PA_first' } as const;
+    expect((await deliver({ ...base, event: 'participant_joined', createdAt: t })).outcome).toBe('applied');
+    expect((await deliver({ ...base, event: 'participant_left', createdAt: t + 1 })).outcome).toBe('applied');
+    expect(await stateOf('order-1', ann.identity)).toBe('leaving');
+    // The same connection's join, delivered late (a retry), and an older event of another connection.
+    expect((await deliver({ ...base, event: 'participant_joined', createdAt: t + 1 })).outcome).toBe('ignored');
+    expect((await deliver({ ...base, event: 'participant_joined', participantSid: 'PA_older', createdAt: t - 5 })).outcome).toBe('ignored');
+    expect(await stateOf('order-1', ann.identity)).toBe('leaving');
+    // A new connection of the same identity, newer than the leave, is a real return.
+    expect((await deliver({ ...base, event: 'participant_joined', participantSid: 'PA_second', createdAt: t + 2 })).outcome).toBe('applied');
+    expect(await stateOf('order-1', ann.identity)).toBe('joined');
+    // The first connection's late goodbye says nothing about the second.
+    expect((await deliver({ ...base, event: 'participant_left', participantSid: 'PA_first', createdAt: t + 2 })).outcome).toBe('ignored');
+    expect(await stateOf('order-1', ann.identity)).toBe('joined');
+  });
+
+  it('a repeated event id is applied once', async () => {
+    const ann = await join(stack.url, 'order-2', 'Ann');
+    const roomSid = stack.nodes.rooms.get(ann.url)!.get('order-2')!.sid;
+    const t = Math.floor(Date.now() / 1000);
+    const base = { room: 'order-2', roomSid, identity: ann.identity, participantSid: 'PA_a' } as const;
+    await deliver({ ...base, event: 'participant_joined', createdAt: t });
+    const left = { ...base, event: 'participant_left', createdAt: t + 1, id: 'EV_left_once' } as const;
+    expect((await deliver(left)).outcome).toBe('applied');
+    // Ann asks to come back within the grace period: invited again.
+    const back = await api(stack.url, 'POST', `/api/sessions/order-2/participants/${ann.identity}/rejoin`, { rejoinKey: ann.rejoinKey });
+    expect(back.status).toBe(200);
+    expect(await stateOf('order-2', ann.identity)).toBe('invited');
+    // LiveKit retries the delivery of the same leave: it must not undo the return.
+    expect(await deliver(left)).toEqual({ status: 200, outcome: 'duplicate' });
+    expect(await stateOf('order-2', ann.identity)).toBe('invited');
+  });
+});

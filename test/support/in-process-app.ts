@@ -1,0 +1,91 @@
+// The whole backend in the test's own process, over scripted media nodes: no child processes, so a spec
+// decides each node's probe answer and RoomService behaviour and reads the registry directly.
+import type { INestApplication } from '@nestjs/common';
+import type { AppOverrides } from '../../src/app.module';
+import { createApp } from '../../src/bootstrap';
+import type { Clock } from '../../src/common/clock';
+import type { LiveKitRoomApi, RoomOnNode } from '../../src/cluster/livekit-room.api';
+import { NodeCallError } from '../../src/cluster/livekit-room.api';
+import type { ProbeResult } from '../../src/cluster/node-health.state';
+import type { NodeProber } from '../../src/cluster/node-prober';
+import { parseConfig } from '../../src/config/parse-config';
+
+export type ScriptedState = 'up' | 'refused' | 'silent';
+
+/** Media nodes that answer probes and RoomService calls the way a spec says. */
+export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
+  readonly state = new Map<string, ScriptedState>();
+  /** Extra time a node takes to answer CreateRoom; over `timeoutMs` it times out like the SDK's client. */
+  readonly createDelayMs = new Map<string, number>();
+  /** room name -> node url, sid and participant count, per node. */
+  readonly rooms = new Map<string, Map<string, RoomOnNode>>();
+  createCalls = 0;
+  private nextSid = 1;
+
+  constructor(
+    readonly urls: string[],
+    private readonly createTimeoutMs = 1_500,
+  ) {
+    for (const url of urls) {
+      this.state.set(url, 'up');
+      this.rooms.set(url, new Map());
+    }
+  }
+
+  async probe(url: string, timeoutMs: number): Promise<ProbeResult> {
+    const state = this.state.get(url);
+    if (state === 'refused') return { ok: false, kind: 'refused', detail: 'ECONNREFUSED', latencyMs: 1 };
+    if (state === 'silent') {
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+      return { ok: false, kind: 'timeout', detail: 'no answer', latencyMs: timeoutMs };
+    }
+    return { ok: true, latencyMs: 1 };
+  }
+
+  async createRoom(url: string, roomName: string): Promise<{ sid: string }> {
+    this.createCalls++;
+    const state = this.state.get(url);
+    if (state === 'refused') throw new NodeCallError(url, 'refused', `RoomService on ${url}: refused`);
+    const delay = state === 'silent' ? Infinity : (this.createDelayMs.get(url) ?? 0);
+    if (delay >= this.createTimeoutMs) {
+      await new Promise((resolve) => setTimeout(resolve, this.createTimeoutMs));
+      throw new NodeCallError(url, 'timeout', `RoomService on ${url}: timeout`);
+    }
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    const rooms = this.rooms.get(url)!;
+    const room = rooms.get(roomName) ?? { name: roomName, sid: `RM_${this.nextSid++}`, participants: 0 };
+    rooms.set(roomName, room);
+    return { sid: room.sid };
+  }
+
+  async deleteRoom(url: string, roomName: string): Promise<void> {
+    this.rooms.get(url)?.delete(roomName);
+  }
+
+  async listRooms(url: string): Promise<RoomOnNode[]> {
+    if (this.state.get(url) !== 'up') throw new NodeCallError(url, 'refused', `RoomService on ${url}: refused`);
+    return [...(this.rooms.get(url)?.values() ?? [])].map((room) => ({ ...room }));
+  }
+}
+
+export interface InProcessApp {
+  url: string;
+  app: INestApplication;
+  nodes: ScriptedNodes;
+  close(): Promise<void>;
+}
+
+export const TEST_API_KEY = 'in-process-key';
+export const TEST_API_SECRET = 'in-process-secret-of-reasonable-length';
+
+export async function startInProcessApp(
+  options: { nodes?: number; clock?: Clock; scripted?: ScriptedNodes; store?: AppOverrides['store'] } = {},
+): Promise<InProcessApp> {
+  const urls = options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
+  const nodes = options.scripted ?? new ScriptedNodes(urls);
+  const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url])], {});
+  const app = await createApp(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}`, app, nodes, close: () => app.close() };
+}
