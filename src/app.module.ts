@@ -20,6 +20,7 @@ import { SessionLocks } from './sessions/session-locks';
 import { SessionRebuildService } from './sessions/session-rebuild.service';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
+import { SessionSweeperService } from './sessions/session-sweeper.service';
 import { TokenService } from './sessions/token.service';
 import { MemorySessionStore } from './store/memory-session-store';
 import { SESSION_STORE, SessionStore } from './store/session-store';
@@ -57,6 +58,7 @@ export class AppModule {
         SessionRebuildService,
         SessionsService,
         ParticipantPresenceService,
+        SessionSweeperService,
         SessionGateway,
         WebhooksService,
         DevModeService,

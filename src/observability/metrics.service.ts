@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { NodeHealthService } from '../cluster/node-health.service';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
@@ -13,6 +13,7 @@ export class MetricsService {
   readonly registry = new Registry();
   private readonly rebuilds: Counter<'reason' | 'outcome'>;
   private readonly rebuildDuration: Histogram<'outcome'>;
+  private readonly backgroundFailures: Counter<'task'>;
 
   constructor(health: NodeHealthService, @Inject(SESSION_STORE) store: SessionStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'session_rebuilder_' });
@@ -59,6 +60,18 @@ export class MetricsService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
     });
+    this.backgroundFailures = new Counter({
+      name: 'session_rebuilder_background_failures_total',
+      help: 'work nobody awaits (rebuilds after a node event, grace expiry, the sweep) that failed, by task',
+      labelNames: ['task'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Work nobody awaits failed: logged and counted, never an unhandled rejection. */
+  backgroundFailure(task: string, error: unknown, logger: Logger): void {
+    this.backgroundFailures.inc({ task });
+    logger.error(`${task} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   recordRebuild(reason: RejoinReason, outcome: RebuildOutcome, durationMs: number): void {

@@ -5,6 +5,7 @@ import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord }
 import { SessionLocks } from './session-locks';
 import { INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
+import { MetricsService } from '../observability/metrics.service';
 
 export type PresenceOutcome = 'applied' | 'ignored';
 
@@ -39,6 +40,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly locks: SessionLocks,
     private readonly rebuilds: SessionRebuildService,
+    private readonly metrics: MetricsService,
   ) {}
 
   onModuleDestroy(): void {
@@ -111,7 +113,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
       key,
       this.clock.setTimeout(() => {
         this.graceTimers.delete(key);
-        void this.expire(sessionId, identity, leftAt);
+        this.expire(sessionId, identity, leftAt).catch((error: unknown) => this.metrics.backgroundFailure('grace-expiry', error, this.logger));
       }, PARTICIPANT_LEFT_GRACE_MS),
     );
   }
@@ -128,8 +130,9 @@ export class ParticipantPresenceService implements OnModuleDestroy {
       const session = await this.store.get(sessionId);
       const participant = session && findParticipant(session, identity);
       if (!session || !participant || participant.state !== 'leaving' || participant.leftAt !== leftAt) return;
-      participant.state = 'left';
-      this.logger.log(`session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; no longer re-invited`);
+      // The grace period is over: forgotten at once (a later rejoin is an unknown participant).
+      delete session.participants[identity];
+      this.logger.log(`session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; forgotten`);
       if (activeParticipants(session).length === 0) await this.store.delete(sessionId);
       else await this.store.save(session);
     });

@@ -15,3 +15,8 @@ export const DEFAULT_ROOM_SETTINGS: RoomSettings = {
 };
 
 export const DEFAULT_GRANTS: ParticipantGrants = { canPublish: true, canSubscribe: true, canPublishData: true };
+
+/** How often the sweep looks for participants to forget and sessions nobody is in (LiveKit checks its own rooms every few seconds too). */
+export const SWEEP_INTERVAL_MS = 5_000;
+/** A fresh invite holds the session open this long before an empty room counts against it: time for a client to connect. */
+export const CONNECT_WINDOW_MS = 30_000;

@@ -29,8 +29,10 @@ export interface ParticipantRecord {
   name: string;
   metadata: string;
   grants: ParticipantGrants;
-  /** sha256 hex of the rejoin key; the key itself is returned once and never stored. */
+  /** sha256 hex of the rejoin key; the key itself is returned once and never stored. '' = no key (get-token). */
   rejoinKeyHash: string;
+  /** A participant without a rejoin key is forgotten when its token expires, unless the node confirmed it joined. */
+  expiresAt?: number;
   state: ParticipantState;
   invitedAt: number;
   joinedAt?: number;
@@ -55,6 +57,10 @@ export interface SessionRecord {
   waitingForNode: boolean;
   createdAt: number;
   rebuiltAt?: number;
+  /** Since when the session's node has reported its room empty or gone (the sweep's view, webhooks or not). */
+  emptySince?: number;
+  /** The node once reported people in the room: the departure timeout applies, not the empty timeout. */
+  seenOccupied?: boolean;
   participants: Record<string, ParticipantRecord>;
 }
 

@@ -12,7 +12,7 @@ import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS } from './session-policy';
+import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
 import { TokenService } from './token.service';
 
@@ -41,9 +41,10 @@ export class SessionsService {
     private readonly locks: SessionLocks,
   ) {}
 
-  async join(sessionId: string, dto: CreateParticipantDto): Promise<JoinResponse> {
+  /** `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it joined. */
+  async join(sessionId: string, dto: CreateParticipantDto, { rejoinable = true } = {}): Promise<JoinResponse> {
     await this.settle(sessionId);
-    const rejoinKey = newRejoinKey();
+    const rejoinKey = rejoinable ? newRejoinKey() : '';
     const { session, participant } = await this.locks.run(sessionId, async () => {
       const session = (await this.store.get(sessionId)) ?? (await this.createSession(sessionId, dto));
       if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
@@ -54,9 +55,10 @@ export class SessionsService {
         name: dto.name,
         metadata: dto.metadata ?? '',
         grants: { ...DEFAULT_GRANTS },
-        rejoinKeyHash: hashRejoinKey(rejoinKey),
+        rejoinKeyHash: rejoinable ? hashRejoinKey(rejoinKey) : '',
         state: 'invited',
         invitedAt: this.clock.now(),
+        ...(!rejoinable && { expiresAt: this.clock.now() + TOKEN_TTL_SECONDS * 1000 }),
       };
       session.participants[participant.identity] = participant;
       await this.store.save(session);
@@ -77,7 +79,7 @@ export class SessionsService {
 
   /** The tutorial's call: a token for a fresh participant, nothing else. */
   async getToken(sessionId: string): Promise<{ token: string; url: string }> {
-    const joined = await this.join(sessionId, { name: 'participant' });
+    const joined = await this.join(sessionId, { name: 'participant' }, { rejoinable: false });
     return { token: joined.token, url: joined.url };
   }
 

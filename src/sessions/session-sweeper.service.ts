@@ -1,0 +1,139 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { CLOCK, Clock, TimerHandle } from '../common/clock';
+import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
+import { NodeHealthService } from '../cluster/node-health.service';
+import { MetricsService } from '../observability/metrics.service';
+import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
+import { SessionLocks } from './session-locks';
+import { CONNECT_WINDOW_MS, PARTICIPANT_LEFT_GRACE_MS, SWEEP_INTERVAL_MS } from './session-policy';
+import { SessionRebuildService } from './session-rebuild.service';
+
+export interface SweepResult {
+  prunedParticipants: number;
+  endedSessions: number;
+}
+
+/** room name -> participants, per node that answered ListRooms in this sweep. */
+type Occupancy = Map<string, Map<string, number>>;
+
+function forgettable(p: ParticipantRecord, now: number): boolean {
+  if ((p.state === 'left' || p.state === 'leaving') && now - (p.leftAt ?? 0) >= PARTICIPANT_LEFT_GRACE_MS) return true;
+  // No rejoin key and never confirmed: its token has expired, nobody can come back as it.
+  return p.expiresAt !== undefined && p.state === 'invited' && now >= p.expiresAt;
+}
+
+/**
+ * Nothing in the registry grows forever: participants who left are forgotten after the grace period,
+ * key-less participants when their token expires, and a session ends when its node has reported its
+ * room empty (or gone) for the room's own timeout, whether or not webhooks arrive.
+ */
+@Injectable()
+export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(SessionSweeperService.name);
+  private timer?: TimerHandle;
+  private stopped = false;
+
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
+    private readonly health: NodeHealthService,
+    private readonly locks: SessionLocks,
+    private readonly rebuilds: SessionRebuildService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+  }
+
+  async sweep(): Promise<SweepResult> {
+    const result: SweepResult = { prunedParticipants: 0, endedSessions: 0 };
+    const occupancy = await this.occupancy();
+    const now = this.clock.now();
+    for (const { sessionId } of await this.store.list()) {
+      if (this.rebuilds.isRebuilding(sessionId)) continue;
+      const outcome = await this.locks.run(sessionId, () => this.sweepSession(sessionId, now, occupancy));
+      result.prunedParticipants += outcome.pruned;
+      if (outcome.ended) result.endedSessions++;
+    }
+    if (result.prunedParticipants + result.endedSessions > 0) {
+      this.logger.log(`sweep: ${result.prunedParticipants} participant(s) forgotten, ${result.endedSessions} session(s) ended`);
+    }
+    return result;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.sweep()
+        .catch((error: unknown) => this.metrics.backgroundFailure('sweep', error, this.logger))
+        .finally(() => this.schedule());
+    }, SWEEP_INTERVAL_MS);
+  }
+
+  /** One ListRooms per up node; a node that does not answer gives no evidence either way. */
+  private async occupancy(): Promise<Occupancy> {
+    const occupancy: Occupancy = new Map();
+    await Promise.all(
+      this.health.upNodes().map(async (url) => {
+        try {
+          const rooms = await this.rooms.listRooms(url);
+          occupancy.set(url, new Map(rooms.map((room) => [room.name, room.participants])));
+        } catch (error) {
+          this.logger.debug(`sweep: ListRooms on ${url} failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }),
+    );
+    return occupancy;
+  }
+
+  private async sweepSession(sessionId: string, now: number, occupancy: Occupancy): Promise<{ pruned: number; ended: boolean }> {
+    const session = await this.store.get(sessionId);
+    if (!session) return { pruned: 0, ended: false };
+    const gone = Object.values(session.participants).filter((p) => forgettable(p, now));
+    for (const p of gone) delete session.participants[p.identity];
+    const emptyChanged = this.updateEmptiness(session, now, occupancy);
+    const why = this.endReason(session, now);
+    if (why) {
+      await this.store.delete(sessionId);
+      this.logger.log(`session ${sessionId} ended: ${why}`);
+      return { pruned: gone.length, ended: true };
+    }
+    if (gone.length > 0 || emptyChanged) await this.store.save(session);
+    return { pruned: gone.length, ended: false };
+  }
+
+  /** Records what the session's node says about its room; answers whether the record changed. */
+  private updateEmptiness(session: SessionRecord, now: number, occupancy: Occupancy): boolean {
+    const rooms = session.waitingForNode ? undefined : occupancy.get(session.nodeUrl);
+    if (!rooms) return false;
+    const inRoom = rooms.get(session.sessionId) ?? 0;
+    if (inRoom > 0) {
+      const changed = session.emptySince !== undefined || !session.seenOccupied;
+      session.emptySince = undefined;
+      session.seenOccupied = true;
+      return changed;
+    }
+    if (session.emptySince !== undefined) return false;
+    session.emptySince = now;
+    return true;
+  }
+
+  private endReason(session: SessionRecord, now: number): string | undefined {
+    if (activeParticipants(session).length === 0) return 'nobody left in it';
+    if (session.emptySince === undefined) return undefined;
+    // A fresh invite or move restarts the wait: someone holding a new token is about to connect.
+    const lastInvite = Math.max(session.rebuiltAt ?? session.createdAt, ...Object.values(session.participants).map((p) => p.invitedAt));
+    const emptyFor = now - Math.max(session.emptySince, lastInvite + CONNECT_WINDOW_MS);
+    const joinedOnce = session.seenOccupied || Object.values(session.participants).some((p) => p.joinedAt !== undefined);
+    const limitSec = joinedOnce ? session.room.departureTimeoutSec : session.room.emptyTimeoutSec;
+    return emptyFor >= limitSec * 1000 ? `its node reported the room empty for ${Math.round(emptyFor / 1000)} s` : undefined;
+  }
+}
