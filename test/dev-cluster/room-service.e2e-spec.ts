@@ -136,6 +136,10 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
       json: { code: 'not_found', msg: 'requested room does not exist' },
     });
     assert.equal((await twirp(url, 'NoSuchMethod', {}, admin)).json.code, 'bad_route');
+    // Method names come from the URL: Object.prototype members are unknown methods too, not a crash.
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      assert.deepEqual(await twirp(url, name, {}, admin), { status: 404, json: { code: 'bad_route', msg: `no RoomService method ${name} on this dev node` } });
+    }
     await assert.rejects(new RoomServiceClient(url, API_KEY, 'wrong').listRooms(), (error: { status?: number }) => error.status === 401);
   });
 

@@ -132,7 +132,8 @@ export class RoomService {
     contentType: string,
     authorization: string | undefined,
   ): Promise<{ body: Buffer | string; contentType: string }> {
-    const method = this.methods[name];
+    // The method name comes from the URL: `constructor` or `__proto__` must be an unknown method, not Object's.
+    const method = Object.hasOwn(this.methods, name) ? this.methods[name] : undefined;
     if (!method) throw new TwirpError(404, 'bad_route', `no RoomService method ${name} on this dev node`);
     const binary = contentType.startsWith('application/protobuf');
     let request: Message;
