@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { ClusterController } from './cluster/cluster.controller';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, LiveKitRoomServiceApi } from './cluster/livekit-room.api';
 import { NodeHealthService } from './cluster/node-health.service';
+import { NODE_LOAD_SOURCE } from './cluster/node-load.source';
 import { NodePlacementService } from './cluster/node-placement.service';
 import { HttpNodeProber, NODE_PROBER, NodeProber } from './cluster/node-prober';
 import type { DevCluster } from './dev-cluster/api';
@@ -46,6 +47,8 @@ export class AppModule {
         { provide: DEV_CLUSTER, useValue: devCluster },
         { provide: CLOCK, useValue: overrides.clock ?? new SystemClock() },
         { provide: SESSION_STORE, useValue: overrides.store ?? new MemorySessionStore() },
+        // Placement reads node load from the registry through its own interface (cluster/ does not import sessions/).
+        { provide: NODE_LOAD_SOURCE, useExisting: SESSION_STORE },
         overrides.prober ? { provide: NODE_PROBER, useValue: overrides.prober } : { provide: NODE_PROBER, useClass: HttpNodeProber },
         overrides.roomApi ? { provide: LIVEKIT_ROOM_API, useValue: overrides.roomApi } : { provide: LIVEKIT_ROOM_API, useClass: LiveKitRoomServiceApi },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import type { RoomSettings } from '../sessions/session.model';
 import type { ProbeFailureKind } from './node-health.state';
 
 export const LIVEKIT_ROOM_API = Symbol('LiveKitRoomApi');
@@ -21,6 +20,14 @@ export class NodeCallError extends Error {
   }
 }
 
+/** What CreateRoom is told; the session registry's room settings satisfy it. */
+export interface RoomOptions {
+  metadata: string;
+  emptyTimeoutSec: number;
+  departureTimeoutSec: number;
+  maxParticipants: number;
+}
+
 /** A room as its node reports it (ListRooms). */
 export interface RoomOnNode {
   name: string;
@@ -30,7 +37,7 @@ export interface RoomOnNode {
 
 export interface LiveKitRoomApi {
   /** Creates (or finds, LiveKit's CreateRoom is idempotent) the room on that node; answers the room sid. */
-  createRoom(nodeUrl: string, roomName: string, settings: RoomSettings): Promise<{ sid: string }>;
+  createRoom(nodeUrl: string, roomName: string, settings: RoomOptions): Promise<{ sid: string }>;
   deleteRoom(nodeUrl: string, roomName: string): Promise<void>;
   /** Every room the node holds, with its participant count: the sweep's view when webhooks are missing. */
   listRooms(nodeUrl: string): Promise<RoomOnNode[]>;
@@ -52,7 +59,7 @@ export class LiveKitRoomServiceApi implements LiveKitRoomApi {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  async createRoom(nodeUrl: string, roomName: string, settings: RoomSettings): Promise<{ sid: string }> {
+  async createRoom(nodeUrl: string, roomName: string, settings: RoomOptions): Promise<{ sid: string }> {
     const room = await this.call(nodeUrl, (client) =>
       client.createRoom({
         name: roomName,

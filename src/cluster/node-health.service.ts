@@ -106,12 +106,16 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  /** A call to the node failed outside the probe loop (RoomService could not connect). */
+  /**
+   * A call to the node failed outside the probe loop (a RoomService timeout or refused connection): the
+   * node is suspect (no new sessions) and probed at once; only the probes' verdict can take it down.
+   */
   reportFailure(url: string, cause: ProbeFailureKind, detail: string): void {
     const node = this.nodes.get(url);
-    if (!node) return;
-    const transition = node.state.markDown(`${cause}: ${detail} (RoomService call)`, cause, this.clock.now());
+    if (!node || this.stopped) return;
+    const transition = node.state.markSuspect(`${cause}: ${detail} (RoomService call)`, cause, this.clock.now());
     if (transition) this.emit(url, transition, 'report');
+    this.onDemand.run(url, () => this.probe(url, 'report')).catch((error: unknown) => this.logger.error(`probe of ${url} failed: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   private nextTransition(url: string): { promise: Promise<void>; cancel: () => void } {

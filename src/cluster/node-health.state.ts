@@ -116,11 +116,14 @@ export class NodeHealthState {
     return undefined;
   }
 
-  /** A failure seen outside the probe loop (a Twirp call that could not connect, say). */
-  markDown(reason: string, cause: ProbeFailureKind, now: number): NodeTransition | undefined {
-    if (this.status === 'down') return undefined;
+  /**
+   * A call outside the probe loop failed (a RoomService timeout or refused connection). That is a reason
+   * to stop placing sessions here until the next answered probe, not a death: only probes declare that.
+   */
+  markSuspect(reason: string, cause: ProbeFailureKind, now: number): NodeTransition | undefined {
+    if (this.status !== 'up') return undefined;
     this.consecutiveSuccesses = 0;
-    return this.move('down', reason, now, cause);
+    return this.move('suspect', reason, now, cause);
   }
 
   snapshot(): NodeHealthSnapshot {

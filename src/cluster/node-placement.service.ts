@@ -1,57 +1,74 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/domain-error';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
-import { activeParticipants, RoomSettings } from '../sessions/session.model';
-import { LIVEKIT_ROOM_API, LiveKitRoomApi, NodeCallError } from './livekit-room.api';
+import { LIVEKIT_ROOM_API, LiveKitRoomApi, NodeCallError, RoomOptions } from './livekit-room.api';
 import { NodeHealthService } from './node-health.service';
 import type { NodeHealthSnapshot } from './node-health.state';
+import { NODE_LOAD_SOURCE, NodeLoadSource } from './node-load.source';
 import { NodeLoad, pickLeastLoaded } from './placement';
 
 export interface PlacedRoom {
   url: string;
   sid: string;
+  /** Call once the session's record names `url` (saved): the placement's own count of it can go. */
+  settle(): void;
+}
+
+/**
+ * A placement chosen whose record is not known to be in the load source yet. `settledAt` orders it
+ * against load reads: a read that started before it settled may not include it.
+ */
+interface Reservation {
+  url: string;
+  participants: number;
+  settledAt?: number;
 }
 
 @Injectable()
 export class NodePlacementService {
   private readonly logger = new Logger(NodePlacementService.name);
+  /** Placements chosen and not yet visible to every load read in progress. */
+  private readonly reservations = new Set<Reservation>();
+  /** Load reads in progress, each with the settle sequence number it started at. */
+  private readonly openReads = new Set<{ startedAt: number }>();
+  private settleSeq = 0;
 
   constructor(
-    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(NODE_LOAD_SOURCE) private readonly loadSource: NodeLoadSource,
     @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
     private readonly health: NodeHealthService,
   ) {}
 
   /** GET /api/nodes: each node's state, since when, why, and its load. */
   async describe(): Promise<Array<NodeHealthSnapshot & NodeLoad & { sinceIso: string }>> {
-    const loads = new Map((await this.loads()).map((load) => [load.url, load]));
-    return this.health.snapshots().map((node) => ({ ...node, sinceIso: new Date(node.since).toISOString(), ...loads.get(node.url)! }));
-  }
-
-  async loads(): Promise<NodeLoad[]> {
-    const sessions = await this.store.list();
-    return this.health.urls().map((url) => {
-      const here = sessions.filter((s) => s.nodeUrl === url && !s.waitingForNode);
-      return { url, sessions: here.length, participants: here.reduce((sum, s) => sum + activeParticipants(s).length, 0) };
-    });
+    const loads = await this.loadSource.loadByNode();
+    return this.health.snapshots().map((node) => ({
+      ...node,
+      sinceIso: new Date(node.since).toISOString(),
+      url: node.url,
+      sessions: loads.get(node.url)?.sessions ?? 0,
+      participants: loads.get(node.url)?.participants ?? 0,
+    }));
   }
 
   /**
-   * Creates the room on the least-loaded up node, falling back to the next one when a node fails the
-   * call. Answers undefined when no node is up; throws when nodes are up but all refused the call.
+   * Creates the room on the least-loaded up node for `weight` participants, falling back to the next
+   * one when a node fails the call (that node turns suspect; only probes take a node down). Each choice
+   * counts at once, before its CreateRoom returns, so a herd of rebuilds spreads instead of landing on
+   * one node. Answers undefined when no node is up; throws when nodes are up but all refused the call.
    */
-  async createRoomOnBestNode(roomName: string, settings: RoomSettings): Promise<PlacedRoom | undefined> {
+  async createRoomOnBestNode(roomName: string, settings: RoomOptions, weight: number): Promise<PlacedRoom | undefined> {
     const tried = new Set<string>();
     let lastError: string | undefined;
     for (;;) {
-      const up = new Set(this.health.upNodes());
-      const url = pickLeastLoaded((await this.loads()).filter((load) => up.has(load.url)), tried);
-      if (!url) break;
+      const reservation = await this.reserve(weight, tried);
+      if (!reservation) break;
+      const { url } = reservation;
       tried.add(url);
       try {
         const { sid } = await this.rooms.createRoom(url, roomName, settings);
-        return { url, sid };
+        return { url, sid, settle: () => this.settle(reservation) };
       } catch (error) {
+        this.reservations.delete(reservation);
         if (error instanceof NodeCallError) this.health.reportFailure(url, error.kind, error.message);
         lastError = error instanceof Error ? error.message : String(error);
         this.logger.warn(`CreateRoom ${roomName} on ${url} failed: ${lastError}`);
@@ -59,5 +76,45 @@ export class NodePlacementService {
     }
     if (lastError) throw new DomainError('node-unreachable', `no media node accepted the room: ${lastError}`);
     return undefined;
+  }
+
+  /** Committed load plus placements in flight; the pick and its reservation happen with no await between. */
+  private async reserve(weight: number, exclude: ReadonlySet<string>): Promise<Reservation | undefined> {
+    const read = { startedAt: this.settleSeq };
+    this.openReads.add(read);
+    try {
+      const committed = await this.loadSource.loadByNode();
+      const loads = this.health.upNodes().map((url) => {
+        const load = { url, sessions: committed.get(url)?.sessions ?? 0, participants: committed.get(url)?.participants ?? 0 };
+        for (const r of this.reservations) {
+          // Settled before this read started: already in `committed`.
+          if (r.url !== url || (r.settledAt !== undefined && r.settledAt <= read.startedAt)) continue;
+          load.sessions += 1;
+          load.participants += r.participants;
+        }
+        return load;
+      });
+      const url = pickLeastLoaded(loads, exclude, weight);
+      if (!url) return undefined;
+      const reservation: Reservation = { url, participants: weight };
+      this.reservations.add(reservation);
+      return reservation;
+    } finally {
+      this.openReads.delete(read);
+      this.forgetSettled();
+    }
+  }
+
+  private settle(reservation: Reservation): void {
+    if (reservation.settledAt !== undefined) return;
+    reservation.settledAt = ++this.settleSeq;
+    this.forgetSettled();
+  }
+
+  /** A settled reservation is dropped once every read still in progress started after it settled. */
+  private forgetSettled(): void {
+    let oldestRead = Number.POSITIVE_INFINITY;
+    for (const read of this.openReads) oldestRead = Math.min(oldestRead, read.startedAt);
+    for (const r of this.reservations) if (r.settledAt !== undefined && r.settledAt <= oldestRead) this.reservations.delete(r);
   }
 }

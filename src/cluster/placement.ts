@@ -4,19 +4,21 @@ export interface NodeLoad {
   sessions: number;
 }
 
+/** No per-node limit unless the operator sets one. */
+export const UNLIMITED = Number.POSITIVE_INFINITY;
+
 /**
- * Least-loaded healthy node: fewest participants, then fewest sessions, then configuration order
- * (stable, so tests and operators can predict it). `loads` lists healthy candidates only.
+ * Least-loaded healthy node for a session of `weight` participants: fewest participants, then fewest
+ * sessions, then configuration order (stable, so tests and operators can predict it). A node that would
+ * go over `capacity` participants is not a candidate. `loads` lists healthy candidates only.
  */
-export function pickLeastLoaded(loads: NodeLoad[], exclude: ReadonlySet<string> = new Set()): string | undefined {
-  let best: (NodeLoad & { order: number }) | undefined;
-  loads.forEach((load, order) => {
-    if (exclude.has(load.url)) return;
+export function pickLeastLoaded(loads: NodeLoad[], exclude: ReadonlySet<string> = new Set(), weight = 0, capacity = UNLIMITED): string | undefined {
+  let best: NodeLoad | undefined;
+  for (const load of loads) {
+    if (exclude.has(load.url) || load.participants + weight > capacity) continue;
     const better =
-      !best ||
-      load.participants < best.participants ||
-      (load.participants === best.participants && load.sessions < best.sessions);
-    if (better) best = { ...load, order };
-  });
+      !best || load.participants < best.participants || (load.participants === best.participants && load.sessions < best.sessions);
+    if (better) best = load;
+  }
   return best?.url;
 }

@@ -31,7 +31,7 @@ class FakeHealth {
   }
   reportFailure(url: string) {
     this.failures.push(url);
-    this.statuses.set(url, 'down');
+    this.statuses.set(url, 'suspect');
   }
   onTransition() {}
 }

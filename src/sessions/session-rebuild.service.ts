@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CLOCK, Clock } from '../common/clock';
+import { BoundedWorkQueue } from '../common/bounded-work-queue';
 import { SingleFlight } from '../common/keyed-lock';
 import { NodeHealthService, ProbeTrigger } from '../cluster/node-health.service';
 import type { NodeTransition } from '../cluster/node-health.state';
@@ -14,6 +15,13 @@ import { TokenService } from './token.service';
 
 /** A session whose new node dies during its rebuild is moved again, at most this many times in a row. */
 export const MAX_REBUILD_ROUNDS = 3;
+
+/**
+ * Rebuilds in flight at once, across every node's herd. Each costs one CreateRoom on the target node;
+ * more in parallel barely shortens a herd of 100 (the nodes answer one at a time) but piles load on the
+ * node it lands on; see bench:rebuild-herd for the figures behind the number.
+ */
+export const REBUILD_CONCURRENCY = 8;
 
 export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt as soon as one comes back';
 
@@ -30,6 +38,8 @@ export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigge
 export class SessionRebuildService implements OnModuleInit {
   private readonly logger = new Logger(SessionRebuildService.name);
   private readonly flights = new SingleFlight<SessionRecord | undefined>();
+  /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
+  private readonly queue = new BoundedWorkQueue(REBUILD_CONCURRENCY);
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -49,26 +59,37 @@ export class SessionRebuildService implements OnModuleInit {
     });
   }
 
+  /** Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are logged and counted. */
   async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
-    const sessions = await this.store.listByNode(nodeUrl);
-    await Promise.all(sessions.filter((s) => !s.waitingForNode).map((s) => this.rebuild(s.sessionId, nodeUrl, reason)));
+    await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
   }
 
+  /** Every session waiting for a node, once one is up. Never rejects. */
   async rebuildWaiting(): Promise<void> {
-    const waiting = (await this.store.list()).filter((s) => s.waitingForNode);
-    await Promise.all(waiting.map((s) => this.rebuild(s.sessionId, undefined, 'node-recovered')));
+    await this.rebuildAll('rebuild-waiting', async () => (await this.store.list()).filter((s) => s.waitingForNode), undefined, 'node-recovered');
+  }
+
+  private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<void> {
+    try {
+      const sessions = await find();
+      const results = await Promise.allSettled(sessions.map((s) => this.rebuild(s.sessionId, fromUrl, reason, activeParticipants(s).length)));
+      for (const result of results) if (result.status === 'rejected') this.metrics.backgroundFailure(task, result.reason, this.logger);
+    } catch (error) {
+      this.metrics.backgroundFailure(task, error, this.logger);
+    }
   }
 
   /**
    * Moves the session off `fromUrl` (undefined: out of waiting-for-node). A trigger that arrives after
    * the session already moved is a no-op answering the current record.
    */
-  async rebuild(sessionId: string, fromUrl: string | undefined, reason: RejoinReason): Promise<SessionRecord | undefined> {
-    let session = await this.flights.run(sessionId, () => this.locks.run(sessionId, () => this.rebuildOnce(sessionId, fromUrl, reason)));
+  async rebuild(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, priority = 0): Promise<SessionRecord | undefined> {
+    const once = (from: string | undefined) =>
+      this.flights.run(sessionId, () => this.queue.run(priority, () => this.locks.run(sessionId, () => this.rebuildOnce(sessionId, from, reason))));
+    let session = await once(fromUrl);
     for (let round = 1; round < MAX_REBUILD_ROUNDS && session && !session.waitingForNode; round++) {
       if (this.health.status(session.nodeUrl) !== 'down') break;
-      const deadUrl = session.nodeUrl;
-      session = await this.flights.run(sessionId, () => this.locks.run(sessionId, () => this.rebuildOnce(sessionId, deadUrl, reason)));
+      session = await once(session.nodeUrl);
     }
     return session;
   }
@@ -93,7 +114,7 @@ export class SessionRebuildService implements OnModuleInit {
     let placed: PlacedRoom | undefined;
     let refusal: string | undefined;
     try {
-      placed = await this.placement.createRoomOnBestNode(sessionId, session.room);
+      placed = await this.placement.createRoomOnBestNode(sessionId, session.room, participants.length);
     } catch (error) {
       // Nodes are up but refuse the room (bad credentials, say): wait like with no node, retried on the next node-up.
       refusal = error instanceof Error ? error.message : String(error);
@@ -127,7 +148,11 @@ export class SessionRebuildService implements OnModuleInit {
         p.invitedAt = this.clock.now();
       }
     }
-    await this.store.save(session);
+    try {
+      await this.store.save(session);
+    } finally {
+      placed.settle();
+    }
     const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p)));
     participants.forEach((p, i) =>
       this.push.rejoin(sessionId, p.identity, { url: placed.url, token: tokens[i], generation: session.generation, reason }),

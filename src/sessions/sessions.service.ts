@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, Clock } from '../common/clock';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../cluster/node-health.service';
-import { NodePlacementService } from '../cluster/node-placement.service';
+import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
 import type { JoinResponse, RejoinResponse } from '../contracts';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
@@ -46,23 +46,13 @@ export class SessionsService {
     await this.settle(sessionId);
     const rejoinKey = rejoinable ? newRejoinKey() : '';
     const { session, participant } = await this.locks.run(sessionId, async () => {
-      const session = (await this.store.get(sessionId)) ?? (await this.createSession(sessionId, dto));
-      if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
-      const max = session.room.maxParticipants;
-      if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${sessionId} is full (${max} participants)`);
-      const participant: ParticipantRecord = {
-        identity: newIdentity(dto.name, (id) => findParticipant(session, id) !== undefined),
-        name: dto.name,
-        metadata: dto.metadata ?? '',
-        grants: { ...DEFAULT_GRANTS },
-        rejoinKeyHash: rejoinable ? hashRejoinKey(rejoinKey) : '',
-        state: 'invited',
-        invitedAt: this.clock.now(),
-        ...(!rejoinable && { expiresAt: this.clock.now() + TOKEN_TTL_SECONDS * 1000 }),
-      };
-      session.participants[participant.identity] = participant;
-      await this.store.save(session);
-      return { session, participant };
+      const existing = await this.store.get(sessionId);
+      const created = existing ? undefined : await this.createSession(sessionId, dto);
+      try {
+        return await this.addParticipant(existing ?? created!.session, dto, rejoinKey);
+      } finally {
+        created?.placed.settle();
+      }
     });
     const token = await this.tokens.mint(sessionId, participant);
     this.logger.log(`session ${sessionId}: ${participant.identity} invited on ${session.nodeUrl} (generation ${session.generation})`);
@@ -75,6 +65,27 @@ export class SessionsService {
       rejoinKey,
       generation: session.generation,
     };
+  }
+
+  /** Under the session's lock: one more participant, saved. An empty `rejoinKey` makes a key-less one that expires with its token. */
+  private async addParticipant(session: SessionRecord, dto: CreateParticipantDto, rejoinKey: string): Promise<{ session: SessionRecord; participant: ParticipantRecord }> {
+    if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
+    const max = session.room.maxParticipants;
+    if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${session.sessionId} is full (${max} participants)`);
+    const now = this.clock.now();
+    const participant: ParticipantRecord = {
+      identity: newIdentity(dto.name, (id) => findParticipant(session, id) !== undefined),
+      name: dto.name,
+      metadata: dto.metadata ?? '',
+      grants: { ...DEFAULT_GRANTS },
+      rejoinKeyHash: rejoinKey ? hashRejoinKey(rejoinKey) : '',
+      state: 'invited',
+      invitedAt: now,
+      ...(!rejoinKey && { expiresAt: now + TOKEN_TTL_SECONDS * 1000 }),
+    };
+    session.participants[participant.identity] = participant;
+    await this.store.save(session);
+    return { session, participant };
   }
 
   /** The tutorial's call: a token for a fresh participant, nothing else. */
@@ -173,17 +184,18 @@ export class SessionsService {
     return this.rebuilds.rebuild(sessionId, session.nodeUrl, 'node-down');
   }
 
-  private async createSession(sessionId: string, dto: CreateParticipantDto): Promise<SessionRecord> {
+  private async createSession(sessionId: string, dto: CreateParticipantDto): Promise<{ session: SessionRecord; placed: PlacedRoom }> {
     const room = {
       ...DEFAULT_ROOM_SETTINGS,
       ...(dto.room?.metadata !== undefined && { metadata: dto.room.metadata }),
       ...(dto.room?.emptyTimeoutSec !== undefined && { emptyTimeoutSec: dto.room.emptyTimeoutSec }),
       ...(dto.room?.maxParticipants !== undefined && { maxParticipants: dto.room.maxParticipants }),
     };
-    const placed = await this.placement.createRoomOnBestNode(sessionId, room);
+    // Weight 1: the participant about to join; the placement counts it until the record is saved.
+    const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);
     if (!placed) throw new DomainError('no-node-available', 'no media node is up; try again in a moment');
     this.logger.log(`session ${sessionId} created on ${placed.url}`);
-    return {
+    const session: SessionRecord = {
       sessionId,
       room,
       nodeUrl: placed.url,
@@ -193,5 +205,6 @@ export class SessionsService {
       createdAt: this.clock.now(),
       participants: {},
     };
+    return { session, placed };
   }
 }
