@@ -14,6 +14,13 @@ const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty
 /** A store whose next read of one session runs a hook after answering: the window between authenticate and the lock. */
 class InterleavingStore extends MemorySessionStore {
   private hook?: { sessionId: string; run: () => Promise<void> };
+  /** While set, every write fails as a lost database connection would. */
+  failWrites?: Error;
+
+  async save(session: SessionRecord): Promise<void> {
+    if (this.failWrites) throw this.failWrites;
+    return super.save(session);
+  }
 
   afterNextGet(sessionId: string, run: () => Promise<void>): void {
     this.hook = { sessionId, run };
@@ -125,5 +132,38 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     // LiveKit retries the delivery of the same leave: it must not undo the return.
     expect(await deliver(left)).toEqual({ status: 200, outcome: 'duplicate' });
     expect(await stateOf('order-2', ann.identity)).toBe('invited');
+  });
+
+  it('a store failing under a rebuild is logged and counted, never an unhandled rejection; the app keeps serving', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const ann = await join(stack.url, 'store-down', 'Ann');
+      const failures = async () => {
+        const text = await (await fetch(`${stack.url}/metrics`)).text();
+        return Number(/session_rebuilder_background_failures_total\{task="rebuild-node"\} (\d+)/.exec(text)?.[1] ?? 0);
+      };
+      const before = await failures();
+      store.failWrites = new Error('store unreachable (test)');
+      stack.nodes.state.set(ann.url, 'refused');
+      const deadline = Date.now() + 5_000;
+      while ((await failures()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await failures()).toBeGreaterThan(before);
+      store.failWrites = undefined;
+      expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+      // The store is back: the next trigger (a client's report) moves the session.
+      const back = await api<{ url: string }>(stack.url, 'POST', `/api/sessions/store-down/participants/${ann.identity}/rejoin`, {
+        rejoinKey: ann.rejoinKey,
+        failedUrl: ann.url,
+      });
+      expect(back.status).toBe(200);
+      expect(back.body.url).not.toBe(ann.url);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      store.failWrites = undefined;
+      for (const url of stack.nodes.urls) stack.nodes.state.set(url, 'up');
+    }
   });
 });
