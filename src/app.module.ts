@@ -18,7 +18,7 @@ import { SessionGateway } from './realtime/session.gateway';
 import { SessionPushService } from './realtime/session-push.service';
 import { ParticipantPresenceService } from './sessions/participant-presence.service';
 import { SessionLocks } from './sessions/session-locks';
-import { SessionRebuildService } from './sessions/session-rebuild.service';
+import { REBUILD_CONCURRENCY, REBUILD_QUEUE_WIDTH, SessionRebuildService } from './sessions/session-rebuild.service';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { SessionSweeperService } from './sessions/session-sweeper.service';
@@ -34,6 +34,8 @@ export interface AppOverrides {
   clock?: Clock;
   prober?: NodeProber;
   roomApi?: LiveKitRoomApi;
+  /** Rebuilds in flight at once (bench:rebuild-herd sizes REBUILD_CONCURRENCY with it). */
+  rebuildConcurrency?: number;
 }
 
 @Module({})
@@ -52,6 +54,7 @@ export class AppModule {
         overrides.prober ? { provide: NODE_PROBER, useValue: overrides.prober } : { provide: NODE_PROBER, useClass: HttpNodeProber },
         overrides.roomApi ? { provide: LIVEKIT_ROOM_API, useValue: overrides.roomApi } : { provide: LIVEKIT_ROOM_API, useClass: LiveKitRoomServiceApi },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: REBUILD_QUEUE_WIDTH, useValue: overrides.rebuildConcurrency ?? REBUILD_CONCURRENCY },
         NodeHealthService,
         NodePlacementService,
         MetricsService,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { CLOCK, Clock } from '../common/clock';
 import { BoundedWorkQueue } from '../common/bounded-work-queue';
 import { SingleFlight } from '../common/keyed-lock';
@@ -23,6 +23,9 @@ export const MAX_REBUILD_ROUNDS = 3;
  */
 export const REBUILD_CONCURRENCY = 8;
 
+/** Injection token for the queue's width: REBUILD_CONCURRENCY unless a benchmark sizes it. */
+export const REBUILD_QUEUE_WIDTH = Symbol('RebuildQueueWidth');
+
 export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt as soon as one comes back';
 
 export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigger): RejoinReason {
@@ -39,7 +42,7 @@ export class SessionRebuildService implements OnModuleInit {
   private readonly logger = new Logger(SessionRebuildService.name);
   private readonly flights = new SingleFlight<SessionRecord | undefined>();
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
-  private readonly queue = new BoundedWorkQueue(REBUILD_CONCURRENCY);
+  private readonly queue: BoundedWorkQueue;
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -50,7 +53,10 @@ export class SessionRebuildService implements OnModuleInit {
     private readonly push: SessionPushService,
     private readonly locks: SessionLocks,
     private readonly metrics: MetricsService,
-  ) {}
+    @Optional() @Inject(REBUILD_QUEUE_WIDTH) queueWidth: number = REBUILD_CONCURRENCY,
+  ) {
+    this.queue = new BoundedWorkQueue(queueWidth);
+  }
 
   onModuleInit(): void {
     this.health.onTransition((url, transition, trigger) => {
