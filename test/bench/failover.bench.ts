@@ -9,6 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
 import { PHASES, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
+import { measureMachineLoad, type MachineLoad } from './machine-load';
 
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 10);
 const SIZES = (process.env.FAILOVER_SIZES ?? '2,4').split(',').map(Number);
@@ -23,6 +24,12 @@ const SETTLE_MS = 800;
 /** livekit-client alone retries the dead URL for ~40 s; wait a bit longer, then report a bound. */
 const BASELINE_WAIT_MS = 45_000;
 const BASELINE_POLL_MS = 250;
+/**
+ * The baseline counts as back only on evidence a frozen picture cannot give: a receiver that did not
+ * exist before the kill (a new connection) decoding frames, or the old receivers decoding without a
+ * pause for this long (frames already in flight at the kill drain within a few hundred ms).
+ */
+const BASELINE_STEADY_MS = 3_000;
 /** For the "same node restarted" baseline: how long the node stays dead. */
 const BASELINE_RESTART_AFTER_MS = 1_000;
 
@@ -33,14 +40,25 @@ interface BaselineResult {
   recovered: boolean;
   /** kill -> first newly decoded remote frame, per participant; undefined = never within the wait. */
   recoveryMs: Array<number | undefined>;
+  /** What showed each participant's video back. */
+  evidence: string[];
   waitedMs: number;
   events: Array<{ participant: number; at: number; event: string; detail?: string }>;
+}
+
+/** The machine while one group's run was measured, and that run's median. */
+interface RunConditions extends MachineLoad {
+  scenario: Scenario;
+  participants: number;
+  run: number;
+  medianMs: number;
 }
 
 interface BaselineHook {
   events: Array<{ at: number; event: string; detail?: string }>;
   connect(url: string, token: string): Promise<void>;
   framesDecoded(): Promise<Record<string, number>>;
+  receivers(): Promise<Array<{ key: string; framesDecoded: number }>>;
 }
 declare const window: { __baseline?: BaselineHook };
 
@@ -144,24 +162,48 @@ async function runBaseline(stack: FailoverStack, variant: 'node-stays-dead' | 's
     };
     if (!(await rising(Date.now() + 15_000))) throw new Error('baseline pages never decoded each other before the kill');
 
+    // Sampled before the kill: frames decoded after it but sent before it must not look like recovery.
+    const receivers = () => Promise.all(pages.map((page) => page.evaluate(() => window.__baseline!.receivers())));
+    const beforeKill = await receivers();
     const killAt = Date.now();
     await stack.cluster.kill(node.name);
     if (variant === 'same-node-restarted') {
       await sleep(BASELINE_RESTART_AFTER_MS);
       await stack.cluster.restart(node.name);
     }
-    const atKill = await frames();
     const recoveryMs: Array<number | undefined> = pages.map(() => undefined);
+    const evidence: string[] = pages.map(() => '');
+    let previous = beforeKill;
+    /** Per page: since when the old receivers have decoded in every poll (undefined: they paused). */
+    const steadySince: Array<number | undefined> = pages.map(() => undefined);
     const deadline = killAt + BASELINE_WAIT_MS;
     while (Date.now() < deadline && recoveryMs.some((v) => v === undefined)) {
       await sleep(BASELINE_POLL_MS);
-      const now = await frames();
-      now.forEach((f, i) => {
-        // After a full reconnect the receivers are new and count from 0; any count other than the
-        // frozen one means frames are being decoded again.
-        const moved = Object.entries(f).some(([id, n]) => n > 0 && n !== (atKill[i]![id] ?? 0));
-        if (moved && recoveryMs[i] === undefined) recoveryMs[i] = Date.now() - killAt;
+      const now = await receivers();
+      const at = Date.now();
+      now.forEach((rows, i) => {
+        if (recoveryMs[i] !== undefined) return;
+        const known = new Set(beforeKill[i]!.map((r) => r.key));
+        const fresh = rows.find((r) => !known.has(r.key) && r.framesDecoded > 0);
+        if (fresh) {
+          recoveryMs[i] = at - killAt;
+          evidence[i] = `new receiver ${fresh.key} decoding`;
+          return;
+        }
+        const last = new Map(previous[i]!.map((r) => [r.key, r.framesDecoded]));
+        const rising = rows.length > 0 && rows.every((r) => r.framesDecoded > (last.get(r.key) ?? 0));
+        steadySince[i] = rising ? (steadySince[i] ?? at - BASELINE_POLL_MS) : undefined;
+        if (steadySince[i] !== undefined && at - steadySince[i]! >= BASELINE_STEADY_MS) {
+          recoveryMs[i] = steadySince[i]! - killAt;
+          evidence[i] = `old receivers decoding without a pause for ${BASELINE_STEADY_MS} ms`;
+        }
       });
+      previous = now;
+    }
+    // Self-check: with its only node dead, a client has nowhere to get video from. A recovery here
+    // means the measurement is broken, and every figure beside it is suspect.
+    if (variant === 'node-stays-dead' && recoveryMs.some((v) => v !== undefined)) {
+      throw new Error(`baseline claims video back while its node is dead (${evidence.filter(Boolean).join('; ')}): the measurement is broken`);
     }
     const events = (
       await Promise.all(pages.map((page, i) => page.evaluate(() => window.__baseline!.events).then((list) => list.map((e) => ({ participant: i + 1, ...e, at: Math.round(e.at - killAt) })))))
@@ -170,6 +212,7 @@ async function runBaseline(stack: FailoverStack, variant: 'node-stays-dead' | 's
       variant,
       recovered: recoveryMs.every((v) => v !== undefined),
       recoveryMs,
+      evidence,
       waitedMs: Date.now() - killAt,
       events,
     };
@@ -181,14 +224,20 @@ async function runBaseline(stack: FailoverStack, variant: 'node-stays-dead' | 's
   }
 }
 
-function summaries(samples: Sample[]) {
+function summaries(samples: Sample[], conditions: RunConditions[]) {
   const groups: Record<string, unknown> = {};
   for (const scenario of SCENARIOS) {
     for (const size of SIZES) {
       const group = samples.filter((s) => s.scenario === scenario && s.participants === size);
       if (group.length === 0) continue;
+      const runs = conditions.filter((c) => c.scenario === scenario && c.participants === size);
       groups[`${scenario} x${size}`] = {
         totalMs: summarize(group.map((s) => s.totalMs)),
+        // Spread across runs: each run's median, and how busy the machine was meanwhile.
+        runMediansMs: summarize(runs.map((r) => r.medianMs)),
+        runMedianMinMs: Math.min(...runs.map((r) => r.medianMs)),
+        load1: summarize(runs.map((r) => r.load1)),
+        idlePct: summarize(runs.map((r) => r.idlePct)),
         allRemotesMs: summarize(group.flatMap((s) => (s.allRemotesMs === undefined ? [] : [s.allRemotesMs]))),
         phases: Object.fromEntries(PHASES.map((phase) => [phase, summarize(group.map((s) => s.phases[phase]))])),
         marksAfterToken: Object.fromEntries(
@@ -214,26 +263,28 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
+  const conditions: RunConditions[] = [];
+  const groups = SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ scenario, size })));
   try {
     await stack.healAll();
-    for (const scenario of SCENARIOS) {
-      for (const size of SIZES) {
+    // Interleaved: one run of every group per round, the order rotating, so a busy spell of the machine
+    // lands on all groups alike instead of on whichever group happened to be running then.
+    for (let run = 1; run <= RUNS; run++) {
+      for (let g = 0; g < groups.length; g++) {
+        const { scenario, size } = groups[(g + run - 1) % groups.length]!;
         const people: Participant[] = [];
         try {
-          const sessionId = `bench-${scenario.toLowerCase()}-${size}-${process.pid}`;
+          const sessionId = `bench-${scenario.toLowerCase()}-${size}-${run}-${process.pid}`;
           for (let i = 0; i < size; i++) people.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, `P${i + 1}`));
           await expectEveryoneSeesEveryone(people, 20_000);
-          for (let run = 1; run <= RUNS; run++) {
-            try {
-              samples.push(...(await runIncident(stack, people, scenario, run)));
-            } catch (err) {
-              failures.push(`${scenario} x${size} run ${run}: ${(err as Error).message}`);
-              log(`FAILED ${failures[failures.length - 1]}`);
-              await stack.healAll().catch(() => undefined);
-            }
-          }
+          const load = measureMachineLoad();
+          const runSamples = await runIncident(stack, people, scenario, run);
+          samples.push(...runSamples);
+          const during = load();
+          conditions.push({ scenario, participants: size, run, ...during, medianMs: summarize(runSamples.map((x) => x.totalMs)).median });
+          log(`  machine: load ${during.load1}, ${during.idlePct} % idle during the incident`);
         } catch (err) {
-          failures.push(`${scenario} x${size}: ${(err as Error).message}`);
+          failures.push(`${scenario} x${size} run ${run}: ${(err as Error).message}`);
           log(`FAILED ${failures[failures.length - 1]}`);
         } finally {
           await Promise.all(people.map((p) => p.close()));
@@ -250,7 +301,7 @@ async function main(): Promise<void> {
   }
 
   const durationMs = Date.now() - startedAt;
-  const summary = summaries(samples);
+  const summary = summaries(samples, conditions);
   const report = {
     generatedAt: new Date().toISOString(),
     durationMs,
@@ -260,6 +311,7 @@ async function main(): Promise<void> {
     summary,
     baseline: baselines,
     failures,
+    conditions,
     samples,
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -284,13 +336,23 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, `failover-${stamp}.svg`), svg);
   writeFileSync(join(outDir, 'failover-latest.svg'), svg);
 
-  console.log('\nkill -> first newly decoded remote frame (ms)');
-  console.log('group                 n    median   p95     max    | median phases: detect/token/connect/publish/frame | all remotes p95');
+  console.log(`\nkill -> first newly decoded remote frame (ms); ${RUNS} rounds, groups interleaved; ${require('node:os').cpus().length} cpus`);
+  console.log('group                 n    median   p95     max    | median phases: detect/token/connect/publish/frame | all remotes p95 | run medians min/med/max | load (med) | idle % (med)');
   for (const [name, value] of Object.entries(summary)) {
-    const v = value as { totalMs: ReturnType<typeof summarize>; phases?: Record<Phase, ReturnType<typeof summarize>>; allRemotesMs?: ReturnType<typeof summarize> };
+    const v = value as {
+      totalMs: ReturnType<typeof summarize>;
+      phases?: Record<Phase, ReturnType<typeof summarize>>;
+      allRemotesMs?: ReturnType<typeof summarize>;
+      runMediansMs?: ReturnType<typeof summarize>;
+      runMedianMinMs?: number;
+      load1?: ReturnType<typeof summarize>;
+      idlePct?: ReturnType<typeof summarize>;
+    };
     const phases = v.phases ? PHASES.map((p) => Math.round(v.phases![p].median)).join('/') : '';
+    const spread = v.runMediansMs ? `${Math.round(v.runMedianMinMs!)}/${Math.round(v.runMediansMs.median)}/${Math.round(v.runMediansMs.max)}` : '';
+    const machine = v.load1 ? `${v.load1.median.toFixed(2).padStart(10)} | ${v.idlePct!.median.toFixed(1).padStart(11)}` : '';
     console.log(
-      `${name.padEnd(20)} ${String(v.totalMs.count).padStart(3)} ${fmt(v.totalMs.median)} ${fmt(v.totalMs.p95)} ${fmt(v.totalMs.max)} | ${phases.padEnd(48)} | ${v.allRemotesMs ? fmt(v.allRemotesMs.p95) : ''}`,
+      `${name.padEnd(20)} ${String(v.totalMs.count).padStart(3)} ${fmt(v.totalMs.median)} ${fmt(v.totalMs.p95)} ${fmt(v.totalMs.max)} | ${phases.padEnd(48)} | ${v.allRemotesMs ? fmt(v.allRemotesMs.p95).padEnd(15) : ''.padEnd(15)} | ${spread.padEnd(23)} | ${machine}`,
     );
   }
   for (const [name, value] of Object.entries(summary)) {

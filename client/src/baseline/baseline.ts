@@ -9,11 +9,18 @@ interface BaselineEvent {
   detail?: string;
 }
 
+/** One remote video receiver: `key` changes when a new connection brings a new receiver. */
+export interface BaselineReceiver {
+  key: string;
+  framesDecoded: number;
+}
+
 export interface BaselineHook {
   readonly events: BaselineEvent[];
   readonly state: string;
   connect(url: string, token: string): Promise<void>;
   framesDecoded(): Promise<Record<string, number>>;
+  receivers(): Promise<BaselineReceiver[]>;
   disconnect(): Promise<void>;
 }
 
@@ -56,5 +63,21 @@ window.__baseline = {
     record('published');
   },
   framesDecoded: () => remoteFramesDecoded(room),
+  async receivers() {
+    const rows: BaselineReceiver[] = [];
+    for (const participant of room.remoteParticipants.values()) {
+      for (const publication of participant.videoTrackPublications.values()) {
+        const track = publication.track;
+        const report = await track?.receiver?.getStats().catch(() => undefined);
+        let framesDecoded = 0;
+        report?.forEach((stat: { type?: string; kind?: string; framesDecoded?: number }) => {
+          if (stat.type === 'inbound-rtp' && stat.kind === 'video') framesDecoded = Math.max(framesDecoded, stat.framesDecoded ?? 0);
+        });
+        // The MediaStreamTrack id is new for every receiver a new PeerConnection creates.
+        rows.push({ key: `${participant.identity}/${publication.trackSid}/${track?.mediaStreamTrack.id ?? '-'}`, framesDecoded });
+      }
+    }
+    return rows;
+  },
   disconnect: () => room.disconnect(),
 };
