@@ -120,3 +120,48 @@ function fmt(ms: number): string {
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+/** One remote video receiver of a page: `key` is new when a new connection brings a new receiver. */
+export interface ReceiverCount {
+  key: string;
+  framesDecoded: number;
+}
+
+export interface Recovery {
+  /** When the video was back, ms on the caller's clock. */
+  at: number;
+  evidence: string;
+}
+
+/**
+ * Tells when a page's remote video is back after a kill, from counts sampled before the kill and then
+ * every poll. A frozen picture cannot fake it: frames sent before the kill drain from the jitter buffer
+ * for a few hundred ms, so rising counts alone prove nothing until they have risen without a pause for
+ * `steadyMs`; a receiver that did not exist before the kill (a new connection) decoding is proof at once.
+ */
+export class RecoveryDetector {
+  private previous: ReceiverCount[];
+  private steadySince?: number;
+
+  constructor(
+    private readonly beforeKill: ReceiverCount[],
+    private readonly pollMs: number,
+    private readonly steadyMs: number,
+  ) {
+    this.previous = beforeKill;
+  }
+
+  observe(rows: ReceiverCount[], at: number): Recovery | undefined {
+    const known = new Set(this.beforeKill.map((r) => r.key));
+    const fresh = rows.find((r) => !known.has(r.key) && r.framesDecoded > 0);
+    const last = new Map(this.previous.map((r) => [r.key, r.framesDecoded]));
+    this.previous = rows;
+    if (fresh) return { at, evidence: `new receiver ${fresh.key} decoding` };
+    const rising = rows.length > 0 && rows.every((r) => r.framesDecoded > (last.get(r.key) ?? 0));
+    this.steadySince = rising ? (this.steadySince ?? at - this.pollMs) : undefined;
+    if (this.steadySince !== undefined && at - this.steadySince >= this.steadyMs) {
+      return { at: this.steadySince, evidence: `old receivers decoding without a pause for ${this.steadyMs} ms` };
+    }
+    return undefined;
+  }
+}

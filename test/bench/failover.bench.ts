@@ -8,7 +8,7 @@ import { AccessToken } from 'livekit-server-sdk';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
-import { PHASES, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
+import { PHASES, RecoveryDetector, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
 import { measureMachineLoad, type MachineLoad } from './machine-load';
 
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 10);
@@ -24,11 +24,7 @@ const SETTLE_MS = 800;
 /** livekit-client alone retries the dead URL for ~40 s; wait a bit longer, then report a bound. */
 const BASELINE_WAIT_MS = 45_000;
 const BASELINE_POLL_MS = 250;
-/**
- * The baseline counts as back only on evidence a frozen picture cannot give: a receiver that did not
- * exist before the kill (a new connection) decoding frames, or the old receivers decoding without a
- * pause for this long (frames already in flight at the kill drain within a few hundred ms).
- */
+/** Decoding without a pause for this long counts as back (see RecoveryDetector). */
 const BASELINE_STEADY_MS = 3_000;
 /** For the "same node restarted" baseline: how long the node stays dead. */
 const BASELINE_RESTART_AFTER_MS = 1_000;
@@ -173,9 +169,7 @@ async function runBaseline(stack: FailoverStack, variant: 'node-stays-dead' | 's
     }
     const recoveryMs: Array<number | undefined> = pages.map(() => undefined);
     const evidence: string[] = pages.map(() => '');
-    let previous = beforeKill;
-    /** Per page: since when the old receivers have decoded in every poll (undefined: they paused). */
-    const steadySince: Array<number | undefined> = pages.map(() => undefined);
+    const detectors = beforeKill.map((rows) => new RecoveryDetector(rows, BASELINE_POLL_MS, BASELINE_STEADY_MS));
     const deadline = killAt + BASELINE_WAIT_MS;
     while (Date.now() < deadline && recoveryMs.some((v) => v === undefined)) {
       await sleep(BASELINE_POLL_MS);
@@ -183,22 +177,12 @@ async function runBaseline(stack: FailoverStack, variant: 'node-stays-dead' | 's
       const at = Date.now();
       now.forEach((rows, i) => {
         if (recoveryMs[i] !== undefined) return;
-        const known = new Set(beforeKill[i]!.map((r) => r.key));
-        const fresh = rows.find((r) => !known.has(r.key) && r.framesDecoded > 0);
-        if (fresh) {
-          recoveryMs[i] = at - killAt;
-          evidence[i] = `new receiver ${fresh.key} decoding`;
-          return;
-        }
-        const last = new Map(previous[i]!.map((r) => [r.key, r.framesDecoded]));
-        const rising = rows.length > 0 && rows.every((r) => r.framesDecoded > (last.get(r.key) ?? 0));
-        steadySince[i] = rising ? (steadySince[i] ?? at - BASELINE_POLL_MS) : undefined;
-        if (steadySince[i] !== undefined && at - steadySince[i]! >= BASELINE_STEADY_MS) {
-          recoveryMs[i] = steadySince[i]! - killAt;
-          evidence[i] = `old receivers decoding without a pause for ${BASELINE_STEADY_MS} ms`;
+        const back = detectors[i]!.observe(rows, at);
+        if (back) {
+          recoveryMs[i] = back.at - killAt;
+          evidence[i] = back.evidence;
         }
       });
-      previous = now;
     }
     // Self-check: with its only node dead, a client has nowhere to get video from. A recovery here
     // means the measurement is broken, and every figure beside it is suspect.
