@@ -6,7 +6,6 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { NextFunction, Request, Response } from 'express';
 import { AppModule, AppOverrides } from './app.module';
 import { AppLogger } from './common/app-logger';
-import { apiBodyParser, webhookBodyParser } from './common/body-parsers';
 import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
@@ -45,8 +44,6 @@ export async function createApp(config: AppConfig, devCluster: DevCluster | null
     bodyParser: false,
     logger: new AppLogger(),
   });
-  app.use('/webhooks', webhookBodyParser());
-  app.use(apiBodyParser());
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({ origin: true });
   serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));

@@ -4,6 +4,8 @@ import { AppConfig } from '../config/app-config';
 import type { Clock, TimerHandle } from '../common/clock';
 import { FakeClock } from '../common/fake-clock';
 import { FAILURES_TO_DOWN, HUNG_AFTER_MS, PROBE_INTERVAL_MS, SUCCESSES_TO_UP } from './node-health.policy';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { NODE_DOWN, NODE_SUSPECT, NODE_UP, NodeTransitionEvent } from './node-health.events';
 import { NodeHealthService } from './node-health.service';
 import type { ProbeResult } from './node-health.state';
 import type { NodeProber } from './node-prober';
@@ -73,9 +75,12 @@ async function setup() {
   const prober = new ScriptedProber(clock);
   const config = new AppConfig();
   config.urls = ['ws://node-a:7880'];
-  const health = new NodeHealthService(config, prober, clock);
+  const events = new EventEmitter2();
+  const health = new NodeHealthService(config, prober, clock, events);
   const transitions: string[] = [];
-  health.onTransition((_url, t, trigger) => transitions.push(`${t.from}->${t.to}:${t.cause ?? ''}:${trigger}`));
+  for (const name of [NODE_DOWN, NODE_UP, NODE_SUSPECT]) {
+    events.on(name, ({ transition: t, trigger }: NodeTransitionEvent) => transitions.push(`${t.from}->${t.to}:${t.cause ?? ''}:${trigger}`));
+  }
   await health.onApplicationBootstrap();
   return { clock, prober, health, transitions, url: config.urls[0]! };
 }

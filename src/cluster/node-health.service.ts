@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SingleFlight } from '../common/keyed-lock';
 import { HUNG_AFTER_MS, LOOP_LAG_ALLOWANCE_MS, MAX_PROBES_IN_FLIGHT, PROBE_GIVE_UP_MS, PROBE_INTERVAL_MS } from './node-health.policy';
 import { NodeHealthSnapshot, NodeHealthState, NodeStatus, NodeTransition, ProbeFailureKind, ProbeResult } from './node-health.state';
+import { nodeEventName, NodeTransitionEvent, ProbeTrigger } from './node-health.events';
 import { NODE_PROBER, NodeProber } from './node-prober';
 
-export type ProbeTrigger = 'loop' | 'report' | 'startup';
-export type NodeTransitionListener = (url: string, transition: NodeTransition, trigger: ProbeTrigger) => void;
+export type { ProbeTrigger };
 
 interface WatchedNode {
   state: NodeHealthState;
@@ -22,12 +23,11 @@ interface WatchedNode {
 /** A verdict waits at most this for an answer or the hung call (the loop's ticks count the silence). */
 const VERDICT_WAIT_MS = HUNG_AFTER_MS + 3 * PROBE_INTERVAL_MS;
 
-/** Watches every configured node with a probe loop and tells listeners when one goes down or comes back. */
+/** Watches every configured node with a probe loop and announces node-down / node-up / node-suspect (node-health.events.ts). */
 @Injectable()
 export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(NodeHealthService.name);
   private readonly nodes = new Map<string, WatchedNode>();
-  private readonly listeners: NodeTransitionListener[] = [];
   private readonly onDemand = new SingleFlight<ProbeResult>();
   /** Resolvers waiting for the next transition of a node (a verdict must not wait out a probe already decided elsewhere). */
   private readonly transitionWaiters = new Map<string, Array<() => void>>();
@@ -37,6 +37,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(NODE_PROBER) private readonly prober: NodeProber,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly events: EventEmitter2,
   ) {
     for (const url of config.urls) this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0 });
   }
@@ -55,10 +56,6 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   onModuleDestroy(): void {
     this.stopped = true;
     for (const node of this.nodes.values()) if (node.timer) this.clock.clearTimeout(node.timer);
-  }
-
-  onTransition(listener: NodeTransitionListener): void {
-    this.listeners.push(listener);
   }
 
   urls(): string[] {
@@ -180,12 +177,8 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     const waiters = this.transitionWaiters.get(url) ?? [];
     this.transitionWaiters.delete(url);
     for (const resolve of waiters) resolve();
-    for (const listener of this.listeners) {
-      try {
-        listener(url, transition, trigger);
-      } catch (error) {
-        this.logger.error(`node transition listener failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    // Listeners run now, synchronously: a rebuild starts in the same tick as the verdict.
+    const name = nodeEventName(transition.to);
+    if (name) this.events.emit(name, new NodeTransitionEvent(url, transition, trigger));
   }
 }

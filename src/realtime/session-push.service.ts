@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import type { Namespace } from 'socket.io';
-import type { ClientToServerEvents, RejoinPayload, ServerToClientEvents, WaitingForNodePayload } from '../contracts';
+import type { ClientToServerEvents, ServerToClientEvents } from '../contracts';
+import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../sessions/session.events';
 
 export type SessionNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
 
@@ -9,7 +11,7 @@ export function participantRoom(sessionId: string, identity: string): string {
   return `participant:${sessionId}:${identity}`;
 }
 
-/** The wrapper the rebuild depends on to reach participants; the gateway attaches the namespace. */
+/** Turns the registry's announcements into socket.io pushes to each participant; the gateway attaches the namespace. */
 @Injectable()
 export class SessionPushService {
   private namespace?: SessionNamespace;
@@ -18,11 +20,15 @@ export class SessionPushService {
     this.namespace = namespace;
   }
 
-  rejoin(sessionId: string, identity: string, payload: RejoinPayload): void {
-    this.namespace?.to(participantRoom(sessionId, identity)).emit('rejoin', payload);
+  @OnEvent(SESSION_MOVED)
+  moved({ sessionId, url, generation, reason, invitations }: SessionMovedEvent): void {
+    for (const { identity, token } of invitations) {
+      this.namespace?.to(participantRoom(sessionId, identity)).emit('rejoin', { url, token, generation, reason });
+    }
   }
 
-  waitingForNode(sessionId: string, identity: string, payload: WaitingForNodePayload): void {
-    this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', payload);
+  @OnEvent(SESSION_WAITING)
+  waiting({ sessionId, generation, reason, identities }: SessionWaitingEvent): void {
+    for (const identity of identities) this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', { generation, reason });
   }
 }

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { SESSION_STORE, SessionStore } from './store/session-store';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
-import { MetricsService } from '../observability/metrics.service';
+import { MetricsService } from '../ops/metrics.service';
 
 export type PresenceOutcome = 'applied' | 'ignored';
 

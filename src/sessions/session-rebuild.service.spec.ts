@@ -7,10 +7,11 @@ import { LiveKitRoomApi, NodeCallError } from '../cluster/livekit-room.api';
 import type { NodeHealthService } from '../cluster/node-health.service';
 import type { NodeStatus } from '../cluster/node-health.state';
 import { NodePlacementService } from '../cluster/node-placement.service';
-import type { MetricsService } from '../observability/metrics.service';
-import type { SessionPushService } from '../realtime/session-push.service';
+import type { MetricsService } from '../ops/metrics.service';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from './session.events';
 import type { RejoinPayload, WaitingForNodePayload } from '../contracts';
-import { MemorySessionStore } from '../store/memory-session-store';
+import { MemorySessionStore } from './store/memory-session-store';
 import { hashRejoinKey } from './rejoin-key';
 import type { SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
@@ -33,7 +34,6 @@ class FakeHealth {
     this.failures.push(url);
     this.statuses.set(url, 'suspect');
   }
-  onTransition() {}
 }
 
 class FakeRooms implements LiveKitRoomApi {
@@ -52,14 +52,17 @@ class FakeRooms implements LiveKitRoomApi {
   }
 }
 
+/** What the socket gateway would push, per participant, from the rebuild's events. */
 class RecordingPush {
   rejoins: Array<{ identity: string } & RejoinPayload> = [];
   waiting: Array<{ identity: string } & WaitingForNodePayload> = [];
-  rejoin(_s: string, identity: string, payload: RejoinPayload) {
-    this.rejoins.push({ identity, ...payload });
-  }
-  waitingForNode(_s: string, identity: string, payload: WaitingForNodePayload) {
-    this.waiting.push({ identity, ...payload });
+  constructor(events: EventEmitter2) {
+    events.on(SESSION_MOVED, ({ url, generation, reason, invitations }: SessionMovedEvent) => {
+      for (const { identity, token } of invitations) this.rejoins.push({ identity, url, token, generation, reason });
+    });
+    events.on(SESSION_WAITING, ({ generation, reason, identities }: SessionWaitingEvent) => {
+      for (const identity of identities) this.waiting.push({ identity, generation, reason });
+    });
   }
 }
 
@@ -97,7 +100,8 @@ async function setup(statuses: Record<string, NodeStatus>) {
   const health = new FakeHealth();
   for (const [url, status] of Object.entries(statuses)) health.statuses.set(url, status);
   const rooms = new FakeRooms();
-  const push = new RecordingPush();
+  const events = new EventEmitter2();
+  const push = new RecordingPush(events);
   const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService);
   const outcomes: string[] = [];
   const metrics = { recordRebuild: (_reason: string, outcome: string) => outcomes.push(outcome) } as unknown as MetricsService;
@@ -107,7 +111,7 @@ async function setup(statuses: Record<string, NodeStatus>) {
     health as unknown as NodeHealthService,
     placement,
     new TokenService(config),
-    push as unknown as SessionPushService,
+    events,
     new SessionLocks(),
     metrics,
   );

@@ -1,14 +1,16 @@
-import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { CLOCK, Clock } from '../common/clock';
 import { BoundedWorkQueue } from '../common/bounded-work-queue';
 import { SingleFlight } from '../common/keyed-lock';
-import { NodeHealthService, ProbeTrigger } from '../cluster/node-health.service';
+import { NODE_DOWN, NODE_UP, NodeTransitionEvent, ProbeTrigger } from '../cluster/node-health.events';
+import { NodeHealthService } from '../cluster/node-health.service';
 import type { NodeTransition } from '../cluster/node-health.state';
 import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
-import { MetricsService } from '../observability/metrics.service';
-import { SessionPushService } from '../realtime/session-push.service';
+import { MetricsService } from '../ops/metrics.service';
 import type { RejoinReason } from '../contracts';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { SESSION_STORE, SessionStore } from './store/session-store';
+import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from './session.events';
 import { activeParticipants, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { TokenService } from './token.service';
@@ -38,7 +40,7 @@ export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigge
  * participant and push it. One rebuild per session at a time; concurrent triggers share its result.
  */
 @Injectable()
-export class SessionRebuildService implements OnModuleInit {
+export class SessionRebuildService {
   private readonly logger = new Logger(SessionRebuildService.name);
   private readonly flights = new SingleFlight<SessionRecord | undefined>();
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
@@ -50,7 +52,7 @@ export class SessionRebuildService implements OnModuleInit {
     private readonly health: NodeHealthService,
     private readonly placement: NodePlacementService,
     private readonly tokens: TokenService,
-    private readonly push: SessionPushService,
+    private readonly events: EventEmitter2,
     private readonly locks: SessionLocks,
     private readonly metrics: MetricsService,
     @Optional() @Inject(REBUILD_QUEUE_WIDTH) queueWidth: number = REBUILD_CONCURRENCY,
@@ -58,11 +60,16 @@ export class SessionRebuildService implements OnModuleInit {
     this.queue = new BoundedWorkQueue(queueWidth);
   }
 
-  onModuleInit(): void {
-    this.health.onTransition((url, transition, trigger) => {
-      if (transition.to === 'down') void this.rebuildNode(url, rejoinReasonFor(transition, trigger));
-      else if (transition.to === 'up') void this.rebuildWaiting();
-    });
+  /** The path from detection to rebuild: every session on the dead node moves. */
+  @OnEvent(NODE_DOWN)
+  onNodeDown(event: NodeTransitionEvent): Promise<void> {
+    return this.rebuildNode(event.url, rejoinReasonFor(event.transition, event.trigger));
+  }
+
+  /** A node is back: sessions that were waiting for one are placed. */
+  @OnEvent(NODE_UP)
+  onNodeUp(): Promise<void> {
+    return this.rebuildWaiting();
   }
 
   /** Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are logged and counted. */
@@ -132,7 +139,7 @@ export class SessionRebuildService implements OnModuleInit {
       session.waitingForNode = true;
       await this.store.save(session);
       if (!alreadyWaiting) {
-        for (const p of participants) this.push.waitingForNode(sessionId, p.identity, { generation: session.generation, reason: NO_NODE_MESSAGE });
+        this.events.emit(SESSION_WAITING, new SessionWaitingEvent(sessionId, session.generation, NO_NODE_MESSAGE, participants.map((p) => p.identity)));
         // One attempt, one outcome: a refused room was already counted as failed.
         if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
         const why = refusal === undefined ? 'no node is up' : 'every up node refused the room';
@@ -160,9 +167,8 @@ export class SessionRebuildService implements OnModuleInit {
       placed.settle();
     }
     const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p)));
-    participants.forEach((p, i) =>
-      this.push.rejoin(sessionId, p.identity, { url: placed.url, token: tokens[i], generation: session.generation, reason }),
-    );
+    const invitations = participants.map((p, i) => ({ identity: p.identity, token: tokens[i]! }));
+    this.events.emit(SESSION_MOVED, new SessionMovedEvent(sessionId, placed.url, session.generation, reason, invitations));
     const durationMs = performance.now() - started;
     this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
     this.logger.log(

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
 import { NodeHealthService } from '../cluster/node-health.service';
-import { MetricsService } from '../observability/metrics.service';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { MetricsService } from '../ops/metrics.service';
+import { SESSION_STORE, SessionStore } from './store/session-store';
 import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { CONNECT_WINDOW_MS, PARTICIPANT_LEFT_GRACE_MS, SWEEP_INTERVAL_MS } from './session-policy';

@@ -5,7 +5,7 @@ import { NodeHealthService } from '../cluster/node-health.service';
 import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
 import type { JoinResponse, RejoinResponse } from '../contracts';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { SESSION_STORE, SessionStore } from './store/session-store';
 import type { CreateParticipantDto } from './dto/create-participant.dto';
 import type { RejoinDto } from './dto/rejoin.dto';
 import { newIdentity } from './identity';

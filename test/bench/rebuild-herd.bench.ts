@@ -14,7 +14,7 @@ import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
 import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
 import { REBUILD_CONCURRENCY } from '../../src/sessions/session-rebuild.service';
-import { SESSION_STORE, type SessionStore } from '../../src/store/session-store';
+import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 
 const { values: flags } = parseArgs({
   options: {

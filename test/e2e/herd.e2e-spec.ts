@@ -2,7 +2,7 @@
 // CreateRoom slowly under the herd is skipped for that session, never declared dead. The backend runs in
 // this process over scripted nodes, so each node's probe answers and CreateRoom latency are the spec's.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SESSION_STORE, type SessionStore } from '../../src/store/session-store';
+import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 import { InProcessApp, ScriptedNodes, startInProcessApp } from '../support/in-process-app';
 import { join } from '../support/session-client';
 

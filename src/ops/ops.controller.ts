@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
 
 @Controller()
-export class ObservabilityController {
+export class OpsController {
   constructor(private readonly metrics: MetricsService) {}
 
   /** Liveness of this backend (not of the media nodes: see /api/nodes). */

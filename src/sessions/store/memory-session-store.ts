@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { activeParticipants, type SessionRecord } from '../sessions/session.model';
+import { activeParticipants, type SessionRecord } from '../session.model';
 import type { NodeLoadCount, SessionStore } from './session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */

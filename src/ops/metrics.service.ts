@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { NodeHealthService } from '../cluster/node-health.service';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
 import { activeParticipants } from '../sessions/session.model';
 import type { RejoinReason } from '../contracts';
 

@@ -3,7 +3,7 @@ import type { DevCluster } from '../dev-cluster/api';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../cluster/node-health.service';
 import type { NodeStatus } from '../cluster/node-health.state';
-import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
 
 export const DEV_CLUSTER = Symbol('DevCluster');
 

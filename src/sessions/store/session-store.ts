@@ -1,5 +1,5 @@
-import type { NodeLoadCount, NodeLoadSource } from '../cluster/node-load.source';
-import type { SessionRecord } from '../sessions/session.model';
+import type { NodeLoadCount, NodeLoadSource } from '../../cluster/node-load.source';
+import type { SessionRecord } from '../session.model';
 
 export type { NodeLoadCount };
 
