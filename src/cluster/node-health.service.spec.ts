@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { AppConfig } from '../config/app-config';
 import type { Clock, TimerHandle } from '../common/clock';
 import { FakeClock } from '../common/fake-clock';
@@ -96,7 +96,7 @@ describe(NodeHealthService.name, () => {
   it('is up after the start-up probe and probes every PROBE_INTERVAL_MS', async () => {
     const { clock, prober, health, transitions, url } = await setup();
     assert.equal(health.status(url), 'up');
-    assert.deepEqual(transitions, ['unknown->up::startup']);
+    expect(transitions).toEqual(['unknown->up::startup']);
     const before = prober.probes;
     await run(clock, PROBE_INTERVAL_MS * 4);
     assert.equal(prober.probes - before, 4);
@@ -118,7 +118,7 @@ describe(NodeHealthService.name, () => {
     const elapsed = await timeToDown(clock, health, url, 5_000);
     assert.ok(elapsed >= HUNG_AFTER_MS, `down after only ${elapsed} ms`);
     assert.ok(elapsed <= HUNG_AFTER_MS + PROBE_INTERVAL_MS + 20, `down after ${elapsed} ms`);
-    assert.deepEqual(transitions.slice(1), ['up->suspect:timeout:loop', 'suspect->down:timeout:loop']);
+    expect(transitions.slice(1)).toEqual(['up->suspect:timeout:loop', 'suspect->down:timeout:loop']);
     assert.ok(elapsed <= 1_500, 'a hung-node failover must stay within 3 s end to end');
     health.onModuleDestroy();
   });

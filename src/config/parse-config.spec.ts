@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { ConfigError, parseConfig } from './parse-config';
 
 function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
@@ -15,7 +15,7 @@ function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
 describe('parseConfig', () => {
   it('reads repeated and comma-separated --url flags, key, secret and port', () => {
     const config = parseConfig(['--url', 'ws://127.0.0.1:7880', '--url=ws://127.0.0.1:7881,wss://media.example.com', '--api-key', 'K', '--secret', 'S', '--port', '5001'], {});
-    assert.deepEqual(config.urls, ['ws://127.0.0.1:7880', 'ws://127.0.0.1:7881', 'wss://media.example.com']);
+    expect(config.urls).toEqual(['ws://127.0.0.1:7880', 'ws://127.0.0.1:7881', 'wss://media.example.com']);
     assert.equal(config.apiKey, 'K');
     assert.equal(config.apiSecret, 'S');
     assert.equal(config.port, 5001);
@@ -25,8 +25,8 @@ describe('parseConfig', () => {
   it('falls back to the environment, flags win', () => {
     const env = { LIVEKIT_URL: 'ws://a:7880, ws://b:7880', LIVEKIT_API_KEY: 'EK', LIVEKIT_API_SECRET: 'ES', PORT: '6000' };
     const fromEnv = parseConfig([], env);
-    assert.deepEqual(fromEnv.urls, ['ws://a:7880', 'ws://b:7880']);
-    assert.deepEqual([fromEnv.apiKey, fromEnv.apiSecret, fromEnv.port], ['EK', 'ES', 6000]);
+    expect(fromEnv.urls).toEqual(['ws://a:7880', 'ws://b:7880']);
+    expect([fromEnv.apiKey, fromEnv.apiSecret, fromEnv.port]).toEqual(['EK', 'ES', 6000]);
     assert.equal(parseConfig(['--port', '7000', '--api-key', 'FK'], env).apiKey, 'FK');
     assert.equal(parseConfig(['--port', '7000'], env).port, 7000);
   });
@@ -34,7 +34,7 @@ describe('parseConfig', () => {
   it('no url means the embedded dev cluster with a generated key pair', () => {
     const config = parseConfig([], { PORT: '' });
     assert.equal(config.devCluster, true);
-    assert.deepEqual(config.urls, []);
+    expect(config.urls).toEqual([]);
     assert.match(config.apiKey, /^dev-/);
     assert.ok(config.apiSecret.length >= 32);
     assert.notEqual(parseConfig([], {}).apiSecret, config.apiSecret, 'random per run');
@@ -58,7 +58,7 @@ describe('parseConfig', () => {
 
   it('refuses a dev base port that leaves no room for every dev node', () => {
     const found = problems(['--dev-base-port', '65535', '--dev-nodes', '2']);
-    assert.deepEqual(found, ['--dev-base-port: 2 nodes from port 65535 would need port 65536; the last must be at most 65535']);
+    expect(found).toEqual(['--dev-base-port: 2 nodes from port 65535 would need port 65536; the last must be at most 65535']);
     assert.equal(parseConfig(['--dev-base-port', '65534', '--dev-nodes', '2'], {}).devBasePort, 65534);
   });
 
@@ -68,7 +68,7 @@ describe('parseConfig', () => {
 
   it('refuses --redis and REDIS_URL with one clear line until the shared store exists', () => {
     const fromFlag = problems(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://127.0.0.1:6379']);
-    assert.deepEqual(fromFlag.filter((p) => p.startsWith('--redis')).length, 1, fromFlag.join('\n'));
+    expect(fromFlag.filter((p) => p.startsWith('--redis')).length).toEqual(1); // fromFlag.join('\n')
     assert.ok(!fromFlag.some((p) => p.includes('unknown argument')), fromFlag.join('\n'));
     const fromEnv = problems(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'], { REDIS_URL: 'redis://127.0.0.1:6379' });
     assert.ok(fromEnv.some((p) => p.startsWith('--redis / REDIS_URL')), fromEnv.join('\n'));

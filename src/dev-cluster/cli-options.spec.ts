@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_BASE_PORT, DEV_API_KEY, DEV_API_SECRET, parseCliOptions } from './cli-options';
 
 describe('parseCliOptions', () => {
@@ -7,7 +7,7 @@ describe('parseCliOptions', () => {
     const parsed = parseCliOptions([], {});
     assert.equal(parsed.kind, 'run');
     if (parsed.kind !== 'run') return;
-    assert.deepEqual(parsed.options.cluster, {
+    expect(parsed.options.cluster).toEqual({
       nodes: 2,
       basePort: DEFAULT_BASE_PORT,
       apiKey: DEV_API_KEY,
@@ -60,6 +60,6 @@ describe('parseCliOptions', () => {
   });
 
   it('answers --help', () => {
-    assert.deepEqual(parseCliOptions(['--nodes', '3', '--help'], {}), { kind: 'help' });
+    expect(parseCliOptions(['--nodes', '3', '--help'], {})).toEqual({ kind: 'help' });
   });
 });

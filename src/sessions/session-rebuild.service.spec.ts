@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -128,12 +128,12 @@ describe(SessionRebuildService.name, () => {
       service.rebuild('room-1', A, 'client-report'),
     ]);
     const late = await service.rebuild('room-1', A, 'client-report');
-    assert.deepEqual(rooms.created, ['room-1@ws://b:7880']);
+    expect(rooms.created).toEqual(['room-1@ws://b:7880']);
     for (const r of [...results, late]) assert.equal(r?.generation, 2);
     const saved = (await store.get('room-1'))!;
     assert.equal(saved.nodeUrl, B);
     assert.equal(saved.roomSid, 'RM_1');
-    assert.deepEqual(push.rejoins.map((r) => r.identity).sort(), ['ann', 'bob'], 'one push per active participant, none for who left');
+    expect(push.rejoins.map((r) => r.identity).sort()).toEqual(['ann', 'bob']); // one push per active participant, none for who left
     assert.ok(push.rejoins.every((r) => r.url === B && r.generation === 2 && r.reason === 'node-down'));
     assert.equal(health.failures.length, 0);
   });
@@ -145,7 +145,7 @@ describe(SessionRebuildService.name, () => {
     assert.equal(claims.sub, 'ann');
     assert.equal(claims.name, 'ANN');
     assert.equal(claims.metadata, '{"who":"ann"}');
-    assert.deepEqual(claims.video, { roomJoin: true, room: 'room-1', canPublish: true, canSubscribe: true, canPublishData: true });
+    expect(claims.video).toEqual({ roomJoin: true, room: 'room-1', canPublish: true, canSubscribe: true, canPublishData: true });
   });
 
   it('does nothing when the session already left the reported node, or the node is up', async () => {
@@ -160,7 +160,7 @@ describe(SessionRebuildService.name, () => {
     rooms.refuse.add(B);
     const result = await service.rebuild('room-1', A, 'node-down');
     assert.equal(result?.nodeUrl, C);
-    assert.deepEqual(health.failures, [B]);
+    expect(health.failures).toEqual([B]);
   });
 
   it('a session whose new node dies during its rebuild is rebuilt again', async () => {
@@ -171,7 +171,7 @@ describe(SessionRebuildService.name, () => {
     const result = await first;
     assert.equal(result?.nodeUrl, C);
     assert.equal(result?.generation, 3);
-    assert.deepEqual([...new Set(push.rejoins.map((r) => r.generation))], [2, 3]);
+    expect([...new Set(push.rejoins.map((r) => r.generation))]).toEqual([2, 3]);
   });
 
   it('no node up: waiting, one waiting-for-node push per participant; rebuilt when a node returns', async () => {
@@ -194,6 +194,6 @@ describe(SessionRebuildService.name, () => {
     await service.rebuild('room-1', A, 'node-down');
     assert.equal((await store.get('room-1'))?.waitingForNode, true);
     assert.equal(push.waiting.length, 2);
-    assert.deepEqual(outcomes, ['failed']);
+    expect(outcomes).toEqual(['failed']);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { AppConfig } from '../config/app-config';
 import { TokenService } from './token.service';
@@ -24,7 +24,7 @@ describe(TokenService.name, () => {
     assert.equal(claims.sub, 'ann-abc123');
     assert.equal(claims.name, 'Ann É');
     assert.equal(claims.metadata, '{"role":"host"}');
-    assert.deepEqual(claims.video, { roomJoin: true, room: 'team-42', canPublish: false, canSubscribe: true, canPublishData: true });
+    expect(claims.video).toEqual({ roomJoin: true, room: 'team-42', canPublish: false, canSubscribe: true, canPublishData: true });
     const ttl = (claims.exp as number) - (claims.nbf as number);
     assert.equal(ttl, TOKEN_TTL_SECONDS);
     assert.ok(ttl <= 15 * 60, 'minutes, not the SDK default of 6 h');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { WebhookReceiver } from 'livekit-server-sdk';
 import { SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -32,12 +32,12 @@ describe(WebhooksService.name, () => {
     const auth = await signWebhook(body, config.apiKey, config.apiSecret);
     // The SDK's own receiver agrees the signature is right: the signer is faithful.
     assert.equal((await new WebhookReceiver(config.apiKey, config.apiSecret).receive(body, auth)).event, 'participant_joined');
-    assert.deepEqual(await service.receive(body, auth), { event: 'participant_joined', outcome: 'applied' });
+    expect(await service.receive(body, auth)).toEqual({ event: 'participant_joined', outcome: 'applied' });
     const left = webhookBody({ event: 'participant_left', room: 'daily', roomSid: 'RM_1', identity: 'ann-1' });
     await service.receive(left, await signWebhook(left, config.apiKey, config.apiSecret));
     const finished = webhookBody({ event: 'room_finished', room: 'daily', roomSid: 'RM_1' });
     await service.receive(finished, await signWebhook(finished, config.apiKey, config.apiSecret));
-    assert.deepEqual(calls, ['joined daily RM_1 ann-1', 'left daily RM_1 ann-1', 'finished daily RM_1']);
+    expect(calls).toEqual(['joined daily RM_1 ann-1', 'left daily RM_1 ann-1', 'finished daily RM_1']);
   });
 
   it('401 without a header, with a wrong secret, a wrong key, or the signature of another body', async () => {
@@ -48,7 +48,7 @@ describe(WebhooksService.name, () => {
     await rejectsWith(service.receive(body, await signWebhook(body, 'OtherKey', config.apiSecret)), 'unauthorized');
     await rejectsWith(service.receive(body, await signWebhook(body.replace('ann-1', 'eve-1'), config.apiKey, config.apiSecret)), 'unauthorized');
     await rejectsWith(service.receive(body, 'not-a-jwt'), 'unauthorized');
-    assert.deepEqual(calls, [], 'nothing reached the registry');
+    expect(calls).toEqual([]); // nothing reached the registry
   });
 
   it('400 for a correctly signed but malformed body', async () => {

@@ -2,7 +2,7 @@
 // when the media node under a session dies or hangs, every participant decodes the others again, in the
 // same session, on another node, without touching the page.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
 
@@ -13,7 +13,7 @@ const WAITING_FOR_NODE_TIMEOUT_MS = 10_000;
 /** Everyone decodes again within this after a node comes back (backoff is capped at 5 s). */
 const BACK_AFTER_RESTART_TIMEOUT_MS = 25_000;
 
-describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60_000 }, () => {
+describe('session failover in Chromium (3-node dev cluster)', () => {
   let stack: FailoverStack;
   let open: Participant[] = [];
   let sessionCounter = 0;
@@ -31,7 +31,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
   };
   const urlsOf = async (participants: Participant[]) => Promise.all(participants.map(async (p) => (await p.snapshot()).url!));
 
-  before(async () => {
+  beforeAll(async () => {
     stack = await startFailoverStack(3);
   });
 
@@ -41,13 +41,13 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     await stack.healAll();
   });
 
-  after(async () => {
+  afterAll(async () => {
     await Promise.all(open.map((p) => p.close()));
     await stack?.stop();
   });
 
   // First, while the cluster is empty: placement is least-loaded, so the two sessions land on different nodes.
-  it('two sessions on different nodes: killing one node moves only its session; the other never blinks', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('two sessions on different nodes: killing one node moves only its session; the other never blinks', async () => {
     const red = await join(newSessionId(), ['Red-1', 'Red-2']);
     const blue = await join(newSessionId(), ['Blue-1', 'Blue-2']);
     await expectEveryoneSeesEveryone(red);
@@ -76,7 +76,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     await expectEveryoneSeesEveryone(blue);
   });
 
-  it('SIGKILL of the hosting node: both participants decode each other again on another node', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('SIGKILL of the hosting node: both participants decode each other again on another node', async () => {
     const sessionId = newSessionId();
     const people = await join(sessionId, ['Ada', 'Grace']);
     await expectEveryoneSeesEveryone(people);
@@ -95,7 +95,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     assert.equal(new Set(await urlsOf(people)).size, 1, 'both participants landed on the same node');
   });
 
-  it('SIGSTOP of the hosting node (hung): everyone moves through the backend probes', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('SIGSTOP of the hosting node (hung): everyone moves through the backend probes', async () => {
     const people = await join(newSessionId(), ['Ada', 'Grace']);
     await expectEveryoneSeesEveryone(people);
     const [hostUrl] = await urlsOf(people);
@@ -109,7 +109,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     assert.equal(new Set(urls).size, 1);
   });
 
-  it('a session whose new node dies too moves again', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('a session whose new node dies too moves again', async () => {
     const people = await join(newSessionId(), ['Ada', 'Grace']);
     await expectEveryoneSeesEveryone(people);
     const [firstUrl] = await urlsOf(people);
@@ -131,7 +131,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     }
   });
 
-  it('every node dead: the overlay says it waits for a media node; one restart brings everyone back', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('every node dead: the overlay says it waits for a media node; one restart brings everyone back', async () => {
     const people = await join(newSessionId(), ['Ada', 'Grace']);
     await expectEveryoneSeesEveryone(people);
 
@@ -148,7 +148,7 @@ describe('session failover in Chromium (3-node dev cluster)', { timeout: 10 * 60
     for (const p of people) assert.equal(await p.overlayState(), 'connected');
   });
 
-  it('a participant who closes the tab is seen leaving and is not invited back by a later rebuild', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  it('a participant who closes the tab is seen leaving and is not invited back by a later rebuild', async () => {
     const sessionId = newSessionId();
     const [ada, grace, linus] = await join(sessionId, ['Ada', 'Grace', 'Linus']);
     await expectEveryoneSeesEveryone([ada!, grace!, linus!]);

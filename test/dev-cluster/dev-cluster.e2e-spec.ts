@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
-import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { built } from '../support/built';
+import { startDevCluster, type DevCluster } from '../support/dev-cluster';
 
 const API_KEY = 'test-key';
 const API_SECRET = 'test-secret-that-is-long-enough';
-const CLI = join(__dirname, '..', '..', 'src', 'dev-cluster', 'main.js');
+const CLI = built('src/dev-cluster/main.js');
 
 function httpUrl(wsUrl: string): string {
   return wsUrl.replace(/^ws/, 'http');
@@ -34,27 +35,21 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-describe('dev cluster processes', { timeout: 60_000 }, () => {
+describe('dev cluster processes', () => {
   let cluster: DevCluster;
 
-  before(async () => {
+  beforeAll(async () => {
     cluster = await startDevCluster({ nodes: 3, apiKey: API_KEY, apiSecret: API_SECRET });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await cluster?.stop();
   });
 
   it('starts one process per node on consecutive loopback ports, each healthy', async () => {
     const nodes = cluster.nodes();
-    assert.deepEqual(
-      nodes.map((node) => node.name),
-      ['node-1', 'node-2', 'node-3'],
-    );
-    assert.deepEqual(
-      nodes.map((node) => node.port - nodes[0].port),
-      [0, 1, 2],
-    );
+    expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2', 'node-3']);
+    expect(nodes.map((node) => node.port - nodes[0].port)).toEqual([0, 1, 2]);
     for (const node of nodes) {
       assert.equal(node.url, `ws://127.0.0.1:${node.port}`);
       assert.equal(node.state, 'running');
@@ -105,10 +100,7 @@ describe('dev cluster processes', { timeout: 60_000 }, () => {
     const pids = cluster.nodes().map((node) => node.pid!);
     await cluster.stop();
     await cluster.stop();
-    assert.deepEqual(
-      pids.map((pid) => pidAlive(pid)),
-      [false, false, false],
-    );
+    expect(pids.map((pid) => pidAlive(pid))).toEqual([false, false, false]);
     assert.ok(cluster.nodes().every((node) => node.state === 'dead'));
   });
 });
@@ -123,7 +115,7 @@ describe('startDevCluster options', () => {
   });
 });
 
-describe('npm run dev-cluster (CLI)', { timeout: 30_000 }, () => {
+describe('npm run dev-cluster (CLI)', () => {
   it('prints "node-N ws://127.0.0.1:PORT pid PID" per node and stops them all on SIGINT', async () => {
     const child = spawn(process.execPath, [CLI, '--nodes', '2', '--port', '0', '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
     try {
@@ -141,10 +133,7 @@ describe('npm run dev-cluster (CLI)', { timeout: 30_000 }, () => {
         });
         child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}`)));
       });
-      assert.deepEqual(
-        nodes.map((node) => node.name),
-        ['node-1', 'node-2'],
-      );
+      expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2']);
       for (const node of nodes) assert.equal(await probe(node.url), 'ok');
 
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,11 +1,11 @@
 // The unmodified livekit-client in headless Chromium against the dev cluster: real media through
 // the werift SFU, decoded by the browser.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { WebhookReceiver } from 'livekit-server-sdk';
-import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import { startDevCluster, type DevCluster } from '../support/dev-cluster';
 import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from './livekit-page';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
 
@@ -18,7 +18,7 @@ const STILL_FLOWING_TIMEOUT_MS = 5_000;
 /** Where the test is about the SFU rather than client defaults: one small layer keeps 2 cores free. */
 const LIGHT: JoinOptions = { video: true, audio: true, publishOptions: { simulcast: false }, videoResolution: 'h180' };
 
-describe('livekit-client in Chromium against the dev cluster', { timeout: 180_000 }, () => {
+describe('livekit-client in Chromium against the dev cluster', () => {
   let cluster: DevCluster;
   let sink: WebhookSink;
   let server: HarnessServer;
@@ -67,7 +67,7 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
     );
   }
 
-  before(async () => {
+  beforeAll(async () => {
     sink = await startWebhookSink();
     cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url });
     server = await startHarnessServer();
@@ -75,7 +75,7 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
     browser = chromium.browser;
   });
 
-  after(async () => {
+  afterAll(async () => {
     for (const person of open.splice(0)) await person.close();
     await chromium?.close();
     await server?.close();
@@ -106,13 +106,10 @@ describe('livekit-client in Chromium against the dev cluster', { timeout: 180_00
     await alice.sendData('to-all-lossy', false);
     await bob.sendData('only-carol', true, ['carol']);
     await waitFor('carol gets three packets', async () => (await carol.received()).length === 3, 5_000);
-    assert.deepEqual(
-      (await carol.received()).map(({ text, from }) => `${from}:${text}`).sort(),
-      ['alice:to-all-lossy', 'alice:to-all-reliable', 'bob:only-carol'],
-    );
+    expect((await carol.received()).map(({ text, from }) => `${from}:${text}`).sort()).toEqual(['alice:to-all-lossy', 'alice:to-all-reliable', 'bob:only-carol']);
     await waitFor('bob gets alice’s two packets', async () => (await bob.received()).length === 2, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual((await bob.received()).map(({ text }) => text).sort(), ['to-all-lossy', 'to-all-reliable'], 'bob never gets carol’s packet');
+    expect((await bob.received()).map(({ text }) => text).sort()).toEqual(['to-all-lossy', 'to-all-reliable']); // bob never gets carol’s packet
     await leave(carol);
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   CreateRoomRequest,
   DisconnectReason,
@@ -14,7 +14,7 @@ import {
 import { AccessToken, RoomServiceClient, WebhookReceiver, type VideoGrant } from 'livekit-server-sdk';
 import { RTCPeerConnection, useH264 } from 'werift';
 import WebSocket from 'ws';
-import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import { startDevCluster, type DevCluster } from '../support/dev-cluster';
 import { joinToken } from './livekit-page';
 import { RawSignalClient } from './raw-signal-client';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
@@ -37,7 +37,7 @@ async function twirp(nodeUrl: string, method: string, body: unknown, authorizati
   return { status: response.status, json: await response.json() };
 }
 
-describe('media node: RoomService, webhooks and signal edge cases', { timeout: 90_000 }, () => {
+describe('media node: RoomService, webhooks and signal edge cases', () => {
   let cluster: DevCluster;
   let sink: WebhookSink;
   let url: string;
@@ -51,14 +51,14 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     return client;
   }
 
-  before(async () => {
+  beforeAll(async () => {
     sink = await startWebhookSink();
     cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url, emptyTimeoutSec: 1 });
     [url, otherUrl] = cluster.nodes().map((node) => node.url);
     rooms = new RoomServiceClient(url, API_KEY, API_SECRET);
   });
 
-  after(async () => {
+  afterAll(async () => {
     clients.forEach((client) => client.close());
     await cluster?.stop();
     await sink?.close();
@@ -72,17 +72,14 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     const again = await rooms.createRoom({ name: 'twirp-room' });
     assert.equal(again.sid, created.sid, 'creating an existing room returns it');
 
-    assert.deepEqual(
-      (await rooms.listRooms()).map((room) => room.name),
-      ['twirp-room'],
-    );
-    assert.deepEqual(await rooms.listRooms(['other']), []);
-    assert.deepEqual(await new RoomServiceClient(otherUrl, API_KEY, API_SECRET).listRooms(), [], 'rooms belong to one node');
+    expect((await rooms.listRooms()).map((room) => room.name)).toEqual(['twirp-room']);
+    expect(await rooms.listRooms(['other'])).toEqual([]);
+    expect(await new RoomServiceClient(otherUrl, API_KEY, API_SECRET).listRooms()).toEqual([]); // rooms belong to one node
 
     const updated = await rooms.updateRoomMetadata('twirp-room', 'm2');
     assert.equal(updated.metadata, 'm2');
     await rooms.deleteRoom('twirp-room');
-    assert.deepEqual(await rooms.listRooms(), []);
+    expect(await rooms.listRooms()).toEqual([]);
     await sink.waitFor((hook) => hook.event === 'room_finished' && hook.body.includes('twirp-room'));
   });
 
@@ -93,14 +90,11 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     assert.equal(join1.room?.name, 'people');
     const bob = await join('bob', 'people');
     const join2 = await bob.next('join');
-    assert.deepEqual(
-      join2.otherParticipants.map((participant) => participant.identity),
-      ['alice'],
-    );
+    expect(join2.otherParticipants.map((participant) => participant.identity)).toEqual(['alice']);
     const seenByAlice = await alice.next('update');
     assert.equal(seenByAlice.participants[0].identity, 'bob');
 
-    assert.deepEqual((await rooms.listParticipants('people')).map((participant) => participant.identity).sort(), ['alice', 'bob']);
+    expect((await rooms.listParticipants('people')).map((participant) => participant.identity).sort()).toEqual(['alice', 'bob']);
     const got = await rooms.getParticipant('people', 'bob');
     assert.equal(got.state, ParticipantInfo_State.JOINED);
 
@@ -112,7 +106,7 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     const leave = await bob.next('leave');
     assert.equal(leave.reason, DisconnectReason.PARTICIPANT_REMOVED);
     assert.equal(leave.action, LeaveRequest_Action.DISCONNECT);
-    assert.deepEqual((await rooms.listParticipants('people')).map((participant) => participant.identity), ['alice']);
+    expect((await rooms.listParticipants('people')).map((participant) => participant.identity)).toEqual(['alice']);
     await assert.rejects(rooms.getParticipant('people', 'bob'), (error: { status?: number }) => error.status === 404);
   });
 
@@ -122,7 +116,7 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     const otherRoomAdmin = `Bearer ${await adminToken({ roomAdmin: true, room: 'elsewhere' })}`;
     const wrongSecret = `Bearer ${await adminToken({ roomCreate: true }, 'not-the-secret')}`;
 
-    assert.deepEqual(await twirp(url, 'CreateRoom', { name: 'x' }, joinOnly), { status: 403, json: { code: 'permission_denied', msg: 'permissions denied' } });
+    expect(await twirp(url, 'CreateRoom', { name: 'x' }, joinOnly)).toEqual({ status: 403, json: { code: 'permission_denied', msg: 'permissions denied' } });
     assert.equal((await twirp(url, 'ListRooms', {}, joinOnly)).status, 403);
     assert.equal((await twirp(url, 'ListParticipants', { room: 'guarded' }, otherRoomAdmin)).status, 403);
     const unsigned = await twirp(url, 'ListRooms', {}, wrongSecret);
@@ -131,14 +125,14 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     assert.equal((await twirp(url, 'ListRooms', {})).status, 401);
 
     const admin = `Bearer ${await adminToken({ roomAdmin: true, room: 'nowhere' })}`;
-    assert.deepEqual(await twirp(url, 'ListParticipants', { room: 'nowhere' }, admin), {
+    expect(await twirp(url, 'ListParticipants', { room: 'nowhere' }, admin)).toEqual({
       status: 404,
       json: { code: 'not_found', msg: 'requested room does not exist' },
     });
     assert.equal((await twirp(url, 'NoSuchMethod', {}, admin)).json.code, 'bad_route');
     // Method names come from the URL: Object.prototype members are unknown methods too, not a crash.
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-      assert.deepEqual(await twirp(url, name, {}, admin), { status: 404, json: { code: 'bad_route', msg: `no RoomService method ${name} on this dev node` } });
+      expect(await twirp(url, name, {}, admin)).toEqual({ status: 404, json: { code: 'bad_route', msg: `no RoomService method ${name} on this dev node` } });
     }
     await assert.rejects(new RoomServiceClient(url, API_KEY, 'wrong').listRooms(), (error: { status?: number }) => error.status === 401);
   });
@@ -191,7 +185,7 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     noRoomGrant.addGrant({ roomList: true });
 
     const ok = await fetch(`${base}/rtc/validate?access_token=${good}`);
-    assert.deepEqual([ok.status, await ok.text()], [200, 'success']);
+    expect([ok.status, await ok.text()]).toEqual([200, 'success']);
     for (const token of [forged, await expired.toJwt(), 'garbage']) {
       assert.equal((await fetch(`${base}/rtc/validate?access_token=${token}`)).status, 401);
     }
@@ -306,7 +300,7 @@ describe('media node: RoomService, webhooks and signal edge cases', { timeout: 9
     const second = await join('twin', 'dup-room');
     await second.next('join');
     assert.equal((await first.next('leave')).reason, DisconnectReason.DUPLICATE_IDENTITY);
-    assert.deepEqual((await rooms.listParticipants('dup-room')).map((participant) => participant.identity), ['twin']);
+    expect((await rooms.listParticipants('dup-room')).map((participant) => participant.identity)).toEqual(['twin']);
   });
 
   it('tells a resuming client to join afresh (leave with RECONNECT)', async () => {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { startApp, StartedApp } from '../support/app';
 import { api, connect, join } from '../support/session-client';
 
-describe('with the embedded dev cluster (no --url)', { timeout: 60_000 }, () => {
+describe('with the embedded dev cluster (no --url)', () => {
   let app: StartedApp;
 
-  before(async () => {
+  beforeAll(async () => {
     app = await startApp({ args: ['--dev-base-port', '0'], startTimeoutMs: 40_000 });
   });
-  after(async () => {
+  afterAll(async () => {
     await app?.stop();
   });
 

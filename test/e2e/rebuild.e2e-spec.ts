@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
@@ -25,7 +25,7 @@ async function nodeIndexOf(stack: RebuildStack, url: string): Promise<number> {
 }
 
 describe('session rebuild over real processes', () => {
-  it('a killed node: every participant of its sessions gets a rejoin with a new url and generation', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('a killed node: every participant of its sessions gets a rejoin with a new url and generation', () =>
     withStack(2, async (stack) => {
       const ann = await join(stack.app.url, 'standup', 'Ann', { metadata: '{"role":"host"}', room: { metadata: 'daily', maxParticipants: 10 } });
       const bob = await join(stack.app.url, 'standup', 'Bob');
@@ -66,12 +66,12 @@ describe('session rebuild over real processes', () => {
         '/api/sessions',
       );
       const standup = sessions.body.find((s) => s.sessionId === 'standup')!;
-      assert.deepEqual([standup.generation, standup.room.metadata, standup.room.maxParticipants], [2, 'daily', 10], 'room settings kept');
+      expect([standup.generation, standup.room.metadata, standup.room.maxParticipants]).toEqual([2, 'daily', 10]); // room settings kept
       assert.match(stack.app.output(), /session standup rebuilt in [\d.]+ ms/);
     }),
   );
 
-  it('a hung node (SIGSTOP: accepts, never answers) is caught by the probe timeout', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('a hung node (SIGSTOP: accepts, never answers) is caught by the probe timeout', () =>
     withStack(2, async (stack) => {
       const ann = await join(stack.app.url, 'hung', 'Ann');
       const socket = stack.track(await connect(stack.app.url, ann));
@@ -85,7 +85,7 @@ describe('session rebuild over real processes', () => {
     }),
   );
 
-  it('client report: rejoin with failedUrl answers the new node in the same request, media-lost moves the others', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('client report: rejoin with failedUrl answers the new node in the same request, media-lost moves the others', () =>
     withStack(2, async (stack) => {
       const ann = await join(stack.app.url, 'report', 'Ann');
       const bob = await join(stack.app.url, 'report', 'Bob');
@@ -111,7 +111,7 @@ describe('session rebuild over real processes', () => {
     }),
   );
 
-  it('media-lost over the socket triggers the probe at once', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('media-lost over the socket triggers the probe at once', () =>
     withStack(2, async (stack) => {
       const ann = await join(stack.app.url, 'lost', 'Ann');
       const socket = stack.track(await connect(stack.app.url, ann));
@@ -123,7 +123,7 @@ describe('session rebuild over real processes', () => {
     }),
   );
 
-  it('no node up: waiting-for-node, rejoin 503, then rebuilt as soon as a node comes back', { timeout: TEST_TIMEOUT_MS }, () =>
+  it('no node up: waiting-for-node, rejoin 503, then rebuilt as soon as a node comes back', () =>
     withStack(1, async (stack) => {
       const ann = await join(stack.app.url, 'alone', 'Ann');
       const socket = stack.track(await connect(stack.app.url, ann));

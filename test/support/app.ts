@@ -1,5 +1,5 @@
 // Starts the real backend (compiled src/main.js) as a child process for e2e and browser tests.
-import { resolve } from 'node:path';
+import { built } from './built';
 import { spawnNode } from './child-process';
 
 export interface StartAppOptions {
@@ -27,7 +27,7 @@ export interface StartedApp {
   output(): string;
 }
 
-export const MAIN_JS = resolve(__dirname, '../../src/main.js');
+export const MAIN_JS = built('src/main.js');
 
 async function waitForHealth(url: string, deadline: number, alive: () => boolean, output: () => string): Promise<void> {
   for (;;) {

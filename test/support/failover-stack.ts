@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startDevCluster, type DevCluster, type DevNodeInfo } from '../../src/dev-cluster';
+import { startDevCluster, type DevCluster, type DevNodeInfo } from './dev-cluster';
 import { startApp, type StartedApp } from './app';
 import { clientDist, freePort } from './client-dist';
 import { launchChromium, type LaunchedBrowser } from './chromium';

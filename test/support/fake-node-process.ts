@@ -1,5 +1,5 @@
 // A fake media node in its own process, for SIGKILL (crash) and SIGSTOP (hang) exactly as in production.
-import { resolve } from 'node:path';
+import { builtTest } from './built';
 import { spawnNode, Spawned } from './child-process';
 
 export interface FakeNodeProcess {
@@ -14,7 +14,7 @@ export interface FakeNodeProcess {
 }
 
 export async function spawnFakeNode(apiKey: string, apiSecret: string, port = 0): Promise<FakeNodeProcess> {
-  const proc = spawnNode(resolve(__dirname, 'fake-media-node.js'), [String(port), apiKey, apiSecret]);
+  const proc = spawnNode(builtTest('test/support/fake-media-node.js'), [String(port), apiKey, apiSecret]);
   try {
     const [, listening] = await proc.waitFor(/fake-node listening (\d+)/, 10_000);
     return {
