@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { NextFunction, Request, Response } from 'express';
@@ -39,13 +38,18 @@ function serveClient(app: NestExpressApplication, clientDist: string): void {
   });
 }
 
-export async function createApp(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, devCluster, overrides), {
-    bodyParser: false,
-    logger: new AppLogger(),
-  });
+/** Everything around the module that makes the HTTP app what users get: pipes, CORS, the built client. */
+export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({ origin: true });
   serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));
   return app;
+}
+
+export async function createApp(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, devCluster, overrides), {
+    bodyParser: false,
+    logger: new AppLogger(),
+  });
+  return configureApp(app);
 }

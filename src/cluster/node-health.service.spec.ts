@@ -116,10 +116,11 @@ describe(NodeHealthService.name, () => {
     const { clock, prober, health, transitions, url } = await setup();
     prober.behaviour = 'hung';
     const elapsed = await timeToDown(clock, health, url, 5_000);
-    assert.ok(elapsed >= HUNG_AFTER_MS, `down after only ${elapsed} ms`);
-    assert.ok(elapsed <= HUNG_AFTER_MS + PROBE_INTERVAL_MS + 20, `down after ${elapsed} ms`);
+    expect(elapsed).toBeGreaterThanOrEqual(HUNG_AFTER_MS);
+    expect(elapsed).toBeLessThanOrEqual(HUNG_AFTER_MS + PROBE_INTERVAL_MS + 20);
     expect(transitions.slice(1)).toEqual(['up->suspect:timeout:loop', 'suspect->down:timeout:loop']);
-    assert.ok(elapsed <= 1_500, 'a hung-node failover must stay within 3 s end to end');
+    // What an operator reads in /api/nodes: the verdict says it was silence, and how long.
+    expect(health.snapshots()[0]!.reason).toMatch(/^timeout: no answer for \d+ ms \(backend lag excluded\)$/);
     health.onModuleDestroy();
   });
 
@@ -155,7 +156,9 @@ describe(NodeHealthService.name, () => {
     // The node really is hung: on-time silence still finds it within the bound.
     const elapsed = await timeToDown(clock, health, url, 5_000);
     assert.equal(health.status(url), 'down');
-    assert.ok(elapsed + 2 * PROBE_INTERVAL_MS <= HUNG_AFTER_MS + 2 * PROBE_INTERVAL_MS + 20, `down ${elapsed} ms after the stall`);
+    // Only the on-time silence counts: the one interval before the stall, then HUNG_AFTER_MS minus it after.
+    expect(elapsed).toBeGreaterThanOrEqual(HUNG_AFTER_MS - 2 * PROBE_INTERVAL_MS);
+    expect(elapsed).toBeLessThanOrEqual(HUNG_AFTER_MS + 20);
     health.onModuleDestroy();
   });
 

@@ -1,93 +1,104 @@
-import assert from 'node:assert/strict';
+// The HTTP and socket guards: keys, validation, error bodies, webhook signatures, operators' endpoints.
+// Nothing here needs a media node process: the app runs in this process over scripted nodes
+// (@nestjs/testing), and HTTP goes through supertest.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
 import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
-import { postWebhook, signWebhook, webhookBody } from '../support/livekit-webhook';
-import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
-import { api, connect, join } from '../support/session-client';
+import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
+import { signWebhook, webhookBody } from '../support/livekit-webhook';
+import { connect } from '../support/session-client';
 
 describe('API guards: keys, validation, webhooks', () => {
-  let stack: RebuildStack;
+  let stack: InProcessApp;
   let ann: JoinResponse;
+  const http = () => request(stack.app.getHttpServer());
+  const join = async (sessionId: string, name: string): Promise<JoinResponse> =>
+    (await http().post(`/api/sessions/${sessionId}/participants`).send({ name }).expect(201)).body as JoinResponse;
+  /** No stack traces and only the documented fields in any error body. */
+  const expectApiError = (body: ApiErrorBody, status: number) => {
+    expect(body.statusCode).toBe(status);
+    expect(Object.keys(body).filter((k) => k !== 'details').sort()).toEqual(['error', 'message', 'statusCode']);
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.[jt]s:\d+/);
+  };
 
   beforeAll(async () => {
-    stack = await startRebuildStack(2);
-    ann = await join(stack.app.url, 'guarded', 'Ann');
+    stack = await startInProcessApp({ nodes: 2 });
+    ann = await join('guarded', 'Ann');
   });
   afterAll(async () => {
     await stack?.close();
   });
 
   it('a wrong rejoin key is 401 over HTTP and refused at the socket handshake', async () => {
-    const res = await api<ApiErrorBody>(stack.app.url, 'POST', `/api/sessions/guarded/participants/${ann.identity}/rejoin`, { rejoinKey: 'nope' });
-    assert.equal(res.status, 401);
-    expect(Object.keys(res.body).sort()).toEqual(['error', 'message', 'statusCode']);
-    await assert.rejects(connect(stack.app.url, { ...ann, rejoinKey: 'nope' }), /wrong rejoin key/);
-    await assert.rejects(connect(stack.app.url, { ...ann, identity: 'nobody-000000' }), /unknown participant/);
-    const del = await api(stack.app.url, 'DELETE', `/api/sessions/guarded/participants/${ann.identity}`, { rejoinKey: 'nope' });
-    assert.equal(del.status, 401);
-    const ok = await connect(stack.app.url, ann);
+    const res = await http().post(`/api/sessions/guarded/participants/${ann.identity}/rejoin`).send({ rejoinKey: 'nope' }).expect(401);
+    expectApiError(res.body as ApiErrorBody, 401);
+    await expect(connect(stack.url, { ...ann, rejoinKey: 'nope' })).rejects.toThrow(/wrong rejoin key/);
+    await expect(connect(stack.url, { ...ann, identity: 'nobody-000000' })).rejects.toThrow(/unknown participant/);
+    await http().delete(`/api/sessions/guarded/participants/${ann.identity}`).send({ rejoinKey: 'nope' }).expect(401);
+    const ok = await connect(stack.url, ann);
     ok.close();
   });
 
   it('validates every input and names the failing fields', async () => {
-    const badId = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/sessions/bad%20id/participants', { name: 'Ann' });
-    assert.equal(badId.status, 400);
-    assert.ok(badId.body.details?.sessionId, JSON.stringify(badId.body));
-    const unknown = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/sessions/ok/participants', { name: 'Ann', admin: true });
-    assert.equal(unknown.status, 400);
-    assert.ok(unknown.body.details?.admin, JSON.stringify(unknown.body));
-    const badName = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/sessions/ok/participants', { name: 'x'.repeat(65), metadata: 'y'.repeat(4097) });
-    assert.equal(badName.status, 400);
-    assert.ok(badName.body.details?.name && badName.body.details?.metadata, JSON.stringify(badName.body));
-    const control = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/sessions/ok/participants', { name: 'a\u0007b' });
-    assert.equal(control.status, 400);
-    const huge = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/sessions/ok/participants', { name: 'Ann', metadata: 'z'.repeat(17 * 1024) });
-    assert.equal(huge.status, 413);
-    assert.equal(huge.body.statusCode, 413);
-    const notJson = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/sessions/ok/participants', '{"name":');
-    assert.equal(notJson.status, 400);
-    for (const body of [badId.body, unknown.body, badName.body, huge.body, notJson.body]) assert.doesNotMatch(JSON.stringify(body), /at .*\.js:\d+/);
+    const post = (path: string, body: unknown) => http().post(path).set('content-type', 'application/json').send(body as object);
+    const badId = await post('/api/sessions/bad%20id/participants', { name: 'Ann' }).expect(400);
+    expect((badId.body as ApiErrorBody).details?.sessionId).toBeDefined();
+    const unknown = await post('/api/sessions/ok/participants', { name: 'Ann', admin: true }).expect(400);
+    expect((unknown.body as ApiErrorBody).details?.admin).toBeDefined();
+    const badName = await post('/api/sessions/ok/participants', { name: 'x'.repeat(65), metadata: 'y'.repeat(4097) }).expect(400);
+    expect(Object.keys((badName.body as ApiErrorBody).details ?? {}).sort()).toEqual(['metadata', 'name']);
+    await post('/api/sessions/ok/participants', { name: 'a\u0007b' }).expect(400);
+    const huge = await post('/api/sessions/ok/participants', { name: 'Ann', metadata: 'z'.repeat(17 * 1024) }).expect(413);
+    expect((huge.body as ApiErrorBody).message).toBe('request body is larger than 16384 bytes');
+    const notJson = await post('/api/sessions/ok/participants', '{"name":').expect(400);
+    expect((notJson.body as ApiErrorBody).message).toBe('request body is not valid JSON');
+    for (const res of [badId, unknown, badName, huge, notJson]) expectApiError(res.body as ApiErrorBody, res.status);
+  });
+
+  it('a webhook body over its own limit (1 MiB) is 413 naming that limit', async () => {
+    const res = await http().post('/webhooks/livekit').set('content-type', 'application/webhook+json').send('x'.repeat(1024 * 1024 + 1)).expect(413);
+    expect((res.body as ApiErrorBody).message).toBe('request body is larger than 1048576 bytes');
   });
 
   it('refuses unsigned and mis-signed webhooks without a state change, 400 on a malformed signed body', async () => {
+    const webhook = (body: string, authorization?: string) => {
+      const req = http().post('/webhooks/livekit').set('content-type', 'application/webhook+json');
+      return (authorization ? req.set('authorization', authorization) : req).send(body);
+    };
     const body = webhookBody({ event: 'participant_joined', room: 'guarded', identity: ann.identity });
-    assert.equal((await postWebhook(stack.app.url, body)).status, 401);
-    assert.equal((await postWebhook(stack.app.url, body, await signWebhook(body, stack.apiKey, 'wrong-secret'))).status, 401);
+    await webhook(body).expect(401);
+    await webhook(body, await signWebhook(body, TEST_API_KEY, 'wrong-secret')).expect(401);
     const otherBody = webhookBody({ event: 'participant_joined', room: 'guarded', identity: 'someone-else' });
-    assert.equal((await postWebhook(stack.app.url, body, await signWebhook(otherBody, stack.apiKey, stack.apiSecret))).status, 401, 'signature of another body');
-    const state = async () =>
-      (await api<Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>>(stack.app.url, 'GET', '/api/sessions')).body
-        .find((s) => s.sessionId === 'guarded')!
-        .participants.find((p) => p.identity === ann.identity)!.state;
-    assert.equal(await state(), 'invited', 'refused webhooks changed nothing');
+    await webhook(body, await signWebhook(otherBody, TEST_API_KEY, TEST_API_SECRET)).expect(401); // signature of another body
+    const state = async () => {
+      const sessions = (await http().get('/api/sessions').expect(200)).body as Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
+      return sessions.find((s) => s.sessionId === 'guarded')!.participants.find((p) => p.identity === ann.identity)!.state;
+    };
+    expect(await state()).toBe('invited'); // refused webhooks changed nothing
 
     const malformed = '{"event": "participant_joined", "room": 12';
-    assert.equal((await postWebhook(stack.app.url, malformed, await signWebhook(malformed, stack.apiKey, stack.apiSecret))).status, 400);
+    await webhook(malformed, await signWebhook(malformed, TEST_API_KEY, TEST_API_SECRET)).expect(400);
 
-    const res = await postWebhook(stack.app.url, body, await signWebhook(body, stack.apiKey, stack.apiSecret));
-    assert.equal(res.status, 200);
-    assert.equal(await state(), 'joined');
+    await webhook(body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET)).expect(200);
+    expect(await state()).toBe('joined');
   });
 
   it('serves /health, /metrics and /api/info', async () => {
-    assert.equal((await api(stack.app.url, 'GET', '/health')).status, 200);
-    const metrics = await (await fetch(`${stack.app.url}/metrics`)).text();
-    assert.match(metrics, /session_rebuilder_node_up\{node="ws:\/\/127\.0\.0\.1:\d+"\} 1/);
-    assert.match(metrics, /session_rebuilder_sessions\{state="placed"\} 1/);
-    const info = await api<{ devCluster: boolean; nodes: unknown[] }>(stack.app.url, 'GET', '/api/info');
-    assert.equal(info.body.devCluster, false);
-    assert.equal(info.body.nodes.length, 2);
-    const crash = await api<ApiErrorBody>(stack.app.url, 'POST', '/api/dev/sessions/guarded/crash-node');
-    assert.equal(crash.status, 404);
-    assert.match(crash.body.message, /only with the embedded dev cluster/);
+    await http().get('/health').expect(200);
+    const metrics = (await http().get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/session_rebuilder_node_up\{node="ws:\/\/127\.0\.0\.11:7880"\} 1/);
+    expect(metrics).toMatch(/session_rebuilder_sessions\{state="placed"\} 1/);
+    const info = (await http().get('/api/info').expect(200)).body as { devCluster: boolean; nodes: unknown[] };
+    expect(info.devCluster).toBe(false);
+    expect(info.nodes).toHaveLength(2);
+    const crash = await http().post('/api/dev/sessions/guarded/crash-node').expect(404);
+    expect((crash.body as ApiErrorBody).message).toMatch(/only with the embedded dev cluster/);
   });
 
   it('a participant who left for good is never re-invited', async () => {
-    const bob = await join(stack.app.url, 'guarded', 'Bob');
-    const del = await api(stack.app.url, 'DELETE', `/api/sessions/guarded/participants/${bob.identity}`, { rejoinKey: bob.rejoinKey });
-    assert.equal(del.status, 204);
-    const res = await api(stack.app.url, 'POST', `/api/sessions/guarded/participants/${bob.identity}/rejoin`, { rejoinKey: bob.rejoinKey });
-    assert.equal(res.status, 404);
-    await assert.rejects(connect(stack.app.url, bob), /has left/);
+    const bob = await join('guarded', 'Bob');
+    await http().delete(`/api/sessions/guarded/participants/${bob.identity}`).send({ rejoinKey: bob.rejoinKey }).expect(204);
+    await http().post(`/api/sessions/guarded/participants/${bob.identity}/rejoin`).send({ rejoinKey: bob.rejoinKey }).expect(404);
+    await expect(connect(stack.url, bob)).rejects.toThrow(/has left/);
   });
 });

@@ -1,8 +1,10 @@
 // The whole backend in the test's own process, over scripted media nodes: no child processes, so a spec
 // decides each node's probe answer and RoomService behaviour and reads the registry directly.
-import type { INestApplication } from '@nestjs/common';
-import type { AppOverrides } from '../../src/app.module';
-import { createApp } from '../../src/bootstrap';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { AppModule, type AppOverrides } from '../../src/app.module';
+import { configureApp } from '../../src/bootstrap';
+import { AppLogger } from '../../src/common/app-logger';
 import type { Clock } from '../../src/common/clock';
 import type { LiveKitRoomApi, RoomOnNode } from '../../src/cluster/livekit-room.api';
 import { NodeCallError } from '../../src/cluster/livekit-room.api';
@@ -70,7 +72,7 @@ export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
 
 export interface InProcessApp {
   url: string;
-  app: INestApplication;
+  app: NestExpressApplication;
   nodes: ScriptedNodes;
   close(): Promise<void>;
 }
@@ -84,7 +86,11 @@ export async function startInProcessApp(
   const urls = options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
   const nodes = options.scripted ?? new ScriptedNodes(urls);
   const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url])], {});
-  const app = await createApp(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store })],
+  }).compile();
+  const app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() }));
+  // Listening on loopback too: socket.io clients and webhooks need a real port, supertest does not.
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { url: `http://127.0.0.1:${address.port}`, app, nodes, close: () => app.close() };
