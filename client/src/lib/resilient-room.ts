@@ -1,81 +1,25 @@
-import {
-  ConnectionState,
-  DisconnectReason,
-  LocalAudioTrack,
-  LocalVideoTrack,
-  Room,
-  RoomEvent,
-  Track,
-  createLocalTracks,
-  type RemoteTrack,
-  type RoomConnectOptions,
-  type RoomOptions,
-} from 'livekit-client';
-import { io, type Socket } from 'socket.io-client';
-import type {
-  ClientToServerEvents,
-  JoinResponse,
-  RejoinPayload,
-  RejoinResponse,
-  SESSION_NAMESPACE,
-  ServerToClientEvents,
-  SessionHandshakeAuth,
-  WaitingForNodePayload,
-} from '@contracts';
-import {
-  BACKEND_RETRY_BACKOFF,
-  NO_NODE_RETRY_BACKOFF,
-  QuickResumePolicy,
-  backoffDelayMs,
-  type BackoffSettings,
-} from './backoff.policy';
+import { ConnectionState, DisconnectReason, Room, RoomEvent, Track, type LocalAudioTrack, type LocalVideoTrack } from 'livekit-client';
+import type { JoinResponse, RejoinPayload, RejoinResponse, WaitingForNodePayload } from '@contracts';
+import { BACKEND_RETRY_BACKOFF, NO_NODE_RETRY_BACKOFF, backoffDelayMs, type BackoffSettings } from './backoff.policy';
+import { watchFirstFrames } from './first-frame.watcher';
 import { remoteFramesDecoded, remoteVideoStats, type RemoteVideoStats } from './frame-stats';
-import type {
-  LogEntry,
-  MoveTiming,
-  MoveTrigger,
-  ParticipantView,
-  ResilientRoomEvents,
-  ResilientRoomOptions,
-  ResilientRoomState,
-  StateChange,
-} from './resilient-room.types';
+import { isCurrentWaiting, isNewerPlacement, rejoinAnswerAction } from './generation.policy';
+import { DEFAULT_VIDEO, LocalMedia } from './local-media';
+import { MoveLog } from './move.log';
+import { participantViews } from './participant-views';
+import { openRejoinSocket, type RejoinSocket } from './rejoin-socket';
+import type { LogEntry, MoveTiming, MoveTrigger, ResilientRoomEvents, ResilientRoomOptions, ResilientRoomState, StateChange } from './resilient-room.types';
+import { CONNECT_OPTIONS, roomOptions } from './room-options';
+import { RoomStateMachine } from './room-state.machine';
 import { SessionApiClient, SessionApiError } from './session-api.client';
 import { TypedEmitter } from './typed-emitter';
 
-// The contract file is imported for types only; the literal type keeps this copy honest.
-const SESSION_NAMESPACE_PATH: typeof SESSION_NAMESPACE = '/session';
-
-/** A move must fail fast on a node that died meanwhile (SDK default: 15 s each). */
-export const MOVE_WEBSOCKET_TIMEOUT_MS = 4_000;
-export const MOVE_PEER_CONNECTION_TIMEOUT_MS = 6_000;
-/** How often a move looks for the first decoded remote frame (getStats), and for how long. */
-export const FIRST_FRAME_POLL_MS = 40;
-export const FIRST_FRAME_WAIT_MS = 15_000;
-/** socket.io's own reconnection to the backend (its default: 1 s growing to 5 s). */
-export const SOCKET_RECONNECT_DELAY_MS = 500;
-export const SOCKET_RECONNECT_DELAY_MAX_MS = 3_000;
-
-const DEFAULT_VIDEO = { width: 640, height: 360, frameRate: 24, maxBitrate: 600_000 };
-
-const CONNECT_OPTIONS: RoomConnectOptions = {
-  autoSubscribe: true,
-  // The move logic retries on another node; the SDK retrying the same URL only delays it.
-  maxRetries: 0,
-  websocketTimeout: MOVE_WEBSOCKET_TIMEOUT_MS,
-  peerConnectionTimeout: MOVE_PEER_CONNECTION_TIMEOUT_MS,
-};
+export { MOVE_PEER_CONNECTION_TIMEOUT_MS, MOVE_WEBSOCKET_TIMEOUT_MS } from './room-options';
+export { FIRST_FRAME_POLL_MS, FIRST_FRAME_WAIT_MS } from './first-frame.watcher';
+export { SOCKET_RECONNECT_DELAY_MAX_MS, SOCKET_RECONNECT_DELAY_MS } from './rejoin-socket';
 
 /** Disconnect reasons after which moving to another node would be wrong. */
-const FINAL_DISCONNECT_REASONS = new Set<DisconnectReason>([
-  DisconnectReason.DUPLICATE_IDENTITY,
-  DisconnectReason.PARTICIPANT_REMOVED,
-]);
-
-interface Capture {
-  video?: MediaStreamTrack;
-  audio?: MediaStreamTrack;
-}
+const FINAL_DISCONNECT_REASONS = new Set<DisconnectReason>([DisconnectReason.DUPLICATE_IDENTITY, DisconnectReason.PARTICIPANT_REMOVED]);
 
 interface Target {
   url: string;
@@ -87,24 +31,24 @@ interface Target {
  * A LiveKit room that survives the death of its media node: it learns of the loss from the SDK or from
  * the backend's `rejoin` push, whichever comes first, and moves every local track to the node the backend
  * names, with a fresh token, without waiting for the SDK's backoff against a dead URL.
+ *
+ * The pieces: RoomStateMachine (the state it reports), generation.policy (which placement wins), MoveLog
+ * (each move's timings), LocalMedia (capture once, publish on every node), the rejoin socket, the
+ * first-frame watcher and the participant views. This class wires them to the SDK's Room.
  */
 export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   private readonly api: SessionApiClient;
   private readonly apiBase: string;
-  private readonly video: typeof DEFAULT_VIDEO;
+  private readonly media: LocalMedia;
+  private readonly status = new RoomStateMachine();
+  private readonly moveLog: MoveLog;
   private session?: JoinResponse;
-  private socket?: Socket<ServerToClientEvents, ClientToServerEvents>;
+  private socket?: RejoinSocket;
   private room?: Room;
   /** Rooms that reached `connected` at least once: only their losses start a recovery. */
   private readonly established = new WeakSet<Room>();
   private target?: Target;
-  private capture: Capture = {};
-  private preview?: LocalVideoTrack;
   private published: { video?: LocalVideoTrack; audio?: LocalAudioTrack } = {};
-  private readonly muted = { video: false, audio: false };
-  private current: StateChange = { state: 'joining', reason: 'not joined yet', since: Date.now() };
-  private readonly moveLog: MoveTiming[] = [];
-  private activeMove?: MoveTiming;
   private recoveryId = 0;
   private activeRecovery = 0;
   private consecutiveConnectFailures = 0;
@@ -116,14 +60,19 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     super();
     this.apiBase = options.apiBase ?? '';
     this.api = new SessionApiClient(this.apiBase);
-    this.video = options.video ?? DEFAULT_VIDEO;
+    this.media = new LocalMedia(options.video ?? DEFAULT_VIDEO);
+    this.moveLog = new MoveLog({
+      progress: (move) => this.emit('move-progress', move),
+      finished: (move) => this.emit('move', move),
+      log: (level, message) => this.log(level, message),
+    });
   }
 
   get state(): ResilientRoomState {
-    return this.current.state;
+    return this.status.state;
   }
   get stateChange(): StateChange {
-    return this.current;
+    return this.status.change;
   }
   get identity(): string | undefined {
     return this.session?.identity;
@@ -138,10 +87,10 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     return this.target?.generation;
   }
   get moves(): readonly MoveTiming[] {
-    return this.moveLog;
+    return this.moveLog.all;
   }
   get isMuted(): { video: boolean; audio: boolean } {
-    return { ...this.muted };
+    return { ...this.media.muted };
   }
 
   /** framesDecoded per remote identity on the current node (inbound-rtp video). */
@@ -161,12 +110,16 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   async join(sessionId: string, name: string): Promise<void> {
     if (this.session) throw new Error('join() was already called on this ResilientRoom');
     this.setState('joining', `joining "${sessionId}"`);
-    const [session] = await Promise.all([this.requestJoin(sessionId, name), this.captureLocalTracks()]);
+    const [session] = await Promise.all([this.requestJoin(sessionId, name), this.media.capture(this.options.audio ?? true)]);
     if (this.state === 'left') return;
     this.session = session;
     this.target = { url: session.url, token: session.token, generation: session.generation };
     this.log('info', `joined as ${session.identity} on ${session.url} (generation ${session.generation})`);
-    this.openSocket(session);
+    this.socket = openRejoinSocket(this.apiBase, session, {
+      rejoin: (payload) => this.onRejoinPush(payload),
+      waitingForNode: (payload) => this.onWaitingForNode(payload),
+      log: (level, message) => this.log(level, message),
+    });
     window.addEventListener('pagehide', this.pageHide);
     this.emitParticipants();
     try {
@@ -180,11 +133,11 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   }
 
   async setMuted(kind: 'video' | 'audio', muted: boolean): Promise<void> {
-    this.muted[kind] = muted;
+    this.media.muted[kind] = muted;
     const track = this.published[kind];
     if (track) await (muted ? track.mute() : track.unmute());
     else {
-      const raw = this.capture[kind];
+      const raw = this.media[kind];
       if (raw) raw.enabled = !muted;
     }
     this.emitParticipants();
@@ -204,8 +157,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
       room?.disconnect().catch(() => undefined),
       session ? this.api.leave(session.sessionId, session.identity, session.rejoinKey).catch(() => undefined) : undefined,
     ]);
-    this.capture.video?.stop();
-    this.capture.audio?.stop();
+    this.media.stop();
     this.emitParticipants();
   }
 
@@ -225,53 +177,10 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     }
   }
 
-  private async captureLocalTracks(): Promise<void> {
-    const tracks = await createLocalTracks({
-      audio: this.options.audio ?? true,
-      video: { resolution: { width: this.video.width, height: this.video.height, frameRate: this.video.frameRate } },
-    });
-    for (const track of tracks) {
-      if (track.kind === Track.Kind.Video) this.capture.video = track.mediaStreamTrack;
-      if (track.kind === Track.Kind.Audio) this.capture.audio = track.mediaStreamTrack;
-    }
-    // The preview wraps the same camera track and is never published, so moves never touch it.
-    if (this.capture.video) this.preview = new LocalVideoTrack(this.capture.video, undefined, true);
-  }
-
-  private openSocket(session: JoinResponse): void {
-    const auth: SessionHandshakeAuth = {
-      sessionId: session.sessionId,
-      identity: session.identity,
-      rejoinKey: session.rejoinKey,
-    };
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(`${this.apiBase}${SESSION_NAMESPACE_PATH}`, {
-      auth,
-      transports: ['websocket'],
-      reconnectionDelay: SOCKET_RECONNECT_DELAY_MS,
-      reconnectionDelayMax: SOCKET_RECONNECT_DELAY_MAX_MS,
-    });
-    socket.on('rejoin', (payload) => this.onRejoinPush(payload));
-    socket.on('waiting-for-node', (payload) => this.onWaitingForNode(payload));
-    socket.on('connect', () => this.log('info', 'realtime channel to the backend open'));
-    socket.on('disconnect', (reason) => this.log('warn', `realtime channel closed (${reason}); media keeps flowing`));
-    socket.on('connect_error', (err) => this.log('warn', `realtime channel: ${err.message}`));
-    this.socket = socket;
-  }
-
   // ---- rooms -----------------------------------------------------------------------------------
 
   private createRoom(): Room {
-    const options: RoomOptions = {
-      adaptiveStream: false,
-      dynacast: false,
-      // Local tracks outlive every Room: a move republishes the same camera and microphone.
-      stopLocalTrackOnUnpublish: false,
-      reconnectPolicy: new QuickResumePolicy(),
-      // The dev cluster (and LiveKit < 1.9) answer /rtc/v1 with 404; skipping that try saves a round trip.
-      singlePeerConnection: false,
-      publishDefaults: { simulcast: false, videoCodec: 'vp8', red: false, dtx: true },
-    };
-    const room = new Room(options);
+    const room = new Room(roomOptions());
     const isCurrent = () => room === this.room;
     room
       .on(RoomEvent.SignalReconnecting, () => isCurrent() && this.onLoss(room, 'signal-lost'))
@@ -291,8 +200,8 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
       })
       .on(RoomEvent.TrackSubscribed, (track) => {
         if (!isCurrent()) return;
-        const move = this.activeMove;
-        if (move && move.outcome === undefined && track.kind === Track.Kind.Video) this.mark(move, 'remoteVideo');
+        const move = this.moveLog.unfinished;
+        if (move && track.kind === Track.Kind.Video) this.moveLog.mark(move, 'remoteVideo');
         this.emitParticipants();
       })
       .on(RoomEvent.TrackUnsubscribed, () => isCurrent() && this.emitParticipants())
@@ -319,54 +228,47 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     // Only after the join answer: a publishTrack() made earlier arms the SDK's 15 s timer that stops the
     // (shared) camera track if that connect fails.
     room.once(RoomEvent.SignalConnected, () => {
-      if (move) this.mark(move, 'signal');
+      if (move) this.moveLog.mark(move, 'signal');
       if (room !== this.room) return;
       publishing = this.publishLocalTracks(room, move);
       // Awaited below once connected; a failed connect makes it reject, which nobody needs to hear.
       publishing.catch(() => undefined);
     });
-    if (move) this.mark(move, 'connecting');
+    if (move) this.moveLog.mark(move, 'connecting');
     await room.connect(target.url, target.token, CONNECT_OPTIONS);
     if (room !== this.room) return;
-    if (move) this.progress(move, 'connectedAt');
+    if (move) this.moveLog.progress(move, 'connectedAt');
     for (const p of room.remoteParticipants.values()) this.remotes.set(p.identity, { name: p.name || p.identity });
     await (publishing ?? this.publishLocalTracks(room));
     if (room !== this.room) return;
     this.established.add(room);
     this.consecutiveConnectFailures = 0;
-    if (move) this.progress(move, 'publishedAt');
+    if (move) this.moveLog.progress(move, 'publishedAt');
     this.setState('connected', move ? `back on ${target.url}` : `connected to ${target.url}`);
     this.emitParticipants();
-    if (move) void this.watchFirstFrames(room, move);
+    if (move) {
+      void watchFirstFrames(room, move, {
+        moves: this.moveLog,
+        isCurrent: (r) => r === this.room,
+        forget: (identities) => {
+          for (const identity of identities) this.remotes.delete(identity);
+          this.emitParticipants();
+        },
+      });
+    }
   }
 
   private async publishLocalTracks(room: Room, move?: MoveTiming): Promise<void> {
-    const video = this.capture.video ? new LocalVideoTrack(this.capture.video, undefined, true) : undefined;
-    const audio = this.capture.audio ? new LocalAudioTrack(this.capture.audio, undefined, true) : undefined;
-    if (video && this.muted.video) await video.mute();
-    if (audio && this.muted.audio) await audio.mute();
-    await Promise.all([
-      video &&
-        room.localParticipant.publishTrack(video, {
-          source: Track.Source.Camera,
-          simulcast: false,
-          videoCodec: 'vp8',
-          videoEncoding: { maxBitrate: this.video.maxBitrate, maxFramerate: this.video.frameRate },
-        }).then(() => move && this.mark(move, 'video')),
-      audio &&
-        room.localParticipant
-          .publishTrack(audio, { source: Track.Source.Microphone, red: false, dtx: true })
-          .then(() => move && this.mark(move, 'audio')),
-    ]);
-    if (room === this.room) this.published = { video, audio };
+    const published = await this.media.publish(room, (kind) => move && this.moveLog.mark(move, kind));
+    if (room === this.room) this.published = published;
   }
 
   // ---- losing a node and moving ------------------------------------------------------------------
 
   private onLoss(room: Room, trigger: MoveTrigger): void {
-    if (!this.established.has(room) || this.isFinal()) return;
+    if (!this.established.has(room) || this.status.isFinal) return;
     const url = this.target?.url ?? '';
-    if (this.activeMove && this.activeMove.outcome === undefined && this.activeMove.fromUrl === url) return;
+    if (this.moveLog.unfinished?.fromUrl === url) return;
     this.startMove(trigger, url);
     this.setState('rebuilding', trigger === 'signal-lost' ? 'lost the media node' : 'media connection failed');
     this.socket?.emit('media-lost', { url });
@@ -375,10 +277,10 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
 
   private onResumed(room: Room): void {
     // The SDK's quick RESUME worked: the node was only blipping.
-    const move = this.activeMove;
-    if (move && move.tokenAt === undefined && move.outcome === undefined) {
+    const move = this.moveLog.unfinished;
+    if (move && move.tokenAt === undefined) {
       this.activeRecovery = 0;
-      this.finishMove(move, 'resumed');
+      this.moveLog.finish(move, 'resumed');
       this.log('info', 'the media node came back by itself (resumed)');
     }
     if (room === this.room) this.setState('connected', `resumed on ${this.target?.url}`);
@@ -393,21 +295,19 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   }
 
   private onRejoinPush(payload: RejoinPayload): void {
-    if (this.isFinal()) return;
-    const known = this.target?.generation ?? -1;
-    if (payload.generation <= known) {
-      this.log('info', `ignored a stale rejoin push (generation ${payload.generation} <= ${known})`);
+    if (this.status.isFinal) return;
+    if (!isNewerPlacement(payload.generation, this.target?.generation)) {
+      this.log('info', `ignored a stale rejoin push (generation ${payload.generation} <= ${this.target?.generation ?? -1})`);
       return;
     }
     this.log('info', `the backend moved the session to ${payload.url} (${payload.reason}, generation ${payload.generation})`);
-    if (!this.activeMove || this.activeMove.outcome !== undefined || this.activeMove.tokenAt !== undefined) {
-      this.startMove(`server:${payload.reason}`, this.target?.url ?? '');
-    }
+    const move = this.moveLog.unfinished;
+    if (!move || move.tokenAt !== undefined) this.startMove(`server:${payload.reason}`, this.target?.url ?? '');
     void this.moveTo(payload);
   }
 
   private onWaitingForNode(payload: WaitingForNodePayload): void {
-    if (this.isFinal() || payload.generation < (this.target?.generation ?? 0)) return;
+    if (this.status.isFinal || !isCurrentWaiting(payload.generation, this.target?.generation)) return;
     this.setState('waiting-for-node', `waiting for a media node: ${payload.reason}`);
   }
 
@@ -419,12 +319,12 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     const failedRoom = this.room;
     const { sessionId, identity, rejoinKey } = this.session;
     try {
-      for (let attempt = 0; this.activeRecovery === id && !this.isFinal(); attempt++) {
+      for (let attempt = 0; this.activeRecovery === id && !this.status.isFinal; attempt++) {
         let answer: RejoinResponse;
         try {
           answer = await this.api.rejoin(sessionId, identity, rejoinKey, failedUrl);
         } catch (err) {
-          if (this.activeRecovery !== id || this.isFinal()) return;
+          if (this.activeRecovery !== id || this.status.isFinal) return;
           if (!(err instanceof SessionApiError) || err.code === 'rejected') {
             this.setState('failed', `the backend refused the rejoin: ${describe(err)}`);
             return;
@@ -432,13 +332,15 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
           await this.waitBeforeRetry(err, attempt);
           continue;
         }
-        if (this.activeRecovery !== id || this.isFinal()) return;
-        const known = this.target?.generation ?? -1;
-        if (answer.generation < known || (answer.generation === known && this.room !== failedRoom)) return;
-        if (answer.generation === known && answer.url === this.target?.url && this.room?.state === ConnectionState.Connected) {
-          this.onResumed(this.room);
-          return;
-        }
+        if (this.activeRecovery !== id || this.status.isFinal) return;
+        const action = rejoinAnswerAction(answer, {
+          url: this.target?.url,
+          generation: this.target?.generation,
+          replacedSinceLoss: this.room !== failedRoom,
+          connected: this.room?.state === ConnectionState.Connected,
+        });
+        if (action === 'ignore') return;
+        if (action === 'resumed') return this.onResumed(this.room!);
         this.activeRecovery = 0;
         void this.moveTo(answer);
         return;
@@ -449,116 +351,35 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   }
 
   private async moveTo(target: Target): Promise<void> {
-    if (this.isFinal()) return;
+    if (this.status.isFinal) return;
     this.activeRecovery = 0;
     const fromUrl = this.target?.url ?? '';
     this.target = { url: target.url, token: target.token, generation: target.generation };
-    let move = this.activeMove;
-    if (!move || move.outcome !== undefined) move = this.startMove('disconnected', fromUrl);
+    let move = this.moveLog.unfinished ?? this.startMove('disconnected', fromUrl);
     if (move.tokenAt !== undefined) {
       // A newer placement arrived while connecting: same incident, new attempt.
-      this.finishMove(move, 'superseded');
+      this.moveLog.finish(move, 'superseded');
       move = this.startMove(move.trigger, move.fromUrl, move.detectedAt, move.expectedRemotes);
     }
     move.toUrl = target.url;
     move.generation = target.generation;
-    this.progress(move, 'tokenAt');
+    this.moveLog.progress(move, 'tokenAt');
     this.setState('rebuilding', `moving to ${target.url}`);
     try {
       await this.connectRoom(this.target, move);
     } catch (err) {
-      if (this.target.generation !== target.generation || this.isFinal() || move.outcome !== undefined) return;
+      if (this.target.generation !== target.generation || this.status.isFinal || move.outcome !== undefined) return;
       this.log('warn', `could not connect to ${target.url}: ${describe(err)}`);
-      this.finishMove(move, 'connect-failed');
+      this.moveLog.finish(move, 'connect-failed');
       this.startMove('connect-failed', target.url, move.detectedAt, move.expectedRemotes);
       const delay = backoffDelayMs(this.consecutiveConnectFailures++, BACKEND_RETRY_BACKOFF);
       await sleep(this.consecutiveConnectFailures > 1 ? delay : 0);
-      if (this.target.generation === target.generation && !this.isFinal()) void this.recover(target.url);
+      if (this.target.generation === target.generation && !this.status.isFinal) void this.recover(target.url);
     }
   }
 
-  private async watchFirstFrames(room: Room, move: MoveTiming): Promise<void> {
-    const deadline = performance.now() + FIRST_FRAME_WAIT_MS;
-    // A frame shown in a <video> the track is attached to (the app's tile) is seen at once through
-    // requestVideoFrameCallback; getStats' framesDecoded, polled, covers tracks nobody shows.
-    const shown = new Set<string>();
-    const hooked = new WeakSet<HTMLVideoElement>();
-    while (move.outcome === undefined) {
-      if (room !== this.room) return this.finishMove(move, 'superseded');
-      this.hookFrameCallbacks(room, shown, hooked, () => this.checkFirstFrames(room, move, shown));
-      const frames = await remoteFramesDecoded(room);
-      for (const [identity, count] of Object.entries(frames)) if (count > 0) shown.add(identity);
-      if (this.checkFirstFrames(room, move, shown)) return;
-      if (performance.now() > deadline) {
-        // Whoever is still missing left during the incident, or never came back.
-        for (const identity of move.expectedRemotes) {
-          if (!room.remoteParticipants.has(identity)) this.remotes.delete(identity);
-        }
-        this.emitParticipants();
-        return this.finishMove(move, move.firstFrameAt === undefined ? 'no-frames' : 'done');
-      }
-      await sleep(FIRST_FRAME_POLL_MS);
-    }
-  }
-
-  /** Records the first-frame instants from `decoded`; true once the move is over. */
-  private checkFirstFrames(room: Room, move: MoveTiming, decoded: Set<string>): boolean {
-    if (move.outcome !== undefined || room !== this.room) return true;
-    if (decoded.size > 0 && move.firstFrameAt === undefined) this.progress(move, 'firstFrameAt');
-    if (!move.expectedRemotes.every((identity) => decoded.has(identity))) return false;
-    if (move.expectedRemotes.length > 0) this.progress(move, 'allFramesAt');
-    this.finishMove(move, 'done');
-    return true;
-  }
-
-  private hookFrameCallbacks(room: Room, shown: Set<string>, hooked: WeakSet<HTMLVideoElement>, onFrame: () => void): void {
-    for (const participant of room.remoteParticipants.values()) {
-      const track = participant.getTrackPublication(Track.Source.Camera)?.track;
-      for (const element of track?.attachedElements ?? []) {
-        if (!(element instanceof HTMLVideoElement) || hooked.has(element) || !('requestVideoFrameCallback' in element)) continue;
-        hooked.add(element);
-        element.requestVideoFrameCallback(() => {
-          if (element.srcObject instanceof MediaStream && element.srcObject.getVideoTracks()[0] !== track?.mediaStreamTrack) return;
-          shown.add(participant.identity);
-          onFrame();
-        });
-      }
-    }
-  }
-
-  private startMove(trigger: MoveTrigger, fromUrl: string, detectedAt = now(), expected?: string[]): MoveTiming {
-    const move: MoveTiming = {
-      seq: this.moveLog.length + 1,
-      trigger,
-      fromUrl,
-      detectedAt,
-      expectedRemotes: expected ?? [...this.remotes.keys()],
-    };
-    this.moveLog.push(move);
-    this.activeMove = move;
-    this.log('warn', `move ${move.seq}: ${trigger} on ${fromUrl || 'no node'}`);
-    this.emit('move-progress', move);
-    return move;
-  }
-
-  private progress(move: MoveTiming, step: 'tokenAt' | 'connectedAt' | 'publishedAt' | 'firstFrameAt' | 'allFramesAt'): void {
-    move[step] = now();
-    this.emit('move-progress', move);
-  }
-
-  /** A diagnostic instant inside a step (first occurrence only); not part of the step contract. */
-  private mark(move: MoveTiming, name: string): void {
-    move.marks ??= {};
-    move.marks[name] ??= now();
-  }
-
-  private finishMove(move: MoveTiming, outcome: NonNullable<MoveTiming['outcome']>): void {
-    if (move.outcome !== undefined) return;
-    move.outcome = outcome;
-    if (outcome === 'done' && move.firstFrameAt !== undefined) {
-      this.log('info', `move ${move.seq}: video back ${Math.round(move.firstFrameAt - move.detectedAt)} ms after the loss was noticed`);
-    }
-    this.emit('move', move);
+  private startMove(trigger: MoveTrigger, fromUrl: string, detectedAt?: number, expected?: string[]): MoveTiming {
+    return this.moveLog.start(trigger, fromUrl, expected ?? [...this.remotes.keys()], detectedAt);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
@@ -574,21 +395,15 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   }
 
   private leaveOnUnload(): void {
-    if (!this.session || this.isFinal()) return;
+    if (!this.session || this.status.isFinal) return;
     this.api.leaveOnUnload(this.session.sessionId, this.session.identity, this.session.rejoinKey);
   }
 
-  private isFinal(): boolean {
-    return this.current.state === 'left' || this.current.state === 'failed';
-  }
-
   private setState(state: ResilientRoomState, reason: string, retryAt?: number): void {
-    if (this.isFinal() && state !== 'left') return;
-    // Keep `since` while the state stays the same, so a countdown shows the whole outage.
-    const since = state === this.current.state ? this.current.since : Date.now();
-    this.current = { state, reason, since, retryAt };
+    const change = this.status.move(state, reason, retryAt);
+    if (!change) return;
     this.log(state === 'failed' ? 'error' : 'info', `${state}: ${reason}`);
-    this.emit('state', this.current);
+    this.emit('state', change);
   }
 
   private log(level: LogEntry['level'], message: string): void {
@@ -596,40 +411,18 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   }
 
   private emitParticipants(): void {
-    const views: ParticipantView[] = [];
-    if (this.session && this.state !== 'left') {
-      views.push({
-        identity: this.session.identity,
-        name: this.session.name,
-        isLocal: true,
-        videoTrack: this.preview,
-        videoMuted: this.muted.video,
-        audioMuted: this.muted.audio,
-        reconnecting: false,
-      });
-    }
-    const room = this.state === 'left' ? undefined : this.room;
-    for (const [identity, { name }] of this.remotes) {
-      const participant = room?.remoteParticipants.get(identity);
-      const video = participant?.getTrackPublication(Track.Source.Camera);
-      const audio = participant?.getTrackPublication(Track.Source.Microphone);
-      views.push({
-        identity,
-        name: participant?.name || name,
-        isLocal: false,
-        videoTrack: video?.track,
-        audioTrack: audio?.track as RemoteTrack | undefined,
-        videoMuted: video?.isMuted ?? false,
-        audioMuted: audio?.isMuted ?? false,
-        reconnecting: !participant,
-      });
-    }
-    this.emit('participants', views);
+    this.emit(
+      'participants',
+      participantViews({
+        session: this.session,
+        left: this.state === 'left',
+        preview: this.media.preview,
+        muted: this.media.muted,
+        remotes: this.remotes,
+        room: this.room,
+      }),
+    );
   }
-}
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,34 @@
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, JoinResponse, RejoinPayload, SESSION_NAMESPACE, ServerToClientEvents, SessionHandshakeAuth, WaitingForNodePayload } from '@contracts';
+
+// The contract is imported for types only; the literal type keeps this copy honest.
+const SESSION_NAMESPACE_PATH: typeof SESSION_NAMESPACE = '/session';
+
+/** socket.io's own reconnection to the backend (its default: 1 s growing to 5 s). */
+export const SOCKET_RECONNECT_DELAY_MS = 500;
+export const SOCKET_RECONNECT_DELAY_MAX_MS = 3_000;
+
+export type RejoinSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface RejoinSocketHandlers {
+  rejoin(payload: RejoinPayload): void;
+  waitingForNode(payload: WaitingForNodePayload): void;
+  log(level: 'info' | 'warn', message: string): void;
+}
+
+/** The realtime channel to the backend: `rejoin` and `waiting-for-node` pushes in, `media-lost` out. */
+export function openRejoinSocket(apiBase: string, session: JoinResponse, handlers: RejoinSocketHandlers): RejoinSocket {
+  const auth: SessionHandshakeAuth = { sessionId: session.sessionId, identity: session.identity, rejoinKey: session.rejoinKey };
+  const socket: RejoinSocket = io(`${apiBase}${SESSION_NAMESPACE_PATH}`, {
+    auth,
+    transports: ['websocket'],
+    reconnectionDelay: SOCKET_RECONNECT_DELAY_MS,
+    reconnectionDelayMax: SOCKET_RECONNECT_DELAY_MAX_MS,
+  });
+  socket.on('rejoin', (payload) => handlers.rejoin(payload));
+  socket.on('waiting-for-node', (payload) => handlers.waitingForNode(payload));
+  socket.on('connect', () => handlers.log('info', 'realtime channel to the backend open'));
+  socket.on('disconnect', (reason) => handlers.log('warn', `realtime channel closed (${reason}); media keeps flowing`));
+  socket.on('connect_error', (err) => handlers.log('warn', `realtime channel: ${err.message}`));
+  return socket;
+}
