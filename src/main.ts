@@ -1,41 +1,21 @@
 // `node dist/src/main.js [flags]`: parse config, start the embedded dev cluster when no --url is given,
 // then serve the API, the socket.io namespace and the built client.
 import 'reflect-metadata';
-import { createServer } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { AppConfig } from './config/app-config';
 import { ConfigError, parseConfig, USAGE } from './config/parse-config';
 import type { DevCluster } from './dev-cluster/api';
 import { startDevCluster } from './dev-cluster';
+import { freePort, isPortFree } from './shared/ports';
 
 const EXIT_BAD_CONFIG = 2;
-
-function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<DevCluster> {
   let basePort = config.devBasePort;
   if (basePort !== 0) {
     const wanted = Array.from({ length: config.devNodes }, (_, i) => basePort + i);
-    const free = await Promise.all(wanted.map((port) => portIsFree(port)));
+    const free = await Promise.all(wanted.map((port) => isPortFree(port)));
     if (free.includes(false)) {
       logger.warn(`ports ${wanted.join(', ')} are not all free; the dev cluster takes free ports instead`);
       basePort = 0;
@@ -48,7 +28,6 @@ async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<
     apiSecret: config.apiSecret,
     webhookUrl: `http://127.0.0.1:${config.port}/webhooks/livekit`,
   });
-  config.urls = cluster.nodes().map((node) => node.url);
   return cluster;
 }
 
@@ -58,9 +37,9 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  let config: AppConfig;
+  let parsed: AppConfig;
   try {
-    config = parseConfig(argv, process.env);
+    parsed = parseConfig(argv, process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`session-rebuilder: ${error.message}\n\n${USAGE}`);
@@ -68,10 +47,11 @@ async function main(): Promise<void> {
   }
   const logger = new Logger('Main');
   // The dev cluster's webhook URL needs the port before the app listens.
-  if (config.port === 0) config.port = await freePort();
-
+  const port = parsed.port === 0 ? await freePort() : parsed.port;
   let devCluster: DevCluster | null = null;
-  if (config.devCluster) devCluster = await startEmbeddedCluster(config, logger);
+  if (parsed.devCluster) devCluster = await startEmbeddedCluster(parsed.resolved({ port }), logger);
+  // Final from here on: nothing changes the configuration after this line.
+  const config = parsed.resolved({ port, urls: devCluster ? devCluster.nodes().map((node) => node.url) : parsed.urls });
 
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let stopping = false;

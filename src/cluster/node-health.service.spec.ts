@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
-import { AppConfig } from '../config/app-config';
+import { parseConfig } from '../config/parse-config';
 import type { Clock, TimerHandle } from '../common/clock';
 import { FakeClock } from '../common/fake-clock';
 import { FAILURES_TO_DOWN, HUNG_AFTER_MS, PROBE_INTERVAL_MS, SUCCESSES_TO_UP } from './node-health.policy';
@@ -73,8 +73,7 @@ async function run(clock: StallableClock, ms: number): Promise<void> {
 async function setup() {
   const clock = new StallableClock();
   const prober = new ScriptedProber(clock);
-  const config = new AppConfig();
-  config.urls = ['ws://node-a:7880'];
+  const config = parseConfig(['--url', 'ws://node-a:7880', '--api-key', 'spec-key', '--secret', 'spec-secret-spec-secret-spec-secret'], {});
   const events = new EventEmitter2();
   const health = new NodeHealthService(config, prober, clock, events);
   const transitions: string[] = [];

@@ -6,43 +6,52 @@ export const DEFAULT_PORT = 5000;
 export const DEFAULT_DEV_NODES = 2;
 export const DEFAULT_DEV_BASE_PORT = 7880;
 
-/** The validated, typed configuration; built once at start-up by `parseConfig`. */
+/**
+ * The validated, typed configuration; built once at start-up by `parseConfig` and frozen. What only the
+ * start-up learns later (the embedded cluster's URLs, a port picked for --port 0) makes a new frozen
+ * copy through `resolved`, before any module sees it.
+ */
 export class AppConfig {
   /** LiveKit node URLs (ws:// or wss://). Empty at parse time means: start the embedded dev cluster. */
   @IsArray()
   @IsUrl({ protocols: ['ws', 'wss'], require_tld: false, require_protocol: true }, { each: true, message: 'each URL must be ws:// or wss://' })
-  urls: string[] = [];
+  readonly urls: readonly string[] = [];
 
   @IsString()
   @IsNotEmpty({ message: 'an API key is required' })
-  apiKey = '';
+  readonly apiKey: string = '';
 
   @IsString()
   @IsNotEmpty({ message: 'an API secret is required' })
-  apiSecret = '';
+  readonly apiSecret: string = '';
 
   @IsInt({ message: 'must be an integer between 0 and 65535' })
   @Min(0, { message: 'must be an integer between 0 and 65535' })
   @Max(65535, { message: 'must be an integer between 0 and 65535' })
-  port = DEFAULT_PORT;
+  readonly port: number = DEFAULT_PORT;
 
   @IsString()
   @IsNotEmpty()
   // Loopback by default: a public bind is an explicit choice (--host 0.0.0.0, as the Dockerfile sets).
-  host = '127.0.0.1';
+  readonly host: string = '127.0.0.1';
 
   @IsBoolean()
-  devCluster = false;
+  readonly devCluster: boolean = false;
 
   @IsInt({ message: 'must be an integer between 1 and 8' })
   @Min(1, { message: 'must be an integer between 1 and 8' })
   @Max(8, { message: 'must be an integer between 1 and 8' })
-  devNodes = DEFAULT_DEV_NODES;
+  readonly devNodes: number = DEFAULT_DEV_NODES;
 
   @IsInt({ message: 'must be an integer between 0 and 65535' })
   @Min(0, { message: 'must be an integer between 0 and 65535' })
   @Max(65535, { message: 'must be an integer between 0 and 65535' })
-  devBasePort = DEFAULT_DEV_BASE_PORT;
+  readonly devBasePort: number = DEFAULT_DEV_BASE_PORT;
+
+  /** A frozen copy with the URLs and port the start-up settled on. */
+  resolved(changes: { urls?: readonly string[]; port?: number }): AppConfig {
+    return Object.freeze(Object.assign(new AppConfig(), this, changes));
+  }
 
   /** For logs: everything but the secret. */
   describe(): string {

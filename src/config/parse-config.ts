@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isURL, validateSync } from 'class-validator';
-import { AppConfig } from './app-config';
+import { parseFlags, type FlagSpec } from '../shared/cli-flags';
+import { AppConfig, DEFAULT_DEV_BASE_PORT, DEFAULT_DEV_NODES, DEFAULT_PORT } from './app-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -20,16 +21,17 @@ const SOURCES: Record<string, string> = {
   devBasePort: '--dev-base-port',
 };
 
-const FLAGS: Record<string, { key: string; repeatable?: boolean }> = {
-  '--url': { key: 'url', repeatable: true },
-  '--api-key': { key: 'apiKey' },
-  '--secret': { key: 'apiSecret' },
-  '--api-secret': { key: 'apiSecret' },
-  '--port': { key: 'port' },
-  '--host': { key: 'host' },
-  '--dev-nodes': { key: 'devNodes' },
-  '--dev-base-port': { key: 'devBasePort' },
-};
+const FLAGS = {
+  url: { type: 'string', multiple: true },
+  'api-key': { type: 'string' },
+  secret: { type: 'string' },
+  'api-secret': { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'dev-nodes': { type: 'string' },
+  'dev-base-port': { type: 'string' },
+  redis: { type: 'string' },
+} satisfies FlagSpec;
 
 export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1]
        with no --url, an embedded dev cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
@@ -57,62 +59,41 @@ function toInt(value: string | undefined, fallback: number): number {
  * The secret's value is never part of a message.
  */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
-  const problems: string[] = [];
-  const flags: Record<string, string | undefined> = {};
-  const flagUrls: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const spec = FLAGS[name];
-    if (name === '--redis') {
-      problems.push(REDIS_NOT_BUILT);
-      if (eq < 0 && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++;
-      continue;
-    }
-    if (!spec) {
-      problems.push(`unknown argument "${arg}"`);
-      continue;
-    }
-    let value: string | undefined;
-    if (eq > 0 && arg.startsWith('--')) value = arg.slice(eq + 1);
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
-    if (value === undefined || value === '') {
-      problems.push(`${name} needs a value`);
-      continue;
-    }
-    if (spec.repeatable) flagUrls.push(...splitUrls(value));
-    else flags[spec.key] = value;
-  }
+  const { values, problems } = parseFlags(argv, FLAGS);
+  const flag = (name: keyof typeof FLAGS) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  if (values.redis !== undefined || env.REDIS_URL) problems.push(REDIS_NOT_BUILT);
 
-  if (env.REDIS_URL && !problems.includes(REDIS_NOT_BUILT)) problems.push(REDIS_NOT_BUILT);
-  const config = new AppConfig();
-  config.urls = flagUrls.length > 0 ? flagUrls : splitUrls(env.LIVEKIT_URL ?? '');
-  config.devCluster = config.urls.length === 0;
-  config.apiKey = flags.apiKey ?? env.LIVEKIT_API_KEY ?? '';
-  config.apiSecret = flags.apiSecret ?? env.LIVEKIT_API_SECRET ?? '';
-  config.port = toInt(flags.port ?? env.PORT, config.port);
-  config.host = flags.host ?? env.HOST ?? config.host;
-  config.devNodes = toInt(flags.devNodes, config.devNodes);
-  config.devBasePort = toInt(flags.devBasePort, config.devBasePort);
-  if (config.urls.length !== new Set(config.urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
+  const flagUrls = ((values.url as string[] | undefined) ?? []).flatMap(splitUrls);
+  const urls = flagUrls.length > 0 ? flagUrls : splitUrls(env.LIVEKIT_URL ?? '');
+  const devCluster = urls.length === 0;
+  const draft = {
+    urls,
+    devCluster,
+    apiKey: flag('api-key') ?? env.LIVEKIT_API_KEY ?? '',
+    apiSecret: flag('secret') ?? flag('api-secret') ?? env.LIVEKIT_API_SECRET ?? '',
+    port: toInt(flag('port') ?? env.PORT, DEFAULT_PORT),
+    host: flag('host') ?? env.HOST ?? '127.0.0.1',
+    devNodes: toInt(flag('dev-nodes'), DEFAULT_DEV_NODES),
+    devBasePort: toInt(flag('dev-base-port'), DEFAULT_DEV_BASE_PORT),
+  };
+  if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
   // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
-  const lastDevPort = config.devBasePort + config.devNodes - 1;
-  if (config.devCluster && config.devBasePort > 0 && lastDevPort > 65_535) {
-    problems.push(`${SOURCES.devBasePort}: ${config.devNodes} nodes from port ${config.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`);
+  const lastDevPort = draft.devBasePort + draft.devNodes - 1;
+  if (devCluster && draft.devBasePort > 0 && lastDevPort > 65_535) {
+    problems.push(`${SOURCES.devBasePort}: ${draft.devNodes} nodes from port ${draft.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`);
   }
-
-  if (config.devCluster) {
+  if (devCluster) {
     // The embedded cluster is ours: a random key pair per run unless one is given.
-    if (!config.apiKey) config.apiKey = `dev-${randomBytes(4).toString('hex')}`;
-    if (!config.apiSecret) config.apiSecret = randomBytes(32).toString('base64url');
+    if (!draft.apiKey) draft.apiKey = `dev-${randomBytes(4).toString('hex')}`;
+    if (!draft.apiSecret) draft.apiSecret = randomBytes(32).toString('base64url');
   }
 
+  const config = Object.assign(new AppConfig(), draft);
   const raw: Record<string, unknown> = {
-    port: flags.port ?? env.PORT,
-    devNodes: flags.devNodes,
-    devBasePort: flags.devBasePort,
-    urls: config.urls.filter((url) => !validUrl(url)),
+    port: flag('port') ?? env.PORT,
+    devNodes: flag('dev-nodes'),
+    devBasePort: flag('dev-base-port'),
+    urls: urls.filter((url) => !validUrl(url)),
   };
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
@@ -121,7 +102,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     problems.push(`${source}: ${[...new Set(Object.values(error.constraints ?? {}))].join(', ')}${shown}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return Object.freeze(config);
 }
 
 function validUrl(url: string): boolean {

@@ -1,3 +1,4 @@
+import { parseFlags, type FlagSpec } from '../shared/cli-flags';
 import type { DevClusterOptions } from './api';
 import { DEFAULT_EMPTY_TIMEOUT_SEC, validateDevClusterOptions } from './dev-cluster';
 
@@ -28,27 +29,28 @@ export interface CliOptions {
 
 export type CliParse = { kind: 'run'; options: CliOptions } | { kind: 'help' } | { kind: 'error'; problems: string[] };
 
-const VALUE_FLAGS = ['--nodes', '--port', '--api-key', '--secret', '--webhook', '--webhook-url', '--empty-timeout'] as const;
-type ValueFlag = (typeof VALUE_FLAGS)[number];
+const FLAGS = {
+  nodes: { type: 'string' },
+  port: { type: 'string' },
+  'api-key': { type: 'string' },
+  secret: { type: 'string' },
+  webhook: { type: 'string' },
+  'webhook-url': { type: 'string' },
+  'empty-timeout': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies FlagSpec;
+type ValueFlag = `--${Exclude<keyof typeof FLAGS, 'quiet' | 'help'>}`;
 
 /** Reads argv (after `--`) and the environment; every bad value is reported, not just the first. */
 export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliParse {
-  const values = new Map<ValueFlag, string>();
-  const problems: string[] = [];
-  let quiet = false;
-  for (let index = 0; index < argv.length; index++) {
-    const [flag, inline] = argv[index].split(/=(.*)/s, 2);
-    if (flag === '--help' || flag === '-h') return { kind: 'help' };
-    if (flag === '--quiet') {
-      quiet = true;
-    } else if ((VALUE_FLAGS as readonly string[]).includes(flag)) {
-      const value = inline ?? argv[++index];
-      if (value === undefined) problems.push(`${flag} needs a value`);
-      else values.set(flag as ValueFlag, value);
-    } else {
-      problems.push(`unknown option ${JSON.stringify(argv[index])}`);
-    }
-  }
+  if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help' };
+  const parsed = parseFlags(argv, FLAGS);
+  const problems = parsed.problems;
+  const quiet = parsed.values.quiet === true;
+  const values = new Map<ValueFlag, string>(
+    Object.entries(parsed.values).flatMap(([name, value]) => (typeof value === 'string' && value !== '' ? [[`--${name}` as ValueFlag, value]] : [])),
+  );
 
   const number = (flag: ValueFlag, fallback: number): number => {
     const raw = values.get(flag);

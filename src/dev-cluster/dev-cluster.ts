@@ -1,5 +1,5 @@
 import type { DevCluster, DevClusterOptions, DevNodeInfo } from './api';
-import { findFreePortRange } from './free-ports';
+import { findFreePortRange } from '../shared/ports';
 import { NodeProcess, NodeStartError } from './node-process';
 import { LOOPBACK_HOST } from './node/node-config';
 

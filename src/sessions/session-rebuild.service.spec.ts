@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { SystemClock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
+import { parseConfig } from '../config/parse-config';
 import { LiveKitRoomApi, NodeCallError } from '../cluster/livekit-room.api';
 import type { NodeHealthService } from '../cluster/node-health.service';
 import type { NodeStatus } from '../cluster/node-health.state';
@@ -93,9 +93,7 @@ function session(nodeUrl: string): SessionRecord {
 }
 
 async function setup(statuses: Record<string, NodeStatus>) {
-  const config = new AppConfig();
-  config.apiKey = 'key';
-  config.apiSecret = 'secret-secret-secret-secret-secret';
+  const config = parseConfig(['--api-key', 'key', '--secret', 'secret-secret-secret-secret-secret'], {});
   const store = new MemorySessionStore();
   const health = new FakeHealth();
   for (const [url, status] of Object.entries(statuses)) health.statuses.set(url, status);

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
-import { AppConfig } from '../config/app-config';
+import { parseConfig } from '../config/parse-config';
 import { TokenService } from './token.service';
 import { TOKEN_TTL_SECONDS } from './session-policy';
 
 describe(TokenService.name, () => {
   it('mints a LiveKit token for room = sessionId with identity, name, metadata, grants and a short TTL', async () => {
-    const config = new AppConfig();
-    config.apiKey = 'APIk';
-    config.apiSecret = 'secret-for-tokens-secret-for-tokens';
+    const config = parseConfig(['--api-key', 'APIk', '--secret', 'secret-for-tokens-secret-for-tokens'], {});
     const token = await new TokenService(config).mint('team-42', {
       identity: 'ann-abc123',
       name: 'Ann É',

@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { WebhookReceiver } from 'livekit-server-sdk';
 import { SystemClock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
+import { parseConfig } from '../config/parse-config';
 import { DomainError } from '../common/domain-error';
 import type { ParticipantPresenceService } from '../sessions/participant-presence.service';
 import { signWebhook, webhookBody } from '../../test/support/livekit-webhook';
 import { WebhooksService } from './webhooks.service';
 
 function setup() {
-  const config = new AppConfig();
-  config.apiKey = 'APIkey';
-  config.apiSecret = 'a-secret-of-reasonable-length-000';
+  const config = parseConfig(['--api-key', 'APIkey', '--secret', 'a-secret-of-reasonable-length-000'], {});
   const calls: string[] = [];
   const presence = {
     joined: async (s: string, sid: string, id: string) => (calls.push(`joined ${s} ${sid} ${id}`), 'applied' as const),

@@ -8,6 +8,7 @@
 // Prints a table and writes bench-results/dev-cluster.json.
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { BenchFlags } from './bench-flags';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -33,23 +34,10 @@ interface Args {
   sizes: number[];
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { rounds: 5, seconds: 10, sizes: [2, 4] };
-  const problems: string[] = [];
-  for (let index = 0; index < argv.length; index += 2) {
-    const [flag, value] = [argv[index], argv[index + 1]];
-    if (flag === '--rounds') args.rounds = Number(value);
-    else if (flag === '--seconds') args.seconds = Number(value);
-    else if (flag === '--sizes') args.sizes = (value ?? '').split(',').map(Number);
-    else problems.push(`unknown option ${flag}`);
-  }
-  if (!(Number.isInteger(args.rounds) && args.rounds >= 1)) problems.push('--rounds must be an integer >= 1');
-  if (!(args.seconds > 0)) problems.push('--seconds must be > 0');
-  if (args.sizes.length === 0 || !args.sizes.every((size) => Number.isInteger(size) && size >= 2)) problems.push('--sizes must list integers >= 2');
-  if (problems.length > 0) {
-    console.error(`bench:dev-cluster: ${problems.join('; ')}`);
-    process.exit(2);
-  }
+function readArgs(): Args {
+  const flags = new BenchFlags('bench:dev-cluster', { rounds: { type: 'string' }, seconds: { type: 'string' }, sizes: { type: 'string' } });
+  const args = { rounds: flags.int('rounds', 5), seconds: flags.int('seconds', 10), sizes: flags.ints('sizes', [2, 4], 2) };
+  flags.done();
   return args;
 }
 
@@ -166,7 +154,7 @@ class Bench {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = readArgs();
   const loadAtStart = loadavg().map((load) => round(load, 2));
   let started = Date.now();
   const cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET });

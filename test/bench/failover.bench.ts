@@ -9,14 +9,25 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
 import { PHASES, RecoveryDetector, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
+import { BenchFlags } from './bench-flags';
 import { measureMachineLoad, type MachineLoad } from './machine-load';
 
-const RUNS = Number(process.env.FAILOVER_RUNS ?? 10);
-const SIZES = (process.env.FAILOVER_SIZES ?? '2,4').split(',').map(Number);
 const ALL_SCENARIOS = ['SIGKILL', 'SIGSTOP'] as const;
 type Scenario = (typeof ALL_SCENARIOS)[number];
-/** FAILOVER_SCENARIOS=SIGKILL runs one kind of incident only (quicker iteration). */
-const SCENARIOS = ALL_SCENARIOS.filter((s) => (process.env.FAILOVER_SCENARIOS ?? ALL_SCENARIOS.join(',')).split(',').includes(s));
+const flags = new BenchFlags('bench:failover', {
+  runs: { type: 'string' },
+  sizes: { type: 'string' },
+  scenarios: { type: 'string' },
+  'no-baseline': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+});
+const RUNS = flags.int('runs', 10);
+const SIZES = flags.ints('sizes', [2, 4], 2);
+/** --scenarios SIGKILL runs one kind of incident only (quicker iteration). */
+const SCENARIOS = flags.words('scenarios', ALL_SCENARIOS, ALL_SCENARIOS);
+const BASELINE = !flags.flag('no-baseline');
+const VERBOSE = flags.flag('verbose');
+flags.done();
 /** One incident must be over (every participant decoding again) within this, or the run counts as failed. */
 const INCIDENT_TIMEOUT_MS = 20_000;
 /** Let webhooks and probes settle between runs so runs do not overlap. */
@@ -243,7 +254,7 @@ async function main(): Promise<void> {
   const outDir = resolve(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
   log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 dev nodes`);
-  const stack = await startFailoverStack(3, { verbose: process.env.FAILOVER_VERBOSE === '1' });
+  const stack = await startFailoverStack(3, { verbose: VERBOSE });
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
@@ -276,7 +287,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (process.env.FAILOVER_BASELINE !== '0') {
+    if (BASELINE) {
       baselines.push(await runBaseline(stack, 'node-stays-dead'));
       baselines.push(await runBaseline(stack, 'same-node-restarted'));
     }

@@ -15,13 +15,12 @@ import { startFailoverStack, type FailoverStack } from '../support/failover-stac
 // Only read inside page.evaluate(), in the browser.
 declare const window: any;
 import { joinThroughPage, sleep, type Participant } from '../support/participant-page';
+import { BenchFlags } from './bench-flags';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
-const MODE = arg('mode', 'browser');
-const SECONDS = Number(arg('seconds', '30'));
+const flags = new BenchFlags('bench:health-under-load', { mode: { type: 'string' }, seconds: { type: 'string' } });
+const MODE = flags.string('mode', 'browser', ['browser', 'burn', 'both'] as const);
+const SECONDS = flags.int('seconds', 30);
+flags.done();
 /** Same cadence as the backend's loop (PROBE_INTERVAL_MS). */
 const SIDE_PROBE_INTERVAL_MS = 250;
 

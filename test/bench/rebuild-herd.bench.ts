@@ -8,28 +8,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
 import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
 import { REBUILD_CONCURRENCY } from '../../src/sessions/session-rebuild.service';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
+import { BenchFlags } from './bench-flags';
 
-const { values: flags } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    sessions: { type: 'string', default: '100' },
-    widths: { type: 'string', default: '1,2,4,8,16,32,128' },
-  },
-});
-const RUNS = Number(flags.runs);
-const SESSIONS = Number(flags.sessions);
-const WIDTHS = flags.widths!.split(',').map(Number);
-if (![RUNS, SESSIONS, ...WIDTHS].every((n) => Number.isInteger(n) && n > 0)) {
-  console.error('usage: --runs N --sessions N --widths W1,W2,... (positive integers)');
-  process.exit(2);
-}
+const flags = new BenchFlags('bench:rebuild-herd', { runs: { type: 'string' }, sessions: { type: 'string' }, widths: { type: 'string' } });
+const RUNS = flags.int('runs', 3);
+const SESSIONS = flags.int('sessions', 100);
+const WIDTHS = flags.ints('widths', [1, 2, 4, 8, 16, 32, 128]);
+flags.done();
 const API_KEY = 'bench-key';
 const API_SECRET = 'bench-secret-bench-secret-bench-secret';
 

@@ -9,6 +9,7 @@ import { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DO
 import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join as joinSession } from '../support/session-client';
+import { BenchFlags } from './bench-flags';
 
 type Fault = 'kill' | 'hang';
 type Path = 'probe-only' | 'client-report';
@@ -20,8 +21,9 @@ interface Sample {
   reason: string;
 }
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const flags = new BenchFlags('bench:rejoin-push', { runs: { type: 'string' } });
+const RUNS = flags.int('runs', 10);
+flags.done();
 
 function stats(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);

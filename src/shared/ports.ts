@@ -1,0 +1,40 @@
+import { createServer } from 'node:net';
+
+const SEARCH_FROM = 20_000;
+const SEARCH_TO = 60_000;
+const RANGE_ATTEMPTS = 50;
+
+/** Whether nothing listens on `port` right now (another process may still take it a moment later). */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port the system hands out as free right now. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** First port of `count` consecutive ports that are free right now. */
+export async function findFreePortRange(count: number, host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < RANGE_ATTEMPTS; attempt++) {
+    const base = SEARCH_FROM + Math.floor(Math.random() * (SEARCH_TO - SEARCH_FROM - count));
+    let free = true;
+    for (let port = base; port < base + count && free; port++) {
+      free = await isPortFree(port, host);
+    }
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports between ${SEARCH_FROM} and ${SEARCH_TO}`);
+}
