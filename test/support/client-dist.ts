@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 /** The built client the backend serves; browser tests need it and say how to get it. */
@@ -10,16 +9,4 @@ export function clientDist(): string {
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
   if (!found) throw new Error('client/dist/index.html not found: run `npm run build:client` first (npm test does)');
   return found;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }

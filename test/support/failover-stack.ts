@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { startDevCluster, type DevCluster, type DevNodeInfo } from './dev-cluster';
 import { startApp, type StartedApp } from './app';
-import { clientDist, freePort } from './client-dist';
+import { freePort } from '../../src/shared/ports';
+import { clientDist } from './client-dist';
 import { launchChromium, type LaunchedBrowser } from './chromium';
 import { sleep } from './participant-page';
 
