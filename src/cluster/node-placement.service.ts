@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/domain-error';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, NodeCallError, RoomOptions } from './livekit-room.api';
 import { NodeHealthService } from './node-health.service';
 import type { NodeHealthSnapshot } from './node-health.state';
 import { NODE_LOAD_SOURCE, NodeLoadSource } from './node-load.source';
-import { NodeLoad, pickLeastLoaded } from './placement';
+import { NodeLoad, pickLeastLoaded, UNLIMITED } from './placement';
 
 export interface PlacedRoom {
   url: string;
@@ -31,12 +32,17 @@ export class NodePlacementService {
   /** Load reads in progress, each with the settle sequence number it started at. */
   private readonly openReads = new Set<{ startedAt: number }>();
   private settleSeq = 0;
+  /** Participants a node may carry (--node-capacity); a fuller node is no candidate. */
+  private readonly capacity: number;
 
   constructor(
     @Inject(NODE_LOAD_SOURCE) private readonly loadSource: NodeLoadSource,
     @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
     private readonly health: NodeHealthService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.capacity = config.nodeCapacity > 0 ? config.nodeCapacity : UNLIMITED;
+  }
 
   /** GET /api/nodes: each node's state, since when, why, and its load. */
   async describe(): Promise<Array<NodeHealthSnapshot & NodeLoad & { sinceIso: string }>> {
@@ -52,7 +58,8 @@ export class NodePlacementService {
 
   /**
    * Creates the room on the least-loaded up node for `weight` participants, falling back to the next
-   * one when a node fails the call (that node turns suspect; only probes take a node down). Each choice
+   * one when a node fails the call (that node turns suspect; only probes take a node down), and skipping
+   * nodes that would go over --node-capacity participants. Each choice
    * counts at once, before its CreateRoom returns, so a herd of rebuilds spreads instead of landing on
    * one node. Answers undefined when no node is up; throws when nodes are up but all refused the call.
    */
@@ -94,7 +101,7 @@ export class NodePlacementService {
         }
         return load;
       });
-      const url = pickLeastLoaded(loads, exclude, weight);
+      const url = pickLeastLoaded(loads, exclude, weight, this.capacity);
       if (!url) return undefined;
       const reservation: Reservation = { url, participants: weight };
       this.reservations.add(reservation);

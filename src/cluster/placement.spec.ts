@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { pickLeastLoaded } from './placement';
 
 describe(pickLeastLoaded.name, () => {
@@ -21,5 +21,11 @@ describe(pickLeastLoaded.name, () => {
     assert.equal(pickLeastLoaded(loads, new Set(['ws://c'])), 'ws://b');
     assert.equal(pickLeastLoaded(loads, new Set(['ws://a', 'ws://b', 'ws://c'])), undefined);
     assert.equal(pickLeastLoaded([]), undefined);
+  });
+
+  it('weighs the session about to be placed against each node\'s capacity', () => {
+    // A 3-person session fits on b (2 + 3 <= 5) but not on a (4 + 3 > 5); c is excluded.
+    expect(pickLeastLoaded(loads, new Set(['ws://c']), 3, 5)).toBe('ws://b');
+    expect(pickLeastLoaded(loads, new Set(['ws://c']), 4, 5)).toBeUndefined();
   });
 });

@@ -48,6 +48,11 @@ export class AppConfig {
   @Max(65535, { message: 'must be an integer between 0 and 65535' })
   readonly devBasePort: number = DEFAULT_DEV_BASE_PORT;
 
+  /** Participants one media node may carry (placement skips a fuller node); 0 = no limit. */
+  @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
+  @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
+  readonly nodeCapacity: number = 0;
+
   /** A frozen copy with the URLs and port the start-up settled on. */
   resolved(changes: { urls?: readonly string[]; port?: number }): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), this, changes));

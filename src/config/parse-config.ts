@@ -19,6 +19,7 @@ const SOURCES: Record<string, string> = {
   host: '--host / HOST',
   devNodes: '--dev-nodes',
   devBasePort: '--dev-base-port',
+  nodeCapacity: '--node-capacity / NODE_CAPACITY',
 };
 
 const FLAGS = {
@@ -30,12 +31,13 @@ const FLAGS = {
   host: { type: 'string' },
   'dev-nodes': { type: 'string' },
   'dev-base-port': { type: 'string' },
+  'node-capacity': { type: 'string' },
   redis: { type: 'string' },
 } satisfies FlagSpec;
 
-export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1]
+export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1] [--node-capacity N]
        with no --url, an embedded dev cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY`;
 
 // DESIGN.md's --redis (several instances sharing sessions) is a later piece of work: refusing it beats
 // silently running an instance whose sessions others cannot see.
@@ -75,6 +77,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     host: flag('host') ?? env.HOST ?? '127.0.0.1',
     devNodes: toInt(flag('dev-nodes'), DEFAULT_DEV_NODES),
     devBasePort: toInt(flag('dev-base-port'), DEFAULT_DEV_BASE_PORT),
+    nodeCapacity: toInt(flag('node-capacity') ?? env.NODE_CAPACITY, 0),
   };
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
   // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
@@ -93,6 +96,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     port: flag('port') ?? env.PORT,
     devNodes: flag('dev-nodes'),
     devBasePort: flag('dev-base-port'),
+    nodeCapacity: flag('node-capacity') ?? env.NODE_CAPACITY,
     urls: urls.filter((url) => !validUrl(url)),
   };
   for (const error of validateSync(config)) {

@@ -100,7 +100,7 @@ async function setup(statuses: Record<string, NodeStatus>) {
   const rooms = new FakeRooms();
   const events = new EventEmitter2();
   const push = new RecordingPush(events);
-  const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService);
+  const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService, config);
   const outcomes: string[] = [];
   const metrics = { recordRebuild: (_reason: string, outcome: string) => outcomes.push(outcome) } as unknown as MetricsService;
   const service = new SessionRebuildService(
