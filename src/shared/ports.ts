@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 const SEARCH_FROM = 20_000;
@@ -37,4 +38,16 @@ export async function findFreePortRange(count: number, host = '127.0.0.1'): Prom
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports between ${SEARCH_FROM} and ${SEARCH_TO}`);
+}
+
+/** A UDP port the system hands out as free right now. */
+export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
 }

@@ -1,8 +1,10 @@
-// The product's promise, checked in real Chromium against the real backend and a 3-node dev cluster:
+// The product's promise, checked in real Chromium against the real backend and 3 media nodes, on the dev
+// cluster and on the real LiveKit server:
 // when the media node under a session dies or hangs, every participant decodes the others again, in the
 // same session, on another node, without touching the page.
 import assert from 'node:assert/strict';
 import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
 
@@ -13,7 +15,7 @@ const WAITING_FOR_NODE_TIMEOUT_MS = 10_000;
 /** Everyone decodes again within this after a node comes back (backoff is capped at 5 s). */
 const BACK_AFTER_RESTART_TIMEOUT_MS = 25_000;
 
-describe('session failover in Chromium (3-node dev cluster)', () => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('session failover in Chromium (3 nodes, %s)', (_name, engine) => {
   let stack: FailoverStack;
   let open: Participant[] = [];
   let sessionCounter = 0;
@@ -32,7 +34,7 @@ describe('session failover in Chromium (3-node dev cluster)', () => {
   const urlsOf = async (participants: Participant[]) => Promise.all(participants.map(async (p) => (await p.snapshot()).url!));
 
   beforeAll(async () => {
-    stack = await startFailoverStack(3);
+    stack = await startFailoverStack(3, { engine });
   });
 
   afterEach(async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { startDevCluster, type DevCluster, type DevNodeInfo } from './dev-cluster';
+import type { DevCluster, DevNodeInfo } from '../../src/dev-cluster/api';
+import { startCluster, type Engine } from './engines';
 import { startApp, type StartedApp } from './app';
 import { freePort } from '../../src/shared/ports';
 import { clientDist } from './client-dist';
@@ -9,7 +10,7 @@ import { sleep } from './participant-page';
 /** A restarted or resumed node is probed up again by the backend within this. */
 const NODE_UP_TIMEOUT_MS = 10_000;
 
-/** Dev cluster + backend + Chromium, started together and stopped together (by pid), even after a failure. */
+/** Media nodes (dev cluster or real LiveKit) + backend + Chromium, started together and stopped together (by pid), even after a failure. */
 export interface FailoverStack {
   cluster: DevCluster;
   app: StartedApp;
@@ -21,12 +22,12 @@ export interface FailoverStack {
   stop(): Promise<void>;
 }
 
-export async function startFailoverStack(nodes = 3, options: { verbose?: boolean } = {}): Promise<FailoverStack> {
+export async function startFailoverStack(nodes = 3, options: { verbose?: boolean; engine?: Engine } = {}): Promise<FailoverStack> {
   const apiKey = 'APIbrowser';
   const apiSecret = randomBytes(24).toString('base64url');
   const appPort = await freePort();
   const log = options.verbose ? (line: string) => console.log(line) : undefined;
-  const cluster = await startDevCluster({
+  const cluster = await startCluster(options.engine ?? 'dev', {
     nodes,
     apiKey,
     apiSecret,
