@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigError, parseConfig, USAGE } from './config/parse-config';
 import type { DevCluster } from './dev-cluster/api';
 import { startDevCluster } from './dev-cluster';
+import { startLiveKitCluster } from './livekit-cluster';
 import { freePort, isPortFree } from './shared/ports';
 
 const EXIT_BAD_CONFIG = 2;
@@ -21,7 +22,8 @@ async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<
       basePort = 0;
     }
   }
-  const cluster = await startDevCluster({
+  const start = config.media === 'livekit' ? startLiveKitCluster : startDevCluster;
+  const cluster = await start({
     nodes: config.devNodes,
     basePort,
     apiKey: config.apiKey,
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.log(`config: ${config.describe()}`);
-  for (const node of devCluster?.nodes() ?? []) console.log(`session-rebuilder: dev cluster ${node.name} ${node.url} (pid ${node.pid})`);
+  for (const node of devCluster?.nodes() ?? []) console.log(`session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid})`);
   if (!devCluster) for (const url of config.urls) console.log(`session-rebuilder: media node ${url}`);
   console.log(`session-rebuilder: app http://127.0.0.1:${config.port}`);
 }

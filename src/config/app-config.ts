@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsInt, IsNotEmpty, IsString, IsUrl, Max, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsUrl, Max, Min } from 'class-validator';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
@@ -48,6 +48,10 @@ export class AppConfig {
   @Max(65535, { message: 'must be an integer between 0 and 65535' })
   readonly devBasePort: number = DEFAULT_DEV_BASE_PORT;
 
+  /** Which media nodes the embedded cluster runs: ours (no Go needed) or the real LiveKit server. */
+  @IsIn(['dev', 'livekit'], { message: 'must be dev or livekit' })
+  readonly media: 'dev' | 'livekit' = 'dev';
+
   /** Participants one media node may carry (placement skips a fuller node); 0 = no limit. */
   @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
   @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
@@ -60,7 +64,8 @@ export class AppConfig {
 
   /** For logs: everything but the secret. */
   describe(): string {
-    const mode = this.devCluster ? `embedded dev cluster (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
+    const engine = this.media === 'livekit' ? 'real LiveKit server' : 'dev cluster';
+    const mode = this.devCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
     return `${mode}, api key ${this.apiKey}, port ${this.port}`;
   }
 }

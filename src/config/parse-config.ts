@@ -20,6 +20,7 @@ const SOURCES: Record<string, string> = {
   devNodes: '--dev-nodes',
   devBasePort: '--dev-base-port',
   nodeCapacity: '--node-capacity / NODE_CAPACITY',
+  media: '--media',
 };
 
 const FLAGS = {
@@ -32,11 +33,13 @@ const FLAGS = {
   'dev-nodes': { type: 'string' },
   'dev-base-port': { type: 'string' },
   'node-capacity': { type: 'string' },
+  media: { type: 'string' },
   redis: { type: 'string' },
 } satisfies FlagSpec;
 
 export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1] [--node-capacity N]
-       with no --url, an embedded dev cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
+       with no --url, an embedded cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
+       [--media dev|livekit] (livekit: the real LiveKit server, after npm run livekit:install)
 env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY`;
 
 // DESIGN.md's --redis (several instances sharing sessions) is a later piece of work: refusing it beats
@@ -78,7 +81,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     devNodes: toInt(flag('dev-nodes'), DEFAULT_DEV_NODES),
     devBasePort: toInt(flag('dev-base-port'), DEFAULT_DEV_BASE_PORT),
     nodeCapacity: toInt(flag('node-capacity') ?? env.NODE_CAPACITY, 0),
+    media: (flag('media') ?? 'dev') as 'dev' | 'livekit',
   };
+  if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
   // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
   const lastDevPort = draft.devBasePort + draft.devNodes - 1;

@@ -17,11 +17,15 @@ export const USAGE = `Usage: npm run dev-cluster -- [options]
   --secret SECRET      (env LIVEKIT_API_SECRET, default "${DEV_API_SECRET}")
   --webhook URL        where nodes POST signed webhooks (also --webhook-url)
   --empty-timeout SEC  seconds an empty room lives (default ${DEFAULT_EMPTY_TIMEOUT_SEC})
+  --engine dev|livekit the embedded nodes (default) or the real LiveKit server (npm run livekit:install first)
   --quiet              do not print the nodes' own log lines
   --help`;
 
+export type Engine = 'dev' | 'livekit';
+
 export interface CliOptions {
   cluster: Omit<DevClusterOptions, 'onLog'>;
+  engine: Engine;
   quiet: boolean;
   /** Whether the secret is the public dev default (then it may be printed). */
   defaultSecret: boolean;
@@ -37,6 +41,7 @@ const FLAGS = {
   webhook: { type: 'string' },
   'webhook-url': { type: 'string' },
   'empty-timeout': { type: 'string' },
+  engine: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies FlagSpec;
@@ -81,6 +86,8 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
       emptyTimeoutSec: '--empty-timeout',
     }),
   );
+  const engine = values.get('--engine') ?? 'dev';
+  if (engine !== 'dev' && engine !== 'livekit') problems.push(`--engine must be dev or livekit (got ${JSON.stringify(engine)})`);
   if (problems.length > 0) return { kind: 'error', problems };
-  return { kind: 'run', options: { cluster, quiet, defaultSecret: secret === undefined } };
+  return { kind: 'run', options: { cluster, engine: engine as Engine, quiet, defaultSecret: secret === undefined } };
 }

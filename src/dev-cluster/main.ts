@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline';
 import type { DevCluster } from './api';
 import { parseCliOptions, USAGE } from './cli-options';
+import { startLiveKitCluster } from '../livekit-cluster';
 import { startDevCluster } from './dev-cluster';
 
 const COMMANDS = 'kill|hang|resume|restart <node>, list, quit';
@@ -57,8 +58,9 @@ async function main(): Promise<void> {
     console.error(`dev-cluster: bad configuration:\n  - ${parsed.problems.join('\n  - ')}\n\n${USAGE}`);
     process.exit(2);
   }
-  const { cluster: options, quiet, defaultSecret } = parsed.options;
-  const cluster = await startDevCluster({ ...options, onLog: quiet ? undefined : (line) => console.log(line) });
+  const { cluster: options, engine, quiet, defaultSecret } = parsed.options;
+  const start = engine === 'livekit' ? startLiveKitCluster : startDevCluster;
+  const cluster = await start({ ...options, onLog: quiet ? undefined : (line) => console.log(line) });
   const secret = defaultSecret ? `secret "${options.apiSecret}"` : 'secret as given';
   console.log(`dev cluster up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
   printNodes(cluster);

@@ -48,12 +48,12 @@ async function oneRun(stack: RebuildStack, fault: Fault, path: Path, run: number
   const bob = await joinSession(stack.app.url, sessionId, 'Bob');
   const bobSocket = await connect(stack.app.url, bob);
   const annSocket = await connect(stack.app.url, ann);
-  const index = stack.nodes.findIndex((n) => n.url === ann.url && n.proc.child.exitCode === null && n.proc.child.signalCode === null);
+  const index = stack.nodes.findIndex((n) => n.url === ann.url);
   const node = stack.nodes[index];
   try {
     const stoppedAt = performance.now();
-    if (fault === 'kill') node.kill();
-    else node.hang();
+    if (fault === 'kill') await node.kill();
+    else await node.hang();
     let httpMs: number | undefined;
     if (path === 'client-report') {
       // The client's best case: it reports the instant its signal drops (the real one: 50-450 ms later).
@@ -70,9 +70,8 @@ async function oneRun(stack: RebuildStack, fault: Fault, path: Path, run: number
   } finally {
     annSocket.close();
     bobSocket.close();
-    await node.stop();
+    await node.kill();
     await stack.restartNode(index);
-    stack.nodes[index] = stack.nodes.pop()!;
     for (const p of [ann, bob]) await api(stack.app.url, 'DELETE', `/api/sessions/${sessionId}/participants/${p.identity}`, { rejoinKey: p.rejoinKey });
   }
 }

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import type { RejoinResponse } from '../../src/contracts';
+import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join } from '../support/session-client';
 
 const TEST_TIMEOUT_MS = 40_000;
 
-async function withStack(nodes: number, fn: (stack: RebuildStack) => Promise<void>): Promise<void> {
-  const stack = await startRebuildStack(nodes);
+async function withStack(engine: Engine, nodes: number, fn: (stack: RebuildStack) => Promise<void>): Promise<void> {
+  const stack = await startRebuildStack(nodes, { engine });
   try {
     await fn(stack);
   } catch (error) {
@@ -20,13 +21,13 @@ async function withStack(nodes: number, fn: (stack: RebuildStack) => Promise<voi
 
 async function nodeIndexOf(stack: RebuildStack, url: string): Promise<number> {
   const index = stack.nodes.findIndex((n) => n.url === url);
-  assert.ok(index >= 0, `no fake node at ${url}`);
+  assert.ok(index >= 0, `no node at ${url}`);
   return index;
 }
 
-describe('session rebuild over real processes', () => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('session rebuild over real processes (%s)', (_name, engine) => {
   it('a killed node: every participant of its sessions gets a rejoin with a new url and generation', () =>
-    withStack(2, async (stack) => {
+    withStack(engine, 2, async (stack) => {
       const ann = await join(stack.app.url, 'standup', 'Ann', { metadata: '{"role":"host"}', room: { metadata: 'daily', maxParticipants: 10 } });
       const bob = await join(stack.app.url, 'standup', 'Bob');
       const other = await join(stack.app.url, 'elsewhere', 'Cid');
@@ -36,7 +37,7 @@ describe('session rebuild over real processes', () => {
       const sockets = await Promise.all([ann, bob, other].map((p) => connect(stack.app.url, p).then(stack.track)));
 
       const hosting = await nodeIndexOf(stack, ann.url);
-      stack.nodes[hosting].kill();
+      await stack.nodes[hosting].kill();
 
       const verifier = new TokenVerifier(stack.apiKey, stack.apiSecret);
       for (const [i, who] of [ann, bob].entries()) {
@@ -72,12 +73,12 @@ describe('session rebuild over real processes', () => {
   );
 
   it('a hung node (SIGSTOP: accepts, never answers) is caught by the probe timeout', () =>
-    withStack(2, async (stack) => {
+    withStack(engine, 2, async (stack) => {
       const ann = await join(stack.app.url, 'hung', 'Ann');
       const socket = stack.track(await connect(stack.app.url, ann));
       const hosting = await nodeIndexOf(stack, ann.url);
       const stoppedAt = performance.now();
-      stack.nodes[hosting].hang();
+      await stack.nodes[hosting].hang();
       const rejoin = await socket.nextRejoin(2, 6000);
       assert.equal(rejoin.reason, 'node-hung');
       assert.notEqual(rejoin.url, ann.url);
@@ -86,11 +87,11 @@ describe('session rebuild over real processes', () => {
   );
 
   it('client report: rejoin with failedUrl answers the new node in the same request, media-lost moves the others', () =>
-    withStack(2, async (stack) => {
+    withStack(engine, 2, async (stack) => {
       const ann = await join(stack.app.url, 'report', 'Ann');
       const bob = await join(stack.app.url, 'report', 'Bob');
       const bobSocket = stack.track(await connect(stack.app.url, bob));
-      stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
+      await stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
       const res = await api<RejoinResponse>(stack.app.url, 'POST', `/api/sessions/report/participants/${ann.identity}/rejoin`, {
         rejoinKey: ann.rejoinKey,
         failedUrl: ann.url,
@@ -112,10 +113,10 @@ describe('session rebuild over real processes', () => {
   );
 
   it('media-lost over the socket triggers the probe at once', () =>
-    withStack(2, async (stack) => {
+    withStack(engine, 2, async (stack) => {
       const ann = await join(stack.app.url, 'lost', 'Ann');
       const socket = stack.track(await connect(stack.app.url, ann));
-      stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
+      await stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
       socket.socket.emit('media-lost', { url: ann.url });
       const rejoin = await socket.nextRejoin(2, 3000);
       assert.notEqual(rejoin.url, ann.url);
@@ -124,10 +125,10 @@ describe('session rebuild over real processes', () => {
   );
 
   it('no node up: waiting-for-node, rejoin 503, then rebuilt as soon as a node comes back', () =>
-    withStack(1, async (stack) => {
+    withStack(engine, 1, async (stack) => {
       const ann = await join(stack.app.url, 'alone', 'Ann');
       const socket = stack.track(await connect(stack.app.url, ann));
-      stack.nodes[0].kill();
+      await stack.nodes[0].kill();
       const waiting = await socket.nextWaiting(5000);
       assert.equal(waiting.generation, 1);
       const res = await api<{ statusCode: number; message: string }>(stack.app.url, 'POST', `/api/sessions/alone/participants/${ann.identity}/rejoin`, {

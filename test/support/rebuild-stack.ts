@@ -1,35 +1,98 @@
-// A backend (real process) over N fake media nodes (real processes), torn down by pid.
+// A backend (real process) over N media nodes (real processes), torn down by pid: fake nodes (GET / and
+// Twirp only, the lightest) or either engine (the dev cluster, the real LiveKit server).
 import { randomBytes } from 'node:crypto';
+import type { DevCluster } from '../../src/dev-cluster/api';
 import { startApp, StartedApp } from './app';
+import { startCluster, type Engine } from './engines';
 import { spawnFakeNode, FakeNodeProcess } from './fake-node-process';
 import type { ConnectedParticipant } from './session-client';
+
+/** One media node as a spec drives it. */
+export interface StackNode {
+  url: string;
+  kill(): Promise<void>;
+  hang(): Promise<void>;
+  resume(): Promise<void>;
+}
 
 export interface RebuildStack {
   apiKey: string;
   apiSecret: string;
-  nodes: FakeNodeProcess[];
+  nodes: StackNode[];
   app: StartedApp;
   /** Sockets opened through `track` are closed on teardown. */
   track(participant: ConnectedParticipant): ConnectedParticipant;
-  /** Starts a fake node again on a dead node's port (same URL). */
-  restartNode(index: number): Promise<FakeNodeProcess>;
+  /** Starts a dead node again on the same URL. */
+  restartNode(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startRebuildStack(nodeCount = 2, appEnv: NodeJS.ProcessEnv = {}): Promise<RebuildStack> {
+interface NodeSet {
+  nodes: StackNode[];
+  restart(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function fakeNodes(count: number, apiKey: string, apiSecret: string): Promise<NodeSet> {
+  /** Every process ever started, for teardown; `current[i]` is node i now. */
+  const spawned: FakeNodeProcess[] = [];
+  const current: FakeNodeProcess[] = [];
+  const spawn = async (port?: number) => {
+    const node = await spawnFakeNode(apiKey, apiSecret, port);
+    spawned.push(node);
+    return node;
+  };
+  const set: NodeSet = {
+    nodes: [],
+    restart: async (index) => {
+      current[index] = await spawn(current[index]!.port);
+    },
+    stop: async () => {
+      await Promise.all(spawned.map((n) => n.stop()));
+    },
+  };
+  try {
+    for (let i = 0; i < count; i++) current.push(await spawn());
+  } catch (error) {
+    await set.stop();
+    throw error;
+  }
+  set.nodes = current.map((first, i) => ({
+    url: first.url,
+    kill: async () => current[i]!.kill(),
+    hang: async () => current[i]!.hang(),
+    resume: async () => current[i]!.resume(),
+  }));
+  return set;
+}
+
+function clusterNodes(cluster: DevCluster): NodeSet {
+  return {
+    nodes: cluster.nodes().map(({ name, url }) => ({
+      url,
+      kill: () => cluster.kill(name),
+      hang: () => cluster.hang(name),
+      resume: () => cluster.resume(name),
+    })),
+    restart: (index) => cluster.restart(cluster.nodes()[index]!.name),
+    stop: () => cluster.stop(),
+  };
+}
+
+export async function startRebuildStack(nodeCount = 2, options: { engine?: Engine | 'fake'; appEnv?: NodeJS.ProcessEnv } = {}): Promise<RebuildStack> {
   const apiKey = 'test-key';
   const apiSecret = randomBytes(24).toString('base64url');
-  const nodes: FakeNodeProcess[] = [];
+  const engine = options.engine ?? 'fake';
+  const set = engine === 'fake' ? await fakeNodes(nodeCount, apiKey, apiSecret) : clusterNodes(await startCluster(engine, { nodes: nodeCount, apiKey, apiSecret }));
   const sockets: ConnectedParticipant[] = [];
   let app: StartedApp | undefined;
   const close = async () => {
     for (const s of sockets) s.close();
     await app?.stop();
-    await Promise.all(nodes.map((n) => n.stop()));
+    await set.stop();
   };
   try {
-    for (let i = 0; i < nodeCount; i++) nodes.push(await spawnFakeNode(apiKey, apiSecret));
-    app = await startApp({ urls: nodes.map((n) => n.url), apiKey, secret: apiSecret, env: appEnv });
+    app = await startApp({ urls: set.nodes.map((n) => n.url), apiKey, secret: apiSecret, env: options.appEnv ?? {} });
   } catch (error) {
     await close();
     throw error;
@@ -37,17 +100,13 @@ export async function startRebuildStack(nodeCount = 2, appEnv: NodeJS.ProcessEnv
   return {
     apiKey,
     apiSecret,
-    nodes,
+    nodes: set.nodes,
     app,
     track: (participant) => {
       sockets.push(participant);
       return participant;
     },
-    restartNode: async (index) => {
-      const node = await spawnFakeNode(apiKey, apiSecret, nodes[index].port);
-      nodes.push(node);
-      return node;
-    },
+    restartNode: (index) => set.restart(index),
     close,
   };
 }
