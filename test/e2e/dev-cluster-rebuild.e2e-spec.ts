@@ -1,25 +1,28 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { startApp, StartedApp } from '../support/app';
+import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { api, connect, join } from '../support/session-client';
 
-describe('with the embedded dev cluster (no --url)', () => {
+// `npm start` with no --url: the embedded nodes, ours (--media dev) or the real LiveKit server (--media livekit).
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('with the embedded cluster (no --url): %s', (_name, engine) => {
   let app: StartedApp;
 
   beforeAll(async () => {
-    app = await startApp({ args: ['--dev-base-port', '0'], startTimeoutMs: 40_000 });
+    app = await startApp({ args: ['--dev-base-port', '0', '--media', engine], startTimeoutMs: 40_000 });
   });
   afterAll(async () => {
     await app?.stop();
   });
 
-  it('reports the dev cluster in /api/info and prints node URLs', async () => {
+  it('reports the embedded cluster in /api/info and prints node URLs', async () => {
     const info = await api<{ devCluster: boolean; nodes: Array<{ url: string; status: string; pid: number }> }>(app.url, 'GET', '/api/info');
     assert.equal(info.body.devCluster, true);
     assert.equal(info.body.nodes.length, 2);
     for (const node of info.body.nodes) {
       assert.equal(node.status, 'up');
       assert.ok(app.output().includes(node.url), `${node.url} printed on start`);
+      assert.match(app.output(), new RegExp(`${engine === 'livekit' ? 'livekit-server' : 'dev cluster'} node-\\d ${node.url} \\(pid \\d+\\)`));
     }
   });
 
