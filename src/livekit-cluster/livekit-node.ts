@@ -9,6 +9,7 @@ const LOOPBACK = '127.0.0.1';
 const READY_TIMEOUT_MS = 20_000;
 const READY_POLL_MS = 50;
 const KEPT_START_LINES = 40;
+const LIVEKIT_DEPARTURE_TIMEOUT_S = 20;
 
 export interface LiveKitNodeConfig {
   name: string;
@@ -44,6 +45,9 @@ export function livekitYaml(config: LiveKitNodeConfig): string {
     `  ${JSON.stringify(config.apiKey)}: ${JSON.stringify(config.apiSecret)}`,
     'room:',
     `  empty_timeout: ${config.emptyTimeoutSec}`,
+    // The dev cluster closes a room this long after its last participant left too; LiveKit's own
+    // default for that (departure_timeout) is 20 s, kept unless a shorter time is asked for.
+    `  departure_timeout: ${Math.min(config.emptyTimeoutSec, LIVEKIT_DEPARTURE_TIMEOUT_S)}`,
     'logging:',
     '  level: warn',
   ];

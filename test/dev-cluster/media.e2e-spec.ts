@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { WebhookReceiver } from 'livekit-server-sdk';
-import { startDevCluster, type DevCluster } from '../support/dev-cluster';
+import type { DevCluster } from '../../src/dev-cluster/api';
+import { ENGINE_NAMES, ENGINES, startCluster, type Engine } from '../support/engines';
 import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from './livekit-page';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
 
@@ -18,7 +19,7 @@ const STILL_FLOWING_TIMEOUT_MS = 5_000;
 /** Where the test is about the SFU rather than client defaults: one small layer keeps 2 cores free. */
 const LIGHT: JoinOptions = { video: true, audio: true, publishOptions: { simulcast: false }, videoResolution: 'h180' };
 
-describe('livekit-client in Chromium against the dev cluster', () => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('livekit-client in Chromium (%s)', (_name, engine) => {
   let cluster: DevCluster;
   let sink: WebhookSink;
   let server: HarnessServer;
@@ -69,7 +70,7 @@ describe('livekit-client in Chromium against the dev cluster', () => {
 
   beforeAll(async () => {
     sink = await startWebhookSink();
-    cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url });
+    cluster = await startCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url });
     server = await startHarnessServer();
     chromium = await launchChromium();
     browser = chromium.browser;

@@ -14,7 +14,8 @@ import {
 import { AccessToken, RoomServiceClient, WebhookReceiver, type VideoGrant } from 'livekit-server-sdk';
 import { RTCPeerConnection, useH264 } from 'werift';
 import WebSocket from 'ws';
-import { startDevCluster, type DevCluster } from '../support/dev-cluster';
+import type { DevCluster } from '../../src/dev-cluster/api';
+import { ENGINE_NAMES, ENGINES, startCluster, type Engine } from '../support/engines';
 import { joinToken } from './livekit-page';
 import { RawSignalClient } from './raw-signal-client';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
@@ -34,10 +35,18 @@ async function twirp(nodeUrl: string, method: string, body: unknown, authorizati
     headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: response.status, json: await response.json() };
+  const text = await response.text();
+  // LiveKit answers a token it cannot verify before Twirp, in plain text; Twirp's own errors are JSON.
+  let json: { code?: string; msg?: string } | string;
+  try {
+    json = JSON.parse(text) as { code?: string; msg?: string };
+  } catch {
+    json = text;
+  }
+  return { status: response.status, json };
 }
 
-describe('media node: RoomService, webhooks and signal edge cases', () => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('media node: RoomService, webhooks and signal edge cases (%s)', (_name, engine) => {
   let cluster: DevCluster;
   let sink: WebhookSink;
   let url: string;
@@ -53,7 +62,7 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
 
   beforeAll(async () => {
     sink = await startWebhookSink();
-    cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url, emptyTimeoutSec: 1 });
+    cluster = await startCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url, emptyTimeoutSec: 1 });
     [url, otherUrl] = cluster.nodes().map((node) => node.url);
     rooms = new RoomServiceClient(url, API_KEY, API_SECRET);
   });
@@ -92,7 +101,7 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
     const join2 = await bob.next('join');
     expect(join2.otherParticipants.map((participant) => participant.identity)).toEqual(['alice']);
     const seenByAlice = await alice.next('update');
-    assert.equal(seenByAlice.participants[0].identity, 'bob');
+    expect(seenByAlice.participants.map((participant) => participant.identity)).toContain('bob');
 
     expect((await rooms.listParticipants('people')).map((participant) => participant.identity).sort()).toEqual(['alice', 'bob']);
     const got = await rooms.getParticipant('people', 'bob');
@@ -116,23 +125,25 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
     const otherRoomAdmin = `Bearer ${await adminToken({ roomAdmin: true, room: 'elsewhere' })}`;
     const wrongSecret = `Bearer ${await adminToken({ roomCreate: true }, 'not-the-secret')}`;
 
-    expect(await twirp(url, 'CreateRoom', { name: 'x' }, joinOnly)).toEqual({ status: 403, json: { code: 'permission_denied', msg: 'permissions denied' } });
-    assert.equal((await twirp(url, 'ListRooms', {}, joinOnly)).status, 403);
-    assert.equal((await twirp(url, 'ListParticipants', { room: 'guarded' }, otherRoomAdmin)).status, 403);
+    // As LiveKit answers it: a grant that does not cover the call is `unauthenticated`, HTTP 401.
+    expect(await twirp(url, 'CreateRoom', { name: 'x' }, joinOnly)).toEqual({ status: 401, json: { code: 'unauthenticated', msg: 'permissions denied' } });
+    assert.equal((await twirp(url, 'ListRooms', {}, joinOnly)).status, 401);
+    assert.equal((await twirp(url, 'ListParticipants', { room: 'guarded' }, otherRoomAdmin)).status, 401);
     const unsigned = await twirp(url, 'ListRooms', {}, wrongSecret);
     assert.equal(unsigned.status, 401);
-    assert.equal(unsigned.json.code, 'unauthenticated');
+    // The dev cluster says it in a Twirp body; LiveKit's auth layer in plain text ("invalid token: ...").
+    if (engine === 'dev') assert.equal(unsigned.json.code, 'unauthenticated');
+    else assert.match(String(unsigned.json), /^invalid token/);
     assert.equal((await twirp(url, 'ListRooms', {})).status, 401);
 
     const admin = `Bearer ${await adminToken({ roomAdmin: true, room: 'nowhere' })}`;
-    expect(await twirp(url, 'ListParticipants', { room: 'nowhere' }, admin)).toEqual({
-      status: 404,
-      json: { code: 'not_found', msg: 'requested room does not exist' },
-    });
+    // As LiveKit answers it: a room that does not exist has nobody in it; GetParticipant there is not_found.
+    expect(await twirp(url, 'ListParticipants', { room: 'nowhere' }, admin)).toEqual({ status: 200, json: { participants: [] } });
+    expect(await twirp(url, 'GetParticipant', { room: 'nowhere', identity: 'x' }, admin)).toMatchObject({ status: 404, json: { code: 'not_found' } });
     assert.equal((await twirp(url, 'NoSuchMethod', {}, admin)).json.code, 'bad_route');
     // Method names come from the URL: Object.prototype members are unknown methods too, not a crash.
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-      expect(await twirp(url, name, {}, admin)).toEqual({ status: 404, json: { code: 'bad_route', msg: `no RoomService method ${name} on this dev node` } });
+      expect(await twirp(url, name, {}, admin)).toMatchObject({ status: 404, json: { code: 'bad_route' } });
     }
     await assert.rejects(new RoomServiceClient(url, API_KEY, 'wrong').listRooms(), (error: { status?: number }) => error.status === 401);
   });
@@ -179,7 +190,8 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
     const base = url.replace(/^ws/, 'http');
     const good = await joinToken(API_KEY, API_SECRET, 'v', 'validate-room');
     const forged = await joinToken(API_KEY, 'another-secret', 'v', 'validate-room');
-    const expired = new AccessToken(API_KEY, API_SECRET, { identity: 'v', ttl: -10 });
+    // LiveKit allows a minute of clock skew past the expiry; two minutes is expired everywhere.
+    const expired = new AccessToken(API_KEY, API_SECRET, { identity: 'v', ttl: -120 });
     expired.addGrant({ roomJoin: true, room: 'validate-room' });
     const noRoomGrant = new AccessToken(API_KEY, API_SECRET, { identity: 'v' });
     noRoomGrant.addGrant({ roomList: true });
@@ -189,12 +201,17 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
     for (const token of [forged, await expired.toJwt(), 'garbage']) {
       assert.equal((await fetch(`${base}/rtc/validate?access_token=${token}`)).status, 401);
     }
-    assert.equal((await fetch(`${base}/rtc/validate?access_token=${await noRoomGrant.toJwt()}`)).status, 403);
+    assert.equal((await fetch(`${base}/rtc/validate?access_token=${await noRoomGrant.toJwt()}`)).status, 401);
     await assert.rejects(RawSignalClient.connect(url, forged), /HTTP 401/);
   });
 
-  it('answers the v1 signal path with 404 so livekit-client falls back', async () => {
+  it('the v1 signal path: LiveKit serves it; the dev cluster answers 404 at once, so livekit-client falls back', async () => {
     const base = url.replace(/^ws/, 'http');
+    if (engine === 'livekit') {
+      // Single-PC mode exists on the real server: the path checks the token like v0.
+      assert.equal((await fetch(`${base}/rtc/v1/validate?access_token=x`)).status, 401);
+      return;
+    }
     assert.equal((await fetch(`${base}/rtc/v1/validate?access_token=x`)).status, 404);
     const token = await joinToken(API_KEY, API_SECRET, 'v1', 'v1-room');
     const started = Date.now();
@@ -247,15 +264,18 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
 
     rogue.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
     const closed = await Promise.race([rogue.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not closed')), 3_000))]);
-    assert.equal(closed.code, 1003);
-    assert.match(closed.reason, /unreadable signal message/);
+    // Both close only that connection; the dev cluster also says why (LiveKit closes it normally, 1000).
+    if (engine === 'dev') {
+      assert.equal(closed.code, 1003);
+      assert.match(closed.reason, /unreadable signal message/);
+    }
 
     steady.send({ case: 'pingReq', value: new Ping({ timestamp: 42n }) });
     assert.equal((await steady.next('pongResp')).lastPingTimestamp, 42n);
     assert.equal((await fetch(`${url.replace(/^ws/, 'http')}/`)).status, 200);
   });
 
-  it('closes, with the reason, the connection whose offer cannot be negotiated; the room serves the others', async () => {
+  it('an offer that cannot be negotiated harms only its own connection (the dev cluster closes it with the reason)', async () => {
     const steady = await join('steady-2', 'negotiation');
     await steady.next('join');
     const broken = await join('broken', 'negotiation');
@@ -266,9 +286,14 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
     const offer = await h264Only.createOffer();
     await h264Only.close();
     broken.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp: offer.sdp, id: 1 }) });
-    const closed = await Promise.race([broken.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not closed')), 5_000))]);
-    assert.equal(closed.code, 1011);
-    assert.match(closed.reason, /publisher offer failed/);
+    if (engine === 'dev') {
+      const closed = await Promise.race([broken.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not closed')), 5_000))]);
+      assert.equal(closed.code, 1011);
+      assert.match(closed.reason, /publisher offer failed/);
+    } else {
+      // LiveKit keeps the connection (the client is left without an answer); either way the room goes on.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     steady.send({ case: 'ping', value: 7n });
     assert.equal(typeof (await steady.next('pong')), 'bigint');
   });
@@ -313,6 +338,7 @@ describe('media node: RoomService, webhooks and signal edge cases', () => {
     await rooms.createRoom({ name: 'tiny', maxParticipants: 1 });
     const only = await join('only', 'tiny');
     await only.next('join');
-    await assert.rejects(join('second', 'tiny'), /HTTP 403/);
+    // The dev cluster refuses with 403; LiveKit v1.13.5 answers the upgrade with 500. Refused either way.
+    await assert.rejects(join('second', 'tiny'), engine === 'dev' ? /HTTP 403/ : /HTTP 500/);
   });
 });

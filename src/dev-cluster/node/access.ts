@@ -28,6 +28,9 @@ const SOURCE_NAMES: Record<string, TrackSource> = {
   screen_share_audio: TrackSource.SCREEN_SHARE_AUDIO,
 };
 
+/** LiveKit (go-jose's default leeway) accepts a token up to a minute past its expiry, for clock skew. */
+const CLOCK_LEEWAY_S = 60;
+
 /** Checks LiveKit access tokens the way a LiveKit node does: HS256 with the API secret, issuer = API key. */
 export class Access {
   private readonly verifier: TokenVerifier;
@@ -39,8 +42,9 @@ export class Access {
   async verifyJoin(token: string | null | undefined): Promise<JoinClaims> {
     const claims = await this.verify(token);
     const video = claims.video ?? {};
-    if (!video.roomJoin) throw new AccessError(403, 'permissions denied: token has no roomJoin grant');
-    if (!video.room) throw new AccessError(403, 'permissions denied: token names no room');
+    // LiveKit answers these with 401 too ("no permissions to access the room").
+    if (!video.roomJoin) throw new AccessError(401, 'no permissions to access the room: token has no roomJoin grant');
+    if (!video.room) throw new AccessError(401, 'no permissions to access the room: token names no room');
     if (!claims.sub) throw new AccessError(401, 'token has no identity');
     return {
       identity: claims.sub,
@@ -56,13 +60,14 @@ export class Access {
   async verifyApi(authorization: string | undefined, allowed: (grant: VideoGrant) => boolean): Promise<void> {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
     const claims = await this.verify(token);
-    if (!allowed(claims.video ?? {})) throw new AccessError(403, 'permissions denied');
+    // LiveKit answers a grant that does not cover the call as Twirp `unauthenticated` (HTTP 401), not 403.
+    if (!allowed(claims.video ?? {})) throw new AccessError(401, 'permissions denied');
   }
 
   private async verify(token: string | null | undefined): Promise<ClaimGrants> {
     if (!token) throw new AccessError(401, 'no access token');
     try {
-      return await this.verifier.verify(token);
+      return await this.verifier.verify(token, CLOCK_LEEWAY_S);
     } catch (error) {
       throw new AccessError(401, `invalid access token: ${(error as Error).message}`);
     }

@@ -2,6 +2,9 @@ import { Room, type RoomHost, type RoomSettings } from './room';
 import type { WebhookNotifier } from './webhook-notifier';
 
 /** The rooms this node hosts. A join for an unknown room creates it, as on LiveKit. */
+/** LiveKit's room.departure_timeout default: how long a room lives after its last participant left. */
+export const DEFAULT_DEPARTURE_TIMEOUT_SEC = 20;
+
 export class RoomRegistry implements RoomHost {
   private readonly rooms = new Map<string, Room>();
 
@@ -29,7 +32,8 @@ export class RoomRegistry implements RoomHost {
       {
         name: settings.name,
         emptyTimeout: settings.emptyTimeout || this.defaultEmptyTimeoutSec,
-        departureTimeout: settings.departureTimeout ?? 0,
+        // As on LiveKit: 0 or unset means the default departure timeout (20 s), not the empty timeout.
+        departureTimeout: settings.departureTimeout || Math.min(DEFAULT_DEPARTURE_TIMEOUT_SEC, this.defaultEmptyTimeoutSec),
         maxParticipants: settings.maxParticipants ?? 0,
         metadata: settings.metadata ?? '',
       },

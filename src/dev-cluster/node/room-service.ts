@@ -81,7 +81,8 @@ export class RoomService {
         return room.info();
       }),
       ListParticipants: method(ListParticipantsRequest, roomAdmin, (request) =>
-        new ListParticipantsResponse({ participants: this.room(request.room).list().map((participant) => participant.info()) }),
+        // As LiveKit: a room that does not exist (any more) simply has nobody in it.
+        new ListParticipantsResponse({ participants: (this.rooms.get(request.room)?.list() ?? []).map((participant) => participant.info()) }),
       ),
       GetParticipant: method(RoomParticipantIdentity, roomAdmin, (request) => this.participant(request.room, request.identity).info()),
       RemoveParticipant: method(RoomParticipantIdentity, roomAdmin, (request) => {
