@@ -23,11 +23,14 @@ export interface LiveKitNodeConfig {
   apiSecret: string;
   webhookUrl?: string;
   emptyTimeoutSec: number;
+  /** host:port of a Redis the nodes share: LiveKit's own multi-node mode (rooms routed between nodes). */
+  redisAddress?: string;
 }
 
 /**
  * The node's own config file: loopback only, no external IP lookup (no STUN), its own ports, the
- * backend as webhook target, no Redis (each node is independent, as the dev cluster's nodes are).
+ * backend as webhook target, and no Redis (each node independent, as the dev cluster's nodes are)
+ * unless `redisAddress` makes them one LiveKit multi-node cluster.
  */
 export function livekitYaml(config: LiveKitNodeConfig): string {
   const lines = [
@@ -51,6 +54,7 @@ export function livekitYaml(config: LiveKitNodeConfig): string {
     'logging:',
     '  level: warn',
   ];
+  if (config.redisAddress) lines.push('redis:', `  address: ${JSON.stringify(config.redisAddress)}`);
   if (config.webhookUrl) lines.push('webhook:', `  api_key: ${JSON.stringify(config.apiKey)}`, '  urls:', `    - ${JSON.stringify(config.webhookUrl)}`);
   return `${lines.join('\n')}\n`;
 }

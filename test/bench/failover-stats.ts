@@ -4,6 +4,8 @@ export const PHASES = ['detection', 'token', 'connect', 'publish', 'firstFrame']
 export type Phase = (typeof PHASES)[number];
 
 export interface Sample {
+  /** The media engine: the embedded dev cluster or the real LiveKit server. */
+  engine: string;
   scenario: string;
   participants: number;
   run: number;

@@ -6,26 +6,35 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import type { BrowserContext, Page } from 'playwright-core';
+import { ENGINE_NAMES, type Engine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
 import { PHASES, RecoveryDetector, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
 import { BenchFlags } from './bench-flags';
+import { startLiveKitPeer } from './livekit-peer';
 import { measureMachineLoad, type MachineLoad } from './machine-load';
 
 const ALL_SCENARIOS = ['SIGKILL', 'SIGSTOP'] as const;
 type Scenario = (typeof ALL_SCENARIOS)[number];
 const flags = new BenchFlags('bench:failover', {
+  engine: { type: 'string' },
   runs: { type: 'string' },
   sizes: { type: 'string' },
   scenarios: { type: 'string' },
   'no-baseline': { type: 'boolean' },
+  'no-peer': { type: 'boolean' },
   verbose: { type: 'boolean' },
 });
+/** --engine dev|livekit|both: the embedded dev cluster, the real LiveKit server, or both side by side. */
+const ENGINE_CHOICE = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
+const BENCH_ENGINES: Engine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
 const RUNS = flags.int('runs', 10);
 const SIZES = flags.ints('sizes', [2, 4], 2);
 /** --scenarios SIGKILL runs one kind of incident only (quicker iteration). */
 const SCENARIOS = flags.words('scenarios', ALL_SCENARIOS, ALL_SCENARIOS);
 const BASELINE = !flags.flag('no-baseline');
+/** LiveKit's own multi-node recovery (needs the built server, redis-server and nginx). */
+const PEER = !flags.flag('no-peer');
 const VERBOSE = flags.flag('verbose');
 flags.done();
 /** One incident must be over (every participant decoding again) within this, or the run counts as failed. */
@@ -37,13 +46,17 @@ const BASELINE_WAIT_MS = 45_000;
 const BASELINE_POLL_MS = 250;
 /** Decoding without a pause for this long counts as back (see RecoveryDetector). */
 const BASELINE_STEADY_MS = 3_000;
+/** LiveKit's own recovery (2 nodes, Redis, nginx): how long to wait for it, and to tell which node hosts the room. */
+const PEER_WAIT_MS = 60_000;
+const PEER_LOOK_MS = 4_000;
 /** For the "same node restarted" baseline: how long the node stays dead. */
 const BASELINE_RESTART_AFTER_MS = 1_000;
 
 const TARGETS = { SIGKILL: { medianMs: 1_000, p95Ms: 1_500 }, SIGSTOP: { p95Ms: 3_000 } };
 
 interface BaselineResult {
-  variant: string;
+  engine: Engine;
+  variant: 'node-stays-dead' | 'same-node-restarted' | 'livekit-multi-node-peer';
   recovered: boolean;
   /** kill -> first newly decoded remote frame, per participant; undefined = never within the wait. */
   recoveryMs: Array<number | undefined>;
@@ -55,6 +68,7 @@ interface BaselineResult {
 
 /** The machine while one group's run was measured, and that run's median. */
 interface RunConditions extends MachineLoad {
+  engine: Engine;
   scenario: Scenario;
   participants: number;
   run: number;
@@ -67,13 +81,14 @@ interface BaselineHook {
   framesDecoded(): Promise<Record<string, number>>;
   receivers(): Promise<Array<{ key: string; framesDecoded: number }>>;
 }
+
 declare const window: { __baseline?: BaselineHook };
 
 function log(message: string): void {
   console.log(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 }
 
-async function runIncident(stack: FailoverStack, people: Participant[], scenario: Scenario, run: number): Promise<Sample[]> {
+async function runIncident(stack: FailoverStack, engine: Engine, people: Participant[], scenario: Scenario, run: number): Promise<Sample[]> {
   const before = await Promise.all(people.map(async (p) => (await p.snapshot()).moves.length));
   const hostUrl = (await people[0]!.snapshot()).url!;
   const node = stack.node(hostUrl);
@@ -109,6 +124,7 @@ async function runIncident(stack: FailoverStack, people: Participant[], scenario
       firstFrame: last.firstFrameAt! - last.publishedAt!,
     };
     return {
+      engine,
       scenario,
       participants: people.length,
       run,
@@ -122,7 +138,7 @@ async function runIncident(stack: FailoverStack, people: Participant[], scenario
     };
   });
   const totals = samples.map((s) => Math.round(s.totalMs));
-  log(`${scenario} x${people.length} run ${run}: ${totals.join(' / ')} ms (${samples.map((s) => s.trigger).join(', ')})`);
+  log(`${engine} ${scenario} x${people.length} run ${run}: ${totals.join(' / ')} ms (${samples.map((s) => s.trigger).join(', ')})`);
   for (const s of samples) {
     const steps = PHASES.map((p) => `${p} ${Math.round(s.phases[p])}`).join(', ');
     log(`  ${s.participant}: ${steps}; after token: ${Object.entries(s.marks ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -135,98 +151,148 @@ async function runIncident(stack: FailoverStack, people: Participant[], scenario
   return samples;
 }
 
-async function mintToken(stack: FailoverStack, room: string, identity: string): Promise<string> {
-  const token = new AccessToken(stack.cluster.apiKey, stack.cluster.apiSecret, { identity, name: identity, ttl: '10m' });
+function mintToken(apiKey: string, apiSecret: string, room: string, identity: string): Promise<string> {
+  const token = new AccessToken(apiKey, apiSecret, { identity, name: identity, ttl: '10m' });
   token.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true, canPublishData: true });
   return token.toJwt();
 }
 
-/** livekit-client exactly as an app gets it: `new Room()`, default options, token minted once, no backend. */
-async function runBaseline(stack: FailoverStack, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
-  const node = stack.cluster.nodes()[0]!;
-  const room = `baseline-${variant}-${process.pid}`;
+/** Two pages of plain livekit-client (`new Room()`, default options, no backend), decoding each other. */
+async function openBaselinePages(chromium: FailoverStack['chromium'], appUrl: string, url: string, tokens: string[]) {
   const contexts: BrowserContext[] = [];
   const pages: Page[] = [];
+  const close = () => Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
   try {
-    for (let i = 0; i < 2; i++) {
-      const context = await stack.chromium.browser.newContext({ permissions: ['camera', 'microphone'] });
+    for (const token of tokens) {
+      const context = await chromium.browser.newContext({ permissions: ['camera', 'microphone'] });
       contexts.push(context);
       const page = await context.newPage();
       pages.push(page);
-      await page.goto(`${stack.app.url}/baseline.html`);
-      const token = await mintToken(stack, room, `baseline-${i + 1}`);
-      await page.evaluate(([url, jwt]) => window.__baseline!.connect(url!, jwt!), [node.url, token]);
+      await page.goto(`${appUrl}/baseline.html`);
+      await page.evaluate(([u, jwt]) => window.__baseline!.connect(u!, jwt!), [url, token]);
     }
-    const frames = () => Promise.all(pages.map((page) => page.evaluate(() => window.__baseline!.framesDecoded())));
-    const rising = async (deadlineMs: number) => {
-      const first = await frames();
-      for (;;) {
-        await sleep(BASELINE_POLL_MS);
-        const next = await frames();
-        if (next.every((f, i) => Object.keys(f).length > 0 && Object.entries(f).every(([id, n]) => n > (first[i]![id] ?? 0)))) return true;
-        if (Date.now() > deadlineMs) return false;
-      }
-    };
-    if (!(await rising(Date.now() + 15_000))) throw new Error('baseline pages never decoded each other before the kill');
-
-    // Sampled before the kill: frames decoded after it but sent before it must not look like recovery.
     const receivers = () => Promise.all(pages.map((page) => page.evaluate(() => window.__baseline!.receivers())));
-    const beforeKill = await receivers();
+    const deadline = Date.now() + 15_000;
+    for (let first = await receivers(); ; ) {
+      await sleep(BASELINE_POLL_MS);
+      const next = await receivers();
+      if (next.every((rows, i) => rows.length > 0 && rows.every((r) => r.framesDecoded > (first[i]!.find((f) => f.key === r.key)?.framesDecoded ?? 0)))) break;
+      if (Date.now() > deadline) throw new Error('baseline pages never decoded each other before the kill');
+      first = next;
+    }
+    return { pages, receivers, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+type BaselinePages = Awaited<ReturnType<typeof openBaselinePages>>;
+
+/** Polls the pages after a kill until each one's video is back (RecoveryDetector) or `waitMs` pass. */
+async function measureRecovery(pages: BaselinePages, beforeKill: Awaited<ReturnType<BaselinePages['receivers']>>, killAt: number, waitMs: number) {
+  const recoveryMs: Array<number | undefined> = beforeKill.map(() => undefined);
+  const evidence: string[] = beforeKill.map(() => '');
+  const detectors = beforeKill.map((rows) => new RecoveryDetector(rows, BASELINE_POLL_MS, BASELINE_STEADY_MS));
+  while (Date.now() < killAt + waitMs && recoveryMs.some((v) => v === undefined)) {
+    await sleep(BASELINE_POLL_MS);
+    const now = await pages.receivers();
+    const at = Date.now();
+    now.forEach((rows, i) => {
+      const back = recoveryMs[i] === undefined ? detectors[i]!.observe(rows, at) : undefined;
+      if (back) {
+        recoveryMs[i] = back.at - killAt;
+        evidence[i] = back.evidence;
+      }
+    });
+  }
+  const events = (
+    await Promise.all(pages.pages.map((page, i) => page.evaluate(() => window.__baseline!.events).then((list) => list.map((e) => ({ participant: i + 1, ...e, at: Math.round(e.at - killAt) })))))
+  ).flat();
+  return { recovered: recoveryMs.every((v) => v !== undefined), recoveryMs, evidence, waitedMs: Date.now() - killAt, events };
+}
+
+function logBaseline(result: BaselineResult, waitMs: number): BaselineResult {
+  const back = result.recoveryMs.map((v) => Math.round(v!)).join(' / ');
+  log(`baseline ${result.engine} (${result.variant}): ${result.recovered ? `video back after ${back} ms` : `not back within ${waitMs} ms`}`);
+  return result;
+}
+
+/** livekit-client exactly as an app gets it: `new Room()`, default options, token minted once, no backend. */
+async function runBaseline(stack: FailoverStack, engine: Engine, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
+  const node = stack.cluster.nodes()[0]!;
+  const room = `baseline-${engine}-${variant}-${process.pid}`;
+  const tokens = await Promise.all([1, 2].map((i) => mintToken(stack.cluster.apiKey, stack.cluster.apiSecret, room, `baseline-${i}`)));
+  const pages = await openBaselinePages(stack.chromium, stack.app.url, node.url, tokens);
+  try {
+    // Sampled before the kill: frames decoded after it but sent before it must not look like recovery.
+    const beforeKill = await pages.receivers();
     const killAt = Date.now();
     await stack.cluster.kill(node.name);
     if (variant === 'same-node-restarted') {
       await sleep(BASELINE_RESTART_AFTER_MS);
       await stack.cluster.restart(node.name);
     }
-    const recoveryMs: Array<number | undefined> = pages.map(() => undefined);
-    const evidence: string[] = pages.map(() => '');
-    const detectors = beforeKill.map((rows) => new RecoveryDetector(rows, BASELINE_POLL_MS, BASELINE_STEADY_MS));
-    const deadline = killAt + BASELINE_WAIT_MS;
-    while (Date.now() < deadline && recoveryMs.some((v) => v === undefined)) {
-      await sleep(BASELINE_POLL_MS);
-      const now = await receivers();
-      const at = Date.now();
-      now.forEach((rows, i) => {
-        if (recoveryMs[i] !== undefined) return;
-        const back = detectors[i]!.observe(rows, at);
-        if (back) {
-          recoveryMs[i] = back.at - killAt;
-          evidence[i] = back.evidence;
-        }
-      });
-    }
+    const measured = await measureRecovery(pages, beforeKill, killAt, BASELINE_WAIT_MS);
     // Self-check: with its only node dead, a client has nowhere to get video from. A recovery here
     // means the measurement is broken, and every figure beside it is suspect.
-    if (variant === 'node-stays-dead' && recoveryMs.some((v) => v !== undefined)) {
-      throw new Error(`baseline claims video back while its node is dead (${evidence.filter(Boolean).join('; ')}): the measurement is broken`);
+    if (variant === 'node-stays-dead' && measured.recoveryMs.some((v) => v !== undefined)) {
+      throw new Error(`baseline claims video back while its node is dead (${measured.evidence.filter(Boolean).join('; ')}): the measurement is broken`);
     }
-    const events = (
-      await Promise.all(pages.map((page, i) => page.evaluate(() => window.__baseline!.events).then((list) => list.map((e) => ({ participant: i + 1, ...e, at: Math.round(e.at - killAt) })))))
-    ).flat();
-    const result: BaselineResult = {
-      variant,
-      recovered: recoveryMs.every((v) => v !== undefined),
-      recoveryMs,
-      evidence,
-      waitedMs: Date.now() - killAt,
-      events,
-    };
-    log(`baseline (${variant}): ${result.recovered ? `video back after ${recoveryMs.map((v) => Math.round(v!)).join(' / ')} ms` : `not back within ${BASELINE_WAIT_MS} ms`}`);
-    return result;
+    return logBaseline({ engine, variant, ...measured }, BASELINE_WAIT_MS);
   } finally {
-    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+    await pages.close();
     await stack.healAll().catch(() => undefined);
+  }
+}
+
+/**
+ * LiveKit's own recovery: two nodes sharing Redis behind one nginx URL, livekit-client defaults. The
+ * node hosting the room is SIGKILLed (found by killing one and watching whether the video stops) and
+ * stays dead; the client may reconnect through nginx to the survivor.
+ */
+async function runLiveKitPeer(stack: FailoverStack): Promise<BaselineResult> {
+  const apiKey = 'APIpeer';
+  const apiSecret = 'peer-secret-peer-secret-peer-secret';
+  const peer = await startLiveKitPeer(apiKey, apiSecret);
+  try {
+    const room = `peer-${process.pid}`;
+    const tokens = await Promise.all([1, 2].map((i) => mintToken(apiKey, apiSecret, room, `peer-${i}`)));
+    const pages = await openBaselinePages(stack.chromium, stack.app.url, peer.url, tokens);
+    try {
+      for (const node of peer.nodes) {
+        const beforeKill = await pages.receivers();
+        const killAt = Date.now();
+        await node.kill();
+        // Not the room's node if the video never paused: bring it back, try the other.
+        const look = await measureRecovery(pages, beforeKill, killAt, PEER_LOOK_MS);
+        const neverPaused = look.recovered && look.evidence.every((e) => e.startsWith('old receivers')) && Math.max(...look.recoveryMs.map(Number)) < 1_000;
+        if (neverPaused) {
+          log(`peer: ${node.name} did not host the room (video never paused); restarting it`);
+          await node.start();
+          await sleep(2_000);
+          continue;
+        }
+        const measured = look.recovered ? look : await measureRecovery(pages, beforeKill, killAt, PEER_WAIT_MS);
+        return logBaseline({ engine: 'livekit', variant: 'livekit-multi-node-peer', ...measured }, PEER_WAIT_MS);
+      }
+      throw new Error('peer: killing either node left the video running');
+    } finally {
+      await pages.close();
+    }
+  } finally {
+    await peer.stop();
   }
 }
 
 function summaries(samples: Sample[], conditions: RunConditions[]) {
   const groups: Record<string, unknown> = {};
-  for (const scenario of SCENARIOS) {
+  for (const engine of BENCH_ENGINES) for (const scenario of SCENARIOS) {
     for (const size of SIZES) {
-      const group = samples.filter((s) => s.scenario === scenario && s.participants === size);
+      const group = samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size);
       if (group.length === 0) continue;
-      const runs = conditions.filter((c) => c.scenario === scenario && c.participants === size);
-      groups[`${scenario} x${size}`] = {
+      const runs = conditions.filter((c) => c.engine === engine && c.scenario === scenario && c.participants === size);
+      groups[`${engine} ${scenario} x${size}`] = {
         totalMs: summarize(group.map((s) => s.totalMs)),
         // Spread across runs: each run's median, and how busy the machine was meanwhile.
         runMediansMs: summarize(runs.map((r) => r.medianMs)),
@@ -243,8 +309,8 @@ function summaries(samples: Sample[], conditions: RunConditions[]) {
         ),
       };
     }
-    const all = samples.filter((s) => s.scenario === scenario);
-    if (all.length) groups[`${scenario} (all sizes)`] = { totalMs: summarize(all.map((s) => s.totalMs)) };
+    const all = samples.filter((s) => s.engine === engine && s.scenario === scenario);
+    if (all.length) groups[`${engine} ${scenario} (all)`] = { totalMs: summarize(all.map((s) => s.totalMs)) };
   }
   return groups;
 }
@@ -253,33 +319,35 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const outDir = resolve(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 dev nodes`);
-  const stack = await startFailoverStack(3, { verbose: VERBOSE });
+  log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 nodes, on ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' and ')}`);
+  const stacks = new Map<Engine, FailoverStack>();
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
   const conditions: RunConditions[] = [];
-  const groups = SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ scenario, size })));
+  const groups = BENCH_ENGINES.flatMap((engine) => SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ engine, scenario, size }))));
   try {
-    await stack.healAll();
-    // Interleaved: one run of every group per round, the order rotating, so a busy spell of the machine
-    // lands on all groups alike instead of on whichever group happened to be running then.
+    for (const engine of BENCH_ENGINES) stacks.set(engine, await startFailoverStack(3, { verbose: VERBOSE, engine }));
+    // Interleaved: one run of every group (engines included) per round, the order rotating, so a busy
+    // spell of the machine lands on all groups alike instead of on whichever happened to run then.
     for (let run = 1; run <= RUNS; run++) {
       for (let g = 0; g < groups.length; g++) {
-        const { scenario, size } = groups[(g + run - 1) % groups.length]!;
+        const { engine, scenario, size } = groups[(g + run - 1) % groups.length]!;
+        const stack = stacks.get(engine)!;
         const people: Participant[] = [];
         try {
-          const sessionId = `bench-${scenario.toLowerCase()}-${size}-${run}-${process.pid}`;
+          await stack.healAll();
+          const sessionId = `bench-${engine}-${scenario.toLowerCase()}-${size}-${run}-${process.pid}`;
           for (let i = 0; i < size; i++) people.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, `P${i + 1}`));
           await expectEveryoneSeesEveryone(people, 20_000);
           const load = measureMachineLoad();
-          const runSamples = await runIncident(stack, people, scenario, run);
+          const runSamples = await runIncident(stack, engine, people, scenario, run);
           samples.push(...runSamples);
           const during = load();
-          conditions.push({ scenario, participants: size, run, ...during, medianMs: summarize(runSamples.map((x) => x.totalMs)).median });
+          conditions.push({ engine, scenario, participants: size, run, ...during, medianMs: summarize(runSamples.map((x) => x.totalMs)).median });
           log(`  machine: load ${during.load1}, ${during.idlePct} % idle during the incident`);
         } catch (err) {
-          failures.push(`${scenario} x${size} run ${run}: ${(err as Error).message}`);
+          failures.push(`${engine} ${scenario} x${size} run ${run}: ${(err as Error).message}`);
           log(`FAILED ${failures[failures.length - 1]}`);
         } finally {
           await Promise.all(people.map((p) => p.close()));
@@ -288,11 +356,21 @@ async function main(): Promise<void> {
       }
     }
     if (BASELINE) {
-      baselines.push(await runBaseline(stack, 'node-stays-dead'));
-      baselines.push(await runBaseline(stack, 'same-node-restarted'));
+      for (const [engine, stack] of stacks) {
+        baselines.push(await runBaseline(stack, engine, 'node-stays-dead'));
+        baselines.push(await runBaseline(stack, engine, 'same-node-restarted'));
+      }
+    }
+    if (PEER) {
+      try {
+        baselines.push(await runLiveKitPeer([...stacks.values()][0]!));
+      } catch (err) {
+        failures.push(`LiveKit multi-node peer: ${(err as Error).message}`);
+        log(`FAILED ${failures[failures.length - 1]}`);
+      }
     }
   } finally {
-    await stack.stop();
+    for (const stack of stacks.values()) await stack.stop().catch(() => undefined);
   }
 
   const durationMs = Date.now() - startedAt;
@@ -301,7 +379,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     durationMs,
     machine: { cpus: require('node:os').cpus().length, node: process.version },
-    settings: { runs: RUNS, sizes: SIZES, nodes: 3, video: '320x180@15 VP8, no simulcast' },
+    settings: { engines: BENCH_ENGINES, runs: RUNS, sizes: SIZES, nodes: 3, video: '320x180@15 VP8, no simulcast' },
     targets: TARGETS,
     summary,
     baseline: baselines,
@@ -312,20 +390,30 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(outDir, `failover-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(outDir, 'failover-latest.json'), JSON.stringify(report, null, 2));
-  const dead = baselines.find((b) => b.variant === 'node-stays-dead');
-  const restarted = baselines.find((b) => b.variant === 'same-node-restarted');
-  const footnote =
-    `livekit-client defaults, same kill, no backend: ${dead ? (dead.recovered ? `back after ${Math.max(...dead.recoveryMs.map(Number))} ms` : `not back after ${Math.round(dead.waitedMs / 1000)} s`) : 'not measured'}` +
-    `${restarted ? `; same node restarted after 1 s: ${restarted.recovered ? `${Math.max(...restarted.recoveryMs.map(Number))} ms` : `not back in ${Math.round(restarted.waitedMs / 1000)} s`}` : ''}. Tutorial: 3-4 s.`;
+  const baselineLine = (engine: Engine) => {
+    const dead = baselines.find((b) => b.engine === engine && b.variant === 'node-stays-dead');
+    const restarted = baselines.find((b) => b.engine === engine && b.variant === 'same-node-restarted');
+    return (
+      `${ENGINE_NAMES[engine]}: ${dead ? (dead.recovered ? `back after ${Math.max(...dead.recoveryMs.map(Number))} ms` : `not back after ${Math.round(dead.waitedMs / 1000)} s`) : 'not measured'}` +
+      `${restarted ? `; same node restarted after 1 s: ${restarted.recovered ? `${Math.max(...restarted.recoveryMs.map(Number))} ms` : `not back in ${Math.round(restarted.waitedMs / 1000)} s`}` : ''}`
+    );
+  };
+  const peer = baselines.find((b) => b.variant === 'livekit-multi-node-peer');
+  const peerLine = peer
+    ? `; LiveKit's own recovery (2 nodes + Redis behind nginx, node holding the room SIGKILLed): ${peer.recovered ? `back after ${peer.recoveryMs.map((v) => Math.round(v!)).join(' / ')} ms` : `not back after ${Math.round(peer.waitedMs / 1000)} s`}`
+    : '';
+  const footnote = `livekit-client defaults, same kill, no backend: ${BENCH_ENGINES.map(baselineLine).join('; ')}${peerLine}. Tutorial: 3-4 s.`;
   const svg = renderSvg(
-    SCENARIOS.flatMap((scenario) =>
-      SIZES.map((size) => ({
-        label: `${scenario}, ${size} participants`,
-        samples: samples.filter((s) => s.scenario === scenario && s.participants === size),
-        targetP95Ms: TARGETS[scenario].p95Ms,
-      })),
+    BENCH_ENGINES.flatMap((engine) =>
+      SCENARIOS.flatMap((scenario) =>
+        SIZES.map((size) => ({
+          label: `${engine}: ${scenario}, ${size} participants`,
+          samples: samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size),
+          targetP95Ms: TARGETS[scenario].p95Ms,
+        })),
+      ),
     ),
-    'Kill -> first newly decoded remote frame (Chromium, 3-node dev cluster)',
+    `Kill -> first newly decoded remote frame (Chromium, 3 nodes: ${BENCH_ENGINES.join(' and ')})`,
     footnote,
   );
   writeFileSync(join(outDir, `failover-${stamp}.svg`), svg);
@@ -349,6 +437,17 @@ async function main(): Promise<void> {
     console.log(
       `${name.padEnd(20)} ${String(v.totalMs.count).padStart(3)} ${fmt(v.totalMs.median)} ${fmt(v.totalMs.p95)} ${fmt(v.totalMs.max)} | ${phases.padEnd(48)} | ${v.allRemotesMs ? fmt(v.allRemotesMs.p95).padEnd(15) : ''.padEnd(15)} | ${spread.padEnd(23)} | ${machine}`,
     );
+  }
+  if (BENCH_ENGINES.length > 1) {
+    console.log(`\nside by side (median / p95 ms, n): ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' | ')} | ratio of medians`);
+    for (const scenario of SCENARIOS) {
+      for (const size of SIZES) {
+        const cells = BENCH_ENGINES.map((engine) => (summary[`${engine} ${scenario} x${size}`] as { totalMs: ReturnType<typeof summarize> } | undefined)?.totalMs);
+        const text = cells.map((c) => (c ? `${Math.round(c.median)} / ${Math.round(c.p95)} (${c.count})` : 'n/a').padEnd(22));
+        const ratio = cells[0] && cells[1] ? (cells[1].median / cells[0].median).toFixed(2) : 'n/a';
+        console.log(`${`${scenario} x${size}`.padEnd(14)} ${text.join(' | ')} | ${ratio}`);
+      }
+    }
   }
   for (const [name, value] of Object.entries(summary)) {
     const marks = (value as { marksAfterToken?: Record<string, ReturnType<typeof summarize>> }).marksAfterToken;
