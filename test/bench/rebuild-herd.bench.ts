@@ -1,22 +1,25 @@
 // A media node holding N sessions dies: how long until every one of them is rebuilt, and how evenly they
 // spread over the survivors, for each width of the rebuild queue (REBUILD_CONCURRENCY is sized from this).
-// Real processes for the media side: a 3-node dev cluster (RoomService over HTTP, GET / probes, SIGKILL);
+// Real processes for the media side: 3 nodes of either engine (--engine dev|livekit; RoomService over
+// HTTP, GET / probes, SIGKILL);
 // the backend runs in this process so the queue width can vary between rows. No media flows: the figure
 // is the backend's part of a move (detect, place, CreateRoom, mint, push), which every participant waits on.
 // Prints a table, writes bench-results/rebuild-herd.json.
-// Usage: npm run bench:rebuild-herd -- [--runs 3] [--sessions 100] [--widths 1,2,4,8,16,32,128]
+// Usage: npm run bench:rebuild-herd -- [--engine dev] [--runs 3] [--sessions 100] [--widths 1,2,4,8,16,32,128]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
-import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import type { DevCluster } from '../../src/dev-cluster/api';
+import { ENGINE_NAMES, startCluster } from '../support/engines';
 import { REBUILD_CONCURRENCY } from '../../src/sessions/session-rebuild.service';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 import { BenchFlags } from './bench-flags';
 
-const flags = new BenchFlags('bench:rebuild-herd', { runs: { type: 'string' }, sessions: { type: 'string' }, widths: { type: 'string' } });
+const flags = new BenchFlags('bench:rebuild-herd', { engine: { type: 'string' }, runs: { type: 'string' }, sessions: { type: 'string' }, widths: { type: 'string' } });
+const ENGINE = flags.string('engine', 'dev', ['dev', 'livekit'] as const);
 const RUNS = flags.int('runs', 3);
 const SESSIONS = flags.int('sessions', 100);
 const WIDTHS = flags.ints('widths', [1, 2, 4, 8, 16, 32, 128]);
@@ -107,7 +110,7 @@ async function oneRun(cluster: DevCluster, width: number, runId: string): Promis
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg().map((l) => l.toFixed(2));
-  const cluster = await startDevCluster({ nodes: 3, basePort: 0, apiKey: API_KEY, apiSecret: API_SECRET });
+  const cluster = await startCluster(ENGINE, { nodes: 3, basePort: 0, apiKey: API_KEY, apiSecret: API_SECRET });
   const runs: Run[] = [];
   try {
     // Interleaved: every width once per round, so a busy moment of the machine hits all rows alike.
@@ -139,7 +142,7 @@ async function main(): Promise<void> {
     };
   });
   const machine = { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)) };
-  console.log(`\nrebuild herd: a node with ~${SESSIONS} sessions SIGKILLed, 3-node dev cluster, ${RUNS} run(s) per width, interleaved`);
+  console.log(`\nrebuild herd: a node with ~${SESSIONS} sessions SIGKILLed, 3 nodes (${ENGINE_NAMES[ENGINE]}), ${RUNS} run(s) per width, interleaved`);
   console.log(`machine: ${machine.cpus} cpus, load average ${machine.loadAverageAtStart[0]} at start, ${machine.loadAverageAtEnd[0]} at end; REBUILD_CONCURRENCY = ${REBUILD_CONCURRENCY}`);
   console.log('| width | runs | sessions moved | per session median | p95 | last (median of runs) | last (max) | most-loaded survivor / fair share |');
   console.log('|---|---|---|---|---|---|---|---|');
@@ -148,8 +151,8 @@ async function main(): Promise<void> {
   }
   const outDir = join(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'rebuild-herd.json'), `${JSON.stringify({ machine, rows, runs }, null, 2)}\n`);
-  console.log(`\nwritten: bench-results/rebuild-herd.json`);
+  writeFileSync(join(outDir, `rebuild-herd-${ENGINE}.json`), `${JSON.stringify({ engine: ENGINE, machine, rows, runs }, null, 2)}\n`);
+  console.log(`\nwritten: bench-results/rebuild-herd-${ENGINE}.json`);
 }
 
 main().catch((error: unknown) => {
