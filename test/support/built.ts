@@ -1,8 +1,17 @@
 // The compiled programs specs start as separate processes: the backend and the dev cluster from the
 // production build (dist/), test doubles such as the fake media node from the test build (dist-test/).
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-const ROOT = resolve(__dirname, '..', '..');
+/** The project root, from the TypeScript sources (specs) or from dist-test/ (benchmarks) alike. */
+function projectRoot(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+  }
+}
+
+const ROOT = projectRoot();
 
 /** A file of the production build, e.g. built('src/main.js'). */
 export function built(file: string): string {
