@@ -25,11 +25,12 @@ export class RawSignalClient {
   }
 
   /** Opens `/rtc` the way livekit-client's v0 path does and waits for the socket to open. */
-  static async connect(nodeUrl: string, token: string, extraParams: Record<string, string> = {}): Promise<RawSignalClient> {
+  /** `tokenIn: 'header'` sends the token as `Authorization: Bearer`, as the Rust-core SDKs do. */
+  static async connect(nodeUrl: string, token: string, extraParams: Record<string, string> = {}, tokenIn: 'query' | 'header' = 'query'): Promise<RawSignalClient> {
     const url = new URL(`${nodeUrl}/rtc`);
-    const params = { access_token: token, auto_subscribe: '1', sdk: 'js', protocol: '16', ...extraParams };
+    const params = { ...(tokenIn === 'query' && { access_token: token }), auto_subscribe: '1', sdk: 'js', protocol: '16', ...extraParams };
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, tokenIn === 'header' ? { headers: { Authorization: `Bearer ${token}` } } : {});
     const client = new RawSignalClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

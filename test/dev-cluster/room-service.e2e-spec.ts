@@ -205,6 +205,17 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     await assert.rejects(RawSignalClient.connect(url, forged), /HTTP 401/);
   });
 
+  it('takes the join token from an Authorization: Bearer header too (the Rust-core SDKs send it there)', async () => {
+    const client = await RawSignalClient.connect(url, await joinToken(API_KEY, API_SECRET, 'bearer', 'bearer-room'), {}, 'header');
+    try {
+      assert.equal((await client.next('join')).participant?.identity, 'bearer');
+    } finally {
+      client.close();
+    }
+    const forged = await joinToken(API_KEY, 'another-secret', 'bearer', 'bearer-room');
+    await assert.rejects(RawSignalClient.connect(url, forged, {}, 'header'), /HTTP 401/);
+  });
+
   it('the v1 signal path: LiveKit serves it; the dev cluster answers 404 at once, so livekit-client falls back', async () => {
     const base = url.replace(/^ws/, 'http');
     if (engine === 'livekit') {

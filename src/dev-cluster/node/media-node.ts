@@ -90,7 +90,7 @@ export class MediaNode {
       } else if (path.endsWith('/rtc/v1/validate')) {
         reply(res, 404, 'v1 signal path is not served by this dev node');
       } else if (req.method === 'GET' && path.endsWith('/rtc/validate')) {
-        await this.admit(url.searchParams);
+        await this.admit(url.searchParams, req.headers.authorization);
         reply(res, 200, 'success');
       } else if (req.method === 'POST' && path.startsWith(TWIRP_PREFIX)) {
         await this.handleTwirp(path.slice(TWIRP_PREFIX.length), req, res);
@@ -118,9 +118,14 @@ export class MediaNode {
     reply(res, 200, answer.body, answer.contentType);
   }
 
-  /** Checks a join as LiveKit does before the socket opens: a valid token, and room for one more. */
-  private async admit(params: URLSearchParams): Promise<JoinClaims> {
-    const claims = await this.access.verifyJoin(params.get('access_token'));
+  /**
+   * Checks a join as LiveKit does before the socket opens: a valid token, and room for one more. The
+   * token comes as `access_token` (livekit-client) or as `Authorization: Bearer` (the Rust-core SDKs:
+   * @livekit/rtc-node, the Python SDK), both of which LiveKit accepts.
+   */
+  private async admit(params: URLSearchParams, authorization: string | undefined): Promise<JoinClaims> {
+    const bearer = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+    const claims = await this.access.verifyJoin(params.get('access_token') ?? bearer);
     const refusal = this.rooms.get(claims.room)?.refusal(claims.identity);
     if (refusal) throw new HttpRefusal(403, refusal);
     return claims;
@@ -142,7 +147,7 @@ export class MediaNode {
     }
     let claims: JoinClaims;
     try {
-      claims = await this.admit(url.searchParams);
+      claims = await this.admit(url.searchParams, req.headers.authorization);
     } catch (error) {
       const status = error instanceof AccessError || error instanceof HttpRefusal ? error.status : 500;
       refuseUpgrade(socket, status, (error as Error).message);
