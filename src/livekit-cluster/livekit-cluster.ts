@@ -17,14 +17,12 @@ const DEFAULT_EMPTY_TIMEOUT_SEC = 300;
 export async function startLiveKitCluster(options: DevClusterOptions): Promise<DevCluster> {
   const binary = requireLivekitBinary();
   const base = options.basePort ? options.basePort : await findFreePortRange(options.nodes);
-  const tcpBase = await findFreePortRange(options.nodes);
   const dir = mkdtempSync(join(tmpdir(), 'livekit-cluster-'));
   const nodes: LiveKitNodeProcess[] = [];
   for (let i = 0; i < options.nodes; i++) {
     const config = {
       name: `node-${i + 1}`,
       port: base + i,
-      tcpPort: tcpBase + i,
       udpPort: await freeUdpPort(),
       apiKey: options.apiKey,
       apiSecret: options.apiSecret,

@@ -15,8 +15,6 @@ export interface LiveKitNodeConfig {
   name: string;
   /** Signal + RoomService + GET / (LiveKit's `port`). */
   port: number;
-  /** ICE over TCP. */
-  tcpPort: number;
   /** ICE over UDP, one port muxing every peer connection. */
   udpPort: number;
   apiKey: string;
@@ -37,7 +35,9 @@ export function livekitYaml(config: LiveKitNodeConfig): string {
     `port: ${config.port}`,
     `bind_addresses: ["${LOOPBACK}"]`,
     'rtc:',
-    `  tcp_port: ${config.tcpPort}`,
+    // No ICE over TCP: LiveKit binds its TCP mux to every interface with no option to narrow it, and
+    // these servers listen on loopback only. UDP (one muxed port, bound to 127.0.0.1) carries the media.
+    '  tcp_port: 0',
     `  udp_port: ${config.udpPort}`,
     '  use_external_ip: false',
     `  node_ip: ${LOOPBACK}`,

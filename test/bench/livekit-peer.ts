@@ -107,13 +107,11 @@ export async function startLiveKitPeer(apiKey: string, apiSecret: string, onLog:
       await startProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/, 'redis-server'),
     );
     const base = await findFreePortRange(2);
-    const tcpBase = await findFreePortRange(2);
     for (let i = 0; i < 2; i++) {
       const config = {
         name: `lk-${i + 1}`,
         port: base + i,
-        tcpPort: tcpBase + i,
-        udpPort: await freeUdpPort(),
+          udpPort: await freeUdpPort(),
         apiKey,
         apiSecret,
         emptyTimeoutSec: 300,
