@@ -1,11 +1,12 @@
-// `npm run bench:dev-cluster [-- --rounds 5 --seconds 10 --sizes 2,4]`: what one dev-cluster node
-// costs and how fast a livekit-client gets media from it, measured with the real client in Chromium.
-//   - startup: time for startDevCluster() to have 2 nodes listening, and for restart() of one;
+// `npm run bench:dev-cluster [-- --engine dev|livekit|both --rounds 5 --seconds 10 --sizes 2,4]`: what
+// one media node costs and how fast a livekit-client gets media from it, measured with the real client
+// in Chromium, on the dev cluster and on the real LiveKit server (default both, then their ratios).
+//   - startup: time for 2 nodes to listen, and for restart() of one;
 //   - join: connect() duration and connect() -> first decoded remote frame, for a joiner whose peer
 //     already publishes (default client options, which try the v1 path first, and v0 directly);
 //   - forwarding: N participants all publishing 360p video + audio on one node (N x (N-1) forwarded
 //     video streams): the node's CPU (share of one core) and memory per participant.
-// Prints a table and writes bench-results/dev-cluster.json.
+// Prints a table per engine and the dev/real ratios, and writes bench-results/dev-cluster.json.
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { BenchFlags } from './bench-flags';
@@ -13,7 +14,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
-import { startDevCluster, type DevCluster } from '../../src/dev-cluster';
+import type { DevCluster } from '../../src/dev-cluster/api';
+import { ENGINE_NAMES, startCluster, type Engine } from '../support/engines';
 import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../dev-cluster/livekit-page';
 
 const API_KEY = 'bench-key';
@@ -29,14 +31,21 @@ const TARGET_4X3_CPU_PERCENT = 20;
 const SETTLE_MS = 1_000;
 
 interface Args {
+  engines: Engine[];
   rounds: number;
   seconds: number;
   sizes: number[];
 }
 
 function readArgs(): Args {
-  const flags = new BenchFlags('bench:dev-cluster', { rounds: { type: 'string' }, seconds: { type: 'string' }, sizes: { type: 'string' } });
-  const args = { rounds: flags.int('rounds', 5), seconds: flags.int('seconds', 10), sizes: flags.ints('sizes', [2, 4], 2) };
+  const flags = new BenchFlags('bench:dev-cluster', { engine: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' }, sizes: { type: 'string' } });
+  const engine = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
+  const args = {
+    engines: engine === 'both' ? (['dev', 'livekit'] as Engine[]) : [engine],
+    rounds: flags.int('rounds', 5),
+    seconds: flags.int('seconds', 10),
+    sizes: flags.ints('sizes', [2, 4], 2),
+  };
   flags.done();
   return args;
 }
@@ -153,11 +162,11 @@ class Bench {
   }
 }
 
-async function main(): Promise<void> {
-  const args = readArgs();
+/** One engine's figures: start-up, connect to first frame, and forwarding cost per stream. */
+async function measure(engine: Engine, args: Args) {
   const loadAtStart = loadavg().map((load) => round(load, 2));
   let started = Date.now();
-  const cluster = await startDevCluster({ nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET });
+  const cluster = await startCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET });
   const startupMs = Date.now() - started;
   started = Date.now();
   await cluster.restart('node-2');
@@ -191,6 +200,7 @@ async function main(): Promise<void> {
       firstFrameMsMax: round(Math.max(...samples.map((sample) => sample.firstFrameMs))),
     });
     const result = {
+      engine,
       when: new Date().toISOString(),
       // Chromium shares the machine: with a high load its encoders starve, and fps/kbps show it.
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((load) => round(load, 2)) },
@@ -201,7 +211,7 @@ async function main(): Promise<void> {
     };
 
     console.log(
-      `\ndev cluster benchmark (${result.machine.cpus} cpus, load average ${loadAtStart[0]} at start, ${result.machine.loadAverageAtEnd[0]} at end)`,
+      `\n${ENGINE_NAMES[engine]} (${result.machine.cpus} cpus, load average ${loadAtStart[0]} at start, ${result.machine.loadAverageAtEnd[0]} at end)`,
     );
     console.log(`startup: 2 nodes listening in ${startupMs} ms; restart of one node ${restartMs} ms`);
     console.log('\njoin (joiner subscribes to one 360p publisher)      connect ms (median/max)   first frame ms after connect() (median/max)');
@@ -223,16 +233,34 @@ async function main(): Promise<void> {
       const verdict = fourByThree.nodeCpuPercentOfOneCore < TARGET_4X3_CPU_PERCENT ? 'meets' : 'MISSES';
       console.log(`\n4 x 3: ${fourByThree.nodeCpuPercentOfOneCore} % of one core, ${verdict} the < ${TARGET_4X3_CPU_PERCENT} % target`);
     }
-    mkdirSync(OUT_DIR, { recursive: true });
-    const file = join(OUT_DIR, 'dev-cluster.json');
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`\nwritten: ${file}`);
+    return result;
   } finally {
     await bench.closeAll();
     await chromium.close();
     await server.close();
     await cluster.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const args = readArgs();
+  const results = [];
+  for (const engine of args.engines) results.push(await measure(engine, args));
+  const [dev, livekit] = [results.find((r) => r.engine === 'dev'), results.find((r) => r.engine === 'livekit')];
+  if (dev && livekit) {
+    // The dev cluster held to the real server: ratios above 1 mean the dev cluster costs more.
+    console.log('\ndev cluster / real LiveKit server');
+    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+    console.log(`  connect() median: ${ratio(dev.join.defaultOptions.connectMsMedian, livekit.join.defaultOptions.connectMsMedian)}; first frame after connect median: ${ratio(dev.join.defaultOptions.firstFrameMsMedian, livekit.join.defaultOptions.firstFrameMsMedian)}`);
+    for (const row of dev.forwarding) {
+      const other = livekit.forwarding.find((r) => r.participants === row.participants);
+      if (other) console.log(`  ${row.participants} participants: CPU per forwarded stream ${ratio(row.cpuPercentPerVideoStream, other.cpuPercentPerVideoStream)}, RSS ${ratio(row.nodeRssMb, other.nodeRssMb)}`);
+    }
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, 'dev-cluster.json');
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwritten: ${file}`);
 }
 
 main().catch((error) => {
