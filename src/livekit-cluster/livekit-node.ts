@@ -41,6 +41,10 @@ export function livekitYaml(config: LiveKitNodeConfig): string {
     `  udp_port: ${config.udpPort}`,
     '  use_external_ip: false',
     `  node_ip: ${LOOPBACK}`,
+    // With no STUN or TURN server configured, LiveKit hands every client Google's and Twilio's public
+    // STUN servers in its join response. A loopback address where nothing answers STUN keeps clients
+    // off the network; the server itself uses stun_servers only to find an external IP (off here).
+    `  stun_servers: ["${LOOPBACK}:${config.port}"]`,
     '  enable_loopback_candidate: true',
     '  ips:',
     `    includes: ["${LOOPBACK}/32"]`,
