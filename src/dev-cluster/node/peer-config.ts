@@ -44,9 +44,11 @@ export function isUsableCandidate(candidate: string): boolean {
 }
 
 /**
- * werift marks an inactive m-section (an ended subscription) as rejected: port 0. When that section
- * is the BUNDLE tag, Chromium refuses the whole offer ("m= section with mid='2' should be rejected").
- * An inactive section on the discard port 9 says the same thing and keeps the bundle intact.
+ * werift marks an inactive m-section as rejected: port 0. That is an ended subscription in our
+ * offers, and in our answers every receive-only section a client offers (@livekit/rtc-node offers
+ * three audio and three video ones ahead of its data channel). When such a section is the BUNDLE
+ * tag, libwebrtc refuses the whole description ("m= section with mid='2' should be rejected"). An
+ * inactive section on the discard port 9 says the same thing and keeps the bundle intact.
  */
 export function keepInactiveSectionsBundled(sdp: string): string {
   return sdp

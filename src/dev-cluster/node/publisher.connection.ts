@@ -9,7 +9,7 @@ import {
 } from '@livekit/protocol';
 import { RTCPeerConnection, type RTCRtpTransceiver, type RTCTrackEvent } from 'werift';
 import { addRemoteCandidate, trickleMessage } from './ice';
-import { answerAsDtlsServer, peerConfig } from './peer-config';
+import { answerAsDtlsServer, keepInactiveSectionsBundled, peerConfig } from './peer-config';
 import { PublishedTrack } from './published-track';
 import { newSid } from './sids';
 import type { SignalMessage } from './signal-socket';
@@ -126,11 +126,13 @@ export class PublisherConnection {
     if (this.closed) return;
     const pc = (this.pc ??= this.createPc());
     await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+    keepSectionsInPlace(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription({ type: 'answer', sdp: answerAsDtlsServer(answer.sdp) });
     this.owner.send({
       case: 'answer',
-      value: new SessionDescription({ type: 'answer', sdp: pc.localDescription!.sdp, id: offer.id }),
+      // Sections the node will not use (the receive-only ones @livekit/rtc-node offers) stay bundled.
+      value: new SessionDescription({ type: 'answer', sdp: keepInactiveSectionsBundled(pc.localDescription!.sdp), id: offer.id }),
     });
     this.reconcileUnpublished();
   }
@@ -184,4 +186,15 @@ export class PublisherConnection {
     });
     return pc;
   }
+}
+
+/**
+ * werift hands an inactive transceiver to the next one added, whatever its kind: right for an
+ * offerer recycling its own m-lines, wrong for us as answerer. @livekit/rtc-node offers receive-only
+ * sections it never uses on this PC; when it then offers a new track, werift gave that section's
+ * transceiver to the new m-line and failed the answer ("Transceiver with mid=7 not found").
+ * The node never sends on this PC, so no transceiver here is ever free for reuse.
+ */
+function keepSectionsInPlace(pc: RTCPeerConnection): void {
+  for (const transceiver of pc.getTransceivers()) transceiver.usedForSender = true;
 }

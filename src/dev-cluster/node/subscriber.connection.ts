@@ -161,7 +161,9 @@ export class SubscriberConnection {
 
   private async acceptAnswer(answer: SessionDescription): Promise<void> {
     const pc = this.pc;
-    if (!pc || this.closed || answer.id !== this.offerId) return;
+    // An answer names the offer it answers; 0 is a client that does not say (LiveKit's Rust core,
+    // under @livekit/rtc-node and the Python SDK), and answers the one offer in flight.
+    if (!pc || this.closed || (answer.id !== 0 && answer.id !== this.offerId)) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     this.negotiating = false;
     if (pc.dtlsTransports.some((dtls) => dtls.state === 'connected')) this.requestKeyframes();
