@@ -184,14 +184,9 @@ export class Participant {
     if (!this.closed) this.subscriber.start();
   }
 
-  /**
-   * A data packet (already serialized) from someone else in the room. Lossy packets go over the
-   * reliable channel too: werift delays an ordered message sent right before an unordered one
-   * (seen: ~1 s, or until the next send), and livekit-client reads the kind from the packet, not
-   * the channel. Delivering a lossy packet reliably is within its contract.
-   */
-  sendData(bytes: Buffer): void {
-    this.subscriber.sendData(bytes);
+  /** A data packet (already serialized) from someone else in the room, on the channel of its kind. */
+  sendData(bytes: Buffer, lossy: boolean): void {
+    this.subscriber.sendData(bytes, lossy);
   }
 
   subscribe(track: PublishedTrack): void {

@@ -1,5 +1,6 @@
 import {
   Codec,
+  DataPacket_Kind,
   type DataPacket,
   DisconnectReason,
   JoinResponse,
@@ -238,9 +239,10 @@ export class Room implements ParticipantHost {
     const sids = new Set(user?.destinationSids ?? []);
     const everyone = identities.size === 0 && sids.size === 0;
     const bytes = Buffer.from(packet.toBinary());
+    const lossy = packet.kind === DataPacket_Kind.LOSSY;
     for (const participant of this.participants.values()) {
       if (participant === sender) continue;
-      if (everyone || identities.has(participant.identity) || sids.has(participant.sid)) participant.sendData(bytes);
+      if (everyone || identities.has(participant.identity) || sids.has(participant.sid)) participant.sendData(bytes, lossy);
     }
   }
 

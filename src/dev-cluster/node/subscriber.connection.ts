@@ -1,10 +1,24 @@
 import { SessionDescription, SignalTarget } from '@livekit/protocol';
 import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
-import { MAX_PENDING_PACKETS, RELIABLE_LABEL } from './data-packets';
+import { LOSSY_LABEL, MAX_PENDING_PACKETS, RELIABLE_LABEL } from './data-packets';
 import { addRemoteCandidate, trickleMessage } from './ice';
 import { keepInactiveSectionsBundled, peerConfig } from './peer-config';
 import type { PublishedTrack } from './published-track';
 import type { SignalMessage } from './signal-socket';
+
+interface OutgoingChannel {
+  channel: RTCDataChannel;
+  /** Packets for the client before the channel opened. */
+  pending: Buffer[];
+}
+
+function outgoingChannel(channel: RTCDataChannel): OutgoingChannel {
+  const out: OutgoingChannel = { channel, pending: [] };
+  channel.stateChanged.subscribe((state) => {
+    if (state === 'open') for (const bytes of out.pending.splice(0)) channel.send(bytes);
+  });
+  return out;
+}
 
 interface Subscription {
   track: PublishedTrack;
@@ -27,8 +41,7 @@ export interface SubscriberOwner {
 export class SubscriberConnection {
   private pc: RTCPeerConnection | undefined;
   private readonly subscriptions = new Map<string, Subscription>();
-  private dataOut: RTCDataChannel | undefined;
-  private readonly pendingData: Buffer[] = [];
+  private readonly dataOut: { reliable?: OutgoingChannel; lossy?: OutgoingChannel } = {};
   private offerId = 0;
   private readonly watchedDtls = new WeakSet<object>();
   private negotiationScheduled = false;
@@ -51,11 +64,12 @@ export class SubscriberConnection {
   }
 
   /** A data packet (already serialized) for this client; held while its channel opens. */
-  sendData(bytes: Buffer): void {
-    if (this.dataOut?.readyState === 'open') {
-      this.dataOut.send(bytes);
-    } else if (!this.closed && this.pendingData.length < MAX_PENDING_PACKETS) {
-      this.pendingData.push(bytes);
+  sendData(bytes: Buffer, lossy: boolean): void {
+    const out = lossy ? this.dataOut.lossy : this.dataOut.reliable;
+    if (out?.channel.readyState === 'open') {
+      out.channel.send(bytes);
+    } else if (!this.closed && out && out.pending.length < MAX_PENDING_PACKETS) {
+      out.pending.push(bytes);
     }
   }
 
@@ -111,12 +125,11 @@ export class SubscriberConnection {
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.requestKeyframes();
     });
-    const dataOut = pc.createDataChannel(RELIABLE_LABEL, { ordered: true });
-    this.dataOut = dataOut;
-    dataOut.stateChanged.subscribe((state) => {
-      if (state !== 'open') return;
-      for (const bytes of this.pendingData.splice(0)) dataOut.send(bytes);
-    });
+    this.dataOut.reliable = outgoingChannel(pc.createDataChannel(RELIABLE_LABEL, { ordered: true }));
+    // Clients take a packet's kind from the channel it arrives on (LiveKit's Rust core does).
+    // Ordered, though LiveKit's is not: werift holds an ordered message sent right before an
+    // unordered one (seen: ~1 s, or until the next send); no retransmits keeps it lossy.
+    this.dataOut.lossy = outgoingChannel(pc.createDataChannel(LOSSY_LABEL, { ordered: true, maxRetransmits: 0 }));
     return pc;
   }
 
