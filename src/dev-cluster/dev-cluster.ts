@@ -1,4 +1,5 @@
 import type { DevCluster, DevClusterOptions, DevNodeInfo } from './api';
+import { waitUntilStopped } from '../shared/process-state';
 import { findFreePortRange } from '../shared/ports';
 import { NodeProcess, NodeStartError } from './node-process';
 import { LOOPBACK_HOST } from './node/node-config';
@@ -110,7 +111,10 @@ class LocalDevCluster implements DevCluster {
   }
 
   async hang(node: string): Promise<void> {
-    this.find(node).hang();
+    const target = this.find(node);
+    target.hang();
+    const { pid } = target.info();
+    if (pid) await waitUntilStopped(pid);
   }
 
   async resume(node: string): Promise<void> {

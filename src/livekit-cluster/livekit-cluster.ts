@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevCluster, DevClusterOptions, DevNodeInfo } from '../dev-cluster/api';
+import { waitUntilStopped } from '../shared/process-state';
 import { findFreePortRange, freeUdpPort } from '../shared/ports';
 import { requireLivekitBinary } from './livekit-binary';
 import { LiveKitNodeProcess } from './livekit-node';
@@ -66,7 +67,10 @@ class LiveKitCluster implements DevCluster {
   }
 
   async hang(node: string): Promise<void> {
-    this.find(node).hang();
+    const target = this.find(node);
+    target.hang();
+    const { pid } = target.info();
+    if (pid) await waitUntilStopped(pid);
   }
 
   async resume(node: string): Promise<void> {
