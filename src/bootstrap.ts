@@ -8,6 +8,7 @@ import { AppLogger } from './common/app-logger';
 import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
+import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
 /** Paths the backend answers itself; everything else may be the client's SPA. */
 const BACKEND_PATHS = /^\/(api|webhooks|socket\.io|health|metrics)(\/|$)/;
@@ -51,5 +52,6 @@ export async function createApp(config: AppConfig, devCluster: DevCluster | null
     bodyParser: false,
     logger: new AppLogger(),
   });
+  if (config.redis) app.useWebSocketAdapter(new RedisIoAdapter(app, config.redis));
   return configureApp(app);
 }

@@ -1,4 +1,5 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import type Redis from 'ioredis';
 import { CLOCK, Clock, SystemClock } from './common/clock';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, LiveKitRoomServiceApi } from './cluster/livekit-room.api';
 import { NODE_LOAD_SOURCE } from './cluster/node-load.source';
@@ -6,9 +7,25 @@ import { HttpNodeProber, NODE_PROBER, NodeProber } from './cluster/node-prober';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
 import { DEV_CLUSTER } from './ops/dev-mode.service';
-import { REBUILD_CONCURRENCY, REBUILD_QUEUE_WIDTH } from './sessions/session-rebuild.service';
+import { SESSION_LEASE } from './sessions/session-locks';
+import { REBUILD_CONCURRENCY, REBUILD_QUEUE_WIDTH, REBUILD_TEST_PAUSE_MS } from './sessions/session-rebuild.service';
 import { MemorySessionStore } from './sessions/store/memory-session-store';
+import { connectRedis } from './sessions/store/redis-connection';
+import { RedisLease } from './sessions/store/redis-lease';
+import { RedisSessionStore } from './sessions/store/redis-session-store';
 import { SESSION_STORE, SessionStore } from './sessions/store/session-store';
+
+const REDIS = Symbol('Redis');
+
+/** Closes the store's Redis connection with the app. */
+@Injectable()
+class RedisShutdown implements OnApplicationShutdown {
+  constructor(@Optional() @Inject(REDIS) private readonly redis?: Redis | null) {}
+
+  onApplicationShutdown(): void {
+    this.redis?.disconnect();
+  }
+}
 
 /** The outside world, swappable in specs and benchmarks: store, clock, node prober, LiveKit RoomService. */
 export interface AppOverrides {
@@ -28,17 +45,23 @@ export interface AppOverrides {
 @Module({})
 export class CoreModule {
   static forRoot(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): DynamicModule {
+    // --redis: sessions, rejoin-key hashes and the per-session lease live in Redis, shared by every instance.
+    const redis = config.redis && !overrides.store ? connectRedis(config.redis, 'store') : null;
+    const store = overrides.store ?? (redis ? new RedisSessionStore(redis) : new MemorySessionStore());
     const providers = [
       { provide: APP_CONFIG, useValue: config },
+      { provide: REDIS, useValue: redis },
+      { provide: SESSION_LEASE, useValue: redis ? new RedisLease(redis) : null },
       { provide: DEV_CLUSTER, useValue: devCluster },
       { provide: CLOCK, useValue: overrides.clock ?? new SystemClock() },
-      { provide: SESSION_STORE, useValue: overrides.store ?? new MemorySessionStore() },
+      { provide: SESSION_STORE, useValue: store },
       // Placement reads node load from the registry through cluster/'s own interface.
       { provide: NODE_LOAD_SOURCE, useExisting: SESSION_STORE },
       overrides.prober ? { provide: NODE_PROBER, useValue: overrides.prober } : { provide: NODE_PROBER, useClass: HttpNodeProber },
       overrides.roomApi ? { provide: LIVEKIT_ROOM_API, useValue: overrides.roomApi } : { provide: LIVEKIT_ROOM_API, useClass: LiveKitRoomServiceApi },
       { provide: REBUILD_QUEUE_WIDTH, useValue: overrides.rebuildConcurrency ?? REBUILD_CONCURRENCY },
+      { provide: REBUILD_TEST_PAUSE_MS, useValue: Number(process.env.SESSION_REBUILDER_TEST_REBUILD_PAUSE_MS) || 0 },
     ];
-    return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
+    return { module: CoreModule, providers: [...providers, RedisShutdown], exports: providers.map((p) => p.provide) };
   }
 }

@@ -9,7 +9,8 @@ export type DomainErrorCode =
   | 'no-node-available'
   | 'node-unreachable'
   | 'bad-webhook'
-  | 'not-dev-cluster';
+  | 'not-dev-cluster'
+  | 'store-unavailable';
 
 export class DomainError extends Error {
   constructor(
@@ -39,6 +40,7 @@ export function httpStatusOf(code: DomainErrorCode): number {
     case 'node-unreachable':
       return 502;
     case 'no-node-available':
+    case 'store-unavailable':
       return 503;
     default: {
       const unreachable: never = code;

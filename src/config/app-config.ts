@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, IsUrl, Max, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
@@ -57,6 +57,11 @@ export class AppConfig {
   @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
   readonly nodeCapacity: number = 0;
 
+  /** Redis shared by every backend instance (sessions, keys, locks, socket rooms); unset = in memory, one instance. */
+  @IsOptional()
+  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'must be a redis:// or rediss:// URL' })
+  readonly redis: string | undefined = undefined;
+
   /** A frozen copy with the URLs and port the start-up settled on. */
   resolved(changes: { urls?: readonly string[]; port?: number }): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), this, changes));
@@ -66,6 +71,12 @@ export class AppConfig {
   describe(): string {
     const engine = this.media === 'livekit' ? 'real LiveKit server' : 'dev cluster';
     const mode = this.devCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
-    return `${mode}, api key ${this.apiKey}, port ${this.port}`;
+    const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
+    return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}`;
   }
+}
+
+/** A URL for logs: any password in it is replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }

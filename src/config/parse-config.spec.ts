@@ -66,12 +66,18 @@ describe('parseConfig', () => {
     assert.ok(problems(['--url', 'ws://a:1,ws://a:1', '--api-key', 'K', '--secret', 'S']).some((p) => p.includes('twice')));
   });
 
-  it('refuses --redis and REDIS_URL with one clear line until the shared store exists', () => {
-    const fromFlag = problems(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://127.0.0.1:6379']);
-    expect(fromFlag.filter((p) => p.startsWith('--redis')).length).toEqual(1); // fromFlag.join('\n')
-    assert.ok(!fromFlag.some((p) => p.includes('unknown option')), fromFlag.join('\n'));
-    const fromEnv = problems(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'], { REDIS_URL: 'redis://127.0.0.1:6379' });
-    assert.ok(fromEnv.some((p) => p.startsWith('--redis / REDIS_URL')), fromEnv.join('\n'));
+  it('takes --redis or REDIS_URL (the flag wins) and refuses what is not a redis:// URL', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    expect(parseConfig([...base, '--redis', 'redis://127.0.0.1:6379'], { REDIS_URL: 'redis://other:1' }).redis).toBe('redis://127.0.0.1:6379');
+    expect(parseConfig(base, { REDIS_URL: 'redis://127.0.0.1:6380' }).redis).toBe('redis://127.0.0.1:6380');
+    expect(parseConfig(base, {}).redis).toBeUndefined();
+    expect(problems([...base, '--redis', 'http://127.0.0.1:6379'])).toEqual(['--redis / REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379")']);
+  });
+
+  it('never shows a Redis password in the start-up line', () => {
+    const config = parseConfig(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://user:hunter2@127.0.0.1:6379'], {});
+    expect(config.describe()).toContain('redis://user:***@127.0.0.1:6379');
+    expect(config.describe()).not.toContain('hunter2');
   });
 });
 

@@ -21,6 +21,7 @@ const SOURCES: Record<string, string> = {
   devBasePort: '--dev-base-port',
   nodeCapacity: '--node-capacity / NODE_CAPACITY',
   media: '--media',
+  redis: '--redis / REDIS_URL',
 };
 
 const FLAGS = {
@@ -40,12 +41,8 @@ const FLAGS = {
 export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1] [--node-capacity N]
        with no --url, an embedded cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
        [--media dev|livekit] (livekit: the real LiveKit server, after npm run livekit:install)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY`;
-
-// DESIGN.md's --redis (several instances sharing sessions) is a later piece of work: refusing it beats
-// silently running an instance whose sessions others cannot see.
-const REDIS_NOT_BUILT =
-  '--redis / REDIS_URL: a shared Redis store is not built yet; run a single instance without it (state is kept in memory)';
+       [--redis redis://HOST:PORT] (several instances share sessions through Redis)
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL`;
 
 function splitUrls(value: string): string[] {
   return value
@@ -66,7 +63,6 @@ function toInt(value: string | undefined, fallback: number): number {
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   const { values, problems } = parseFlags(argv, FLAGS);
   const flag = (name: keyof typeof FLAGS) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  if (values.redis !== undefined || env.REDIS_URL) problems.push(REDIS_NOT_BUILT);
 
   const flagUrls = ((values.url as string[] | undefined) ?? []).flatMap(splitUrls);
   const urls = flagUrls.length > 0 ? flagUrls : splitUrls(env.LIVEKIT_URL ?? '');
@@ -82,6 +78,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     devBasePort: toInt(flag('dev-base-port'), DEFAULT_DEV_BASE_PORT),
     nodeCapacity: toInt(flag('node-capacity') ?? env.NODE_CAPACITY, 0),
     media: (flag('media') ?? 'dev') as 'dev' | 'livekit',
+    redis: flag('redis') ?? (env.REDIS_URL || undefined),
   };
   if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);

@@ -1,6 +1,26 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { KeyedLock } from '../common/keyed-lock';
 
-/** One lock per session id, shared by every writer of a session record (join, rebuild, webhooks). */
+/** A lock on one session shared by every backend instance (the Redis lease), when there are several. */
+export interface SessionLease {
+  run<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
+}
+
+export const SESSION_LEASE = Symbol('SessionLease');
+
+/**
+ * One writer per session id (join, rebuild, webhooks, sweep): in this process always, and across
+ * instances through the lease when the store is shared. The local lock comes first, so one instance
+ * queues its own writers instead of polling Redis with each of them.
+ */
 @Injectable()
-export class SessionLocks extends KeyedLock {}
+export class SessionLocks {
+  private readonly local = new KeyedLock();
+
+  constructor(@Optional() @Inject(SESSION_LEASE) private readonly lease?: SessionLease | null) {}
+
+  run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    const lease = this.lease;
+    return this.local.run(sessionId, lease ? () => lease.run(sessionId, work) : work);
+  }
+}

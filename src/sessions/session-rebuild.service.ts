@@ -28,6 +28,13 @@ export const REBUILD_CONCURRENCY = 8;
 /** Injection token for the queue's width: REBUILD_CONCURRENCY unless a benchmark sizes it. */
 export const REBUILD_QUEUE_WIDTH = Symbol('RebuildQueueWidth');
 
+/**
+ * Test hook (env SESSION_REBUILDER_TEST_REBUILD_PAUSE_MS): each rebuild waits this long between
+ * CreateRoom and the write, so the scale-out specs can run two instances' rebuilds side by side and
+ * kill an instance in the middle of one. 0 (the default) in every real run.
+ */
+export const REBUILD_TEST_PAUSE_MS = Symbol('RebuildTestPauseMs');
+
 export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt as soon as one comes back';
 
 export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigger): RejoinReason {
@@ -56,6 +63,7 @@ export class SessionRebuildService {
     private readonly locks: SessionLocks,
     private readonly metrics: MetricsService,
     @Optional() @Inject(REBUILD_QUEUE_WIDTH) queueWidth: number = REBUILD_CONCURRENCY,
+    @Optional() @Inject(REBUILD_TEST_PAUSE_MS) private readonly testPauseMs: number = 0,
   ) {
     this.queue = new BoundedWorkQueue(queueWidth);
   }
@@ -148,6 +156,10 @@ export class SessionRebuildService {
       return session;
     }
 
+    if (this.testPauseMs > 0) {
+      this.logger.warn(`session ${sessionId}: rebuild paused ${this.testPauseMs} ms before its write (test hook)`);
+      await new Promise((resolve) => setTimeout(resolve, this.testPauseMs));
+    }
     const previousUrl = session.nodeUrl;
     session.nodeUrl = placed.url;
     session.roomSid = placed.sid;

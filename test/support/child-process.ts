@@ -17,10 +17,16 @@ process.once('exit', () => {
 });
 
 export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], {
+  return spawnProcess(process.execPath, ['--enable-source-maps', script, ...args], env, script);
+}
+
+/** Any program (redis-server, nginx...), with the same output capture and teardown as spawnNode. */
+export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}, script = command): Spawned {
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.once('error', () => undefined); // a missing program: no pid, reported below
   if (!child.pid) throw new Error(`could not spawn ${script}`);
   live.add(child);
   let out = '';

@@ -1,0 +1,34 @@
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { redactUrl } from '../../config/app-config';
+
+/** A command Redis does not answer in this long fails (a hung Redis gives 503s, not hanging requests). */
+const COMMAND_TIMEOUT_MS = 2_000;
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * A Redis connection that never blocks a request on an outage: commands fail at once while it is
+ * down (no offline queue), and it reconnects on its own every second at most. One log line when it
+ * goes away and one when it is back, not one per retry.
+ */
+export function connectRedis(url: string, role: string, options: { offlineQueue?: boolean } = {}): Redis {
+  const logger = new Logger(`Redis ${role}`);
+  const redis = new Redis(url, {
+    enableOfflineQueue: options.offlineQueue ?? false,
+    maxRetriesPerRequest: options.offlineQueue ? null : 0,
+    commandTimeout: options.offlineQueue ? undefined : COMMAND_TIMEOUT_MS,
+    connectTimeout: COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+  });
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn(`${redactUrl(url)} unreachable (${error.message}); retrying every second, requests that need it answer 503 meanwhile`);
+  });
+  redis.on('ready', () => {
+    logger.log(down ? `${redactUrl(url)} reachable again` : `connected to ${redactUrl(url)}`);
+    down = false;
+  });
+  return redis;
+}

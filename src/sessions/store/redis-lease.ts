@@ -1,0 +1,68 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type Redis from 'ioredis';
+import { redisKeys } from './redis-keys';
+import { StoreUnavailableError } from './store.errors';
+
+/**
+ * A lease this long survives its holder by at most that much: an instance that dies in the middle of
+ * a rebuild blocks the session for under a second, then the next instance waiting on it finishes the
+ * job (it re-reads the session and finds it still on the dead node). Renewed every RENEW_MS while the
+ * work runs, so a slow rebuild keeps it; a holder whose event loop stalls past the lease loses it, and
+ * its writes are refused (the store fences every write with the lease).
+ */
+export const LEASE_MS = 1_000;
+const RENEW_MS = 250;
+const RETRY_MS = 15;
+/** Waiting longer than this for one session means something is wrong: the request fails with 503. */
+const ACQUIRE_TIMEOUT_MS = 10_000;
+
+export interface LeaseHolder {
+  key: string;
+  token: string;
+}
+
+const held = new AsyncLocalStorage<Map<string, LeaseHolder>>();
+
+/** The lease the current async context holds on this session, if any (read by the store's writes). */
+export function currentLease(sessionId: string): LeaseHolder | undefined {
+  return held.getStore()?.get(sessionId);
+}
+
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** One writer per session across every backend instance: a Redis lease (SET NX PX), renewed while held. */
+export class RedisLease {
+  constructor(private readonly redis: Redis) {}
+
+  async run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    if (currentLease(sessionId)) return work(); // re-entrant within one async context
+    const lease: LeaseHolder = { key: redisKeys.lease(sessionId), token: randomBytes(12).toString('base64url') };
+    await this.acquire(lease);
+    const renewal = setInterval(() => void this.redis.eval(RENEW, 1, lease.key, lease.token, LEASE_MS).catch(() => undefined), RENEW_MS);
+    try {
+      const leases = new Map(held.getStore() ?? []);
+      leases.set(sessionId, lease);
+      return await held.run(leases, work);
+    } finally {
+      clearInterval(renewal);
+      await this.redis.eval(RELEASE, 1, lease.key, lease.token).catch(() => undefined);
+    }
+  }
+
+  private async acquire(lease: LeaseHolder): Promise<void> {
+    const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
+    for (;;) {
+      let acquired: string | null;
+      try {
+        acquired = await this.redis.set(lease.key, lease.token, 'PX', LEASE_MS, 'NX');
+      } catch (error) {
+        throw new StoreUnavailableError(error);
+      }
+      if (acquired === 'OK') return;
+      if (Date.now() > deadline) throw new StoreUnavailableError(new Error(`session lease ${lease.key} still held by another instance after ${ACQUIRE_TIMEOUT_MS} ms`));
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+}

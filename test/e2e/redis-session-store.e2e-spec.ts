@@ -1,0 +1,121 @@
+// The Redis store against a real redis-server, side by side with the in-memory store it must behave
+// like: the same answers for the same writes, per-node load kept by the writes themselves, and writes
+// fenced by the session's lease.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import Redis from 'ioredis';
+import type { SessionRecord } from '../../src/sessions/session.model';
+import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { redisKeys } from '../../src/sessions/store/redis-keys';
+import { RedisLease } from '../../src/sessions/store/redis-lease';
+import { RedisSessionStore } from '../../src/sessions/store/redis-session-store';
+import { LeaseLostError, StoreUnavailableError } from '../../src/sessions/store/store.errors';
+import { startRedisServer, type RedisServer } from '../support/redis-server';
+
+function session(id: string, nodeUrl: string, people: string[], extra: Partial<SessionRecord> = {}): SessionRecord {
+  const participants = Object.fromEntries(
+    people.map((identity, i) => [
+      identity,
+      {
+        identity,
+        name: identity,
+        metadata: '',
+        grants: { canPublish: true, canSubscribe: true, canPublishData: true },
+        rejoinKeyHash: 'h',
+        state: i === 0 && people.length > 2 ? ('left' as const) : ('joined' as const),
+        invitedAt: 1,
+      },
+    ]),
+  );
+  return {
+    sessionId: id,
+    room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 0 },
+    nodeUrl,
+    roomSid: 'RM_x',
+    generation: 1,
+    waitingForNode: false,
+    createdAt: 1,
+    participants,
+    ...extra,
+  };
+}
+
+describe('RedisSessionStore (real redis-server) against MemorySessionStore', () => {
+  let server: RedisServer;
+  let client: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    await new Promise((resolve) => client.once('ready', resolve));
+  });
+
+  afterAll(async () => {
+    await client?.quit().catch(() => undefined);
+    await server?.close();
+  });
+
+  it('answers like the in-memory store through a sequence of writes, loads included', async () => {
+    const memory = new MemorySessionStore();
+    const redis = new RedisSessionStore(client);
+    const writes: Array<(store: MemorySessionStore | RedisSessionStore) => Promise<void>> = [
+      (s) => s.save(session('a', 'ws://n1', ['x', 'y'])),
+      (s) => s.save(session('b', 'ws://n1', ['gone', 'p', 'q'])), // one of three has left: 2 count
+      (s) => s.save(session('c', 'ws://n2', ['z'])),
+      (s) => s.save(session('a', 'ws://n2', ['x', 'y'], { generation: 2 })), // moved
+      (s) => s.save(session('c', 'ws://n2', ['z'], { waitingForNode: true })), // counts nowhere
+      (s) => s.delete('b'),
+      (s) => s.delete('missing'),
+    ];
+    for (const write of writes) {
+      await write(memory);
+      await write(redis);
+      const sorted = (list: SessionRecord[]) => list.sort((l, r) => l.sessionId.localeCompare(r.sessionId));
+      expect(sorted(await redis.list())).toEqual(sorted(await memory.list()));
+      for (const url of ['ws://n1', 'ws://n2']) expect(sorted(await redis.listByNode(url))).toEqual(sorted(await memory.listByNode(url)));
+      expect(await redis.loadByNode()).toEqual(await memory.loadByNode());
+    }
+    expect(await redis.get('a')).toEqual(await memory.get('a'));
+    expect(await redis.get('missing')).toBeUndefined();
+  });
+
+  it('refuses a write from a holder whose lease ran out, and lets the new holder write', async () => {
+    const store = new RedisSessionStore(client);
+    const lease = new RedisLease(client);
+    await expect(
+      lease.run('fenced', async () => {
+        await store.save(session('fenced', 'ws://n1', ['x'])); // held: written
+        await client.set(redisKeys.lease('fenced'), 'another-instance'); // as if it expired and another took it
+        await store.save(session('fenced', 'ws://n1', ['x'], { generation: 9 }));
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect((await store.get('fenced'))?.generation).toBe(1);
+    await client.del(redisKeys.lease('fenced'));
+    await lease.run('fenced', () => store.save(session('fenced', 'ws://n1', ['x'], { generation: 2 })));
+    expect((await store.get('fenced'))?.generation).toBe(2);
+  });
+
+  it('one holder at a time: a second run waits for the first', async () => {
+    const lease = new RedisLease(client);
+    const order: string[] = [];
+    const first = lease.run('queue', async () => {
+      order.push('first in');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      order.push('first out');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await lease.run('queue', async () => {
+      order.push('second in');
+    });
+    await first;
+    expect(order).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  it('answers StoreUnavailableError at once while Redis is down', async () => {
+    const store = new RedisSessionStore(client);
+    await server.stop();
+    const started = Date.now();
+    await expect(store.get('a')).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await server.start();
+  });
+});

@@ -1,0 +1,167 @@
+// Several backend instances over one real redis-server (append-only file on): any instance serves any
+// session, a node death is rebuilt exactly once however many instances see it, pushes cross
+// instances, and a Redis restart loses nothing (the API answers 503 meanwhile and recovers by itself).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import Redis from 'ioredis';
+import type { JoinResponse, RejoinResponse } from '../../src/contracts';
+import type { SessionRecord } from '../../src/sessions/session.model';
+import { redisKeys } from '../../src/sessions/store/redis-keys';
+import { startApp, type StartedApp } from '../support/app';
+import { spawnFakeNode, type FakeNodeProcess } from '../support/fake-node-process';
+import { startRedisServer, type RedisServer } from '../support/redis-server';
+import { api, connect, join, type ConnectedParticipant } from '../support/session-client';
+
+const API_KEY = 'scale-key';
+const API_SECRET = 'scale-secret-of-a-reasonable-length';
+/** Probe verdict on a refused connection (250 ms) plus the rebuild, with room for a busy machine. */
+const MOVE_TIMEOUT_MS = 10_000;
+/**
+ * Every rebuild here waits this long between CreateRoom and its write (the rebuild service's test
+ * hook): both instances' rebuilds of one session then overlap for sure, and an instance can be killed
+ * in the middle of one.
+ */
+const REBUILD_PAUSE_MS = 600;
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** session_rebuilder_rebuilds_total{outcome="rebuilt"} of one instance. */
+async function rebuildsCounted(app: StartedApp): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  return [...text.matchAll(/^session_rebuilder_rebuilds_total\{[^}]*outcome="rebuilt"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+describe('two backend instances over Redis', () => {
+  let redis: RedisServer;
+  let reader: Redis;
+  const nodes: FakeNodeProcess[] = [];
+  const apps: StartedApp[] = [];
+  const sockets: ConnectedParticipant[] = [];
+  let a: StartedApp;
+  let b: StartedApp;
+
+  const stored = async (sessionId: string): Promise<SessionRecord | undefined> => {
+    const json = await reader.get(redisKeys.session(sessionId));
+    return json ? (JSON.parse(json) as SessionRecord) : undefined;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    reader = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    for (let i = 0; i < 3; i++) nodes.push(await spawnFakeNode(API_KEY, API_SECRET));
+    for (let i = 0; i < 2; i++) {
+      apps.push(
+        await startApp({
+          urls: nodes.map((n) => n.url),
+          apiKey: API_KEY,
+          secret: API_SECRET,
+          args: ['--redis', redis.url],
+          env: { SESSION_REBUILDER_TEST_REBUILD_PAUSE_MS: String(REBUILD_PAUSE_MS) },
+        }),
+      );
+    }
+    [a, b] = apps as [StartedApp, StartedApp];
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await reader?.quit().catch(() => undefined);
+    for (const app of apps) await app.stop();
+    for (const node of nodes) await node.stop();
+    await redis?.close();
+  });
+
+  it('any instance serves any session: joined through one, listed and rejoined through the other', async () => {
+    const joined = await join(a.url, 'shared-1', 'Ada');
+    const rejoin = await api<RejoinResponse>(b.url, 'POST', `/api/sessions/shared-1/participants/${joined.identity}/rejoin`, { rejoinKey: joined.rejoinKey });
+    expect(rejoin.status).toBe(200);
+    expect([rejoin.body.url, rejoin.body.generation]).toEqual([joined.url, joined.generation]);
+    const wrongKey = await api(b.url, 'POST', `/api/sessions/shared-1/participants/${joined.identity}/rejoin`, { rejoinKey: 'x'.repeat(43) });
+    expect(wrongKey.status).toBe(401);
+    const second = await join(b.url, 'shared-1', 'Grace');
+    expect(second.url).toBe(joined.url);
+    const listed = await api<Array<{ sessionId: string; participants: unknown[] }>>(a.url, 'GET', '/api/sessions');
+    expect(listed.body.find((s) => s.sessionId === 'shared-1')?.participants).toHaveLength(2);
+    expect(Object.keys((await stored('shared-1'))!.participants).sort()).toEqual([joined.identity, second.identity].sort());
+  });
+
+  it('both instances see the node die: exactly one rebuild per session, and every socket gets its push', async () => {
+    // Eight sessions, joined through both instances; each participant's socket on the other instance.
+    const joined: JoinResponse[] = [];
+    for (let i = 0; i < 8; i++) joined.push(await join(i % 2 ? a.url : b.url, `herd-${i}`, `P${i}`));
+    for (const [i, participant] of joined.entries()) sockets.push(await connect(i % 2 ? b.url : a.url, participant));
+    const victimUrl = joined[0]!.url;
+    const victims = joined.filter((j) => j.url === victimUrl);
+    const victimSockets = sockets.filter((_s, i) => joined[i]!.url === victimUrl);
+    const rebuildsBefore = (await rebuildsCounted(a)) + (await rebuildsCounted(b));
+
+    nodes.find((n) => n.url === victimUrl)!.kill();
+    const pushes = await Promise.all(victimSockets.map((socket) => socket.nextRejoin(2, MOVE_TIMEOUT_MS)));
+    for (const push of pushes) expect([push.generation, push.url === victimUrl]).toEqual([2, false]);
+
+    // Give a second instance every chance to rebuild again, then read the truth from Redis.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const victim of victims) {
+      const session = (await stored(victim.sessionId))!;
+      expect([session.sessionId, session.generation, session.nodeUrl === victimUrl]).toEqual([victim.sessionId, 2, false]);
+    }
+    for (const socket of victimSockets) expect(socket.rejoins.map((r) => r.generation)).toEqual([2]);
+    const rebuildsAfter = (await rebuildsCounted(a)) + (await rebuildsCounted(b));
+    expect(rebuildsAfter - rebuildsBefore).toBe(victims.length);
+  });
+
+  it('a Redis restart loses nothing: 503 with a clear message meanwhile, then it recovers by itself', async () => {
+    const before = await api<Array<{ sessionId: string }>>(a.url, 'GET', '/api/sessions');
+    const keyed = await join(a.url, 'survivor', 'Lin');
+    await redis.stop();
+
+    for (const app of [a, b]) {
+      const refused = await api<{ message: string }>(app.url, 'POST', '/api/sessions/during-outage/participants', { name: 'Late' });
+      expect(refused.status).toBe(503);
+      expect(refused.body.message).toMatch(/session store \(Redis\) is unavailable/);
+    }
+
+    await redis.start();
+    await waitFor('both instances answer again', async () => (await Promise.all([a, b].map((app) => api(app.url, 'GET', '/api/sessions')))).every((r) => r.status === 200), 10_000);
+    const after = await api<Array<{ sessionId: string }>>(b.url, 'GET', '/api/sessions');
+    expect(after.body.map((s) => s.sessionId).sort()).toEqual([...before.body.map((s) => s.sessionId), 'survivor'].sort());
+    const rejoin = await api<RejoinResponse>(b.url, 'POST', `/api/sessions/survivor/participants/${keyed.identity}/rejoin`, { rejoinKey: keyed.rejoinKey });
+    expect(rejoin.status).toBe(200);
+    expect((await join(b.url, 'during-outage', 'Late')).sessionId).toBe('during-outage');
+  });
+
+  // Last: it kills instance A for good.
+  it('an instance SIGKILLed in the middle of a rebuild: the other finishes it, once, about a second later', async () => {
+    const living = nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null);
+    expect(living.length).toBeGreaterThanOrEqual(2); // one to kill, one to move to
+    const joined = await join(a.url, 'midway', 'Mo');
+    const socket = await connect(b.url, joined);
+    sockets.push(socket);
+    const victim = nodes.find((n) => n.url === joined.url)!;
+    expect(victim).toBeDefined();
+
+    victim.kill();
+    // The participant's own report through A starts A's rebuild at once (B's probes see the death up to 250 ms later).
+    const report = api(a.url, 'POST', `/api/sessions/midway/participants/${joined.identity}/rejoin`, { rejoinKey: joined.rejoinKey, failedUrl: victim.url }).catch(() => undefined);
+    await waitFor('A pausing inside the rebuild', async () => a.output().includes('session midway: rebuild paused'), MOVE_TIMEOUT_MS);
+    process.kill(a.pid, 'SIGKILL');
+    const killedAt = performance.now();
+    await report;
+
+    const push = await socket.nextRejoin(2, MOVE_TIMEOUT_MS);
+    const finishedAfterMs = Math.round(push.at - killedAt);
+    // B waits out A's lease (at most 1 s after A's last renewal), then does the whole rebuild, pause included.
+    expect(finishedAfterMs).toBeLessThan(1_000 + REBUILD_PAUSE_MS + 1_000);
+    console.log(`scale-out: instance killed mid-rebuild; the other pushed the move ${finishedAfterMs} ms later (${REBUILD_PAUSE_MS} ms of it the test pause)`);
+    const session = (await stored('midway'))!;
+    expect([session.generation, session.nodeUrl === victim.url, push.url]).toEqual([2, false, session.nodeUrl]);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(socket.rejoins.map((r) => r.generation)).toEqual([2]);
+    expect(b.output()).toContain('session midway rebuilt');
+  });
+});
