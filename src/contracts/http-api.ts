@@ -54,3 +54,23 @@ export interface ApiErrorBody {
   message: string;
   details?: Record<string, string[]>;
 }
+
+/** A media node as GET /api/info shows it (name, pid and process state only for the embedded cluster). */
+export interface InfoNode {
+  url: string;
+  status: 'unknown' | 'up' | 'suspect' | 'down' | undefined;
+  name?: string;
+  pid?: number;
+  process?: string;
+}
+
+/** 200 body of GET /api/info. */
+export interface AppInfo {
+  devCluster: boolean;
+  nodes: InfoNode[];
+  /**
+   * The backend instance that answered: behind a load balancer, which one holds this client.
+   * `crashable`: `npm run cluster` started it, and POST /api/dev/crash-instance SIGKILLs it.
+   */
+  instance: { pid: number; store: 'memory' | 'redis'; crashable: boolean };
+}

@@ -2,8 +2,11 @@
 
 export const SESSION_NAMESPACE = '/session';
 
-/** Why the server asks a participant to move. */
-export type RejoinReason = 'node-down' | 'node-hung' | 'node-recovered' | 'client-report';
+/**
+ * Why the server asks a participant to move. `catch-up`: the socket (re)connected behind the session's
+ * current generation (its backend instance died, or it was away while the session moved).
+ */
+export type RejoinReason = 'node-down' | 'node-hung' | 'node-recovered' | 'client-report' | 'catch-up';
 
 export interface RejoinPayload {
   url: string;
@@ -36,4 +39,6 @@ export interface SessionHandshakeAuth {
   sessionId: string;
   identity: string;
   rejoinKey: string;
+  /** The generation the client runs on; a socket behind the session's is sent the move it missed. */
+  generation?: number;
 }

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { SessionParamsDto } from '../sessions/dto/session-params.dto';
-import { AppInfo, DevModeService } from './dev-mode.service';
+import type { AppInfo } from '../contracts';
+import { DevModeService } from './dev-mode.service';
 
 @Controller('api')
 export class DevModeController {
@@ -16,5 +17,12 @@ export class DevModeController {
   @HttpCode(200)
   crash(@Param() params: SessionParamsDto): Promise<{ killed: string; url: string }> {
     return this.devMode.crashNodeOf(params.sessionId);
+  }
+
+  /** The sample app's "crash my backend instance" (npm run cluster only): this instance SIGKILLs itself. */
+  @Post('dev/crash-instance')
+  @HttpCode(202)
+  crashInstance(): { killed: number } {
+    return this.devMode.crashInstance();
   }
 }

@@ -1,24 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AppInfo } from '../contracts';
 import type { DevCluster } from '../dev-cluster/api';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../cluster/node-health.service';
-import type { NodeStatus } from '../cluster/node-health.state';
 import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
 
 export const DEV_CLUSTER = Symbol('DevCluster');
 
-export interface InfoNode {
-  url: string;
-  status: NodeStatus | undefined;
-  name?: string;
-  pid?: number;
-  process?: string;
-}
-
-export interface AppInfo {
-  devCluster: boolean;
-  nodes: InfoNode[];
-}
+/**
+ * Set by `npm run cluster` on the instances it starts (several, over Redis, behind nginx): the sample
+ * app may then crash the instance it talks to. Never set in a real deployment.
+ */
+export const LOCAL_CLUSTER_ENV = 'SESSION_REBUILDER_LOCAL_CLUSTER';
 
 /** The sample app's demo hooks; only the embedded dev cluster can be crashed on purpose. */
 @Injectable()
@@ -27,15 +21,18 @@ export class DevModeService {
 
   constructor(
     @Inject(DEV_CLUSTER) private readonly cluster: DevCluster | null,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     private readonly health: NodeHealthService,
   ) {}
 
   info(): AppInfo {
-    if (!this.cluster) return { devCluster: false, nodes: this.health.urls().map((url) => ({ url, status: this.health.status(url) })) };
+    const instance = { pid: process.pid, store: this.config.redis ? ('redis' as const) : ('memory' as const), crashable: this.instanceCrashable() };
+    if (!this.cluster) return { devCluster: false, nodes: this.health.urls().map((url) => ({ url, status: this.health.status(url) })), instance };
     return {
       devCluster: true,
       nodes: this.cluster.nodes().map((n) => ({ url: n.url, status: this.health.status(n.url), name: n.name, pid: n.pid, process: n.state })),
+      instance,
     };
   }
 
@@ -49,5 +46,22 @@ export class DevModeService {
     this.logger.warn(`crashing ${node.name} (${node.url}, pid ${node.pid}) on request, session ${sessionId}`);
     await this.cluster.kill(node.name);
     return { killed: node.name, url: node.url };
+  }
+
+  /**
+   * The sample app's "crash my backend instance": this process SIGKILLs itself right after answering,
+   * as a crash would (no shutdown hooks). Only in `npm run cluster`, where other instances take over.
+   */
+  crashInstance(): { killed: number } {
+    if (!this.instanceCrashable()) {
+      throw new DomainError('not-dev-cluster', 'crash-instance works only for instances started by npm run cluster (several instances over Redis)');
+    }
+    this.logger.warn(`SIGKILL of this instance (pid ${process.pid}) on request`);
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);
+    return { killed: process.pid };
+  }
+
+  private instanceCrashable(): boolean {
+    return process.env[LOCAL_CLUSTER_ENV] === '1' && !!this.config.redis;
   }
 }

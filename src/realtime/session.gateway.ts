@@ -19,6 +19,8 @@ interface SocketData {
   identity: string;
   waitingForNode: boolean;
   generation: number;
+  /** The generation the client said it runs on, if it said. */
+  clientGeneration?: number;
 }
 
 type SessionSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -38,14 +40,20 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
     // Refused at the handshake: the client sees connect_error and never joins a room.
     namespace.use((socket, next) => {
       const auth = (socket.handshake.auth ?? {}) as Partial<SessionHandshakeAuth>;
-      const { sessionId, identity, rejoinKey } = auth;
+      const { sessionId, identity, rejoinKey, generation: clientGeneration } = auth;
       if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId) || typeof identity !== 'string' || !IDENTITY_PATTERN.test(identity)) {
         next(new Error('handshake needs auth {sessionId, identity, rejoinKey}'));
         return;
       }
       this.sessions.authenticate(sessionId, identity, rejoinKey).then(
         (session) => {
-          socket.data = { sessionId, identity, waitingForNode: session.waitingForNode, generation: session.generation };
+          socket.data = {
+            sessionId,
+            identity,
+            waitingForNode: session.waitingForNode,
+            generation: session.generation,
+            clientGeneration: Number.isSafeInteger(clientGeneration) ? clientGeneration : undefined,
+          };
           next();
         },
         (error: unknown) => next(new Error(error instanceof Error ? error.message : 'unauthorized')),
@@ -54,9 +62,15 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
   }
 
   handleConnection(socket: SessionSocket): void {
-    const { sessionId, identity, waitingForNode, generation } = socket.data;
+    const { sessionId, identity, waitingForNode, generation, clientGeneration } = socket.data;
     void socket.join(participantRoom(sessionId, identity));
     if (waitingForNode) socket.emit('waiting-for-node', { generation, reason: NO_NODE_MESSAGE });
+    if (clientGeneration === undefined) return;
+    // Pushes are not replayed: a socket that comes back behind the session is sent the move it missed.
+    this.sessions.catchUp(sessionId, identity, clientGeneration).then(
+      (missed) => missed && socket.emit('rejoin', missed),
+      (error: unknown) => this.logger.error(`catch-up for ${sessionId}/${identity}: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   @SubscribeMessage('media-lost')

@@ -4,7 +4,7 @@ import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../cluster/node-health.service';
 import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
-import type { JoinResponse, RejoinResponse } from '../contracts';
+import type { JoinResponse, RejoinPayload, RejoinResponse } from '../contracts';
 import { SESSION_STORE, SessionStore } from './store/session-store';
 import type { CreateParticipantDto } from './dto/create-participant.dto';
 import type { RejoinDto } from './dto/rejoin.dto';
@@ -156,6 +156,18 @@ export class SessionsService {
     }
     if (participant.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
     return session;
+  }
+
+  /**
+   * The move a (re)connecting socket missed: its client runs on `clientGeneration`, the session has
+   * moved on since (a push went out while the socket was away, on a dead instance say). A fresh token
+   * for the current node, or undefined when the client is current or the session waits for a node.
+   */
+  async catchUp(sessionId: string, identity: string, clientGeneration: number): Promise<RejoinPayload | undefined> {
+    const session = await this.store.get(sessionId);
+    const participant = session && findParticipant(session, identity);
+    if (!session || !participant || participant.state === 'left' || session.waitingForNode || session.generation <= clientGeneration) return undefined;
+    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant), generation: session.generation, reason: 'catch-up' };
   }
 
   /** A client's signal connection to `url` dropped: probe now; a down verdict moves every session on it. */

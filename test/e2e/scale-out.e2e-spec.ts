@@ -113,6 +113,16 @@ describe('two backend instances over Redis', () => {
     for (const socket of victimSockets) expect(socket.rejoins.map((r) => r.generation)).toEqual([2]);
     const rebuildsAfter = (await rebuildsCounted(a)) + (await rebuildsCounted(b));
     expect(rebuildsAfter - rebuildsBefore).toBe(victims.length);
+
+    // A socket that comes back behind the session (its instance died while the push went out) is
+    // sent the move it missed, on either instance; one that is current is sent nothing.
+    const behind = await connect(b.url, victims[0]!, 5_000, 1);
+    const current = await connect(a.url, victims[0]!, 5_000, 2);
+    sockets.push(behind, current);
+    const missed = await behind.nextRejoin(2, 5_000);
+    expect([missed.generation, missed.reason, missed.url]).toEqual([2, 'catch-up', pushes[0]!.url]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(current.rejoins).toEqual([]);
   });
 
   it('a Redis restart loses nothing: 503 with a clear message meanwhile, then it recovers by itself', async () => {

@@ -74,6 +74,11 @@ export class Participant {
     return this.page.evaluate(() => window.__sessionRebuilder!.framesDecoded());
   }
 
+  /** The page's event log from `sinceMs` on (Date.now() in the page, the same clock as node's). */
+  logSince(sinceMs: number): Promise<Array<{ at: number; level: string; message: string }>> {
+    return this.page.evaluate((since) => window.__sessionRebuilder!.log.filter((entry) => entry.at >= since), sinceMs);
+  }
+
   overlayState(): Promise<string | null> {
     return this.page.getAttribute('[data-testid="overlay"]', 'data-state');
   }

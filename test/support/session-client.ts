@@ -37,9 +37,15 @@ export interface ConnectedParticipant {
   close(): void;
 }
 
-export function connect(appUrl: string, joined: Pick<JoinResponse, 'sessionId' | 'identity' | 'rejoinKey'>, timeoutMs = 5000): Promise<ConnectedParticipant> {
+/** `clientGeneration`: the generation the client says it runs on at the handshake (catch-up). */
+export function connect(
+  appUrl: string,
+  joined: Pick<JoinResponse, 'sessionId' | 'identity' | 'rejoinKey'>,
+  timeoutMs = 5000,
+  clientGeneration?: number,
+): Promise<ConnectedParticipant> {
   const socket: SessionSocket = io(`${appUrl}/session`, {
-    auth: { sessionId: joined.sessionId, identity: joined.identity, rejoinKey: joined.rejoinKey },
+    auth: { sessionId: joined.sessionId, identity: joined.identity, rejoinKey: joined.rejoinKey, generation: clientGeneration },
     transports: ['websocket'],
     reconnection: false,
     timeout: timeoutMs,

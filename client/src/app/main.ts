@@ -20,6 +20,7 @@ const micButton = $<HTMLButtonElement>('mic-button');
 const cameraButton = $<HTMLButtonElement>('camera-button');
 const inviteButton = $<HTMLButtonElement>('invite-button');
 const crashButton = $<HTMLButtonElement>('crash-button');
+const crashInstanceButton = $<HTMLButtonElement>('crash-instance-button');
 const leaveButton = $<HTMLButtonElement>('leave-button');
 const view = new SessionView($('grid'), $('audio-sink'), $('overlay'), $('state-badge'), $<HTMLOListElement>('event-log'));
 
@@ -85,9 +86,12 @@ function describeMove(move: NonNullable<ResilientRoom['moves'][number]>): string
 
 async function showCrashButtonIfDevCluster(): Promise<void> {
   try {
-    crashButton.hidden = !(await api.info()).devCluster;
+    const info = await api.info();
+    crashButton.hidden = !info.devCluster;
+    crashInstanceButton.hidden = !info.instance?.crashable;
   } catch {
     crashButton.hidden = true;
+    crashInstanceButton.hidden = true;
   }
 }
 
@@ -125,6 +129,15 @@ crashButton.addEventListener('click', () => {
     .then(() => note('warn', "asked the dev cluster to SIGKILL this session's node"))
     .catch((err: Error) => note('error', `crash failed: ${err.message}`))
     .finally(() => setTimeout(() => (crashButton.disabled = false), 2000));
+});
+
+crashInstanceButton.addEventListener('click', () => {
+  crashInstanceButton.disabled = true;
+  api
+    .crashInstance()
+    .then(() => note('warn', 'asked the backend instance this page talks to to SIGKILL itself; another one takes over'))
+    .catch((err: Error) => note('error', `crash failed: ${err.message}`))
+    .finally(() => setTimeout(() => (crashInstanceButton.disabled = false), 2000));
 });
 
 leaveButton.addEventListener('click', () => {

@@ -115,11 +115,16 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     this.session = session;
     this.target = { url: session.url, token: session.token, generation: session.generation };
     this.log('info', `joined as ${session.identity} on ${session.url} (generation ${session.generation})`);
-    this.socket = openRejoinSocket(this.apiBase, session, {
-      rejoin: (payload) => this.onRejoinPush(payload),
-      waitingForNode: (payload) => this.onWaitingForNode(payload),
-      log: (level, message) => this.log(level, message),
-    });
+    this.socket = openRejoinSocket(
+      this.apiBase,
+      session,
+      {
+        rejoin: (payload) => this.onRejoinPush(payload),
+        waitingForNode: (payload) => this.onWaitingForNode(payload),
+        log: (level, message) => this.log(level, message),
+      },
+      () => this.target?.generation,
+    );
     window.addEventListener('pagehide', this.pageHide);
     this.emitParticipants();
     try {

@@ -1,4 +1,4 @@
-import type { ApiErrorBody, JoinResponse, RejoinResponse } from '@contracts';
+import type { ApiErrorBody, AppInfo, JoinResponse, RejoinResponse } from '@contracts';
 
 /** Rejoin and join calls must not hang on a backend that accepts and never answers (fetch has no timeout). */
 export const API_TIMEOUT_MS = 4_000;
@@ -23,10 +23,8 @@ export class SessionApiError extends Error {
   }
 }
 
-export interface SessionInfo {
-  devCluster: boolean;
-  nodes?: unknown;
-}
+/** GET /api/info, as the contract fixes it. */
+export type SessionInfo = AppInfo;
 
 /** The backend's HTTP API, as ../shared/DESIGN.md fixes it. */
 export class SessionApiClient {
@@ -64,6 +62,10 @@ export class SessionApiClient {
 
   crashNode(sessionId: string): Promise<unknown> {
     return this.request('POST', `/api/dev/sessions/${encodeURIComponent(sessionId)}/crash-node`);
+  }
+
+  crashInstance(): Promise<unknown> {
+    return this.request('POST', '/api/dev/crash-instance');
   }
 
   private participants(sessionId: string): string {

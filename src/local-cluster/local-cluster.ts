@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { DevCluster } from '../dev-cluster/api';
+import { startDevCluster } from '../dev-cluster';
+import { startLiveKitCluster } from '../livekit-cluster';
+import { LOCAL_CLUSTER_ENV } from '../ops/dev-mode.service';
+import { findFreePortRange, freePort, isPortFree } from '../shared/ports';
+import { startNginx, type NginxProcess } from './nginx';
+import { startRedisProcess, type RedisProcess } from './redis-process';
+
+export interface LocalClusterOptions {
+  instances: number;
+  nodes: number;
+  /** nginx's port, the one URL users open; 0 = a free port. */
+  port: number;
+  media: 'dev' | 'livekit';
+  /** Every line the backend instances print, prefixed with the instance's name. */
+  onLog?: (line: string) => void;
+}
+
+export interface BackendInstance {
+  name: string;
+  url: string;
+  port: number;
+  pid(): number | undefined;
+  alive(): boolean;
+  /** SIGKILL, as a crash would. */
+  kill(): void;
+  /** Starts it again on the same port. */
+  restart(): Promise<void>;
+}
+
+export interface LocalCluster {
+  /** nginx in front of every instance: http://127.0.0.1:PORT */
+  url: string;
+  instances: BackendInstance[];
+  media: DevCluster;
+  redis: RedisProcess;
+  nginx: NginxProcess;
+  stop(): Promise<void>;
+}
+
+const MAIN_JS = join(__dirname, '..', 'main.js');
+const START_TIMEOUT_MS = 30_000;
+
+/**
+ * The production layout on one machine: Redis (append-only file on), N backend instances sharing it,
+ * nginx in front of them (HTTP and WebSocket), and the media nodes (dev cluster or real LiveKit) whose
+ * webhooks go to nginx. Every process on loopback, stopped by pid.
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'session-rebuilder-cluster-'));
+  const apiKey = `local-${randomBytes(4).toString('hex')}`;
+  const apiSecret = randomBytes(32).toString('base64url');
+  const log = options.onLog ?? (() => undefined);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = options.port === 0 ? await freePort() : options.port;
+    if (!(await isPortFree(port))) throw new Error(`port ${port} is taken; pass --port with a free one (or 0)`);
+    const redis = await startRedisProcess(dir, await freePort());
+    cleanups.push(() => redis.stop());
+
+    const start = options.media === 'livekit' ? startLiveKitCluster : startDevCluster;
+    const media = await start({ nodes: options.nodes, apiKey, apiSecret, webhookUrl: `http://127.0.0.1:${port}/webhooks/livekit` });
+    cleanups.push(() => media.stop());
+
+    const base = await findFreePortRange(options.instances);
+    const args = (instancePort: number) => [
+      ...media.nodes().flatMap((node) => ['--url', node.url]),
+      '--api-key',
+      apiKey,
+      '--secret',
+      apiSecret,
+      '--redis',
+      redis.url,
+      '--port',
+      String(instancePort),
+      '--host',
+      '127.0.0.1',
+    ];
+    const instances = Array.from({ length: options.instances }, (_, i) => new InstanceProcess(`instance-${i + 1}`, base + i, args(base + i), log));
+    cleanups.push(() => Promise.all(instances.map((instance) => instance.stop())).then(() => undefined));
+    await Promise.all(instances.map((instance) => instance.start()));
+
+    const nginx = await startNginx({ dir, port, upstreams: instances.map((i) => i.port), sticky: true, failTimeoutSec: 5 });
+    cleanups.push(() => nginx.stop());
+    return { url: `http://127.0.0.1:${port}`, instances, media, redis, nginx, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** One backend instance: the compiled main.js, restartable on its port. */
+class InstanceProcess implements BackendInstance {
+  readonly url: string;
+  private child: ChildProcess | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly args: string[],
+    private readonly log: (line: string) => void,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  pid(): number | undefined {
+    return this.alive() ? this.child?.pid : undefined;
+  }
+
+  alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(): void {
+    if (this.alive()) this.child!.kill('SIGKILL');
+  }
+
+  async restart(): Promise<void> {
+    if (this.alive()) throw new Error(`${this.name} is running (pid ${this.child!.pid}); kill it first`);
+    await this.start();
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ['--enable-source-maps', MAIN_JS, ...this.args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, [LOCAL_CLUSTER_ENV]: '1' },
+    });
+    this.child = child;
+    let pending = '';
+    const onData = (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) this.log(`[${this.name}] ${line}`);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (!this.alive()) throw new Error(`${this.name} exited while starting (code ${child.exitCode ?? child.signalCode})`);
+      try {
+        if ((await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(500) })).ok) return;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) throw new Error(`${this.name} did not answer ${this.url}/health within ${START_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.alive()) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,127 @@
+// `npm run cluster -- [--instances 2] [--nodes 2] [--port 5000] [--media dev|livekit]`: the production
+// layout on one machine (Redis, N backend instances, nginx in front, media nodes), until Ctrl-C.
+// Prints which pid is which; lines typed on stdin crash and restart instances and nodes.
+import { createInterface } from 'node:readline';
+import { parseFlags, type FlagSpec } from '../shared/cli-flags';
+import { startLocalCluster, type LocalCluster } from './local-cluster';
+
+export const USAGE = `Usage: npm run cluster -- [options]
+
+  --instances N        backend instances behind nginx (default 2, at most 8)
+  --nodes N            media nodes (default 2, at most 8)
+  --port P             nginx's port, the URL to open (default 5000; 0 = a free port)
+  --media dev|livekit  our dev nodes (default) or the real LiveKit server (npm run livekit:install first)
+  --verbose            print every instance's log lines
+  --help
+
+Needs Debian's redis-server and nginx.`;
+
+const COMMANDS = 'kill|restart instance-N, kill|hang|resume|restart node-N, list, quit';
+
+const FLAGS = {
+  instances: { type: 'string' },
+  nodes: { type: 'string' },
+  port: { type: 'string' },
+  media: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies FlagSpec;
+
+function integer(raw: unknown, flag: string, fallback: number, min: number, max: number, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || value < min || value > max) {
+    problems.push(`${flag} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+    return fallback;
+  }
+  return value;
+}
+
+function printLayout(cluster: LocalCluster): void {
+  console.log(`redis     ${cluster.redis.url} pid ${cluster.redis.pid()}`);
+  for (const instance of cluster.instances) console.log(`${instance.name} ${instance.url} pid ${instance.pid() ?? '- (dead)'}`);
+  for (const node of cluster.media.nodes()) console.log(`${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.state === 'running' ? '' : ` (${node.state})`}`);
+  console.log(`nginx     ${cluster.url} pid ${cluster.nginx.pid}`);
+}
+
+async function runCommand(cluster: LocalCluster, line: string): Promise<boolean> {
+  const [command, target] = line.trim().split(/\s+/);
+  if (!command) return true;
+  if (command === 'quit' || command === 'exit') return false;
+  if (command === 'list') {
+    printLayout(cluster);
+    return true;
+  }
+  const instance = cluster.instances.find((i) => i.name === target);
+  try {
+    if (instance && command === 'kill') {
+      console.log(`SIGKILL ${instance.name} (pid ${instance.pid() ?? '-'})`);
+      instance.kill();
+    } else if (instance && command === 'restart') {
+      await instance.restart();
+      console.log(`${instance.name} running again, pid ${instance.pid()}`);
+    } else if (target && ['kill', 'hang', 'resume', 'restart'].includes(command)) {
+      await cluster.media[command as 'kill' | 'hang' | 'resume' | 'restart'](target);
+      printLayout(cluster);
+    } else {
+      console.log(`unknown command ${JSON.stringify(line.trim())}; commands: ${COMMANDS}`);
+    }
+  } catch (error) {
+    console.log((error as Error).message);
+  }
+  return true;
+}
+
+async function main(): Promise<void> {
+  const parsed = parseFlags(process.argv.slice(2), FLAGS);
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const problems = parsed.problems;
+  const instances = integer(parsed.values.instances, '--instances', 2, 1, 8, problems);
+  const nodes = integer(parsed.values.nodes, '--nodes', 2, 1, 8, problems);
+  const port = integer(parsed.values.port, '--port', 5000, 0, 65535, problems);
+  const media = parsed.values.media ?? 'dev';
+  if (media !== 'dev' && media !== 'livekit') problems.push(`--media must be dev or livekit (got ${JSON.stringify(media)})`);
+  if (problems.length > 0) {
+    console.error(`cluster: bad configuration:\n  - ${problems.join('\n  - ')}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const verbose = parsed.values.verbose === true;
+  console.log(`starting Redis, ${nodes} media node(s), ${instances} backend instance(s) and nginx...`);
+  let cluster: LocalCluster;
+  try {
+    cluster = await startLocalCluster({
+      instances,
+      nodes,
+      port,
+      media: media as 'dev' | 'livekit',
+      onLog: (line) => {
+        // Rebuilds and node verdicts always show; the rest with --verbose.
+        if (verbose || /rebuilt|waiting for a node| -> (down|up|suspect)|unreachable|reachable again/.test(line)) console.log(line);
+      },
+    });
+  } catch (error) {
+    console.error(`cluster: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  printLayout(cluster);
+  console.log(`\nopen ${cluster.url} (every instance serves every session); commands: ${COMMANDS}`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await cluster.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  const input = createInterface({ input: process.stdin });
+  input.on('line', (line) => {
+    void runCommand(cluster, line).then((keepGoing) => (keepGoing ? undefined : stop()));
+  });
+}
+
+void main();

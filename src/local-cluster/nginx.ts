@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface NginxOptions {
+  /** A directory of its own: config, pid file, temp paths and error log go there. */
+  dir: string;
+  port: number;
+  upstreams: number[];
+  /**
+   * Pick an upstream by client address (sticky), as socket.io's long-polling fallback needs. On one
+   * machine every client has the same address, so everything lands on one instance until it dies.
+   */
+  sticky?: boolean;
+  /** How long a dead upstream is skipped before nginx tries it again. */
+  failTimeoutSec?: number;
+}
+
+/** nginx in front of HTTP + WebSocket upstreams on loopback; a dead upstream's requests go to the next. */
+export function nginxConfig(options: NginxOptions): string {
+  const { dir, port, upstreams } = options;
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  upstream backend {
+${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=${options.failTimeoutSec ?? 10}s;`).join('\n')}
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_connect_timeout 1s;
+      proxy_read_timeout 3600s;
+      proxy_next_upstream error timeout;
+    }
+  }
+}
+`;
+}
+
+export interface NginxProcess {
+  pid: number;
+  stop(): void;
+}
+
+/** Starts Debian's nginx with a generated config; fails with what to install when it is missing. */
+export async function startNginx(options: NginxOptions): Promise<NginxProcess> {
+  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(options.dir, sub), { recursive: true });
+  const conf = join(options.dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(options));
+  const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', options.dir], { stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`nginx could not be started: ${error.message} (Debian: apt-get install nginx)`)));
+    child.once('spawn', () => resolve());
+  });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with code ${child.exitCode}; see ${options.dir}/nginx-error.log`);
+    try {
+      await fetch(`http://127.0.0.1:${options.port}/`, { signal: AbortSignal.timeout(500) });
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`nginx did not answer on port ${options.port} within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return { pid: child.pid!, stop: () => child.kill('SIGKILL') };
+}
