@@ -92,7 +92,10 @@ export class SessionRebuildService {
 
   private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<void> {
     try {
-      const sessions = await find();
+      // Shuffled before the queue sorts them by size: instances sharing a store all see a node die and
+      // would otherwise walk its sessions in the same order, queueing behind each other's leases;
+      // shuffled, each mostly takes sessions the others have not reached (for those, a no-op).
+      const sessions = shuffled(await find());
       const results = await Promise.allSettled(sessions.map((s) => this.rebuild(s.sessionId, fromUrl, reason, activeParticipants(s).length)));
       for (const result of results) if (result.status === 'rejected') this.metrics.backgroundFailure(task, result.reason, this.logger);
     } catch (error) {
@@ -191,3 +194,12 @@ export class SessionRebuildService {
   }
 }
 
+/** A copy in random order (Fisher-Yates). */
+function shuffled<T>(items: T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
