@@ -7,6 +7,8 @@ import { bodyParsers } from './common/body-parsers';
 import type { AppConfig } from './config/app-config';
 import { AppOverrides, CoreModule } from './core.module';
 import type { DevCluster } from './dev-cluster/api';
+import { DrainingMiddleware } from './lifecycle/draining.middleware';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { OpsModule } from './ops/ops.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -32,13 +34,18 @@ export class AppModule implements NestModule {
         RealtimeModule,
         WebhooksModule,
         OpsModule,
+        LifecycleModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };
   }
 
-  /** Body parsers as Nest middleware, so their errors (413, bad JSON) reach the one exception filter. */
+  /**
+   * Body parsers as Nest middleware, so their errors (413, bad JSON) reach the one exception filter.
+   * While the instance drains, the API and /health answer 503 first.
+   */
   configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(DrainingMiddleware).forRoutes('api/*path', 'health');
     consumer.apply(bodyParsers()).forRoutes('*');
   }
 }

@@ -7,10 +7,15 @@ import { AppConfig } from './config/app-config';
 import { ConfigError, parseConfig, USAGE } from './config/parse-config';
 import type { DevCluster } from './dev-cluster/api';
 import { startDevCluster } from './dev-cluster';
+import { DrainService } from './lifecycle/drain.service';
 import { startLiveKitCluster } from './livekit-cluster';
 import { freePort, isPortFree } from './shared/ports';
 
 const EXIT_BAD_CONFIG = 2;
+/** SIGTERM: rebuilds in flight get this long to finish before the sockets close. */
+const DRAIN_REBUILDS_MS = 5_000;
+/** The whole graceful shutdown, drain included; past it the process exits anyway. */
+const SHUTDOWN_BOUND_MS = 10_000;
 
 async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<DevCluster> {
   let basePort = config.devBasePort;
@@ -60,7 +65,16 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal}: stopping`);
+    logger.log(`${signal}: stopping (at most ${SHUTDOWN_BOUND_MS / 1000} s)`);
+    setTimeout(() => {
+      logger.error(`${signal}: shutdown took over ${SHUTDOWN_BOUND_MS / 1000} s; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_BOUND_MS).unref();
+    if (app) {
+      await app.get(DrainService).drain(DRAIN_REBUILDS_MS).catch((error: unknown) => logger.error(`drain failed: ${String(error)}`));
+      // Keep-alive connections (a load balancer's) would hold the HTTP server open until they time out.
+      (app.getHttpServer() as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    }
     await app?.close().catch(() => undefined);
     await devCluster?.stop().catch(() => undefined);
     process.exit(0);

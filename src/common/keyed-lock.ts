@@ -32,4 +32,8 @@ export class SingleFlight<T> {
   isRunning(key: string): boolean {
     return this.inflight.has(key);
   }
+
+  get size(): number {
+    return this.inflight.size;
+  }
 }

@@ -7,5 +7,6 @@ import { SessionGateway } from './session.gateway';
 @Module({
   imports: [SessionsModule],
   providers: [SessionGateway, SessionPushService],
+  exports: [SessionPushService],
 })
 export class RealtimeModule {}

@@ -27,6 +27,16 @@ export class SessionPushService {
     }
   }
 
+  /**
+   * Closes every client's connection at the transport, not with a server disconnect: socket.io clients
+   * then reconnect by themselves (behind a load balancer, to another instance). Answers how many.
+   */
+  closeAllConnections(): number {
+    const sockets = [...(this.namespace?.sockets.values() ?? [])];
+    for (const socket of sockets) socket.conn.close();
+    return sockets.length;
+  }
+
   @OnEvent(SESSION_WAITING)
   waiting({ sessionId, generation, reason, identities }: SessionWaitingEvent): void {
     for (const identity of identities) this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', { generation, reason });

@@ -122,6 +122,13 @@ export class SessionRebuildService {
     return this.flights.isRunning(sessionId);
   }
 
+  /** Resolves once no rebuild is in flight, or at `timeoutMs`; answers how many were still running. */
+  async whenIdle(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.flights.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return this.flights.size;
+  }
+
   private async rebuildOnce(sessionId: string, fromUrl: string | undefined, reason: RejoinReason): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;

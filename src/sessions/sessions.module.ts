@@ -18,6 +18,6 @@ import { TokenService } from './token.service';
   imports: [ClusterModule, OpsModule],
   controllers: [SessionsController],
   providers: [SessionLocks, TokenService, SessionRebuildService, SessionsService, ParticipantPresenceService, SessionSweeperService],
-  exports: [SessionsService, ParticipantPresenceService],
+  exports: [SessionsService, ParticipantPresenceService, SessionRebuildService],
 })
 export class SessionsModule {}
