@@ -19,6 +19,11 @@ export class SessionLocks {
 
   constructor(@Optional() @Inject(SESSION_LEASE) private readonly lease?: SessionLease | null) {}
 
+  /** This process holds or waits for the session (other instances' leases are the store's to see). */
+  isHeld(sessionId: string): boolean {
+    return this.local.isHeld(sessionId);
+  }
+
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
     const lease = this.lease;
     return this.local.run(sessionId, lease ? () => lease.run(sessionId, work) : work);

@@ -5,7 +5,7 @@ import { NodeHealthService } from '../cluster/node-health.service';
 import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
 import type { JoinResponse, RejoinPayload, RejoinResponse } from '../contracts';
-import { SESSION_STORE, SessionStore } from './store/session-store';
+import { SESSION_STORE, type SessionPlacement, SessionStore } from './store/session-store';
 import type { CreateParticipantDto } from './dto/create-participant.dto';
 import type { RejoinDto } from './dto/rejoin.dto';
 import { newIdentity } from './identity';
@@ -43,17 +43,25 @@ export class SessionsService {
 
   /** `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it joined. */
   async join(sessionId: string, dto: CreateParticipantDto, { rejoinable = true } = {}): Promise<JoinResponse> {
-    await this.settle(sessionId);
+    // Reads where the session stands, never its participants, and adds the newcomer in one atomic store
+    // step without the session's lock: a join into a session of 1,000 costs what one into 2 does, and
+    // joins into one session run side by side. The locked path is for creating a session, or when
+    // another writer (a rebuild, presence, the sweep) holds it.
+    const where = await this.store.placement(sessionId);
+    if (where && !where.waitingForNode && this.health.status(where.nodeUrl) === 'down') await this.rebuilds.rebuild(sessionId, where.nodeUrl, 'node-down');
     const rejoinKey = rejoinable ? newRejoinKey() : '';
-    const { session, participant } = await this.locks.run(sessionId, async () => {
-      const existing = await this.store.get(sessionId);
-      const created = existing ? undefined : await this.createSession(sessionId, dto);
+    let joined = where && !this.locks.isHeld(sessionId) ? await this.addLockFree(sessionId, dto, rejoinKey) : undefined;
+    joined ??= await this.locks.run(sessionId, async () => {
+      const existing = await this.store.placement(sessionId);
+      if (existing) return this.addToExisting(sessionId, dto, rejoinKey);
+      const created = await this.createSession(sessionId, dto);
       try {
-        return await this.addParticipant(existing ?? created!.session, dto, rejoinKey);
+        return await this.addParticipant(created.session, dto, rejoinKey);
       } finally {
-        created?.placed.settle();
+        created.placed.settle();
       }
     });
+    const { session, participant } = joined;
     const token = await this.tokens.mint(sessionId, participant);
     this.logger.log(`session ${sessionId}: ${participant.identity} invited on ${session.nodeUrl} (generation ${session.generation})`);
     return {
@@ -67,14 +75,42 @@ export class SessionsService {
     };
   }
 
-  /** Under the session's lock: one more participant, saved. An empty `rejoinKey` makes a key-less one that expires with its token. */
-  private async addParticipant(session: SessionRecord, dto: CreateParticipantDto, rejoinKey: string): Promise<{ session: SessionRecord; participant: ParticipantRecord }> {
-    if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
-    const max = session.room.maxParticipants;
-    if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${session.sessionId} is full (${max} participants)`);
+  /** The join's fast path; undefined sends it down the locked path (the session is busy, gone, or full). */
+  private async addLockFree(sessionId: string, dto: CreateParticipantDto, rejoinKey: string): Promise<Joined | undefined> {
+    for (;;) {
+      const participant = this.newParticipant(dto, rejoinKey, () => false);
+      const added = await this.store.addParticipant(sessionId, participant);
+      if (added.outcome === 'added') return { session: added, participant };
+      // A taken identity (a 1 in 16 million draw per participant) just draws again; anything else is
+      // decided under the lock, where its error is raised.
+      if (added.outcome !== 'taken') return undefined;
+    }
+  }
+
+  /** Under the session's lock, into a session that exists: one write of one participant. */
+  private async addToExisting(sessionId: string, dto: CreateParticipantDto, rejoinKey: string): Promise<Joined> {
+    for (;;) {
+      const participant = this.newParticipant(dto, rejoinKey, () => false);
+      const added = await this.store.addParticipant(sessionId, participant);
+      if (added.outcome === 'added') return { session: added, participant };
+      const where = await this.store.placement(sessionId);
+      switch (added.outcome) {
+        case 'taken':
+          continue;
+        case 'waiting':
+          throw new DomainError('no-node-available', NO_NODE_MESSAGE);
+        case 'full':
+          throw new DomainError('conflict', `session ${sessionId} is full (${where?.maxParticipants} participants)`);
+        default:
+          throw new DomainError('not-found', `session ${sessionId} ended while joining; join again`);
+      }
+    }
+  }
+
+  private newParticipant(dto: CreateParticipantDto, rejoinKey: string, taken: (identity: string) => boolean): ParticipantRecord {
     const now = this.clock.now();
-    const participant: ParticipantRecord = {
-      identity: newIdentity(dto.name, (id) => findParticipant(session, id) !== undefined),
+    return {
+      identity: newIdentity(dto.name, taken),
       name: dto.name,
       metadata: dto.metadata ?? '',
       grants: { ...DEFAULT_GRANTS },
@@ -83,6 +119,14 @@ export class SessionsService {
       invitedAt: now,
       ...(!rejoinKey && { expiresAt: now + TOKEN_TTL_SECONDS * 1000 }),
     };
+  }
+
+  /** Under the session's lock: one more participant, saved. An empty `rejoinKey` makes a key-less one that expires with its token. */
+  private async addParticipant(session: SessionRecord, dto: CreateParticipantDto, rejoinKey: string): Promise<{ session: SessionRecord; participant: ParticipantRecord }> {
+    if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
+    const max = session.room.maxParticipants;
+    if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${session.sessionId} is full (${max} participants)`);
+    const participant = this.newParticipant(dto, rejoinKey, (id) => findParticipant(session, id) !== undefined);
     session.participants[participant.identity] = participant;
     await this.store.save(session);
     return { session, participant };
@@ -219,4 +263,9 @@ export class SessionsService {
     };
     return { session, placed };
   }
+}
+
+interface Joined {
+  session: Pick<SessionRecord, 'nodeUrl' | 'generation'>;
+  participant: ParticipantRecord;
 }

@@ -65,6 +65,9 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       (s) => s.save(session('c', 'ws://n2', ['z'])),
       (s) => s.save(session('a', 'ws://n2', ['x', 'y'], { generation: 2 })), // moved
       (s) => s.save(session('c', 'ws://n2', ['z'], { waitingForNode: true })), // counts nowhere
+      (s) => s.addParticipant('a', session('x', 'ws://n2', ['added']).participants['added']!).then(() => undefined),
+      (s) => s.addParticipant('a', session('x', 'ws://n2', ['added']).participants['added']!).then(() => undefined), // taken: no change
+      (s) => s.addParticipant('c', session('x', 'ws://n2', ['late']).participants['late']!).then(() => undefined), // waiting: counts nowhere
       (s) => s.delete('b'),
       (s) => s.delete('missing'),
     ];
@@ -75,7 +78,23 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       expect(sorted(await redis.list())).toEqual(sorted(await memory.list()));
       for (const url of ['ws://n1', 'ws://n2']) expect(sorted(await redis.listByNode(url))).toEqual(sorted(await memory.listByNode(url)));
       expect(await redis.loadByNode()).toEqual(await memory.loadByNode());
+      for (const id of ['a', 'b', 'c', 'missing']) expect(await redis.placement(id)).toEqual(await memory.placement(id));
     }
+    const newcomer = (identity: string) => session('x', 'ws://n2', [identity]).participants[identity]!;
+    for (const store of [redis, memory]) {
+      expect(await store.addParticipant('a', newcomer('added'))).toEqual({ outcome: 'taken' });
+      expect(await store.addParticipant('missing', newcomer('nobody'))).toEqual({ outcome: 'missing' });
+      expect(await store.addParticipant('c', newcomer('later'))).toEqual({ outcome: 'waiting' });
+      expect((await store.placement('a'))?.activeParticipants).toBe(3);
+      await store.save(session('full', 'ws://n1', ['one'], { room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 1 } }));
+      expect(await store.addParticipant('full', newcomer('two'))).toEqual({ outcome: 'full' });
+      expect(await store.addParticipant('a', newcomer('fresh'))).toEqual({ outcome: 'added', nodeUrl: 'ws://n2', generation: 2 });
+    }
+    // Another writer's lease: a lock-free add is refused, and nothing changes.
+    await client.set(redisKeys.lease('a'), 'someone-else');
+    expect(await redis.addParticipant('a', newcomer('meanwhile'))).toEqual({ outcome: 'busy' });
+    await client.del(redisKeys.lease('a'));
+    expect(Object.keys((await redis.get('a'))!.participants)).not.toContain('meanwhile');
     expect(await redis.get('a')).toEqual(await memory.get('a'));
     expect(await redis.get('missing')).toBeUndefined();
   });

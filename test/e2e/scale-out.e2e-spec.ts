@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Redis from 'ioredis';
 import type { JoinResponse, RejoinResponse } from '../../src/contracts';
 import type { SessionRecord } from '../../src/sessions/session.model';
-import { redisKeys } from '../../src/sessions/store/redis-keys';
+import { RedisSessionStore } from '../../src/sessions/store/redis-session-store';
 import { startApp, type StartedApp } from '../support/app';
 import { spawnFakeNode, type FakeNodeProcess } from '../support/fake-node-process';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
@@ -45,10 +45,8 @@ describe('two backend instances over Redis', () => {
   let a: StartedApp;
   let b: StartedApp;
 
-  const stored = async (sessionId: string): Promise<SessionRecord | undefined> => {
-    const json = await reader.get(redisKeys.session(sessionId));
-    return json ? (JSON.parse(json) as SessionRecord) : undefined;
-  };
+  /** The truth in Redis, read with the store's own code. */
+  const stored = (sessionId: string): Promise<SessionRecord | undefined> => new RedisSessionStore(reader).get(sessionId);
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -101,6 +99,11 @@ describe('two backend instances over Redis', () => {
     const rebuildsBefore = (await rebuildsCounted(a)) + (await rebuildsCounted(b));
 
     nodes.find((n) => n.url === victimUrl)!.kill();
+    // A join that lands while the rebuild holds the session (paused inside it) is neither lost nor put
+    // on the dead node: it waits for the rebuild and joins the new room.
+    await waitFor('a rebuild paused inside', async () => (a.output() + b.output()).includes(`session ${victims[0]!.sessionId}: rebuild paused`), MOVE_TIMEOUT_MS);
+    const latecomer = await join(b.url, victims[0]!.sessionId, 'Latecomer');
+    expect([latecomer.generation, latecomer.url === victimUrl]).toEqual([2, false]);
     const pushes = await Promise.all(victimSockets.map((socket) => socket.nextRejoin(2, MOVE_TIMEOUT_MS)));
     for (const push of pushes) expect([push.generation, push.url === victimUrl]).toEqual([2, false]);
 
@@ -111,6 +114,7 @@ describe('two backend instances over Redis', () => {
       expect([session.sessionId, session.generation, session.nodeUrl === victimUrl]).toEqual([victim.sessionId, 2, false]);
     }
     for (const socket of victimSockets) expect(socket.rejoins.map((r) => r.generation)).toEqual([2]);
+    expect(Object.keys((await stored(victims[0]!.sessionId))!.participants)).toContain(latecomer.identity);
     const rebuildsAfter = (await rebuildsCounted(a)) + (await rebuildsCounted(b));
     expect(rebuildsAfter - rebuildsBefore).toBe(victims.length);
 

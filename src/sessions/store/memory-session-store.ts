@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { activeParticipants, type SessionRecord } from '../session.model';
-import type { NodeLoadCount, SessionStore } from './session-store';
+import { activeParticipants, findParticipant, type ParticipantRecord, type SessionRecord } from '../session.model';
+import type { AddOutcome, NodeLoadCount, SessionPlacement, SessionStore } from './session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
 function contribution(session: SessionRecord): { url: string; participants: number } | undefined {
@@ -12,6 +12,8 @@ function contribution(session: SessionRecord): { url: string; participants: numb
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly loads = new Map<string, NodeLoadCount>();
+  /** Participants who have not left, per session: kept by the writes, so a join never counts them. */
+  private readonly active = new Map<string, number>();
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     const session = this.sessions.get(sessionId);
@@ -22,12 +24,38 @@ export class MemorySessionStore implements SessionStore {
     this.count(this.sessions.get(session.sessionId), -1);
     const copy = structuredClone(session);
     this.sessions.set(session.sessionId, copy);
+    this.active.set(session.sessionId, activeParticipants(copy).length);
     this.count(copy, +1);
+  }
+
+  async placement(sessionId: string): Promise<SessionPlacement | undefined> {
+    const session = this.sessions.get(sessionId);
+    if (!session) return undefined;
+    const { nodeUrl, generation, waitingForNode } = session;
+    return { nodeUrl, generation, waitingForNode, maxParticipants: session.room.maxParticipants, activeParticipants: this.active.get(sessionId) ?? 0 };
+  }
+
+  // No await before the write: the checks and the write happen in one turn of the event loop.
+  async addParticipant(sessionId: string, participant: ParticipantRecord): Promise<AddOutcome> {
+    const session = this.sessions.get(sessionId);
+    if (!session) return { outcome: 'missing' };
+    if (session.waitingForNode) return { outcome: 'waiting' };
+    const active = this.active.get(sessionId) ?? 0;
+    if (session.room.maxParticipants > 0 && active >= session.room.maxParticipants) return { outcome: 'full' };
+    if (findParticipant(session, participant.identity)) return { outcome: 'taken' };
+    session.participants[participant.identity] = structuredClone(participant);
+    const added = { outcome: 'added' as const, nodeUrl: session.nodeUrl, generation: session.generation };
+    if (participant.state === 'left') return added;
+    this.active.set(sessionId, active + 1);
+    const load = this.loads.get(session.nodeUrl);
+    if (load) load.participants += 1;
+    return added;
   }
 
   async delete(sessionId: string): Promise<void> {
     this.count(this.sessions.get(sessionId), -1);
     this.sessions.delete(sessionId);
+    this.active.delete(sessionId);
   }
 
   async list(): Promise<SessionRecord[]> {

@@ -2,8 +2,11 @@
 export const KEY_PREFIX = 'sr:';
 
 export const redisKeys = {
+  /** The session's JSON without its participants. */
   session: (id: string) => `${KEY_PREFIX}session:${id}`,
-  /** What a session adds to its node's load: {url, participants}, absent while it waits for a node. */
+  /** Its participants: a hash, identity -> JSON, so a join writes one field whatever the session's size. */
+  participants: (id: string) => `${KEY_PREFIX}participants:${id}`,
+  /** Its node, the participants it adds to that node's load (counted = 0 while waiting), its active count. */
   contribution: (id: string) => `${KEY_PREFIX}load-of:${id}`,
   /** Prefix of the per-node session sets; the Lua scripts build the full key from it. */
   byNodePrefix: `${KEY_PREFIX}node-sessions:`,

@@ -1,14 +1,16 @@
 import type Redis from 'ioredis';
-import { activeParticipants, type SessionRecord } from '../session.model';
+import { activeParticipants, type ParticipantRecord, type SessionRecord } from '../session.model';
 import { redisKeys } from './redis-keys';
 import { currentLease, type LeaseHolder } from './redis-lease';
-import type { NodeLoadCount, SessionStore } from './session-store';
+import type { AddOutcome, NodeLoadCount, SessionPlacement, SessionStore } from './session-store';
 import { LeaseLostError, StoreUnavailableError } from './store.errors';
 
-// Writes are Lua scripts: the record, the per-node index and the per-node load counters change together
-// or not at all, and a write from an instance that lost its lease on the session is refused (KEYS[5] /
-// ARGV[5]: the lease key and token, '' when the caller holds none). ARGV: id, json, node url,
-// participants it adds to that node's load ('' while waiting for a node: it adds nothing), lease token.
+// Writes are Lua scripts: the record, its participants, the per-node index and the per-node load
+// counters change together or not at all, and a write from an instance that lost its lease on the
+// session is refused (KEYS[5] / ARGV[5]: the lease key and token, '' when the caller holds none).
+// KEYS: session, contribution, ids, loads, lease, participants.
+// ARGV: id, session JSON (no participants), node url, participants it adds to that node's load ('' while
+// waiting for a node), lease token, active participants, then identity / JSON pairs.
 const FENCE = `
 if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[5] then return redis.error_reply('LEASE_LOST') end
 local old = redis.call('HMGET', KEYS[2], 'url', 'participants', 'counted')
@@ -25,10 +27,12 @@ const SAVE = `${FENCE}
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('SADD', '${redisKeys.byNodePrefix}' .. ARGV[3], ARGV[1])
+redis.call('DEL', KEYS[6])
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1]) end
 if ARGV[4] == '' then
-  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', 0, 'counted', 0)
+  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', 0, 'counted', 0, 'active', ARGV[6])
 else
-  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', ARGV[4], 'counted', 1)
+  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', ARGV[4], 'counted', 1, 'active', ARGV[6])
   redis.call('HINCRBY', KEYS[4], ARGV[3] .. '|sessions', 1)
   redis.call('HINCRBY', KEYS[4], ARGV[3] .. '|participants', tonumber(ARGV[4]))
 end
@@ -36,9 +40,34 @@ return 1
 `;
 
 const DELETE = `${FENCE}
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1
+`;
+
+// One participant more, O(1): KEYS session, contribution, loads, lease, participants;
+// ARGV identity, JSON, the caller's lease token ('' for none), '1' when the participant counts as
+// active. Without a lease of its own the caller is refused
+// while any instance holds one: that writer has read the session and will rewrite it.
+const ADD_PARTICIPANT = `
+if ARGV[3] ~= '' then
+  if redis.call('GET', KEYS[4]) ~= ARGV[3] then return redis.error_reply('LEASE_LOST') end
+elseif redis.call('EXISTS', KEYS[4]) == 1 then return 'busy' end
+local json = redis.call('GET', KEYS[1])
+if not json then return 'missing' end
+local c = redis.call('HMGET', KEYS[2], 'url', 'counted', 'active')
+if c[2] ~= '1' then return 'waiting' end
+local limit = tonumber(cjson.decode(json).room.maxParticipants) or 0
+if limit > 0 and tonumber(c[3] or 0) >= limit then return 'full' end
+if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 'taken' end
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+if ARGV[4] == '1' then
+  redis.call('HINCRBY', KEYS[2], 'active', 1)
+  redis.call('HINCRBY', KEYS[2], 'participants', 1)
+  redis.call('HINCRBY', KEYS[3], c[1] .. '|participants', 1)
+end
+local session = cjson.decode(json)
+return {'added', session.nodeUrl, tostring(session.generation)}
 `;
 
 /**
@@ -50,18 +79,47 @@ export class RedisSessionStore implements SessionStore {
   constructor(private readonly redis: Redis) {}
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
-    const json = await this.call(() => this.redis.get(redisKeys.session(sessionId)));
-    return json ? (JSON.parse(json) as SessionRecord) : undefined;
+    const [session] = await this.many([sessionId]);
+    return session;
   }
 
   async save(session: SessionRecord): Promise<void> {
-    const lease = currentLease(session.sessionId);
-    const load = session.waitingForNode ? '' : String(activeParticipants(session).length);
-    await this.write(session.sessionId, SAVE, lease, [JSON.stringify(session), session.nodeUrl, load]);
+    const { participants, ...rest } = session;
+    const active = activeParticipants(session).length;
+    const load = session.waitingForNode ? '' : String(active);
+    const pairs = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant)]);
+    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [String(active), ...pairs]);
   }
 
   async delete(sessionId: string): Promise<void> {
-    await this.write(sessionId, DELETE, currentLease(sessionId), ['', '', '']);
+    await this.write(sessionId, DELETE, currentLease(sessionId), ['', '', ''], ['0']);
+  }
+
+  async placement(sessionId: string): Promise<SessionPlacement | undefined> {
+    const [json, active] = await this.call(() => Promise.all([this.redis.get(redisKeys.session(sessionId)), this.redis.hget(redisKeys.contribution(sessionId), 'active')]));
+    if (!json) return undefined;
+    const session = JSON.parse(json) as Omit<SessionRecord, 'participants'>;
+    return {
+      nodeUrl: session.nodeUrl,
+      generation: session.generation,
+      waitingForNode: session.waitingForNode,
+      maxParticipants: session.room.maxParticipants,
+      activeParticipants: Number(active ?? 0),
+    };
+  }
+
+  async addParticipant(sessionId: string, participant: ParticipantRecord): Promise<AddOutcome> {
+    const lease = currentLease(sessionId);
+    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId)];
+    const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', participant.state === 'left' ? '0' : '1'];
+    try {
+      const reply = (await this.redis.eval(ADD_PARTICIPANT, keys.length, ...keys, ...args)) as string | [string, string, string];
+      if (typeof reply === 'string') return { outcome: reply as Exclude<AddOutcome['outcome'], 'added'> };
+      return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
+    } catch (error) {
+      if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
+      throw new StoreUnavailableError(error);
+    }
   }
 
   async list(): Promise<SessionRecord[]> {
@@ -90,14 +148,25 @@ export class RedisSessionStore implements SessionStore {
 
   private async many(ids: string[]): Promise<SessionRecord[]> {
     if (ids.length === 0) return [];
-    const values = await this.call(() => this.redis.mget(ids.map(redisKeys.session)));
-    return values.filter((json): json is string => json !== null).map((json) => JSON.parse(json) as SessionRecord);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.get(redisKeys.session(id)).hgetall(redisKeys.participants(id));
+    const replies = await this.call(() => pipeline.exec());
+    const sessions: SessionRecord[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const [sessionError, json] = replies![2 * i]!;
+      const [participantsError, fields] = replies![2 * i + 1]!;
+      if (sessionError || participantsError) throw new StoreUnavailableError(sessionError ?? participantsError);
+      if (typeof json !== 'string') continue;
+      const participants = Object.fromEntries(Object.entries(fields as Record<string, string>).map(([identity, p]) => [identity, JSON.parse(p) as ParticipantRecord]));
+      sessions.push({ ...(JSON.parse(json) as Omit<SessionRecord, 'participants'>), participants });
+    }
+    return sessions;
   }
 
-  private async write(sessionId: string, script: string, lease: LeaseHolder | undefined, args: [json: string, nodeUrl: string, load: string]): Promise<void> {
-    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.ids, redisKeys.loads, lease?.key ?? ''];
+  private async write(sessionId: string, script: string, lease: LeaseHolder | undefined, args: [json: string, nodeUrl: string, load: string], rest: string[]): Promise<void> {
+    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.ids, redisKeys.loads, lease?.key ?? '', redisKeys.participants(sessionId)];
     try {
-      await this.redis.eval(script, keys.length, ...keys, sessionId, ...args, lease?.token ?? '');
+      await this.redis.eval(script, keys.length, ...keys, sessionId, ...args, lease?.token ?? '', ...rest);
     } catch (error) {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
       throw new StoreUnavailableError(error);
