@@ -19,9 +19,14 @@ export class SessionLocks {
 
   constructor(@Optional() @Inject(SESSION_LEASE) private readonly lease?: SessionLease | null) {}
 
-  /** This process holds or waits for the session (other instances' leases are the store's to see). */
-  isHeld(sessionId: string): boolean {
-    return this.local.isHeld(sessionId);
+  /**
+   * Whether a lock-free store write (a join's) must take the lock instead. With a shared lease, never:
+   * the store refuses such a write while any instance holds the lease, and a writer that has the local
+   * lock but not yet the lease has not read the session yet. In memory, whenever this process holds or
+   * waits for the session, since a holder may be between its read and its write.
+   */
+  blocksLockFreeWrites(sessionId: string): boolean {
+    return !this.lease && this.local.isHeld(sessionId);
   }
 
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {

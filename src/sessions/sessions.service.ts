@@ -50,7 +50,7 @@ export class SessionsService {
     const where = await this.store.placement(sessionId);
     if (where && !where.waitingForNode && this.health.status(where.nodeUrl) === 'down') await this.rebuilds.rebuild(sessionId, where.nodeUrl, 'node-down');
     const rejoinKey = rejoinable ? newRejoinKey() : '';
-    let joined = where && !this.locks.isHeld(sessionId) ? await this.addLockFree(sessionId, dto, rejoinKey) : undefined;
+    let joined = where && !this.locks.blocksLockFreeWrites(sessionId) ? await this.addLockFree(sessionId, dto, rejoinKey) : undefined;
     joined ??= await this.locks.run(sessionId, async () => {
       const existing = await this.store.placement(sessionId);
       if (existing) return this.addToExisting(sessionId, dto, rejoinKey);
