@@ -57,8 +57,12 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     const result: SweepResult = { prunedParticipants: 0, endedSessions: 0 };
     const occupancy = await this.occupancy();
     const now = this.clock.now();
-    for (const { sessionId } of await this.store.list()) {
+    for (const listed of await this.store.list()) {
+      const { sessionId } = listed;
       if (this.rebuilds.isRebuilding(sessionId)) continue;
+      // Decided first on the listed copy: a session with nothing to change is not locked at all (a
+      // lock per session per sweep would hold up its lock-free joins every 5 s).
+      if (!this.plan(listed, now, occupancy).changes) continue;
       const outcome = await this.locks.run(sessionId, () => this.sweepSession(sessionId, now, occupancy));
       result.prunedParticipants += outcome.pruned;
       if (outcome.ended) result.endedSessions++;
@@ -97,10 +101,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
   private async sweepSession(sessionId: string, now: number, occupancy: Occupancy): Promise<{ pruned: number; ended: boolean }> {
     const session = await this.store.get(sessionId);
     if (!session) return { pruned: 0, ended: false };
-    const gone = Object.values(session.participants).filter((p) => forgettable(p, now));
-    for (const p of gone) delete session.participants[p.identity];
-    const emptyChanged = this.updateEmptiness(session, now, occupancy);
-    const why = this.endReason(session, now);
+    const { gone, emptyChanged, why } = this.plan(session, now, occupancy);
     if (why) {
       await this.store.delete(sessionId);
       this.logger.log(`session ${sessionId} ended: ${why}`);
@@ -108,6 +109,15 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     }
     if (gone.length > 0 || emptyChanged) await this.store.save(session);
     return { pruned: gone.length, ended: false };
+  }
+
+  /** Applies the sweep to `session` (a copy): who is forgotten, what the node says, whether it ends. */
+  private plan(session: SessionRecord, now: number, occupancy: Occupancy): { gone: ParticipantRecord[]; emptyChanged: boolean; why?: string; changes: boolean } {
+    const gone = Object.values(session.participants).filter((p) => forgettable(p, now));
+    for (const p of gone) delete session.participants[p.identity];
+    const emptyChanged = this.updateEmptiness(session, now, occupancy);
+    const why = this.endReason(session, now);
+    return { gone, emptyChanged, why, changes: gone.length > 0 || emptyChanged || why !== undefined };
   }
 
   /** Records what the session's node says about its room; answers whether the record changed. */

@@ -28,6 +28,7 @@ const JOIN_BATCH = 20;
 const PING_EVERY_MS = 5_000;
 const ISSUE_CONCURRENCY = 16;
 const GROWTH_STEPS = [250, 500, 750, 1000];
+const BARE_SECONDS = 1;
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -188,13 +189,19 @@ async function main(): Promise<void> {
     const instance = cluster.instances[0]!.url;
     const issuance: Array<{ what: string; ours: number; bare: number; ratio: number }> = [];
     const row = (what: string, ours: number, bareRate: number) => issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
-    const bareRate = (await joinRate(bareUrl, ISSUE_SECONDS, () => '/')).perSec;
+    // Both warmed up first (the JIT), then the bare server measured right before each row: the
+    // machine's load drifts between rows.
+    await joinRate(bareUrl, 1, () => '/');
+    await joinRate(instance, 1, (i) => `/api/sessions/warm-up-${i % 10}/participants`);
+    const bareNow = async () => (await joinRate(bareUrl, BARE_SECONDS, () => '/')).perSec;
     let size = 0;
     for (const step of GROWTH_STEPS) {
+      const bareRate = await bareNow();
       const { perSec, count } = await joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size);
       size += count;
-      row(`joins into one session, ${size - count}->${size} participants`, perSec, bareRate);
+      row(`joins into one session, ${size - count}->${size} participants${size - count === 0 ? ' (the first creates it)' : ''}`, perSec, bareRate);
     }
+    const bareRate = await bareNow();
     const created = await joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`);
     row('joins that create a session (CreateRoom each)', created.perSec, bareRate);
     console.log(`\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight, one instance (Redis store) vs a bare node:http server minting the same token`);

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { redisKeys } from './redis-keys';
+import { RedisScript } from './redis-script';
 import { StoreUnavailableError } from './store.errors';
 
 /**
@@ -29,8 +30,8 @@ export function currentLease(sessionId: string): LeaseHolder | undefined {
   return held.getStore()?.get(sessionId);
 }
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`);
+const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /** One writer per session across every backend instance: a Redis lease (SET NX PX), renewed while held. */
 export class RedisLease {
@@ -40,14 +41,14 @@ export class RedisLease {
     if (currentLease(sessionId)) return work(); // re-entrant within one async context
     const lease: LeaseHolder = { key: redisKeys.lease(sessionId), token: randomBytes(12).toString('base64url') };
     await this.acquire(lease);
-    const renewal = setInterval(() => void this.redis.eval(RENEW, 1, lease.key, lease.token, LEASE_MS).catch(() => undefined), RENEW_MS);
+    const renewal = setInterval(() => void RENEW.run(this.redis, [lease.key], [lease.token, LEASE_MS]).catch(() => undefined), RENEW_MS);
     try {
       const leases = new Map(held.getStore() ?? []);
       leases.set(sessionId, lease);
       return await held.run(leases, work);
     } finally {
       clearInterval(renewal);
-      await this.redis.eval(RELEASE, 1, lease.key, lease.token).catch(() => undefined);
+      await RELEASE.run(this.redis, [lease.key], [lease.token]).catch(() => undefined);
     }
   }
 

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { activeParticipants, type ParticipantRecord, type SessionRecord } from '../session.model';
 import { redisKeys } from './redis-keys';
+import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
 import type { AddOutcome, NodeLoadCount, SessionPlacement, SessionStore } from './session-store';
 import { LeaseLostError, StoreUnavailableError } from './store.errors';
@@ -23,7 +24,7 @@ if old[1] then
 end
 `;
 
-const SAVE = `${FENCE}
+const SAVE = new RedisScript(`${FENCE}
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('SADD', '${redisKeys.byNodePrefix}' .. ARGV[3], ARGV[1])
@@ -37,19 +38,19 @@ else
   redis.call('HINCRBY', KEYS[4], ARGV[3] .. '|participants', tonumber(ARGV[4]))
 end
 return 1
-`;
+`);
 
-const DELETE = `${FENCE}
+const DELETE = new RedisScript(`${FENCE}
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1
-`;
+`);
 
 // One participant more, O(1): KEYS session, contribution, loads, lease, participants;
 // ARGV identity, JSON, the caller's lease token ('' for none), '1' when the participant counts as
 // active. Without a lease of its own the caller is refused
 // while any instance holds one: that writer has read the session and will rewrite it.
-const ADD_PARTICIPANT = `
+const ADD_PARTICIPANT = new RedisScript(`
 if ARGV[3] ~= '' then
   if redis.call('GET', KEYS[4]) ~= ARGV[3] then return redis.error_reply('LEASE_LOST') end
 elseif redis.call('EXISTS', KEYS[4]) == 1 then return 'busy' end
@@ -68,7 +69,7 @@ if ARGV[4] == '1' then
 end
 local session = cjson.decode(json)
 return {'added', session.nodeUrl, tostring(session.generation)}
-`;
+`);
 
 /**
  * Sessions in Redis, shared by every backend instance. Same semantics as the in-memory store (values
@@ -113,7 +114,7 @@ export class RedisSessionStore implements SessionStore {
     const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId)];
     const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', participant.state === 'left' ? '0' : '1'];
     try {
-      const reply = (await this.redis.eval(ADD_PARTICIPANT, keys.length, ...keys, ...args)) as string | [string, string, string];
+      const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string];
       if (typeof reply === 'string') return { outcome: reply as Exclude<AddOutcome['outcome'], 'added'> };
       return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
     } catch (error) {
@@ -163,10 +164,10 @@ export class RedisSessionStore implements SessionStore {
     return sessions;
   }
 
-  private async write(sessionId: string, script: string, lease: LeaseHolder | undefined, args: [json: string, nodeUrl: string, load: string], rest: string[]): Promise<void> {
+  private async write(sessionId: string, script: RedisScript, lease: LeaseHolder | undefined, args: [json: string, nodeUrl: string, load: string], rest: string[]): Promise<void> {
     const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.ids, redisKeys.loads, lease?.key ?? '', redisKeys.participants(sessionId)];
     try {
-      await this.redis.eval(script, keys.length, ...keys, sessionId, ...args, lease?.token ?? '', ...rest);
+      await script.run(this.redis, keys, [sessionId, ...args, lease?.token ?? '', ...rest]);
     } catch (error) {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
       throw new StoreUnavailableError(error);
