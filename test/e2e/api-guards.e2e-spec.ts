@@ -70,6 +70,8 @@ describe('API guards: keys, validation, webhooks', () => {
     await webhook(body, await signWebhook(body, TEST_API_KEY, 'wrong-secret')).expect(401);
     const otherBody = webhookBody({ event: 'participant_joined', room: 'guarded', identity: 'someone-else' });
     await webhook(body, await signWebhook(otherBody, TEST_API_KEY, TEST_API_SECRET)).expect(401); // signature of another body
+    // A genuine webhook replayed after its token expired (LiveKit signs them for 5 min): refused.
+    await webhook(body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET, { expiredSecondsAgo: 60 })).expect(401);
     const state = async () => {
       const sessions = (await http().get('/api/sessions').expect(200)).body as Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
       return sessions.find((s) => s.sessionId === 'guarded')!.participants.find((p) => p.identity === ann.identity)!.state;

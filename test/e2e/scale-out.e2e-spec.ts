@@ -149,6 +149,25 @@ describe('two backend instances over Redis', () => {
     expect((await join(b.url, 'during-outage', 'Late')).sessionId).toBe('during-outage');
   });
 
+  it('an instance that starts while Redis is down says so, keeps retrying, and serves once Redis is back', async () => {
+    const downRedis = await startRedisServer();
+    await downRedis.stop();
+    const late = await startApp({ urls: nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null).map((n) => n.url), apiKey: API_KEY, secret: API_SECRET, args: ['--redis', downRedis.url] });
+    apps.push(late);
+    try {
+      expect(late.output()).toMatch(/unreachable .*retrying every second/);
+      const refused = await api<{ message: string }>(late.url, 'POST', '/api/sessions/patient/participants', { name: 'Pat' });
+      expect([refused.status, refused.body.message]).toEqual([503, expect.stringMatching(/session store \(Redis\) is unavailable/)]);
+      await downRedis.start();
+      await waitFor('the instance serving again', async () => (await api(late.url, 'GET', '/api/sessions')).status === 200, 10_000);
+      expect(late.output()).toMatch(/reachable again/);
+      expect((await join(late.url, 'patient', 'Pat')).sessionId).toBe('patient');
+    } finally {
+      await late.stop();
+      await downRedis.close();
+    }
+  });
+
   // Last: it kills instance A for good.
   it('an instance SIGKILLed in the middle of a rebuild: the other finishes it, once, about a second later', async () => {
     const living = nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null);

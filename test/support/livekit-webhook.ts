@@ -3,6 +3,7 @@
 // padded base64 of sha256(raw body).
 import { createHash } from 'node:crypto';
 import { ParticipantInfo, Room, WebhookEvent } from '@livekit/protocol';
+import { SignJWT } from 'jose';
 import { AccessToken } from 'livekit-server-sdk';
 
 export interface WebhookInput {
@@ -30,9 +31,15 @@ export function webhookBody(input: WebhookInput): string {
   return event.toJsonString();
 }
 
-export async function signWebhook(body: string, apiKey: string, apiSecret: string): Promise<string> {
+/** `expiredSecondsAgo`: a token that was valid for LiveKit's 5 minutes and ran out that long ago (a replay). */
+export async function signWebhook(body: string, apiKey: string, apiSecret: string, options: { expiredSecondsAgo?: number } = {}): Promise<string> {
+  const sha256 = createHash('sha256').update(body).digest('base64');
+  if (options.expiredSecondsAgo !== undefined) {
+    const exp = Math.floor(Date.now() / 1000) - options.expiredSecondsAgo;
+    return new SignJWT({ sha256 }).setProtectedHeader({ alg: 'HS256' }).setIssuer(apiKey).setNotBefore(exp - 5 * 60).setExpirationTime(exp).sign(new TextEncoder().encode(apiSecret));
+  }
   const token = new AccessToken(apiKey, apiSecret, { ttl: 5 * 60 });
-  token.sha256 = createHash('sha256').update(body).digest('base64');
+  token.sha256 = sha256;
   return token.toJwt();
 }
 
