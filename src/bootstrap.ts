@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { AppModule, AppOverrides } from './app.module';
 import { AppLogger } from './common/app-logger';
 import { createValidationPipe } from './common/validation.pipe';
@@ -39,10 +40,37 @@ function serveClient(app: NestExpressApplication, clientDist: string): void {
   });
 }
 
-/** Everything around the module that makes the HTTP app what users get: pipes, CORS, the built client. */
-export function configureApp(app: NestExpressApplication): NestExpressApplication {
+/**
+ * Security headers (helmet) that the sample app lives with: its pages may open WebSockets and HTTP
+ * requests to the media nodes (signal, /rtc/validate) besides this origin; no upgrade to https (the
+ * dev set-up is plain http on loopback).
+ */
+export function securityHeaders(config: Pick<AppConfig, 'urls'>): ReturnType<typeof helmet> {
+  const nodeOrigins = config.urls.flatMap((url) => {
+    const origin = new URL(url).origin.replace(/^ws/, 'http');
+    return [url.replace(/\/+$/, ''), origin, origin.replace(/^http/, 'ws')];
+  });
+  return helmet({
+    contentSecurityPolicy: {
+      directives: {
+        connectSrc: ["'self'", ...new Set(nodeOrigins)],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        upgradeInsecureRequests: null,
+      },
+    },
+    strictTransportSecurity: false,
+  });
+}
+
+/**
+ * Everything around the module that makes the HTTP app what users get: pipes, security headers, CORS
+ * (only the origins an operator lists; by default none, the app's own pages need none), the built client.
+ */
+export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins'>): NestExpressApplication {
   app.useGlobalPipes(createValidationPipe());
-  app.enableCors({ origin: true });
+  app.use(securityHeaders(config));
+  app.enableCors({ origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false });
   serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));
   return app;
 }
@@ -53,5 +81,5 @@ export async function createApp(config: AppConfig, devCluster: DevCluster | null
     logger: new AppLogger(),
   });
   if (config.redis) app.useWebSocketAdapter(new RedisIoAdapter(app, config.redis));
-  return configureApp(app);
+  return configureApp(app, config);
 }

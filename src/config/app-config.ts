@@ -62,6 +62,14 @@ export class AppConfig {
   @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'must be a redis:// or rediss:// URL' })
   readonly redis: string | undefined = undefined;
 
+  /**
+   * Web origins (scheme://host[:port]) whose pages may call the API from a browser. Empty (the
+   * default): only the app's own pages, served by this backend.
+   */
+  @IsArray()
+  @IsString({ each: true })
+  readonly corsOrigins: readonly string[] = [];
+
   /** A frozen copy with the URLs and port the start-up settled on. */
   resolved(changes: { urls?: readonly string[]; port?: number }): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), this, changes));

@@ -74,6 +74,16 @@ describe('parseConfig', () => {
     expect(problems([...base, '--redis', 'http://127.0.0.1:6379'])).toEqual(['--redis / REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379")']);
   });
 
+  it('takes --cors-origin (repeatable, or comma-separated in CORS_ORIGIN) and refuses what is not a bare origin', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    expect(parseConfig([...base, '--cors-origin', 'https://a.example', '--cors-origin', 'http://localhost:5173/'], {}).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(parseConfig(base, { CORS_ORIGIN: 'https://a.example,https://b.example' }).corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(parseConfig(base, {}).corsOrigins).toEqual([]);
+    expect(problems([...base, '--cors-origin', 'https://a.example/app', '--cors-origin', 'ftp://x'])).toEqual([
+      '--cors-origin / CORS_ORIGIN: each must be an origin, http(s)://host[:port] with no path (got ["https://a.example/app","ftp://x"])',
+    ]);
+  });
+
   it('never shows a Redis password in the start-up line', () => {
     const config = parseConfig(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://user:hunter2@127.0.0.1:6379'], {});
     expect(config.describe()).toContain('redis://user:***@127.0.0.1:6379');

@@ -22,6 +22,7 @@ const SOURCES: Record<string, string> = {
   nodeCapacity: '--node-capacity / NODE_CAPACITY',
   media: '--media',
   redis: '--redis / REDIS_URL',
+  corsOrigins: '--cors-origin / CORS_ORIGIN',
 };
 
 const FLAGS = {
@@ -36,13 +37,15 @@ const FLAGS = {
   'node-capacity': { type: 'string' },
   media: { type: 'string' },
   redis: { type: 'string' },
+  'cors-origin': { type: 'string', multiple: true },
 } satisfies FlagSpec;
 
 export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1] [--node-capacity N]
        with no --url, an embedded cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
        [--media dev|livekit] (livekit: the real LiveKit server, after npm run livekit:install)
        [--redis redis://HOST:PORT] (several instances share sessions through Redis)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL`;
+       [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated)`;
 
 function splitUrls(value: string): string[] {
   return value
@@ -79,6 +82,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     nodeCapacity: toInt(flag('node-capacity') ?? env.NODE_CAPACITY, 0),
     media: (flag('media') ?? 'dev') as 'dev' | 'livekit',
     redis: flag('redis') ?? (env.REDIS_URL || undefined),
+    corsOrigins: corsOrigins(values['cors-origin'] as string[] | undefined, env.CORS_ORIGIN),
   };
   if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
@@ -101,6 +105,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     nodeCapacity: flag('node-capacity') ?? env.NODE_CAPACITY,
     urls: urls.filter((url) => !validUrl(url)),
   };
+  const badOrigins = draft.corsOrigins.filter((origin) => !validOrigin(origin));
+  if (badOrigins.length > 0) problems.push(`${SOURCES.corsOrigins}: each must be an origin, http(s)://host[:port] with no path (got ${JSON.stringify(badOrigins)})`);
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
     const value = raw[error.property] ?? error.value;
@@ -109,6 +115,21 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** Flags win over env; each a bare origin (a trailing slash is forgiven, a path is not). */
+function corsOrigins(flags: string[] | undefined, env: string | undefined): string[] {
+  const given = flags && flags.length > 0 ? flags.flatMap(splitUrls) : splitUrls(env ?? '');
+  return given.map((origin) => origin.replace(/\/$/, ''));
+}
+
+function validOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin;
+  } catch {
+    return false;
+  }
 }
 
 function validUrl(url: string): boolean {

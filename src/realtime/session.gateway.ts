@@ -26,7 +26,9 @@ interface SocketData {
 type SessionSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** `/session`: a participant authenticates with its rejoin key and waits for `rejoin` pushes. */
-@WebSocketGateway({ namespace: SESSION_NAMESPACE, cors: { origin: true } })
+// No CORS headers: clients use the WebSocket transport (not subject to CORS), and a socket is worth
+// nothing without its participant's rejoin key.
+@WebSocketGateway({ namespace: SESSION_NAMESPACE })
 export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewayConnection<SessionSocket> {
   private readonly logger = new Logger(SessionGateway.name);
 

@@ -81,15 +81,15 @@ export const TEST_API_KEY = 'in-process-key';
 export const TEST_API_SECRET = 'in-process-secret-of-reasonable-length';
 
 export async function startInProcessApp(
-  options: { nodes?: number; clock?: Clock; scripted?: ScriptedNodes; store?: AppOverrides['store'] } = {},
+  options: { nodes?: number; clock?: Clock; scripted?: ScriptedNodes; store?: AppOverrides['store']; args?: string[] } = {},
 ): Promise<InProcessApp> {
   const urls = options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
   const nodes = options.scripted ?? new ScriptedNodes(urls);
-  const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url])], {});
+  const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url]), ...(options.args ?? [])], {});
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store })],
   }).compile();
-  const app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() }));
+  const app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() }), config);
   // Listening on loopback too: socket.io clients and webhooks need a real port, supertest does not.
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
