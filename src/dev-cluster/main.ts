@@ -1,7 +1,7 @@
 // `npm run dev-cluster -- --nodes 3`: runs a local LiveKit-compatible cluster until Ctrl-C, printing
 // each node's URL and pid. Lines typed on stdin act on it: `kill node-2`, `hang node-1`, `list`...
-import { createInterface } from 'node:readline';
 import type { DevCluster } from './api';
+import { runCommandLoop } from '../shared/command-loop';
 import { parseCliOptions, USAGE } from './cli-options';
 import { startLiveKitCluster } from '../livekit-cluster';
 import { startDevCluster } from './dev-cluster';
@@ -66,20 +66,7 @@ async function main(): Promise<void> {
   printNodes(cluster);
   console.log(`commands: ${COMMANDS}`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await cluster.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
-  const input = createInterface({ input: process.stdin });
-  input.on('line', (line) => {
-    void runCommand(cluster, line).then((keepGoing) => (keepGoing ? undefined : stop()));
-  });
-  // stdin closing (e.g. `< /dev/null`) is not a request to stop: only a signal or `quit` is.
+  runCommandLoop(() => cluster.stop(), (line) => runCommand(cluster, line));
 }
 
 main().catch((error) => {

@@ -1,8 +1,8 @@
 // `npm run cluster -- [--instances 2] [--nodes 2] [--port 5000] [--media dev|livekit]`: the production
 // layout on one machine (Redis, N backend instances, nginx in front, media nodes), until Ctrl-C.
 // Prints which pid is which; lines typed on stdin crash and restart instances and nodes.
-import { createInterface } from 'node:readline';
 import { parseFlags, type FlagSpec } from '../shared/cli-flags';
+import { runCommandLoop } from '../shared/command-loop';
 import { startLocalCluster, type LocalCluster } from './local-cluster';
 
 export const USAGE = `Usage: npm run cluster -- [options]
@@ -109,19 +109,7 @@ async function main(): Promise<void> {
   printLayout(cluster);
   console.log(`\nopen ${cluster.url} (every instance serves every session); commands: ${COMMANDS}`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await cluster.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
-  const input = createInterface({ input: process.stdin });
-  input.on('line', (line) => {
-    void runCommand(cluster, line).then((keepGoing) => (keepGoing ? undefined : stop()));
-  });
+  runCommandLoop(() => cluster.stop(), (line) => runCommand(cluster, line));
 }
 
 void main();
