@@ -1,7 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { OperatorGuard } from '../common/operator.guard';
 import { NodePlacementService } from './node-placement.service';
 
 @Controller('api/nodes')
+@UseGuards(OperatorGuard)
 export class ClusterController {
   constructor(private readonly placement: NodePlacementService) {}
 

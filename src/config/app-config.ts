@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
@@ -70,6 +70,27 @@ export class AppConfig {
   @IsString({ each: true })
   readonly corsOrigins: readonly string[] = [];
 
+  /**
+   * Bearer token for the operators' endpoints (/api/sessions, /api/nodes, /api/info, /metrics, the
+   * dev tools). Unset: outside dev mode those are not served at all.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters (it guards every session\'s name and participants)' })
+  readonly adminToken: string | undefined = undefined;
+
+  /** Dev mode asked for explicitly (--dev): see `devMode`. */
+  @IsBoolean()
+  readonly dev: boolean = false;
+
+  /**
+   * Dev mode: the embedded dev cluster, or --dev (npm run cluster sets it on the instances it starts).
+   * Operators' endpoints are then open without a token unless one is set, and the crash buttons exist.
+   */
+  get devMode(): boolean {
+    return this.devCluster || this.dev;
+  }
+
   /** A frozen copy with the URLs and port the start-up settled on. */
   resolved(changes: { urls?: readonly string[]; port?: number }): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), this, changes));
@@ -80,7 +101,8 @@ export class AppConfig {
     const engine = this.media === 'livekit' ? 'real LiveKit server' : 'dev cluster';
     const mode = this.devCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
     const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
-    return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}`;
+    const operators = this.adminToken ? 'operator endpoints need the admin token' : this.devMode ? 'operator endpoints open (dev mode)' : 'operator endpoints off (no --admin-token)';
+    return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}, ${operators}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, parseConfig } from './parse-config';
+import { ConfigError, isLoopbackHost, parseConfig } from './parse-config';
 
 function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -82,6 +82,37 @@ describe('parseConfig', () => {
     expect(problems([...base, '--cors-origin', 'https://a.example/app', '--cors-origin', 'ftp://x'])).toEqual([
       '--cors-origin / CORS_ORIGIN: each must be an origin, http(s)://host[:port] with no path (got ["https://a.example/app","ftp://x"])',
     ]);
+  });
+
+  it('takes --admin-token or ADMIN_TOKEN, refuses a short one without showing it, and never logs it', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    const token = 'operators-only-0123456789';
+    const config = parseConfig([...base, '--admin-token', token], { ADMIN_TOKEN: 'from-the-environment-0123' });
+    expect(config.adminToken).toBe(token);
+    expect(config.describe()).toContain('operator endpoints need the admin token');
+    expect(config.describe()).not.toContain(token);
+    expect(parseConfig(base, { ADMIN_TOKEN: 'from-the-environment-0123' }).adminToken).toBe('from-the-environment-0123');
+    expect(parseConfig(base, {}).describe()).toContain('operator endpoints off (no --admin-token)');
+    expect(problems([...base, '--admin-token', 'short-secret'])).toEqual([
+      "--admin-token / ADMIN_TOKEN: must be at least 16 characters (it guards every session's name and participants)",
+    ]);
+  });
+
+  it('dev mode: the embedded cluster on loopback, or --dev / DEV_MODE=1; the embedded cluster elsewhere only with --dev', () => {
+    expect(parseConfig([], {}).devMode).toBe(true);
+    expect(parseConfig(['--host', 'localhost'], {}).devMode).toBe(true);
+    const withUrl = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    expect(parseConfig(withUrl, {}).devMode).toBe(false);
+    expect(parseConfig([...withUrl, '--dev'], {}).devMode).toBe(true);
+    expect(parseConfig(withUrl, { DEV_MODE: '1' }).devMode).toBe(true);
+    expect(parseConfig([...withUrl, '--host', '0.0.0.0'], {}).host).toBe('0.0.0.0');
+    expect(problems(['--host', '0.0.0.0'])).toEqual([
+      '--host / HOST: the embedded dev cluster (default keys, crash buttons, no access control) serves only on loopback, not on "0.0.0.0"; ' +
+        'give your media nodes with --url (and an --api-key / --secret), or pass --dev to expose the dev cluster on purpose',
+    ]);
+    expect(parseConfig(['--host', '0.0.0.0', '--dev'], {}).host).toBe('0.0.0.0');
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['0.0.0.0', '10.0.0.5', 'example.com', '::', '128.0.0.1']) expect(isLoopbackHost(host)).toBe(false);
   });
 
   it('never shows a Redis password in the start-up line', () => {

@@ -23,6 +23,7 @@ const SOURCES: Record<string, string> = {
   media: '--media',
   redis: '--redis / REDIS_URL',
   corsOrigins: '--cors-origin / CORS_ORIGIN',
+  adminToken: '--admin-token / ADMIN_TOKEN',
 };
 
 const FLAGS = {
@@ -38,6 +39,8 @@ const FLAGS = {
   media: { type: 'string' },
   redis: { type: 'string' },
   'cors-origin': { type: 'string', multiple: true },
+  'admin-token': { type: 'string' },
+  dev: { type: 'boolean' },
 } satisfies FlagSpec;
 
 export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [--api-key KEY --secret SECRET] [--port 5000] [--host 127.0.0.1] [--node-capacity N]
@@ -45,7 +48,9 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--media dev|livekit] (livekit: the real LiveKit server, after npm run livekit:install)
        [--redis redis://HOST:PORT] (several instances share sessions through Redis)
        [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated)`;
+       [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
+       [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, DEV_MODE=1`;
 
 function splitUrls(value: string): string[] {
   return value
@@ -83,6 +88,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     media: (flag('media') ?? 'dev') as 'dev' | 'livekit',
     redis: flag('redis') ?? (env.REDIS_URL || undefined),
     corsOrigins: corsOrigins(values['cors-origin'] as string[] | undefined, env.CORS_ORIGIN),
+    adminToken: flag('admin-token') ?? (env.ADMIN_TOKEN || undefined),
+    dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
   if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
@@ -90,6 +97,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   const lastDevPort = draft.devBasePort + draft.devNodes - 1;
   if (devCluster && draft.devBasePort > 0 && lastDevPort > 65_535) {
     problems.push(`${SOURCES.devBasePort}: ${draft.devNodes} nodes from port ${draft.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`);
+  }
+  if (devCluster && !draft.dev && !isLoopbackHost(draft.host)) {
+    problems.push(
+      `${SOURCES.host}: the embedded dev cluster (default keys, crash buttons, no access control) serves only on loopback, not on ${JSON.stringify(draft.host)}; ` +
+        'give your media nodes with --url (and an --api-key / --secret), or pass --dev to expose the dev cluster on purpose',
+    );
   }
   if (devCluster) {
     // The embedded cluster is ours: a random key pair per run unless one is given.
@@ -110,11 +123,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
     const value = raw[error.property] ?? error.value;
-    const shown = error.property === 'apiSecret' || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
+    const shown = error.property === 'apiSecret' || error.property === 'adminToken' || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
     problems.push(`${source}: ${[...new Set(Object.values(error.constraints ?? {}))].join(', ')}${shown}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Flags win over env; each a bare origin (a trailing slash is forgiven, a path is not). */

@@ -84,6 +84,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       String(instancePort),
       '--host',
       '127.0.0.1',
+      // Dev mode: the operators' endpoints open without a token and the crash buttons on, as with the embedded cluster.
+      '--dev',
     ];
     const instances = Array.from({ length: options.instances }, (_, i) => new InstanceProcess(`instance-${i + 1}`, base + i, args(base + i), log));
     cleanups.push(() => Promise.all(instances.map((instance) => instance.stop())).then(() => undefined));

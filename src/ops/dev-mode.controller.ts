@@ -1,9 +1,11 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { SessionParamsDto } from '../sessions/dto/session-params.dto';
 import type { AppInfo } from '../contracts';
 import { DevModeService } from './dev-mode.service';
+import { OperatorGuard } from '../common/operator.guard';
 
 @Controller('api')
+@UseGuards(OperatorGuard)
 export class DevModeController {
   constructor(private readonly devMode: DevModeService) {}
 

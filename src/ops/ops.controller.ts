@@ -1,5 +1,6 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
+import { OperatorGuard } from '../common/operator.guard';
 
 @Controller()
 export class OpsController {
@@ -12,6 +13,7 @@ export class OpsController {
   }
 
   @Get('metrics')
+  @UseGuards(OperatorGuard)
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();

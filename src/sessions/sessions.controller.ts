@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { OperatorGuard } from '../common/operator.guard';
 import type { JoinResponse, RejoinResponse } from '../contracts';
 import { CreateParticipantDto, GetTokenDto } from './dto/create-participant.dto';
 import { RejoinDto, RejoinKeyDto } from './dto/rejoin.dto';
@@ -27,6 +28,7 @@ export class SessionsController {
   }
 
   @Get('sessions')
+  @UseGuards(OperatorGuard)
   list(): Promise<SessionView[]> {
     return this.sessions.list();
   }

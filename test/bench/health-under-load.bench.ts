@@ -15,6 +15,7 @@ import { startFailoverStack, type FailoverStack } from '../support/failover-stac
 // Only read inside page.evaluate(), in the browser.
 declare const window: any;
 import { joinThroughPage, sleep, type Participant } from '../support/participant-page';
+import { scrapeMetrics } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
 
 const flags = new BenchFlags('bench:health-under-load', { mode: { type: 'string' }, seconds: { type: 'string' } });
@@ -60,7 +61,7 @@ function quantiles(values: number[]) {
 }
 
 async function appLoopLag(appUrl: string): Promise<{ lagMs: number; maxMs: number }> {
-  const text = await (await fetch(`${appUrl}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+  const text = await scrapeMetrics(appUrl);
   const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
   return { lagMs: value('session_rebuilder_nodejs_eventloop_lag_seconds'), maxMs: value('session_rebuilder_nodejs_eventloop_lag_max_seconds') };
 }

@@ -14,6 +14,7 @@ import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
 import type { DevCluster } from '../../src/dev-cluster/api';
 import { ENGINE_NAMES, startCluster } from '../support/engines';
+import { operatorApi, TEST_ADMIN_TOKEN } from '../support/session-client';
 import { REBUILD_CONCURRENCY } from '../../src/sessions/session-rebuild.service';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 import { BenchFlags } from './bench-flags';
@@ -54,7 +55,7 @@ async function post(url: string, body: unknown): Promise<void> {
 async function nodesUp(appUrl: string, count: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const nodes = (await (await fetch(`${appUrl}/api/nodes`)).json()) as Array<{ status: string }>;
+    const nodes = (await operatorApi<Array<{ status: string }>>(appUrl, '/api/nodes')).body;
     if (nodes.filter((n) => n.status === 'up').length === count) return;
     if (Date.now() > deadline) throw new Error(`nodes not all up: ${JSON.stringify(nodes)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -63,7 +64,7 @@ async function nodesUp(appUrl: string, count: number): Promise<void> {
 
 async function oneRun(cluster: DevCluster, width: number, runId: string): Promise<Run> {
   const urls = cluster.nodes().map((n) => n.url);
-  const config = parseConfig(['--api-key', API_KEY, '--secret', API_SECRET, '--port', '0', ...urls.flatMap((u) => ['--url', u])], {});
+  const config = parseConfig(['--api-key', API_KEY, '--secret', API_SECRET, '--port', '0', '--admin-token', TEST_ADMIN_TOKEN, ...urls.flatMap((u) => ['--url', u])], {});
   const app: INestApplication = await createApp(config, null, { rebuildConcurrency: width });
   await app.listen(0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;

@@ -8,7 +8,7 @@ import { findProjectRoot } from '../../src/bootstrap';
 import { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from '../../src/cluster/node-health.policy';
 import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
-import { api, connect, join as joinSession } from '../support/session-client';
+import { api, connect, join as joinSession, operatorApi } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
 
 type Fault = 'kill' | 'hang';
@@ -34,7 +34,7 @@ function stats(values: number[]) {
 async function bothNodesUp(stack: RebuildStack): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const nodes = await api<Array<{ status: string }>>(stack.app.url, 'GET', '/api/nodes');
+    const nodes = await operatorApi<Array<{ status: string }>>(stack.app.url, '/api/nodes');
     if (nodes.body.every((n) => n.status === 'up')) return;
     if (Date.now() > deadline) throw new Error(`nodes not up again: ${JSON.stringify(nodes.body)}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
+import { operatorApi } from '../support/session-client';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
 
 /** Every scenario is bounded; a hang fails the test instead of stalling `npm test`. */
@@ -170,10 +171,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       assert.equal(await p.page.locator(`[data-testid="tile"][data-identity="${linusId}"]`).count(), 0, `${p.name} shows Linus again`);
       assert.ok(!(linusId in (await p.framesDecoded())), `${p.name}'s new room has Linus in it`);
     }
-    const sessions = (await (await fetch(`${stack.app.url}/api/sessions`)).json()) as Array<{
-      sessionId: string;
-      participants: Array<{ identity: string; state: string }>;
-    }>;
+    const sessions = (
+      await operatorApi<Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>>(stack.app.url, '/api/sessions')
+    ).body;
     const linusRecord = sessions.find((s) => s.sessionId === sessionId)?.participants.find((p) => p.identity === linusId);
     assert.ok(!linusRecord || linusRecord.state === 'left', `backend still counts Linus: ${JSON.stringify(linusRecord)}`);
   });

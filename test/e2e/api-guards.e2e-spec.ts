@@ -6,12 +6,13 @@ import request from 'supertest';
 import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
 import { signWebhook, webhookBody } from '../support/livekit-webhook';
-import { connect } from '../support/session-client';
+import { connect, OPERATOR_HEADERS, TEST_ADMIN_TOKEN } from '../support/session-client';
 
 describe('API guards: keys, validation, webhooks', () => {
   let stack: InProcessApp;
   let ann: JoinResponse;
   const http = () => request(stack.app.getHttpServer());
+  const operator = (path: string) => http().get(path).set(OPERATOR_HEADERS);
   const join = async (sessionId: string, name: string): Promise<JoinResponse> =>
     (await http().post(`/api/sessions/${sessionId}/participants`).send({ name }).expect(201)).body as JoinResponse;
   /** No stack traces and only the documented fields in any error body. */
@@ -73,7 +74,7 @@ describe('API guards: keys, validation, webhooks', () => {
     // A genuine webhook replayed after its token expired (LiveKit signs them for 5 min): refused.
     await webhook(body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET, { expiredSecondsAgo: 60 })).expect(401);
     const state = async () => {
-      const sessions = (await http().get('/api/sessions').expect(200)).body as Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
+      const sessions = (await operator('/api/sessions').expect(200)).body as Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
       return sessions.find((s) => s.sessionId === 'guarded')!.participants.find((p) => p.identity === ann.identity)!.state;
     };
     expect(await state()).toBe('invited'); // refused webhooks changed nothing
@@ -87,13 +88,13 @@ describe('API guards: keys, validation, webhooks', () => {
 
   it('serves /health, /metrics and /api/info', async () => {
     await http().get('/health').expect(200);
-    const metrics = (await http().get('/metrics').expect(200)).text;
+    const metrics = (await operator('/metrics').expect(200)).text;
     expect(metrics).toMatch(/session_rebuilder_node_up\{node="ws:\/\/127\.0\.0\.11:7880"\} 1/);
     expect(metrics).toMatch(/session_rebuilder_sessions\{state="placed"\} 1/);
-    const info = (await http().get('/api/info').expect(200)).body as { devCluster: boolean; nodes: unknown[] };
+    const info = (await operator('/api/info').expect(200)).body as { devCluster: boolean; nodes: unknown[] };
     expect(info.devCluster).toBe(false);
     expect(info.nodes).toHaveLength(2);
-    const crash = await http().post('/api/dev/sessions/guarded/crash-node').expect(404);
+    const crash = await http().post('/api/dev/sessions/guarded/crash-node').set(OPERATOR_HEADERS).expect(404);
     expect((crash.body as ApiErrorBody).message).toMatch(/only with the embedded dev cluster/);
   });
 
@@ -102,5 +103,47 @@ describe('API guards: keys, validation, webhooks', () => {
     await http().delete(`/api/sessions/guarded/participants/${bob.identity}`).send({ rejoinKey: bob.rejoinKey }).expect(204);
     await http().post(`/api/sessions/guarded/participants/${bob.identity}/rejoin`).send({ rejoinKey: bob.rejoinKey }).expect(404);
     await expect(connect(stack.url, bob)).rejects.toThrow(/has left/);
+  });
+});
+
+describe("operators' endpoints: the admin token, dev mode, or not served", () => {
+  const OPERATOR_GETS = ['/api/sessions', '/api/nodes', '/api/info', '/metrics'];
+  const stacks: InProcessApp[] = [];
+  afterAll(async () => {
+    await Promise.all(stacks.map((s) => s.close()));
+  });
+  const start = async (options: Parameters<typeof startInProcessApp>[0]) => {
+    const stack = await startInProcessApp(options);
+    stacks.push(stack);
+    return () => request(stack.app.getHttpServer());
+  };
+
+  it('with --admin-token: 401 and a WWW-Authenticate challenge without it or with a wrong one, 200 with it; joins need none', async () => {
+    const http = await start({});
+    for (const path of OPERATOR_GETS) {
+      const missing = await http().get(path).expect(401);
+      expect(missing.headers['www-authenticate']).toMatch(/^Bearer /);
+      expect((missing.body as ApiErrorBody).message).toMatch(/Authorization: Bearer/);
+      await http().get(path).set('authorization', `Bearer ${TEST_ADMIN_TOKEN}x`).expect(401);
+      await http().get(path).set('authorization', `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`).expect(401);
+      await http().get(path).set(OPERATOR_HEADERS).expect(200);
+    }
+    await http().post('/api/dev/sessions/any/crash-node').expect(401);
+    await http().post('/api/sessions/anyone/participants').send({ name: 'Ann' }).expect(201);
+    await http().get('/health').expect(200);
+  });
+
+  it('without --admin-token outside dev mode they are not served (404, saying how to enable them); the API still is', async () => {
+    const http = await start({ adminToken: null });
+    for (const path of OPERATOR_GETS) {
+      const res = await http().get(path).set(OPERATOR_HEADERS).expect(404);
+      expect((res.body as ApiErrorBody).message).toBe(`GET ${path} is served only with --admin-token (or in dev mode)`);
+    }
+    await http().post('/api/sessions/anyone/participants').send({ name: 'Ann' }).expect(201);
+  });
+
+  it('in dev mode (--dev) without a token they are open', async () => {
+    const http = await start({ adminToken: null, args: ['--dev'] });
+    for (const path of OPERATOR_GETS) await http().get(path).expect(200);
   });
 });

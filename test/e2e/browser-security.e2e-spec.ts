@@ -18,7 +18,7 @@ describe('security headers and CORS', () => {
   });
 
   it('sends helmet headers with a CSP that lets pages reach the media nodes and never upgrades http', async () => {
-    const res = await request(plain.app.getHttpServer()).get('/api/info').expect(200);
+    const res = await request(plain.app.getHttpServer()).get('/health').expect(200);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
     const csp = res.headers['content-security-policy'] as string;
@@ -30,7 +30,7 @@ describe('security headers and CORS', () => {
   });
 
   it('by default tells no other origin it may call the API', async () => {
-    const simple = await request(plain.app.getHttpServer()).get('/api/info').set('Origin', 'https://evil.example').expect(200);
+    const simple = await request(plain.app.getHttpServer()).get('/health').set('Origin', 'https://evil.example').expect(200);
     expect(simple.headers['access-control-allow-origin']).toBeUndefined();
     const preflight = await request(plain.app.getHttpServer())
       .options('/api/sessions/s/participants')
@@ -40,9 +40,9 @@ describe('security headers and CORS', () => {
   });
 
   it('allows exactly the origins given with --cors-origin', async () => {
-    const allowed = await request(listed.app.getHttpServer()).get('/api/info').set('Origin', 'https://app.example.com').expect(200);
+    const allowed = await request(listed.app.getHttpServer()).get('/health').set('Origin', 'https://app.example.com').expect(200);
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    const other = await request(listed.app.getHttpServer()).get('/api/info').set('Origin', 'https://evil.example').expect(200);
+    const other = await request(listed.app.getHttpServer()).get('/health').set('Origin', 'https://evil.example').expect(200);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../src/common/fake-clock';
 import { startInProcessApp } from '../support/in-process-app';
-import { api, connect, join } from '../support/session-client';
+import { api, connect, join, operatorApi } from '../support/session-client';
 
 /** Long enough for a probe loop, were one running, to find a refused node (PROBE_INTERVAL_MS = 250). */
 const NOTHING_MOVES_MS = 600;
@@ -24,7 +24,7 @@ describe('client reports, with the probe loop frozen (in-process app)', () => {
         const rejoin = await socket.nextRejoin(2, 5_000);
         expect(rejoin).toMatchObject({ reason: 'client-report', generation: 2 });
         expect(rejoin.url).not.toBe(ann.url);
-        const nodes = (await api<Array<{ url: string; status: string; reason: string }>>(stack.url, 'GET', '/api/nodes')).body;
+        const nodes = (await operatorApi<Array<{ url: string; status: string; reason: string }>>(stack.url, '/api/nodes')).body;
         expect(nodes.find((n) => n.url === ann.url)).toMatchObject({ status: 'down', reason: expect.stringMatching(/^refused/) });
       } finally {
         socket.close();

@@ -24,4 +24,16 @@ describe('start-up configuration', () => {
       await proc.stop(500);
     }
   });
+
+  it('the embedded dev cluster on a public --host (the Docker image with no --url) refuses to start, saying what to pass', async () => {
+    const proc = spawnNode(MAIN_JS, ['--host', '0.0.0.0', '--port', '0'], { LIVEKIT_URL: '', LIVEKIT_API_KEY: '', LIVEKIT_API_SECRET: '', PORT: '', HOST: '', DEV_MODE: '' });
+    try {
+      const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 2);
+      assert.match(proc.output(), /--host \/ HOST: the embedded dev cluster .* serves only on loopback, not on "0\.0\.0\.0"; give your media nodes with --url .* or pass --dev/);
+      assert.doesNotMatch(proc.output(), /\n\s+at /); // no stack
+    } finally {
+      await proc.stop(500);
+    }
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { startApp, StartedApp } from '../support/app';
 import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
-import { api, connect, join } from '../support/session-client';
+import { api, connect, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
 
 // `npm start` with no --url: the embedded nodes, ours (--media dev) or the real LiveKit server (--media livekit).
 describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('with the embedded cluster (no --url): %s', (_name, engine) => {
@@ -16,7 +16,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
   });
 
   it('reports the embedded cluster in /api/info and prints node URLs', async () => {
-    const info = await api<{ devCluster: boolean; nodes: Array<{ url: string; status: string; pid: number }> }>(app.url, 'GET', '/api/info');
+    const info = await operatorApi<{ devCluster: boolean; nodes: Array<{ url: string; status: string; pid: number }> }>(app.url, '/api/info');
     assert.equal(info.body.devCluster, true);
     assert.equal(info.body.nodes.length, 2);
     for (const node of info.body.nodes) {
@@ -31,7 +31,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     const bob = await join(app.url, 'dev-demo', 'Bob');
     const sockets = await Promise.all([connect(app.url, ann), connect(app.url, bob)]);
     try {
-      const crash = await api<{ killed: string; url: string }>(app.url, 'POST', '/api/dev/sessions/dev-demo/crash-node');
+      const crash = await api<{ killed: string; url: string }>(app.url, 'POST', '/api/dev/sessions/dev-demo/crash-node', undefined, OPERATOR_HEADERS);
       assert.equal(crash.status, 200, JSON.stringify(crash.body));
       assert.equal(crash.body.url, ann.url);
       for (const socket of sockets) {

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 import { InProcessApp, ScriptedNodes, startInProcessApp } from '../support/in-process-app';
-import { join } from '../support/session-client';
+import { join, operatorApi } from '../support/session-client';
 
 const A = 'ws://127.0.0.21:7880';
 const B = 'ws://127.0.0.22:7880';
@@ -76,7 +76,7 @@ describe('a herd of rebuilds', () => {
     await fill(12);
     const onB = (await store().list()).filter((s) => s.nodeUrl === B).map((s) => s.sessionId);
     expect(onB.length).toBeGreaterThan(0);
-    const nodeB = async () => ((await (await fetch(`${stack!.url}/api/nodes`)).json()) as Array<{ url: string; status: string }>).find((n) => n.url === B)!;
+    const nodeB = async () => ((await operatorApi<Array<{ url: string; status: string }>>(stack!.url, '/api/nodes')).body).find((n) => n.url === B)!;
 
     // B still answers its probes, but its RoomService times out under the herd (2 s against our 1.5 s).
     scripted.createDelayMs.set(B, 2_000);

@@ -6,7 +6,7 @@ import { MemorySessionStore } from '../../src/sessions/store/memory-session-stor
 import type { SessionRecord } from '../../src/sessions/session.model';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
 import { signWebhook, webhookBody, type WebhookInput } from '../support/livekit-webhook';
-import { api, join } from '../support/session-client';
+import { api, join, operatorApi, scrapeMetrics } from '../support/session-client';
 
 /** Names that are Object.prototype members: as identities or session ids they must be plain data. */
 const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
@@ -20,6 +20,14 @@ class InterleavingStore extends MemorySessionStore {
   async save(session: SessionRecord): Promise<void> {
     if (this.failWrites) throw this.failWrites;
     return super.save(session);
+  }
+
+  /** While set, a node's rebuild cannot list its sessions: the window between node-down and the herd's move. */
+  listByNodeGate?: Promise<void>;
+
+  async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
+    await this.listByNodeGate;
+    return super.listByNode(nodeUrl);
   }
 
   afterNextGet(sessionId: string, run: () => Promise<void>): void {
@@ -51,7 +59,7 @@ describe('rebuild correctness: ids, races, webhook order', () => {
   });
 
   const stateOf = async (sessionId: string, identity: string): Promise<string | undefined> => {
-    const sessions = (await api<SessionsView>(stack.url, 'GET', '/api/sessions')).body;
+    const sessions = (await operatorApi<SessionsView>(stack.url, '/api/sessions')).body;
     return sessions.find((s) => s.sessionId === sessionId)?.participants.find((p) => p.identity === identity)?.state;
   };
   const deliver = async (input: WebhookInput): Promise<{ status: number; outcome?: string }> => {
@@ -134,6 +142,33 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     expect(await stateOf('order-2', ann.identity)).toBe('invited');
   });
 
+  it('a join into a session whose node is down, before the herd reached it, rebuilds it first and lands on the new node', async () => {
+    const nodeStates = async () => (await operatorApi<Array<{ url: string; status: string }>>(stack.url, '/api/nodes')).body;
+    const until = async (what: (nodes: Array<{ url: string; status: string }>) => boolean) => {
+      const deadline = Date.now() + 5_000;
+      while (!what(await nodeStates()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(what(await nodeStates())).toBe(true);
+    };
+    await until((nodes) => nodes.every((n) => n.status === 'up'));
+    const ann = await join(stack.url, 'join-on-dead', 'Ann');
+    let release!: () => void;
+    store.listByNodeGate = new Promise((resolve) => (release = resolve));
+    try {
+      stack.nodes.state.set(ann.url, 'refused');
+      await until((nodes) => nodes.find((n) => n.url === ann.url)?.status === 'down');
+      const bob = await join(stack.url, 'join-on-dead', 'Bob');
+      expect(bob.url).not.toBe(ann.url);
+      expect(bob.generation).toBe(ann.generation + 1);
+      const sessions = (await operatorApi<SessionsView>(stack.url, '/api/sessions')).body;
+      expect(sessions.find((s) => s.sessionId === 'join-on-dead')?.participants.map((p) => p.identity).sort()).toEqual([ann.identity, bob.identity].sort());
+    } finally {
+      store.listByNodeGate = undefined;
+      release();
+      stack.nodes.state.set(ann.url, 'up');
+    }
+    await until((nodes) => nodes.every((n) => n.status === 'up')); // as the next spec expects them
+  });
+
   it('a store failing under a rebuild is logged and counted, never an unhandled rejection; the app keeps serving', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -141,7 +176,7 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     try {
       const ann = await join(stack.url, 'store-down', 'Ann');
       const failures = async () => {
-        const text = await (await fetch(`${stack.url}/metrics`)).text();
+        const text = await scrapeMetrics(stack.url);
         return Number(/session_rebuilder_background_failures_total\{task="rebuild-node"\} (\d+)/.exec(text)?.[1] ?? 0);
       };
       const before = await failures();

@@ -4,7 +4,7 @@ import { TokenVerifier } from 'livekit-server-sdk';
 import type { RejoinResponse } from '../../src/contracts';
 import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
-import { api, connect, join } from '../support/session-client';
+import { api, connect, join, operatorApi } from '../support/session-client';
 
 const TEST_TIMEOUT_MS = 40_000;
 
@@ -55,17 +55,13 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       assert.equal(annClaims.metadata, '{"role":"host"}', 'same metadata');
       assert.equal(sockets[2].rejoins.length, 0, 'a session on a healthy node is left alone');
 
-      const nodes = await api<Array<{ url: string; status: string; reason: string; sessions: number }>>(stack.app.url, 'GET', '/api/nodes');
+      const nodes = await operatorApi<Array<{ url: string; status: string; reason: string; sessions: number }>>(stack.app.url, '/api/nodes');
       const dead = nodes.body.find((n) => n.url === ann.url)!;
       assert.equal(dead.status, 'down');
       assert.match(dead.reason, /refused|reset/, 'a killed process refuses (or resets) connections');
       assert.equal(nodes.body.find((n) => n.url === other.url)!.sessions, 2);
 
-      const sessions = await api<Array<{ sessionId: string; room: { metadata: string; maxParticipants: number }; generation: number }>>(
-        stack.app.url,
-        'GET',
-        '/api/sessions',
-      );
+      const sessions = await operatorApi<Array<{ sessionId: string; room: { metadata: string; maxParticipants: number }; generation: number }>>(stack.app.url, '/api/sessions');
       const standup = sessions.body.find((s) => s.sessionId === 'standup')!;
       expect([standup.generation, standup.room.metadata, standup.room.maxParticipants]).toEqual([2, 'daily', 10]); // room settings kept
       assert.match(stack.app.output(), /session standup rebuilt in [\d.]+ ms/);

@@ -9,7 +9,7 @@ import { RedisSessionStore } from '../../src/sessions/store/redis-session-store'
 import { startApp, type StartedApp } from '../support/app';
 import { spawnFakeNode, type FakeNodeProcess } from '../support/fake-node-process';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
-import { api, connect, join, type ConnectedParticipant } from '../support/session-client';
+import { api, connect, join, operatorApi, scrapeMetrics, type ConnectedParticipant } from '../support/session-client';
 
 const API_KEY = 'scale-key';
 const API_SECRET = 'scale-secret-of-a-reasonable-length';
@@ -32,7 +32,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 
 /** session_rebuilder_rebuilds_total{outcome="rebuilt"} of one instance. */
 async function rebuildsCounted(app: StartedApp): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const text = await scrapeMetrics(app.url);
   return [...text.matchAll(/^session_rebuilder_rebuilds_total\{[^}]*outcome="rebuilt"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
@@ -83,7 +83,7 @@ describe('two backend instances over Redis', () => {
     expect(wrongKey.status).toBe(401);
     const second = await join(b.url, 'shared-1', 'Grace');
     expect(second.url).toBe(joined.url);
-    const listed = await api<Array<{ sessionId: string; participants: unknown[] }>>(a.url, 'GET', '/api/sessions');
+    const listed = await operatorApi<Array<{ sessionId: string; participants: unknown[] }>>(a.url, '/api/sessions');
     expect(listed.body.find((s) => s.sessionId === 'shared-1')?.participants).toHaveLength(2);
     expect(Object.keys((await stored('shared-1'))!.participants).sort()).toEqual([joined.identity, second.identity].sort());
   });
@@ -130,7 +130,7 @@ describe('two backend instances over Redis', () => {
   });
 
   it('a Redis restart loses nothing: 503 with a clear message meanwhile, then it recovers by itself', async () => {
-    const before = await api<Array<{ sessionId: string }>>(a.url, 'GET', '/api/sessions');
+    const before = await operatorApi<Array<{ sessionId: string }>>(a.url, '/api/sessions');
     const keyed = await join(a.url, 'survivor', 'Lin');
     await redis.stop();
 
@@ -141,8 +141,8 @@ describe('two backend instances over Redis', () => {
     }
 
     await redis.start();
-    await waitFor('both instances answer again', async () => (await Promise.all([a, b].map((app) => api(app.url, 'GET', '/api/sessions')))).every((r) => r.status === 200), 10_000);
-    const after = await api<Array<{ sessionId: string }>>(b.url, 'GET', '/api/sessions');
+    await waitFor('both instances answer again', async () => (await Promise.all([a, b].map((app) => operatorApi(app.url, '/api/sessions')))).every((r) => r.status === 200), 10_000);
+    const after = await operatorApi<Array<{ sessionId: string }>>(b.url, '/api/sessions');
     expect(after.body.map((s) => s.sessionId).sort()).toEqual([...before.body.map((s) => s.sessionId), 'survivor'].sort());
     const rejoin = await api<RejoinResponse>(b.url, 'POST', `/api/sessions/survivor/participants/${keyed.identity}/rejoin`, { rejoinKey: keyed.rejoinKey });
     expect(rejoin.status).toBe(200);
@@ -159,7 +159,7 @@ describe('two backend instances over Redis', () => {
       const refused = await api<{ message: string }>(late.url, 'POST', '/api/sessions/patient/participants', { name: 'Pat' });
       expect([refused.status, refused.body.message]).toEqual([503, expect.stringMatching(/session store \(Redis\) is unavailable/)]);
       await downRedis.start();
-      await waitFor('the instance serving again', async () => (await api(late.url, 'GET', '/api/sessions')).status === 200, 10_000);
+      await waitFor('the instance serving again', async () => (await operatorApi(late.url, '/api/sessions')).status === 200, 10_000);
       expect(late.output()).toMatch(/reachable again/);
       expect((await join(late.url, 'patient', 'Pat')).sessionId).toBe('patient');
     } finally {

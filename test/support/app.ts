@@ -1,6 +1,7 @@
 // Starts the real backend (compiled src/main.js) as a child process for e2e and browser tests.
 import { built } from './built';
 import { spawnNode } from './child-process';
+import { TEST_ADMIN_TOKEN } from './session-client';
 
 export interface StartAppOptions {
   /** LiveKit node URLs; none = the app starts its embedded dev cluster. */
@@ -48,9 +49,11 @@ export async function startApp(options: StartAppOptions = {}): Promise<StartedAp
   for (const url of options.urls ?? []) args.push('--url', url);
   if (options.apiKey) args.push('--api-key', options.apiKey);
   if (options.secret) args.push('--secret', options.secret);
+  // Operators' endpoints as in production: behind the admin token (specs read them with operatorApi).
+  if (!options.args?.includes('--admin-token')) args.push('--admin-token', TEST_ADMIN_TOKEN);
   args.push(...(options.args ?? []));
   // Flags only: an inherited LIVEKIT_URL must not turn a dev-cluster run into something else.
-  const env = { LIVEKIT_URL: '', LIVEKIT_API_KEY: '', LIVEKIT_API_SECRET: '', PORT: '', ...options.env };
+  const env = { LIVEKIT_URL: '', LIVEKIT_API_KEY: '', LIVEKIT_API_SECRET: '', PORT: '', ADMIN_TOKEN: '', DEV_MODE: '', ...options.env };
   const proc = spawnNode(MAIN_JS, args, env);
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DevCluster, DevNodeInfo } from '../../src/dev-cluster/api';
 import { startCluster, type Engine } from './engines';
 import { startApp, type StartedApp } from './app';
+import { OPERATOR_HEADERS } from './session-client';
 import { freePort } from '../../src/shared/ports';
 import { clientDist } from './client-dist';
 import { launchChromium, type LaunchedBrowser } from './chromium';
@@ -52,7 +53,7 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
   }
   const started = { app, chromium };
   const nodeStatus = async () => {
-    const response = await fetch(`${started.app.url}/api/nodes`, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`${started.app.url}/api/nodes`, { headers: OPERATOR_HEADERS, signal: AbortSignal.timeout(2_000) });
     return (await response.json()) as Array<{ url: string; status: string }>;
   };
   const stack: FailoverStack = {

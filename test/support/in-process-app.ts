@@ -11,6 +11,7 @@ import { NodeCallError } from '../../src/cluster/livekit-room.api';
 import type { ProbeResult } from '../../src/cluster/node-health.state';
 import type { NodeProber } from '../../src/cluster/node-prober';
 import { parseConfig } from '../../src/config/parse-config';
+import { TEST_ADMIN_TOKEN } from './session-client';
 
 export type ScriptedState = 'up' | 'refused' | 'silent';
 
@@ -81,11 +82,21 @@ export const TEST_API_KEY = 'in-process-key';
 export const TEST_API_SECRET = 'in-process-secret-of-reasonable-length';
 
 export async function startInProcessApp(
-  options: { nodes?: number; clock?: Clock; scripted?: ScriptedNodes; store?: AppOverrides['store']; args?: string[] } = {},
+  options: {
+    nodes?: number;
+    clock?: Clock;
+    scripted?: ScriptedNodes;
+    store?: AppOverrides['store'];
+    args?: string[];
+    /** The operators' bearer token; TEST_ADMIN_TOKEN by default, null for none. */
+    adminToken?: string | null;
+  } = {},
 ): Promise<InProcessApp> {
   const urls = options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
   const nodes = options.scripted ?? new ScriptedNodes(urls);
-  const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url]), ...(options.args ?? [])], {});
+  const adminToken = options.adminToken === undefined ? TEST_ADMIN_TOKEN : options.adminToken;
+  const admin = adminToken === null ? [] : ['--admin-token', adminToken];
+  const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url]), ...admin, ...(options.args ?? [])], {});
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store })],
   }).compile();

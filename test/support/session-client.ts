@@ -10,15 +10,39 @@ import type {
 
 export type SessionSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export async function api<T = unknown>(appUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+/** The --admin-token every backend the tests start is given (test/support/app.ts, in-process-app.ts). */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-not-a-secret';
+
+/** Headers of an operator's request: the admin bearer token. */
+export const OPERATOR_HEADERS = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } as const;
+
+export async function api<T = unknown>(
+  appUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${appUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** GET of an operators' endpoint (/api/sessions, /api/nodes, /api/info, /metrics as JSON or text) with the admin token. */
+export async function operatorApi<T = unknown>(appUrl: string, path: string): Promise<{ status: number; body: T }> {
+  return api<T>(appUrl, 'GET', path, undefined, OPERATOR_HEADERS);
+}
+
+/** The text of GET /metrics, as an operator's scraper reads it. */
+export async function scrapeMetrics(appUrl: string): Promise<string> {
+  const res = await fetch(`${appUrl}/metrics`, { headers: OPERATOR_HEADERS, signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
+  return res.text();
 }
 
 export async function join(appUrl: string, sessionId: string, name: string, extra: Record<string, unknown> = {}): Promise<JoinResponse> {
