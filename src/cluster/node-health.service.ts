@@ -70,6 +70,10 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return [...this.nodes.values()].map((node) => node.state.snapshot());
   }
 
+  downNodes(): string[] {
+    return [...this.nodes.values()].filter((node) => node.state.status === 'down').map((node) => node.state.url);
+  }
+
   upNodes(): string[] {
     return [...this.nodes.values()].filter((node) => node.state.status === 'up').map((node) => node.state.url);
   }

@@ -1,9 +1,14 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { KeyedLock } from '../common/keyed-lock';
+import { BUSY_ELSEWHERE } from './store/redis-lease';
+
+export { BUSY_ELSEWHERE };
 
 /** A lock on one session shared by every backend instance (the Redis lease), when there are several. */
 export interface SessionLease {
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
+  /** BUSY_ELSEWHERE at once, without running `work`, while another instance holds the session. */
+  runIfFree<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE>;
 }
 
 export const SESSION_LEASE = Symbol('SessionLease');
@@ -32,5 +37,16 @@ export class SessionLocks {
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
     const lease = this.lease;
     return this.local.run(sessionId, lease ? () => lease.run(sessionId, work) : work);
+  }
+
+  /**
+   * Like `run`, but does not wait for another instance: BUSY_ELSEWHERE when one holds the session (its
+   * own writers are still waited for, in this process). For work several instances start at once on the
+   * same sessions, such as a dead node's herd: each skips what another is doing instead of queueing
+   * behind it.
+   */
+  runUnlessBusyElsewhere<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE> {
+    const lease = this.lease;
+    return this.local.run(sessionId, lease ? () => lease.runIfFree(sessionId, work) : work);
   }
 }

@@ -12,7 +12,7 @@ import type { RejoinReason } from '../contracts';
 import { SESSION_STORE, SessionStore } from './store/session-store';
 import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from './session.events';
 import { activeParticipants, SessionRecord } from './session.model';
-import { SessionLocks } from './session-locks';
+import { BUSY_ELSEWHERE, SessionLocks } from './session-locks';
 import { TokenService } from './token.service';
 
 /** A session whose new node dies during its rebuild is moved again, at most this many times in a row. */
@@ -49,7 +49,7 @@ export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigge
 @Injectable()
 export class SessionRebuildService {
   private readonly logger = new Logger(SessionRebuildService.name);
-  private readonly flights = new SingleFlight<SessionRecord | undefined>();
+  private readonly flights = new SingleFlight<SessionRecord | undefined | typeof BUSY_ELSEWHERE>();
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
   private readonly queue: BoundedWorkQueue;
 
@@ -96,8 +96,15 @@ export class SessionRebuildService {
       // would otherwise walk its sessions in the same order, queueing behind each other's leases;
       // shuffled, each mostly takes sessions the others have not reached (for those, a no-op).
       const sessions = shuffled(await find());
-      const results = await Promise.allSettled(sessions.map((s) => this.rebuild(s.sessionId, fromUrl, reason, activeParticipants(s).length)));
-      for (const result of results) if (result.status === 'rejected') this.metrics.backgroundFailure(task, result.reason, this.logger);
+      // First pass: sessions another instance is rebuilding right now are skipped, not waited for (its
+      // lease would hold a queue slot here for the whole of its rebuild). Second pass, once the first is
+      // done: those, waiting this time; by then they are mostly moved, and the check is a read. One
+      // whose instance died half-way is finished here once its lease expires.
+      const sizes = new Map(sessions.map((s) => [s.sessionId, activeParticipants(s).length]));
+      const first = await Promise.allSettled(sessions.map((s) => this.rebuild(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true })));
+      const skipped = sessions.filter((_, i) => first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE);
+      const second = await Promise.allSettled(skipped.map((s) => this.rebuild(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))));
+      for (const result of [...first, ...second]) if (result.status === 'rejected') this.metrics.backgroundFailure(task, result.reason, this.logger);
     } catch (error) {
       this.metrics.backgroundFailure(task, error, this.logger);
     }
@@ -107,13 +114,41 @@ export class SessionRebuildService {
    * Moves the session off `fromUrl` (undefined: out of waiting-for-node). A trigger that arrives after
    * the session already moved is a no-op answering the current record.
    */
-  async rebuild(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, priority = 0): Promise<SessionRecord | undefined> {
-    const once = (from: string | undefined) =>
-      this.flights.run(sessionId, () => this.queue.run(priority, () => this.locks.run(sessionId, () => this.rebuildOnce(sessionId, from, reason))));
-    let session = await once(fromUrl);
+  rebuild(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, priority?: number): Promise<SessionRecord | undefined>;
+  /** With `skipIfBusyElsewhere`: BUSY_ELSEWHERE, doing nothing, while another instance holds the session. */
+  rebuild(
+    sessionId: string,
+    fromUrl: string | undefined,
+    reason: RejoinReason,
+    priority: number | undefined,
+    options: { skipIfBusyElsewhere: true },
+  ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE>;
+  async rebuild(
+    sessionId: string,
+    fromUrl: string | undefined,
+    reason: RejoinReason,
+    priority = 0,
+    options: { skipIfBusyElsewhere?: boolean } = {},
+  ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE> {
+    const once = (from: string | undefined, skip: boolean) =>
+      this.flights.run(sessionId, () =>
+        this.queue.run(priority, () => {
+          const work = () => this.rebuildOnce(sessionId, from, reason);
+          return skip ? this.locks.runUnlessBusyElsewhere(sessionId, work) : this.locks.run(sessionId, work);
+        }),
+      );
+    // A caller that waits may have joined a flight that skipped: it then runs its own, waiting.
+    const settled = async (from: string | undefined) => {
+      let result = await once(from, false);
+      while (result === BUSY_ELSEWHERE) result = await once(from, false);
+      return result;
+    };
+    const first = await once(fromUrl, options.skipIfBusyElsewhere === true);
+    if (first === BUSY_ELSEWHERE && options.skipIfBusyElsewhere) return first;
+    let session = first === BUSY_ELSEWHERE ? await settled(fromUrl) : first;
     for (let round = 1; round < MAX_REBUILD_ROUNDS && session && !session.waitingForNode; round++) {
       if (this.health.status(session.nodeUrl) !== 'down') break;
-      session = await once(session.nodeUrl);
+      session = await settled(session.nodeUrl);
     }
     return session;
   }

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import type { SessionRecord } from '../../src/sessions/session.model';
 import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
 import { redisKeys } from '../../src/sessions/store/redis-keys';
-import { RedisLease } from '../../src/sessions/store/redis-lease';
+import { BUSY_ELSEWHERE, RedisLease } from '../../src/sessions/store/redis-lease';
 import { RedisSessionStore } from '../../src/sessions/store/redis-session-store';
 import { LeaseLostError, StoreUnavailableError } from '../../src/sessions/store/store.errors';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
@@ -88,6 +88,9 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       expect((await store.placement('a'))?.activeParticipants).toBe(3);
       await store.save(session('full', 'ws://n1', ['one'], { room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 1 } }));
       expect(await store.addParticipant('full', newcomer('two'))).toEqual({ outcome: 'full' });
+      // A node the caller sees down: refused with the node named, so the caller rebuilds first.
+      expect(await store.addParticipant('a', newcomer('early'), ['ws://n3', 'ws://n2'])).toEqual({ outcome: 'node-down', nodeUrl: 'ws://n2' });
+      expect(await store.addParticipant('a', newcomer('early'), ['ws://n1'])).toEqual({ outcome: 'added', nodeUrl: 'ws://n2', generation: 2 });
       expect(await store.addParticipant('a', newcomer('fresh'))).toEqual({ outcome: 'added', nodeUrl: 'ws://n2', generation: 2 });
     }
     // Another writer's lease: a lock-free add is refused, and nothing changes.
@@ -129,6 +132,22 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     });
     await first;
     expect(order).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  it('runIfFree skips, without running its work, a session another holder has, and runs once it is free', async () => {
+    const other = new RedisLease(client);
+    const lease = new RedisLease(client);
+    let release!: () => void;
+    const held = other.run('herd', () => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let ran = 0;
+    const started = Date.now();
+    expect(await lease.runIfFree('herd', async () => ++ran)).toBe(BUSY_ELSEWHERE);
+    expect(Date.now() - started).toBeLessThan(200); // did not wait for the holder
+    expect(ran).toBe(0);
+    release();
+    await held;
+    expect(await lease.runIfFree('herd', async () => ++ran)).toBe(1);
   });
 
   it('answers StoreUnavailableError at once while Redis is down', async () => {

@@ -36,10 +36,11 @@ export class MemorySessionStore implements SessionStore {
   }
 
   // No await before the write: the checks and the write happen in one turn of the event loop.
-  async addParticipant(sessionId: string, participant: ParticipantRecord): Promise<AddOutcome> {
+  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = []): Promise<AddOutcome> {
     const session = this.sessions.get(sessionId);
     if (!session) return { outcome: 'missing' };
     if (session.waitingForNode) return { outcome: 'waiting' };
+    if (downNodes.includes(session.nodeUrl)) return { outcome: 'node-down', nodeUrl: session.nodeUrl };
     const active = this.active.get(sessionId) ?? 0;
     if (session.room.maxParticipants > 0 && active >= session.room.maxParticipants) return { outcome: 'full' };
     if (findParticipant(session, participant.identity)) return { outcome: 'taken' };

@@ -25,6 +25,9 @@ export interface LeaseHolder {
 
 const held = new AsyncLocalStorage<Map<string, LeaseHolder>>();
 
+/** What `runIfFree` answers when another instance holds the session. */
+export const BUSY_ELSEWHERE = Symbol('BusyElsewhere');
+
 /** The lease the current async context holds on this session, if any (read by the store's writes). */
 export function currentLease(sessionId: string): LeaseHolder | undefined {
   return held.getStore()?.get(sessionId);
@@ -37,10 +40,19 @@ const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then r
 export class RedisLease {
   constructor(private readonly redis: Redis) {}
 
-  async run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+  run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    return this.runHeld(sessionId, work, true) as Promise<T>;
+  }
+
+  /** Like `run`, but answers BUSY_ELSEWHERE at once, without running `work`, when another holder has the lease. */
+  runIfFree<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE> {
+    return this.runHeld(sessionId, work, false);
+  }
+
+  private async runHeld<T>(sessionId: string, work: () => Promise<T>, wait: boolean): Promise<T | typeof BUSY_ELSEWHERE> {
     if (currentLease(sessionId)) return work(); // re-entrant within one async context
     const lease: LeaseHolder = { key: redisKeys.lease(sessionId), token: randomBytes(12).toString('base64url') };
-    await this.acquire(lease);
+    if (!(await this.acquire(lease, wait))) return BUSY_ELSEWHERE;
     const renewal = setInterval(() => void RENEW.run(this.redis, [lease.key], [lease.token, LEASE_MS]).catch(() => undefined), RENEW_MS);
     try {
       const leases = new Map(held.getStore() ?? []);
@@ -52,7 +64,8 @@ export class RedisLease {
     }
   }
 
-  private async acquire(lease: LeaseHolder): Promise<void> {
+  /** True once held; false when it is taken and `wait` is false. */
+  private async acquire(lease: LeaseHolder, wait: boolean): Promise<boolean> {
     const deadline = Date.now() + ACQUIRE_TIMEOUT_MS;
     for (;;) {
       let acquired: string | null;
@@ -61,7 +74,8 @@ export class RedisLease {
       } catch (error) {
         throw new StoreUnavailableError(error);
       }
-      if (acquired === 'OK') return;
+      if (acquired === 'OK') return true;
+      if (!wait) return false;
       if (Date.now() > deadline) throw new StoreUnavailableError(new Error(`session lease ${lease.key} still held by another instance after ${ACQUIRE_TIMEOUT_MS} ms`));
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }

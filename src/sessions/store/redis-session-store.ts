@@ -48,7 +48,7 @@ return 1
 
 // One participant more, O(1): KEYS session, contribution, loads, lease, participants;
 // ARGV identity, JSON, the caller's lease token ('' for none), '1' when the participant counts as
-// active. Without a lease of its own the caller is refused
+// active, then the nodes the caller sees down. Without a lease of its own the caller is refused
 // while any instance holds one: that writer has read the session and will rewrite it.
 const ADD_PARTICIPANT = new RedisScript(`
 if ARGV[3] ~= '' then
@@ -58,7 +58,9 @@ local json = redis.call('GET', KEYS[1])
 if not json then return 'missing' end
 local c = redis.call('HMGET', KEYS[2], 'url', 'counted', 'active')
 if c[2] ~= '1' then return 'waiting' end
-local limit = tonumber(cjson.decode(json).room.maxParticipants) or 0
+for i = 5, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
+local session = cjson.decode(json)
+local limit = tonumber(session.room.maxParticipants) or 0
 if limit > 0 and tonumber(c[3] or 0) >= limit then return 'full' end
 if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 'taken' end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
@@ -67,7 +69,6 @@ if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[2], 'participants', 1)
   redis.call('HINCRBY', KEYS[3], c[1] .. '|participants', 1)
 end
-local session = cjson.decode(json)
 return {'added', session.nodeUrl, tostring(session.generation)}
 `);
 
@@ -109,13 +110,14 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
-  async addParticipant(sessionId: string, participant: ParticipantRecord): Promise<AddOutcome> {
+  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = []): Promise<AddOutcome> {
     const lease = currentLease(sessionId);
     const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId)];
-    const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', participant.state === 'left' ? '0' : '1'];
+    const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', participant.state === 'left' ? '0' : '1', ...downNodes];
     try {
-      const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string];
-      if (typeof reply === 'string') return { outcome: reply as Exclude<AddOutcome['outcome'], 'added'> };
+      const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?];
+      if (typeof reply === 'string') return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'busy' };
+      if (reply[0] === 'node-down') return { outcome: 'node-down', nodeUrl: reply[1] };
       return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
     } catch (error) {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);

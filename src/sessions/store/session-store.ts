@@ -20,7 +20,10 @@ export interface SessionPlacement {
 }
 
 /** `added` names where the participant now is; anything else changed nothing. */
-export type AddOutcome = { outcome: 'added'; nodeUrl: string; generation: number } | { outcome: 'taken' | 'missing' | 'waiting' | 'full' | 'busy' };
+export type AddOutcome =
+  | { outcome: 'added'; nodeUrl: string; generation: number }
+  | { outcome: 'node-down'; nodeUrl: string }
+  | { outcome: 'taken' | 'missing' | 'waiting' | 'full' | 'busy' };
 
 export interface SessionStore extends NodeLoadSource {
   get(sessionId: string): Promise<SessionRecord | undefined>;
@@ -30,9 +33,10 @@ export interface SessionStore extends NodeLoadSource {
    * (joins into a big session cost the same as into a small one). Checked in the same step: the session
    * exists and waits for no node, it has room (`maxParticipants`, 0 = no limit), the identity is new, and
    * no other writer holds the session (`busy`: an instance's lease in Redis; the caller checks its own
-   * in-process lock). Anything but `added` changed nothing.
+   * in-process lock), and its node is not one of `downNodes` (`node-down`: the caller rebuilds first).
+   * Anything but `added` changed nothing.
    */
-  addParticipant(sessionId: string, participant: ParticipantRecord): Promise<AddOutcome>;
+  addParticipant(sessionId: string, participant: ParticipantRecord, downNodes?: readonly string[]): Promise<AddOutcome>;
   save(session: SessionRecord): Promise<void>;
   delete(sessionId: string): Promise<void>;
   list(): Promise<SessionRecord[]>;
