@@ -1,11 +1,13 @@
-// The backend tier at scale: `npm run bench:scale [-- --sessions 250 --size 4 --seconds 5]`.
+// The backend tier at scale: `npm run bench:scale [-- --engine dev|livekit|both --runs 3 --sessions 250 --size 4 --seconds 5 --log FILE]`.
 // Two backend instances over Redis behind nginx (npm run cluster's layout, dev cluster media), and
 // signal-level participants (a token from our API, the socket.io channel through nginx, the LiveKit
 // signal WebSocket, no media) so a thousand fit on this machine. Every session sits on node-1; node-1 is
 // SIGKILLed; measured per participant: kill -> its JoinResponse on the new node. Then token issuance:
 // joins per second into one growing session and into new sessions, on one instance, next to a bare
-// node:http server minting the same token. Prints tables, writes bench-results/scale.json.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// node:http server minting the same token. Runs interleave the engines; prints each run and then medians
+// over the runs, writes bench-results/scale.json. --log FILE appends every process's log lines with
+// millisecond timestamps (and the kill), to see where a run's time went.
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { NodeStatus } from '../../src/cluster/node-health.state';
@@ -13,14 +15,26 @@ import type { JoinResponse, RejoinPayload } from '../../src/contracts';
 import { startLocalCluster, type BackendInstance, type LocalCluster } from '../../src/local-cluster';
 import { RawSignalClient } from '../dev-cluster/raw-signal-client';
 import { builtTest } from '../support/built';
+import { ENGINE_NAMES, type Engine } from '../support/engines';
 import { spawnNode } from '../support/child-process';
 import { connect, join, type ConnectedParticipant } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
 
-const flags = new BenchFlags('bench:scale', { sessions: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' } });
+const flags = new BenchFlags('bench:scale', {
+  engine: { type: 'string' },
+  runs: { type: 'string' },
+  sessions: { type: 'string' },
+  size: { type: 'string' },
+  seconds: { type: 'string' },
+  log: { type: 'string' },
+});
+const ENGINE_CHOICE = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
+const BENCH_ENGINES: Engine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
+const RUNS = flags.int('runs', 3);
 const SESSIONS = flags.int('sessions', 250);
 const SIZE = flags.int('size', 4);
 const ISSUE_SECONDS = flags.int('seconds', 5);
+const LOG_FILE = flags.string('log', '');
 flags.done();
 
 const MOVE_DEADLINE_MS = 30_000;
@@ -125,109 +139,196 @@ async function joinRate(base: string, seconds: number, path: (i: number) => stri
   return { perSec: Math.round(done / ((performance.now() - started) / 1000)), count: done };
 }
 
-async function main(): Promise<void> {
-  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
-  console.log(`bench:scale: ${SESSIONS} sessions x ${SIZE} participants, 2 backend instances over Redis behind nginx, 2 dev nodes`);
-  const cluster = await startLocalCluster({ instances: 2, nodes: 2, port: 0, media: 'dev' });
-  const bots: SignalBot[] = [];
-  const bare = spawnNode(builtTest('test/bench/bare-token-server.js'), ['bench-key', 'bench-secret-bench-secret-bench-secret']);
-  try {
-    const [node1, node2] = cluster.media.nodes();
-    // Every session on node-1: node-2 is dead while they are created, and back (seen up) before the kill.
-    await cluster.media.kill(node2!.name);
-    await untilEveryInstanceSees(cluster, node2!.url, 'down');
-    const setupStarted = performance.now();
-    for (let s = 0; s < SESSIONS; s += JOIN_BATCH / SIZE) {
-      const batch: Array<Promise<SignalBot>> = [];
-      for (let k = s; k < Math.min(SESSIONS, s + JOIN_BATCH / SIZE); k++) {
-        for (let p = 0; p < SIZE; p++) batch.push(SignalBot.start(cluster.url, `scale-${k}`, `P${p}`));
-      }
-      bots.push(...(await Promise.all(batch)));
-    }
-    console.log(`${bots.length} participants joined in ${Math.round(performance.now() - setupStarted)} ms`);
-    await cluster.media.restart(node2!.name);
-    await untilEveryInstanceSees(cluster, node2!.url, 'up');
-    if (bots.some((b) => b.joined.url !== node1!.url)) throw new Error('not every session is on node-1');
+interface FailoverResult {
+  participants: number;
+  moved: number;
+  lost: number;
+  errors: string[];
+  medianMs: number;
+  p95Ms: number;
+  maxMs: number;
+  push: { medianMs: number; p95Ms: number; maxMs: number };
+  /** Percent of one core over the window from the kill to the last JoinResponse. */
+  cpu: { instances: number[]; mediaNode: number };
+  rssMb: number[];
+}
 
-    const before = cluster.instances.map((i) => processUsage(i.pid()!));
-    const killedAt = performance.now();
-    for (const bot of bots) bot.follow(killedAt);
-    await cluster.media.kill(node1!.name);
-    while (performance.now() - killedAt < MOVE_DEADLINE_MS && bots.some((b) => b.movedAfterMs === undefined && b.error === undefined)) await sleep(50);
-    const windowSec = (performance.now() - killedAt) / 1000;
-    const after = cluster.instances.map((i) => processUsage(i.pid()!));
-    const moved = bots.flatMap((b) => (b.movedAfterMs === undefined || b.movedTo === node1!.url ? [] : [b.movedAfterMs]));
-    const lost = bots.length - moved.length;
-    const pushed = bots.flatMap((b) => (b.pushAfterMs === undefined ? [] : [b.pushAfterMs]));
-    const failover = {
-      participants: bots.length,
-      moved: moved.length,
-      lost,
-      errors: [...new Set(bots.flatMap((b) => (b.error ? [b.error] : [])))].slice(0, 5),
-      medianMs: Math.round(quantile(moved, 0.5)),
-      p95Ms: Math.round(quantile(moved, 0.95)),
-      maxMs: Math.round(Math.max(...moved)),
-      push: { medianMs: Math.round(quantile(pushed, 0.5)), p95Ms: Math.round(quantile(pushed, 0.95)), maxMs: Math.round(Math.max(...pushed)) },
-      instances: cluster.instances.map((instance, i) => ({
-        name: instance.name,
-        cpuPercentOfOneCore: Math.round(((after[i]!.cpuSec - before[i]!.cpuSec) / windowSec) * 100),
-        rssMb: after[i]!.rssMb,
-      })),
-    };
-    console.log(`\nfailover: node-1 (${bots.length} participants in ${SESSIONS} sessions) SIGKILLed; kill -> JoinResponse on node-2, per participant`);
-    console.log(`| moved | lost | median | p95 | max (the last) | target |`);
-    console.log(`|---|---|---|---|---|---|`);
-    console.log(`| ${moved.length} | ${lost} | ${failover.medianMs} ms | ${failover.p95Ms} ms | ${failover.maxMs} ms | p95 <= 2000, last <= 3000, 0 lost |`);
-    console.log(`of which kill -> rejoin push (detection, rebuild, push through Redis): median ${failover.push.medianMs} ms, p95 ${failover.push.p95Ms} ms, max ${failover.push.maxMs} ms`);
-    for (const i of failover.instances) console.log(`${i.name}: ${i.cpuPercentOfOneCore} % of one core over the ${windowSec.toFixed(1)} s window, RSS ${i.rssMb} MB`);
-    if (failover.errors.length) console.log(`errors: ${failover.errors.join('; ')}`);
-    for (const bot of bots.splice(0)) bot.close();
+interface IssuanceRow {
+  what: string;
+  ours: number;
+  bare: number;
+  ratio: number;
+}
 
-    // Token issuance, one instance (not through nginx) against the bare server, side by side.
-    const [, barePort] = await bare.waitFor(/bare-token-server listening (\d+)/, 10_000);
-    const bareUrl = `http://127.0.0.1:${barePort}`;
-    const instance = cluster.instances[0]!.url;
-    const issuance: Array<{ what: string; ours: number; bare: number; ratio: number }> = [];
-    const row = (what: string, ours: number, bareRate: number) => issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
-    // Both warmed up first (the JIT), then the bare server measured right before each row: the
-    // machine's load drifts between rows.
-    await joinRate(bareUrl, 1, () => '/');
-    await joinRate(instance, 1, (i) => `/api/sessions/warm-up-${i % 10}/participants`);
-    const bareNow = async () => (await joinRate(bareUrl, BARE_SECONDS, () => '/')).perSec;
-    let size = 0;
-    for (const step of GROWTH_STEPS) {
-      const bareRate = await bareNow();
-      const { perSec, count } = await joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size);
-      size += count;
-      row(`joins into one session, ${size - count}->${size} participants${size - count === 0 ? ' (the first creates it)' : ''}`, perSec, bareRate);
+interface Run {
+  engine: Engine;
+  run: number;
+  failover: FailoverResult;
+  issuance: IssuanceRow[];
+  loadAverage: number;
+}
+
+const logLine = (line: string) => {
+  if (LOG_FILE) appendFileSync(LOG_FILE, `${Date.now()} ${line}\n`);
+};
+
+async function failoverRun(cluster: LocalCluster, bots: SignalBot[]): Promise<FailoverResult> {
+  const [node1, node2] = cluster.media.nodes();
+  // Every session on node-1: node-2 is dead while they are created, and back (seen up) before the kill.
+  await cluster.media.kill(node2!.name);
+  await untilEveryInstanceSees(cluster, node2!.url, 'down');
+  const setupStarted = performance.now();
+  for (let s = 0; s < SESSIONS; s += JOIN_BATCH / SIZE) {
+    const batch: Array<Promise<SignalBot>> = [];
+    for (let k = s; k < Math.min(SESSIONS, s + JOIN_BATCH / SIZE); k++) {
+      for (let p = 0; p < SIZE; p++) batch.push(SignalBot.start(cluster.url, `scale-${k}`, `P${p}`));
     }
+    bots.push(...(await Promise.all(batch)));
+  }
+  console.log(`  ${bots.length} participants joined in ${Math.round(performance.now() - setupStarted)} ms`);
+  await cluster.media.restart(node2!.name);
+  await untilEveryInstanceSees(cluster, node2!.url, 'up');
+  if (bots.some((b) => b.joined.url !== node1!.url)) throw new Error('not every session is on node-1');
+
+  const node2Pid = cluster.media.nodes().find((n) => n.name === node2!.name)!.pid!;
+  const pids = [...cluster.instances.map((i) => i.pid()!), node2Pid];
+  const before = pids.map(processUsage);
+  const killedAt = performance.now();
+  for (const bot of bots) bot.follow(killedAt);
+  logLine('KILL');
+  await cluster.media.kill(node1!.name);
+  while (performance.now() - killedAt < MOVE_DEADLINE_MS && bots.some((b) => b.movedAfterMs === undefined && b.error === undefined)) await sleep(50);
+  const windowSec = (performance.now() - killedAt) / 1000;
+  const after = pids.map(processUsage);
+  const cpu = pids.map((_, i) => Math.round(((after[i]!.cpuSec - before[i]!.cpuSec) / windowSec) * 100));
+  const moved = bots.flatMap((b) => (b.movedAfterMs === undefined || b.movedTo === node1!.url ? [] : [b.movedAfterMs]));
+  const pushed = bots.flatMap((b) => (b.pushAfterMs === undefined ? [] : [b.pushAfterMs]));
+  return {
+    participants: bots.length,
+    moved: moved.length,
+    lost: bots.length - moved.length,
+    errors: [...new Set(bots.flatMap((b) => (b.error ? [b.error] : [])))].slice(0, 5),
+    medianMs: Math.round(quantile(moved, 0.5)),
+    p95Ms: Math.round(quantile(moved, 0.95)),
+    maxMs: Math.round(Math.max(...moved)),
+    push: { medianMs: Math.round(quantile(pushed, 0.5)), p95Ms: Math.round(quantile(pushed, 0.95)), maxMs: Math.round(Math.max(...pushed)) },
+    cpu: { instances: cpu.slice(0, -1), mediaNode: cpu[cpu.length - 1]! },
+    rssMb: after.slice(0, -1).map((a) => a.rssMb),
+  };
+}
+
+/** Token issuance, one instance (not through nginx) against the bare server, side by side. */
+async function issuanceRun(cluster: LocalCluster, bareUrl: string): Promise<IssuanceRow[]> {
+  const instance = cluster.instances[0]!.url;
+  const issuance: IssuanceRow[] = [];
+  const row = (what: string, ours: number, bareRate: number) => issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
+  // Both warmed up first (the JIT), then the bare server measured right before each row: the
+  // machine's load drifts between rows.
+  await joinRate(bareUrl, 1, () => '/');
+  await joinRate(instance, 1, (i) => `/api/sessions/warm-up-${i % 10}/participants`);
+  const bareNow = async () => (await joinRate(bareUrl, BARE_SECONDS, () => '/')).perSec;
+  let size = 0;
+  for (const step of GROWTH_STEPS) {
     const bareRate = await bareNow();
-    const created = await joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`);
-    row('joins that create a session (CreateRoom each)', created.perSec, bareRate);
-    console.log(`\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight, one instance (Redis store) vs a bare node:http server minting the same token`);
-    console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) |');
-    console.log('|---|---|---|---|');
-    for (const r of issuance) console.log(`| ${r.what} | ${r.ours} | ${r.bare} | ${r.ratio} |`);
+    const { perSec, count } = await joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size);
+    size += count;
+    row(`joins into one session, ${step - 250}->${step} participants${step === 250 ? ' (the first creates it)' : ''}`, perSec, bareRate);
+  }
+  const bareRate = await bareNow();
+  const created = await joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`);
+  row('joins that create a session (CreateRoom each)', created.perSec, bareRate);
+  return issuance;
+}
 
-    const result = {
-      generatedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
-      settings: { sessions: SESSIONS, size: SIZE, instances: 2, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
-      failover,
-      issuance,
-    };
-    mkdirSync('bench-results', { recursive: true });
-    writeFileSync(joinPath('bench-results', 'scale.json'), JSON.stringify(result, null, 2));
-    console.log('\nwritten: bench-results/scale.json');
+async function oneRun(engine: Engine, run: number, bareUrl: string): Promise<Run> {
+  logLine(`RUN ${engine} ${run}`);
+  const cluster = await startLocalCluster({ instances: 2, nodes: 2, port: 0, media: engine, onLog: LOG_FILE ? logLine : undefined });
+  const bots: SignalBot[] = [];
+  try {
+    const failover = await failoverRun(cluster, bots);
+    for (const bot of bots.splice(0)) bot.close();
+    const issuance = await issuanceRun(cluster, bareUrl);
+    return { engine, run, failover, issuance, loadAverage: Math.round(loadavg()[0]! * 100) / 100 };
   } finally {
     for (const bot of bots) bot.close();
-    await bare.stop(1_000);
     await cluster.stop();
   }
 }
 
+const median = (values: number[]) => Math.round(quantile(values, 0.5) * 100) / 100;
+
+async function main(): Promise<void> {
+  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
+  console.log(
+    `bench:scale: ${SESSIONS} sessions x ${SIZE} participants on one media node, 2 backend instances over Redis behind nginx; ` +
+      `${RUNS} run(s) per engine (${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(', ')}), interleaved; ${cpus().length} cpus`,
+  );
+  const bare = spawnNode(builtTest('test/bench/bare-token-server.js'), ['bench-key', 'bench-secret-bench-secret-bench-secret']);
+  const runs: Run[] = [];
+  const failures: string[] = [];
+  try {
+    const [, barePort] = await bare.waitFor(/bare-token-server listening (\d+)/, 10_000);
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    for (let run = 1; run <= RUNS; run++) {
+      for (const engine of run % 2 === 1 ? BENCH_ENGINES : [...BENCH_ENGINES].reverse()) {
+        try {
+          const result = await oneRun(engine, run, bareUrl);
+          runs.push(result);
+          const f = result.failover;
+          console.log(
+            `${engine} run ${run}: moved ${f.moved}/${f.participants}, lost ${f.lost}; kill -> JoinResponse median ${f.medianMs} ms, p95 ${f.p95Ms} ms, last ${f.maxMs} ms; ` +
+              `kill -> push median ${f.push.medianMs} ms, p95 ${f.push.p95Ms} ms; CPU % of one core: instances ${f.cpu.instances.join('/')}, media node ${f.cpu.mediaNode}; ` +
+              `joins ratio ${result.issuance.map((r) => r.ratio).join('/')}${f.errors.length ? `; errors: ${f.errors.join('; ')}` : ''}`,
+          );
+        } catch (error) {
+          failures.push(`${engine} run ${run}: ${(error as Error).message}`);
+          console.log(`FAILED ${engine} run ${run}: ${(error as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    await bare.stop(1_000);
+  }
+
+  console.log(`\nfailover: the media node holding ${SESSIONS * SIZE} participants in ${SESSIONS} sessions SIGKILLed; kill -> JoinResponse on the other node, per participant; medians over runs (min-max)`);
+  console.log('| engine | runs | moved / lost (all runs) | median | p95 | last | kill -> push p95 | instances CPU % | media node CPU % | target |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const span = (values: number[]) => `${median(values)} (${Math.min(...values)}-${Math.max(...values)})`;
+  for (const engine of BENCH_ENGINES) {
+    const mine = runs.filter((r) => r.engine === engine).map((r) => r.failover);
+    if (mine.length === 0) continue;
+    const moved = mine.reduce((n, f) => n + f.moved, 0);
+    const lost = mine.reduce((n, f) => n + f.lost, 0);
+    console.log(
+      `| ${ENGINE_NAMES[engine]} | ${mine.length} | ${moved} / ${lost} | ${span(mine.map((f) => f.medianMs))} ms | ${span(mine.map((f) => f.p95Ms))} ms | ${span(mine.map((f) => f.maxMs))} ms | ` +
+        `${span(mine.map((f) => f.push.p95Ms))} ms | ${median(mine.flatMap((f) => f.cpu.instances))} | ${median(mine.map((f) => f.cpu.mediaNode))} | p95 <= 2000, last <= 3000, 0 lost |`,
+    );
+  }
+  console.log(`\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight, one instance (Redis store) vs a bare node:http server minting the same token; medians over every run (min-max of the ratio)`);
+  console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) |');
+  console.log('|---|---|---|---|');
+  const rows = runs[0]?.issuance.map((r) => r.what) ?? [];
+  for (const what of rows) {
+    const all = runs.flatMap((r) => r.issuance.filter((row) => row.what === what));
+    console.log(`| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} |`);
+  }
+  if (failures.length) console.log(`\nfailed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
+
+  const result = {
+    generatedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
+    settings: { engines: BENCH_ENGINES, runs: RUNS, sessions: SESSIONS, size: SIZE, instances: 2, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
+    runs,
+    failures,
+  };
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(joinPath('bench-results', 'scale.json'), JSON.stringify(result, null, 2));
+  console.log('\nwritten: bench-results/scale.json');
+  if (failures.length) process.exitCode = 1;
+}
+
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     console.error(`bench:scale failed: ${(error as Error).stack ?? String(error)}`);
     process.exit(1);
