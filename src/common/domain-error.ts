@@ -4,6 +4,7 @@ export type DomainErrorCode =
   | 'validation-failed'
   | 'payload-too-large'
   | 'unauthorized'
+  | 'forbidden'
   | 'not-found'
   | 'conflict'
   | 'no-node-available'
@@ -30,6 +31,8 @@ export function httpStatusOf(code: DomainErrorCode): number {
       return 400;
     case 'unauthorized':
       return 401;
+    case 'forbidden':
+      return 403;
     case 'not-found':
     case 'not-dev-cluster':
       return 404;

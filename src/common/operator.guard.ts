@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from './domain-error';
+import { OperatorAccess } from './operator-access';
 
 /**
  * The operators' endpoints (every session with its participants, the nodes, the instance, metrics, the
@@ -14,26 +14,17 @@ import { DomainError } from './domain-error';
  */
 @Injectable()
 export class OperatorGuard implements CanActivate {
-  private readonly expected?: Buffer;
+  private readonly access: OperatorAccess;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    if (config.adminToken) this.expected = digest(config.adminToken);
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.access = new OperatorAccess(config);
   }
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
-    if (!this.expected) {
-      if (this.config.devMode) return true;
-      throw new DomainError('not-found', `${req.method} ${req.path} is served only with --admin-token (or in dev mode)`);
-    }
-    const [scheme, token] = (req.headers.authorization ?? '').split(' ');
-    if (scheme?.toLowerCase() === 'bearer' && token && timingSafeEqual(digest(token), this.expected)) return true;
+    if (this.access.isOperator(req.headers.authorization)) return true;
+    if (!this.access.tokenConfigured) throw new DomainError('not-found', `${req.method} ${req.path} is served only with --admin-token (or in dev mode)`);
     context.switchToHttp().getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="session-rebuilder operators"');
     throw new DomainError('unauthorized', 'an operator endpoint: send Authorization: Bearer <the --admin-token>');
   }
-}
-
-/** Same length whatever was sent, so the comparison takes the same time. */
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }

@@ -79,6 +79,15 @@ export class AppConfig {
   @MinLength(16, { message: 'must be at least 16 characters (it guards every session\'s name and participants)' })
   readonly adminToken: string | undefined = undefined;
 
+  /**
+   * HS256 secret shared with the developer's own app: when set, joins and get-token need a JWT it signed
+   * (who may join which sessions, under which name, with which room settings). Unset: anyone with the link.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters (an HS256 key)' })
+  readonly authSecret: string | undefined = undefined;
+
   /** Dev mode asked for explicitly (--dev): see `devMode`. */
   @IsBoolean()
   readonly dev: boolean = false;
@@ -102,7 +111,8 @@ export class AppConfig {
     const mode = this.devCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
     const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
     const operators = this.adminToken ? 'operator endpoints need the admin token' : this.devMode ? 'operator endpoints open (dev mode)' : 'operator endpoints off (no --admin-token)';
-    return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}, ${operators}`;
+    const joins = this.authSecret ? 'joins need a token from your app' : 'anyone with the link may join';
+    return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}, ${operators}, ${joins}`;
   }
 }
 

@@ -98,6 +98,18 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('takes --auth-secret or AUTH_SECRET, refuses a short one without showing it', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    const secret = 'shared-with-the-developers-app-0123456789';
+    const config = parseConfig([...base, '--auth-secret', secret], {});
+    expect(config.authSecret).toBe(secret);
+    expect(config.describe()).toContain('joins need a token from your app');
+    expect(config.describe()).not.toContain(secret);
+    expect(parseConfig(base, { AUTH_SECRET: secret }).authSecret).toBe(secret);
+    expect(parseConfig(base, {}).describe()).toContain('anyone with the link may join');
+    expect(problems([...base, '--auth-secret', 'too-short-secret'])).toEqual(['--auth-secret / AUTH_SECRET: must be at least 32 characters (an HS256 key)']);
+  });
+
   it('dev mode: the embedded cluster on loopback, or --dev / DEV_MODE=1; the embedded cluster elsewhere only with --dev', () => {
     expect(parseConfig([], {}).devMode).toBe(true);
     expect(parseConfig(['--host', 'localhost'], {}).devMode).toBe(true);

@@ -24,6 +24,7 @@ const SOURCES: Record<string, string> = {
   redis: '--redis / REDIS_URL',
   corsOrigins: '--cors-origin / CORS_ORIGIN',
   adminToken: '--admin-token / ADMIN_TOKEN',
+  authSecret: '--auth-secret / AUTH_SECRET',
 };
 
 const FLAGS = {
@@ -40,6 +41,7 @@ const FLAGS = {
   redis: { type: 'string' },
   'cors-origin': { type: 'string', multiple: true },
   'admin-token': { type: 'string' },
+  'auth-secret': { type: 'string' },
   dev: { type: 'boolean' },
 } satisfies FlagSpec;
 
@@ -49,8 +51,9 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--redis redis://HOST:PORT] (several instances share sessions through Redis)
        [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
        [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
+       [--auth-secret S] (joins and get-token need a JWT (HS256) signed with S by your app: claims sessions, name?, room?)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, DEV_MODE=1`;
 
 function splitUrls(value: string): string[] {
   return value
@@ -89,6 +92,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     redis: flag('redis') ?? (env.REDIS_URL || undefined),
     corsOrigins: corsOrigins(values['cors-origin'] as string[] | undefined, env.CORS_ORIGIN),
     adminToken: flag('admin-token') ?? (env.ADMIN_TOKEN || undefined),
+    authSecret: flag('auth-secret') ?? (env.AUTH_SECRET || undefined),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
   if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
@@ -123,7 +127,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
     const value = raw[error.property] ?? error.value;
-    const shown = error.property === 'apiSecret' || error.property === 'adminToken' || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
+    const shown = ['apiSecret', 'adminToken', 'authSecret'].includes(error.property) || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
     problems.push(`${source}: ${[...new Set(Object.values(error.constraints ?? {}))].join(', ')}${shown}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,18 +1,23 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { OperatorGuard } from '../common/operator.guard';
 import type { JoinResponse, RejoinResponse } from '../contracts';
 import { CreateParticipantDto, GetTokenDto } from './dto/create-participant.dto';
 import { RejoinDto, RejoinKeyDto } from './dto/rejoin.dto';
 import { ParticipantParamsDto, SessionParamsDto } from './dto/session-params.dto';
+import { JoinAuthService } from './join-auth.service';
 import { SessionsService, SessionView } from './sessions.service';
 
 @Controller('api')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly joinAuth: JoinAuthService,
+  ) {}
 
   @Post('sessions/:sessionId/participants')
-  join(@Param() params: SessionParamsDto, @Body() body: CreateParticipantDto): Promise<JoinResponse> {
-    return this.sessions.join(params.sessionId, body);
+  async join(@Param() params: SessionParamsDto, @Body() body: CreateParticipantDto, @Headers('authorization') authorization?: string): Promise<JoinResponse> {
+    const grant = await this.joinAuth.authorize(authorization, params.sessionId);
+    return this.sessions.join(params.sessionId, body, { grant });
   }
 
   @Post('sessions/:sessionId/participants/:identity/rejoin')
@@ -35,7 +40,8 @@ export class SessionsController {
 
   @Post('get-token')
   @HttpCode(200)
-  getToken(@Body() body: GetTokenDto): Promise<{ token: string; url: string }> {
-    return this.sessions.getToken(body.sessionId);
+  async getToken(@Body() body: GetTokenDto, @Headers('authorization') authorization?: string): Promise<{ token: string; url: string }> {
+    const grant = await this.joinAuth.authorize(authorization, body.sessionId);
+    return this.sessions.getToken(body.sessionId, grant);
   }
 }

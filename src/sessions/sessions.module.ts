@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ClusterModule } from '../cluster/cluster.module';
 import { OpsModule } from '../ops/ops.module';
+import { JoinAuthService } from './join-auth.service';
 import { ParticipantPresenceService } from './participant-presence.service';
 import { SessionLocks } from './session-locks';
 import { SessionRebuildService } from './session-rebuild.service';
@@ -17,7 +18,7 @@ import { TokenService } from './token.service';
 @Module({
   imports: [ClusterModule, OpsModule],
   controllers: [SessionsController],
-  providers: [SessionLocks, TokenService, SessionRebuildService, SessionsService, ParticipantPresenceService, SessionSweeperService],
+  providers: [SessionLocks, TokenService, JoinAuthService, SessionRebuildService, SessionsService, ParticipantPresenceService, SessionSweeperService],
   exports: [SessionsService, ParticipantPresenceService, SessionRebuildService],
 })
 export class SessionsModule {}

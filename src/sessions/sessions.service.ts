@@ -15,6 +15,9 @@ import { SessionLocks } from './session-locks';
 import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
 import { TokenService } from './token.service';
+import type { JoinGrant } from './join-auth.service';
+
+const ANONYMOUS: JoinGrant = { operator: false };
 
 /** What GET /api/sessions shows: the registry without key hashes. */
 export interface SessionView {
@@ -42,7 +45,12 @@ export class SessionsService {
   ) {}
 
   /** `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it joined. */
-  async join(sessionId: string, dto: CreateParticipantDto, { rejoinable = true } = {}): Promise<JoinResponse> {
+  /**
+   * `grant` (JoinAuthService): the name an auth token fixes wins over the body's; room settings count
+   * from an operator or an auth token only, anyone else's first join gets the defaults.
+   */
+  async join(sessionId: string, body: CreateParticipantDto, { rejoinable = true, grant = ANONYMOUS }: { rejoinable?: boolean; grant?: JoinGrant } = {}): Promise<JoinResponse> {
+    const dto: CreateParticipantDto = { ...body, name: grant.name ?? body.name, room: grant.operator ? body.room : grant.room };
     // One atomic store step adds the newcomer to an existing session without its lock and without
     // reading its participants: a join into a session of 1,000 costs what one into 2 does, and joins
     // into one session run side by side. The locked path is for creating a session, or when another
@@ -146,8 +154,8 @@ export class SessionsService {
   }
 
   /** The tutorial's call: a token for a fresh participant, nothing else. */
-  async getToken(sessionId: string): Promise<{ token: string; url: string }> {
-    const joined = await this.join(sessionId, { name: 'participant' }, { rejoinable: false });
+  async getToken(sessionId: string, grant: JoinGrant = ANONYMOUS): Promise<{ token: string; url: string }> {
+    const joined = await this.join(sessionId, { name: 'participant' }, { rejoinable: false, grant });
     return { token: joined.token, url: joined.url };
   }
 

@@ -4,7 +4,7 @@ import { TokenVerifier } from 'livekit-server-sdk';
 import type { RejoinResponse } from '../../src/contracts';
 import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
-import { api, connect, join, operatorApi } from '../support/session-client';
+import { api, connect, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
 
 const TEST_TIMEOUT_MS = 40_000;
 
@@ -28,7 +28,8 @@ async function nodeIndexOf(stack: RebuildStack, url: string): Promise<number> {
 describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('session rebuild over real processes (%s)', (_name, engine) => {
   it('a killed node: every participant of its sessions gets a rejoin with a new url and generation', () =>
     withStack(engine, 2, async (stack) => {
-      const ann = await join(stack.app.url, 'standup', 'Ann', { metadata: '{"role":"host"}', room: { metadata: 'daily', maxParticipants: 10 } });
+      // Room settings count from an operator (or an auth token's claims), so the operator creates it.
+      const ann = await join(stack.app.url, 'standup', 'Ann', { metadata: '{"role":"host"}', room: { metadata: 'daily', maxParticipants: 10 } }, OPERATOR_HEADERS);
       const bob = await join(stack.app.url, 'standup', 'Bob');
       const other = await join(stack.app.url, 'elsewhere', 'Cid');
       assert.equal(ann.url, bob.url, 'one session, one node');

@@ -45,8 +45,8 @@ export async function scrapeMetrics(appUrl: string): Promise<string> {
   return res.text();
 }
 
-export async function join(appUrl: string, sessionId: string, name: string, extra: Record<string, unknown> = {}): Promise<JoinResponse> {
-  const res = await api<JoinResponse>(appUrl, 'POST', `/api/sessions/${sessionId}/participants`, { name, ...extra });
+export async function join(appUrl: string, sessionId: string, name: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<JoinResponse> {
+  const res = await api<JoinResponse>(appUrl, 'POST', `/api/sessions/${sessionId}/participants`, { name, ...extra }, headers);
   if (res.status !== 201) throw new Error(`join ${sessionId} answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
 }

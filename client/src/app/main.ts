@@ -47,7 +47,8 @@ async function join(sessionId: string, name: string): Promise<void> {
   localStorage.setItem(NAME_STORAGE_KEY, name);
   history.replaceState(null, '', `?session=${encodeURIComponent(sessionId)}${params.has('lowres') ? '&lowres=1' : ''}`);
 
-  const next = new ResilientRoom({ video: params.has('lowres') ? LOW_RES_VIDEO : undefined });
+  // ?auth=<JWT>: for a backend started with --auth-secret, the join token your app would hand this user.
+  const next = new ResilientRoom({ video: params.has('lowres') ? LOW_RES_VIDEO : undefined, joinToken: params.get('auth') ?? undefined });
   room = next;
   next.on('state', (change) => view.renderState(change));
   next.on('participants', (participants) => view.renderParticipants(participants));

@@ -59,7 +59,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   constructor(private readonly options: ResilientRoomOptions = {}) {
     super();
     this.apiBase = options.apiBase ?? '';
-    this.api = new SessionApiClient(this.apiBase);
+    this.api = new SessionApiClient(this.apiBase, options.joinToken);
     this.media = new LocalMedia(options.video ?? DEFAULT_VIDEO);
     this.moveLog = new MoveLog({
       progress: (move) => this.emit('move-progress', move),

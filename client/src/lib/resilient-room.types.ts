@@ -91,4 +91,6 @@ export interface ResilientRoomOptions {
   audio?: boolean;
   /** Optional metadata carried into the participant's token. */
   metadata?: string;
+  /** For a backend started with --auth-secret: the join token (JWT) your own app signed for this user. */
+  joinToken?: string;
 }

@@ -28,10 +28,15 @@ export type SessionInfo = AppInfo;
 
 /** The backend's HTTP API, as ../shared/DESIGN.md fixes it. */
 export class SessionApiClient {
-  constructor(private readonly base: string) {}
+  /** `joinToken`: the JWT your app signed for a backend started with --auth-secret, sent with the join. */
+  constructor(
+    private readonly base: string,
+    private readonly joinToken?: string,
+  ) {}
 
   join(sessionId: string, name: string, metadata?: string): Promise<JoinResponse> {
-    return this.request<JoinResponse>('POST', this.participants(sessionId), metadata ? { name, metadata } : { name });
+    const auth = this.joinToken ? { authorization: `Bearer ${this.joinToken}` } : undefined;
+    return this.request<JoinResponse>('POST', this.participants(sessionId), metadata ? { name, metadata } : { name }, auth);
   }
 
   rejoin(sessionId: string, identity: string, rejoinKey: string, failedUrl?: string): Promise<RejoinResponse> {
@@ -72,12 +77,12 @@ export class SessionApiClient {
     return `/api/sessions/${encodeURIComponent(sessionId)}/participants`;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headers: { ...headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(API_TIMEOUT_MS),
       });

@@ -1,0 +1,103 @@
+// Who may join: anyone with the link by default (room settings then only from an operator), or, with
+// --auth-secret, whoever holds a join token the developer's own app signed. The app runs in this
+// process over scripted nodes; nothing is created for a refused join.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
+import { InProcessApp, startInProcessApp } from '../support/in-process-app';
+import { OPERATOR_HEADERS } from '../support/session-client';
+
+const AUTH_SECRET = 'the-developers-app-shares-this-secret-0123';
+
+async function joinToken(claims: Record<string, unknown>, { secret = AUTH_SECRET, expiresIn = '5m' as string | number } = {}): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  if (expiresIn !== 0) jwt.setExpirationTime(typeof expiresIn === 'number' ? expiresIn : expiresIn);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+type SessionsView = Array<{ sessionId: string; room: { maxParticipants: number; emptyTimeoutSec: number; metadata: string }; participants: Array<{ name: string }> }>;
+
+describe('joins with --auth-secret: a token from the developer\'s app', () => {
+  let stack: InProcessApp;
+  const http = () => request(stack.app.getHttpServer());
+  const sessions = async () => (await http().get('/api/sessions').set(OPERATOR_HEADERS).expect(200)).body as SessionsView;
+  const joinWith = (sessionId: string, authorization: string | undefined, body: Record<string, unknown> = { name: 'Ann' }) => {
+    const req = http().post(`/api/sessions/${sessionId}/participants`).send(body);
+    return authorization === undefined ? req : req.set('authorization', authorization);
+  };
+
+  beforeAll(async () => {
+    stack = await startInProcessApp({ args: ['--auth-secret', AUTH_SECRET] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('refuses a join without a token, with a wrong, expired or expiry-less one, or bad claims: 401, and creates nothing', async () => {
+    const missing = await joinWith('closed', undefined).expect(401);
+    expect((missing.body as ApiErrorBody).message).toMatch(/Authorization: Bearer <JWT, HS256/);
+    const cases: Array<[string, RegExp]> = [
+      [`Bearer ${await joinToken({ sessions: 'closed' }, { secret: 'somebody-elses-secret-0123456789abcdef' })}`, /not valid \(ERR_JWS_SIGNATURE_VERIFICATION_FAILED\)/],
+      [`Bearer ${await joinToken({ sessions: 'closed' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 })}`, /has expired/],
+      [`Bearer ${await joinToken({ sessions: 'closed' }, { expiresIn: 0 })}`, /not valid \(ERR_JWT_CLAIM_VALIDATION_FAILED\)/],
+      [`Bearer ${await joinToken({ sessoins: 'closed' })}`, /claims are not valid: sessions must be/],
+      [`Bearer ${await joinToken({ sessions: 'closed', room: { maxParticipants: 100_000 } })}`, /room settings are not valid: maxParticipants/],
+      ['Bearer not.a.jwt', /not valid/],
+      [`Basic ${Buffer.from('user:pass').toString('base64')}`, /Authorization: Bearer/],
+    ];
+    for (const [authorization, message] of cases) {
+      const res = await joinWith('closed', authorization).expect(401);
+      expect((res.body as ApiErrorBody).message).toMatch(message);
+    }
+    await http().post('/api/get-token').send({ sessionId: 'closed' }).expect(401);
+    expect((await sessions()).find((s) => s.sessionId === 'closed')).toBeUndefined();
+  });
+
+  it('a valid token that does not cover the session: 403, nothing created', async () => {
+    const token = await joinToken({ sessions: ['team-*', 'standup'] });
+    const res = await joinWith('elsewhere', `Bearer ${token}`).expect(403);
+    expect((res.body as ApiErrorBody).message).toBe('the join token does not cover session elsewhere');
+    await joinWith('team', `Bearer ${token}`).expect(403); // team-* needs the dash
+    expect((await sessions()).map((s) => s.sessionId)).not.toContain('elsewhere');
+  });
+
+  it('a covering token admits the join: its name over the body\'s, its room settings over the body\'s', async () => {
+    const token = await joinToken({ sessions: ['team-*'], name: 'Ann from the app', room: { maxParticipants: 3, metadata: 'from-claims' } });
+    const joined = (await joinWith('team-red', `Bearer ${token}`, { name: 'Mallory', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201)).body as JoinResponse;
+    expect(joined.name).toBe('Ann from the app');
+    const created = (await sessions()).find((s) => s.sessionId === 'team-red')!;
+    expect([created.room.maxParticipants, created.room.metadata, created.room.emptyTimeoutSec]).toEqual([3, 'from-claims', 300]);
+    expect(created.participants.map((p) => p.name)).toEqual(['Ann from the app']);
+    const plain = await joinToken({ sessions: 'team-*' });
+    await joinWith('team-blue', `Bearer ${plain}`, { name: 'Bob', room: { maxParticipants: 1000 } }).expect(201);
+    expect((await sessions()).find((s) => s.sessionId === 'team-blue')!.room.maxParticipants).toBe(0); // the body's settings do not count
+    const got = await http().post('/api/get-token').set('authorization', `Bearer ${plain}`).send({ sessionId: 'team-green' }).expect(200);
+    expect(got.body).toEqual({ token: expect.any(String), url: expect.any(String) });
+  });
+
+  it('the operator needs no join token, and its room settings count', async () => {
+    await joinWith('board', OPERATOR_HEADERS.authorization, { name: 'Op', room: { maxParticipants: 7 } }).expect(201);
+    expect((await sessions()).find((s) => s.sessionId === 'board')!.room.maxParticipants).toBe(7);
+  });
+});
+
+describe('joins without --auth-secret: anyone with the link, room settings from an operator only', () => {
+  let stack: InProcessApp;
+  const http = () => request(stack.app.getHttpServer());
+  beforeAll(async () => {
+    stack = await startInProcessApp({});
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("an anonymous first joiner gets the operator's defaults, not a 24-hour room for 1,000", async () => {
+    await http().post('/api/sessions/open/participants').send({ name: 'Ann', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201);
+    await http().post('/api/sessions/run-by-ops/participants').set(OPERATOR_HEADERS).send({ name: 'Op', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201);
+    const list = (await http().get('/api/sessions').set(OPERATOR_HEADERS).expect(200)).body as SessionsView;
+    const room = (id: string) => list.find((s) => s.sessionId === id)!.room;
+    expect([room('open').maxParticipants, room('open').emptyTimeoutSec]).toEqual([0, 300]);
+    expect([room('run-by-ops').maxParticipants, room('run-by-ops').emptyTimeoutSec]).toEqual([1000, 86_400]);
+  });
+});
