@@ -67,8 +67,11 @@ export function securityHeaders(config: Pick<AppConfig, 'urls'>): ReturnType<typ
  * Everything around the module that makes the HTTP app what users get: pipes, security headers, CORS
  * (only the origins an operator lists; by default none, the app's own pages need none), the built client.
  */
-export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins'>): NestExpressApplication {
+export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins' | 'trustProxy'>): NestExpressApplication {
   app.useGlobalPipes(createValidationPipe());
+  // The proxies whose X-Forwarded-For names the client (--trust-proxy; by default one on this machine,
+  // as npm run cluster's nginx): rate limits and socket limits count per that address.
+  app.set('trust proxy', config.trustProxy.split(',').map((part) => part.trim()));
   app.use(securityHeaders(config));
   app.enableCors({ origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false });
   serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));

@@ -7,6 +7,7 @@ export type DomainErrorCode =
   | 'forbidden'
   | 'not-found'
   | 'conflict'
+  | 'too-many-requests'
   | 'no-node-available'
   | 'node-unreachable'
   | 'bad-webhook'
@@ -40,6 +41,8 @@ export function httpStatusOf(code: DomainErrorCode): number {
       return 409;
     case 'payload-too-large':
       return 413;
+    case 'too-many-requests':
+      return 429;
     case 'node-unreachable':
       return 502;
     case 'no-node-available':

@@ -1,10 +1,15 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
 export const DEFAULT_PORT = 5000;
 export const DEFAULT_DEV_NODES = 2;
 export const DEFAULT_DEV_BASE_PORT = 7880;
+/** Per client address and minute, for each of join, rejoin, get-token and the socket handshake. */
+export const DEFAULT_RATE_LIMIT = 60;
+export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 32;
+/** Participants per session unless an operator or an auth token asks for fewer. */
+export const DEFAULT_MAX_PARTICIPANTS = 100;
 
 /**
  * The validated, typed configuration; built once at start-up by `parseConfig` and frozen. What only the
@@ -87,6 +92,35 @@ export class AppConfig {
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters (an HS256 key)' })
   readonly authSecret: string | undefined = undefined;
+
+  /**
+   * Requests per client address per minute, for each of join, rejoin and get-token, and socket
+   * handshakes; over it: 429 with Retry-After (a refused handshake). 0 = no limit.
+   */
+  @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
+  @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
+  readonly rateLimit: number = DEFAULT_RATE_LIMIT;
+
+  /** Open sockets per client address on this instance; 0 = no limit. */
+  @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
+  @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
+  readonly maxSocketsPerAddress: number = DEFAULT_MAX_SOCKETS_PER_ADDRESS;
+
+  /** The most participants a session may have, whatever its room settings ask; 0 = no cap. */
+  @IsInt({ message: 'must be an integer between 0 and 1000 (0: no cap)' })
+  @Min(0, { message: 'must be an integer between 0 and 1000 (0: no cap)' })
+  @Max(1000, { message: 'must be an integer between 0 and 1000 (0: no cap)' })
+  readonly maxParticipants: number = DEFAULT_MAX_PARTICIPANTS;
+
+  /**
+   * Proxies whose X-Forwarded-For is believed, in Express's `trust proxy` words: `loopback` (a balancer
+   * on this machine, the default), addresses or subnets, comma-separated. Limits count per that address.
+   */
+  @IsString()
+  @Matches(/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)(,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+))*$/, {
+    message: 'must be loopback, linklocal, uniquelocal, or addresses / subnets, comma-separated',
+  })
+  readonly trustProxy: string = 'loopback';
 
   /** Dev mode asked for explicitly (--dev): see `devMode`. */
   @IsBoolean()

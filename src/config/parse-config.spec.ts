@@ -110,6 +110,19 @@ describe('parseConfig', () => {
     expect(problems([...base, '--auth-secret', 'too-short-secret'])).toEqual(['--auth-secret / AUTH_SECRET: must be at least 32 characters (an HS256 key)']);
   });
 
+  it('limits: --rate-limit, --max-sockets-per-address, --max-participants (or env) with defaults, 0 for none; --trust-proxy', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    const defaults = parseConfig(base, {});
+    expect([defaults.rateLimit, defaults.maxSocketsPerAddress, defaults.maxParticipants, defaults.trustProxy]).toEqual([60, 32, 100, 'loopback']);
+    const set = parseConfig([...base, '--rate-limit', '0', '--max-sockets-per-address', '5', '--trust-proxy', '10.0.0.0/8, loopback'], { MAX_PARTICIPANTS: '1000' });
+    expect([set.rateLimit, set.maxSocketsPerAddress, set.maxParticipants, set.trustProxy]).toEqual([0, 5, 1000, '10.0.0.0/8, loopback']);
+    expect(problems([...base, '--rate-limit', '-1', '--max-participants', '1001', '--trust-proxy', 'everyone'])).toEqual([
+      '--rate-limit / RATE_LIMIT: must be an integer >= 0 (0: no limit) (got "-1")',
+      '--max-participants / MAX_PARTICIPANTS: must be an integer between 0 and 1000 (0: no cap) (got "1001")',
+      '--trust-proxy / TRUST_PROXY: must be loopback, linklocal, uniquelocal, or addresses / subnets, comma-separated (got "everyone")',
+    ]);
+  });
+
   it('dev mode: the embedded cluster on loopback, or --dev / DEV_MODE=1; the embedded cluster elsewhere only with --dev', () => {
     expect(parseConfig([], {}).devMode).toBe(true);
     expect(parseConfig(['--host', 'localhost'], {}).devMode).toBe(true);

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { isURL, validateSync } from 'class-validator';
 import { parseFlags, type FlagSpec } from '../shared/cli-flags';
-import { AppConfig, DEFAULT_DEV_BASE_PORT, DEFAULT_DEV_NODES, DEFAULT_PORT } from './app-config';
+import {
+  AppConfig,
+  DEFAULT_DEV_BASE_PORT,
+  DEFAULT_DEV_NODES,
+  DEFAULT_MAX_PARTICIPANTS,
+  DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+  DEFAULT_PORT,
+  DEFAULT_RATE_LIMIT,
+} from './app-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -25,6 +33,10 @@ const SOURCES: Record<string, string> = {
   corsOrigins: '--cors-origin / CORS_ORIGIN',
   adminToken: '--admin-token / ADMIN_TOKEN',
   authSecret: '--auth-secret / AUTH_SECRET',
+  rateLimit: '--rate-limit / RATE_LIMIT',
+  maxSocketsPerAddress: '--max-sockets-per-address / MAX_SOCKETS_PER_ADDRESS',
+  maxParticipants: '--max-participants / MAX_PARTICIPANTS',
+  trustProxy: '--trust-proxy / TRUST_PROXY',
 };
 
 const FLAGS = {
@@ -42,6 +54,10 @@ const FLAGS = {
   'cors-origin': { type: 'string', multiple: true },
   'admin-token': { type: 'string' },
   'auth-secret': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'max-sockets-per-address': { type: 'string' },
+  'max-participants': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   dev: { type: 'boolean' },
 } satisfies FlagSpec;
 
@@ -52,8 +68,11 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
        [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
        [--auth-secret S] (joins and get-token need a JWT (HS256) signed with S by your app: claims sessions, name?, room?)
+       [--rate-limit 60] (joins, rejoins, get-tokens and socket handshakes per client address per minute, each; 0: off)
+       [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap)
+       [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, TRUST_PROXY, DEV_MODE=1`;
 
 function splitUrls(value: string): string[] {
   return value
@@ -93,6 +112,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     corsOrigins: corsOrigins(values['cors-origin'] as string[] | undefined, env.CORS_ORIGIN),
     adminToken: flag('admin-token') ?? (env.ADMIN_TOKEN || undefined),
     authSecret: flag('auth-secret') ?? (env.AUTH_SECRET || undefined),
+    rateLimit: toInt(flag('rate-limit') ?? env.RATE_LIMIT, DEFAULT_RATE_LIMIT),
+    maxSocketsPerAddress: toInt(flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS, DEFAULT_MAX_SOCKETS_PER_ADDRESS),
+    maxParticipants: toInt(flag('max-participants') ?? env.MAX_PARTICIPANTS, DEFAULT_MAX_PARTICIPANTS),
+    trustProxy: flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback'),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
   if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
@@ -120,6 +143,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     devNodes: flag('dev-nodes'),
     devBasePort: flag('dev-base-port'),
     nodeCapacity: flag('node-capacity') ?? env.NODE_CAPACITY,
+    rateLimit: flag('rate-limit') ?? env.RATE_LIMIT,
+    maxSocketsPerAddress: flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
+    maxParticipants: flag('max-participants') ?? env.MAX_PARTICIPANTS,
     urls: urls.filter((url) => !validUrl(url)),
   };
   const badOrigins = draft.corsOrigins.filter((origin) => !validOrigin(origin));

@@ -19,6 +19,8 @@ export interface LocalClusterOptions {
   media: 'dev' | 'livekit';
   /** Every line the backend instances print, prefixed with the instance's name. */
   onLog?: (line: string) => void;
+  /** More flags for every instance (a benchmark lifts the per-address limits: its bots share one address). */
+  instanceArgs?: string[];
 }
 
 export interface BackendInstance {
@@ -86,6 +88,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       '127.0.0.1',
       // Dev mode: the operators' endpoints open without a token and the crash buttons on, as with the embedded cluster.
       '--dev',
+      ...(options.instanceArgs ?? []),
     ];
     const instances = Array.from({ length: options.instances }, (_, i) => new InstanceProcess(`instance-${i + 1}`, base + i, args(base + i), log));
     cleanups.push(() => Promise.all(instances.map((instance) => instance.stop())).then(() => undefined));

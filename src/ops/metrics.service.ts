@@ -14,6 +14,7 @@ export class MetricsService {
   private readonly rebuilds: Counter<'reason' | 'outcome'>;
   private readonly rebuildDuration: Histogram<'outcome'>;
   private readonly backgroundFailures: Counter<'task'>;
+  private readonly refused: Counter<'route'>;
 
   constructor(health: NodeHealthService, @Inject(SESSION_STORE) store: SessionStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'session_rebuilder_' });
@@ -66,6 +67,16 @@ export class MetricsService {
       labelNames: ['task'],
       registers: [this.registry],
     });
+    this.refused = new Counter({
+      name: 'session_rebuilder_rate_limited_total',
+      help: 'requests and socket handshakes refused for going over --rate-limit or --max-sockets-per-address, by route',
+      labelNames: ['route'],
+      registers: [this.registry],
+    });
+  }
+
+  rateLimited(route: string): void {
+    this.refused.inc({ route });
   }
 
   /** Work nobody awaits failed: logged and counted, never an unhandled rejection. */

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { SessionsService } from '../sessions/sessions.service';
@@ -12,6 +12,9 @@ import {
   ServerToClientEvents,
   SessionHandshakeAuth,
 } from '../contracts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
+import { AddressLimits } from './address-limits';
 import { participantRoom, SessionNamespace, SessionPushService } from './session-push.service';
 
 interface SocketData {
@@ -32,19 +35,40 @@ type SessionSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<s
 export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewayConnection<SessionSocket> {
   private readonly logger = new Logger(SessionGateway.name);
 
+  private readonly limits: AddressLimits;
+
   constructor(
     private readonly sessions: SessionsService,
     private readonly push: SessionPushService,
-  ) {}
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limits = new AddressLimits(config.maxSocketsPerAddress, config.rateLimit, config.trustProxy);
+  }
 
   afterInit(namespace: SessionNamespace): void {
     this.push.attach(namespace);
     // Refused at the handshake: the client sees connect_error and never joins a room.
     namespace.use((socket, next) => {
+      const address = this.limits.addressOf(socket.request);
+      const refused = this.limits.admit(address);
+      if (refused) {
+        this.metrics.rateLimited('socket-handshake');
+        next(new Error(refused));
+        return;
+      }
+      // Counted from here, so a burst of handshakes cannot all pass the check before any is counted;
+      // uncounted when the socket goes, or when the handshake is refused below (no disconnect then).
+      this.limits.opened(address);
+      const refuse = (message: string) => {
+        this.limits.closed(address);
+        next(new Error(message));
+      };
+      socket.once('disconnect', () => this.limits.closed(address));
       const auth = (socket.handshake.auth ?? {}) as Partial<SessionHandshakeAuth>;
       const { sessionId, identity, rejoinKey, generation: clientGeneration } = auth;
       if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId) || typeof identity !== 'string' || !IDENTITY_PATTERN.test(identity)) {
-        next(new Error('handshake needs auth {sessionId, identity, rejoinKey}'));
+        refuse('handshake needs auth {sessionId, identity, rejoinKey}');
         return;
       }
       this.sessions.authenticate(sessionId, identity, rejoinKey).then(
@@ -58,7 +82,7 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
           };
           next();
         },
-        (error: unknown) => next(new Error(error instanceof Error ? error.message : 'unauthorized')),
+        (error: unknown) => refuse(error instanceof Error ? error.message : 'unauthorized'),
       );
     });
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { OperatorGuard } from '../common/operator.guard';
+import { RateLimitGuard } from '../common/rate-limit.guard';
 import type { JoinResponse, RejoinResponse } from '../contracts';
 import { CreateParticipantDto, GetTokenDto } from './dto/create-participant.dto';
 import { RejoinDto, RejoinKeyDto } from './dto/rejoin.dto';
@@ -15,12 +16,14 @@ export class SessionsController {
   ) {}
 
   @Post('sessions/:sessionId/participants')
+  @UseGuards(RateLimitGuard)
   async join(@Param() params: SessionParamsDto, @Body() body: CreateParticipantDto, @Headers('authorization') authorization?: string): Promise<JoinResponse> {
     const grant = await this.joinAuth.authorize(authorization, params.sessionId);
     return this.sessions.join(params.sessionId, body, { grant });
   }
 
   @Post('sessions/:sessionId/participants/:identity/rejoin')
+  @UseGuards(RateLimitGuard)
   @HttpCode(200)
   rejoin(@Param() params: ParticipantParamsDto, @Body() body: RejoinDto): Promise<RejoinResponse> {
     return this.sessions.rejoin(params.sessionId, params.identity, body);
@@ -39,6 +42,7 @@ export class SessionsController {
   }
 
   @Post('get-token')
+  @UseGuards(RateLimitGuard)
   @HttpCode(200)
   async getToken(@Body() body: GetTokenDto, @Headers('authorization') authorization?: string): Promise<{ token: string; url: string }> {
     const grant = await this.joinAuth.authorize(authorization, body.sessionId);

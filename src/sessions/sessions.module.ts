@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ClusterModule } from '../cluster/cluster.module';
 import { OpsModule } from '../ops/ops.module';
 import { JoinAuthService } from './join-auth.service';
@@ -16,7 +18,16 @@ import { TokenService } from './token.service';
  * instead of knowing about sockets.
  */
 @Module({
-  imports: [ClusterModule, OpsModule],
+  imports: [
+    ClusterModule,
+    OpsModule,
+    // --rate-limit per client address, per route, per minute (counters in this instance's memory:
+    // behind an ip_hash balancer an address meets one instance); 0 turns it off.
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: Math.max(1, config.rateLimit) }], skipIf: () => config.rateLimit === 0 }),
+    }),
+  ],
   controllers: [SessionsController],
   providers: [SessionLocks, TokenService, JoinAuthService, SessionRebuildService, SessionsService, ParticipantPresenceService, SessionSweeperService],
   exports: [SessionsService, ParticipantPresenceService, SessionRebuildService],

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../cluster/node-health.service';
 import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
@@ -34,6 +35,7 @@ export class SessionsService {
   private readonly logger = new Logger(SessionsService.name);
 
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -261,12 +263,20 @@ export class SessionsService {
     return this.rebuilds.rebuild(sessionId, session.nodeUrl, 'node-down');
   }
 
+  /** What a session may hold: what was asked, within --max-participants (which is also the default). */
+  private participantCap(asked: number | undefined): number {
+    const cap = this.config.maxParticipants;
+    const wanted = asked ?? DEFAULT_ROOM_SETTINGS.maxParticipants;
+    if (cap === 0) return wanted;
+    return wanted === 0 ? cap : Math.min(wanted, cap);
+  }
+
   private async createSession(sessionId: string, dto: CreateParticipantDto): Promise<{ session: SessionRecord; placed: PlacedRoom }> {
     const room = {
       ...DEFAULT_ROOM_SETTINGS,
       ...(dto.room?.metadata !== undefined && { metadata: dto.room.metadata }),
       ...(dto.room?.emptyTimeoutSec !== undefined && { emptyTimeoutSec: dto.room.emptyTimeoutSec }),
-      ...(dto.room?.maxParticipants !== undefined && { maxParticipants: dto.room.maxParticipants }),
+      maxParticipants: this.participantCap(dto.room?.maxParticipants),
     };
     // Weight 1: the participant about to join; the placement counts it until the record is saved.
     const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);

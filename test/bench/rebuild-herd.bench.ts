@@ -64,7 +64,7 @@ async function nodesUp(appUrl: string, count: number): Promise<void> {
 
 async function oneRun(cluster: DevCluster, width: number, runId: string): Promise<Run> {
   const urls = cluster.nodes().map((n) => n.url);
-  const config = parseConfig(['--api-key', API_KEY, '--secret', API_SECRET, '--port', '0', '--admin-token', TEST_ADMIN_TOKEN, ...urls.flatMap((u) => ['--url', u])], {});
+  const config = parseConfig(['--api-key', API_KEY, '--secret', API_SECRET, '--port', '0', '--admin-token', TEST_ADMIN_TOKEN, '--rate-limit', '0', ...urls.flatMap((u) => ['--url', u])], {});
   const app: INestApplication = await createApp(config, null, { rebuildConcurrency: width });
   await app.listen(0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;

@@ -242,7 +242,15 @@ async function issuanceRun(cluster: LocalCluster, bareUrl: string): Promise<Issu
 
 async function oneRun(engine: Engine, run: number, bareUrl: string): Promise<Run> {
   logLine(`RUN ${engine} ${run}`);
-  const cluster = await startLocalCluster({ instances: 2, nodes: 2, port: 0, media: engine, onLog: LOG_FILE ? logLine : undefined });
+  const cluster = await startLocalCluster({
+    instances: 2,
+    nodes: 2,
+    port: 0,
+    media: engine,
+    onLog: LOG_FILE ? logLine : undefined,
+    // A thousand bots and the token-rate loops share one address, and one session grows to 1,000.
+    instanceArgs: ['--rate-limit', '0', '--max-sockets-per-address', '0', '--max-participants', '1000'],
+  });
   const bots: SignalBot[] = [];
   try {
     const failover = await failoverRun(cluster, bots);

@@ -71,7 +71,7 @@ describe('joins with --auth-secret: a token from the developer\'s app', () => {
     expect(created.participants.map((p) => p.name)).toEqual(['Ann from the app']);
     const plain = await joinToken({ sessions: 'team-*' });
     await joinWith('team-blue', `Bearer ${plain}`, { name: 'Bob', room: { maxParticipants: 1000 } }).expect(201);
-    expect((await sessions()).find((s) => s.sessionId === 'team-blue')!.room.maxParticipants).toBe(0); // the body's settings do not count
+    expect((await sessions()).find((s) => s.sessionId === 'team-blue')!.room.maxParticipants).toBe(100); // the body's do not count: the default cap
     const got = await http().post('/api/get-token').set('authorization', `Bearer ${plain}`).send({ sessionId: 'team-green' }).expect(200);
     expect(got.body).toEqual({ token: expect.any(String), url: expect.any(String) });
   });
@@ -97,7 +97,8 @@ describe('joins without --auth-secret: anyone with the link, room settings from 
     await http().post('/api/sessions/run-by-ops/participants').set(OPERATOR_HEADERS).send({ name: 'Op', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201);
     const list = (await http().get('/api/sessions').set(OPERATOR_HEADERS).expect(200)).body as SessionsView;
     const room = (id: string) => list.find((s) => s.sessionId === id)!.room;
-    expect([room('open').maxParticipants, room('open').emptyTimeoutSec]).toEqual([0, 300]);
-    expect([room('run-by-ops').maxParticipants, room('run-by-ops').emptyTimeoutSec]).toEqual([1000, 86_400]);
+    expect([room('open').maxParticipants, room('open').emptyTimeoutSec]).toEqual([100, 300]);
+    // The operator's count, within --max-participants (100 by default), which binds everyone.
+    expect([room('run-by-ops').maxParticipants, room('run-by-ops').emptyTimeoutSec]).toEqual([100, 86_400]);
   });
 });

@@ -51,9 +51,24 @@ export async function startApp(options: StartAppOptions = {}): Promise<StartedAp
   if (options.secret) args.push('--secret', options.secret);
   // Operators' endpoints as in production: behind the admin token (specs read them with operatorApi).
   if (!options.args?.includes('--admin-token')) args.push('--admin-token', TEST_ADMIN_TOKEN);
+  // Every spec's clients share 127.0.0.1: the per-address limits are off unless a spec sets them.
+  if (!options.args?.includes('--rate-limit')) args.push('--rate-limit', '0');
+  if (!options.args?.includes('--max-sockets-per-address')) args.push('--max-sockets-per-address', '0');
   args.push(...(options.args ?? []));
   // Flags only: an inherited LIVEKIT_URL must not turn a dev-cluster run into something else.
-  const env = { LIVEKIT_URL: '', LIVEKIT_API_KEY: '', LIVEKIT_API_SECRET: '', PORT: '', ADMIN_TOKEN: '', DEV_MODE: '', ...options.env };
+  const env = {
+    LIVEKIT_URL: '',
+    LIVEKIT_API_KEY: '',
+    LIVEKIT_API_SECRET: '',
+    PORT: '',
+    ADMIN_TOKEN: '',
+    AUTH_SECRET: '',
+    DEV_MODE: '',
+    RATE_LIMIT: '',
+    MAX_SOCKETS_PER_ADDRESS: '',
+    MAX_PARTICIPANTS: '',
+    ...options.env,
+  };
   const proc = spawnNode(MAIN_JS, args, env);
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
