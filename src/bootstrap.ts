@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -10,6 +10,15 @@ import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
+import { serveApiDocs } from './docs/api-docs';
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(findProjectRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 /** Paths the backend answers itself; everything else may be the client's SPA. */
 const BACKEND_PATHS = /^\/(api|webhooks|socket\.io|health|metrics)(\/|$)/;
@@ -74,6 +83,7 @@ export function configureApp(app: NestExpressApplication, config: Pick<AppConfig
   app.set('trust proxy', config.trustProxy.split(',').map((part) => part.trim()));
   app.use(securityHeaders(config));
   app.enableCors({ origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false });
+  serveApiDocs(app, packageVersion());
   serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));
   return app;
 }

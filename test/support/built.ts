@@ -13,6 +13,11 @@ function projectRoot(): string {
 
 const ROOT = projectRoot();
 
+/** A file under the project root, e.g. fromRoot('.tools/venv/bin/schemathesis'). */
+export function fromRoot(file: string): string {
+  return join(ROOT, file);
+}
+
 /** A file of the production build, e.g. built('src/main.js'). */
 export function built(file: string): string {
   return join(ROOT, 'dist', file);
