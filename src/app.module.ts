@@ -45,7 +45,7 @@ export class AppModule implements NestModule {
    * While the instance drains, the API and /health answer 503 first.
    */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(DrainingMiddleware).forRoutes('api/*path', 'health');
+    consumer.apply(DrainingMiddleware).forRoutes('api/*path', 'health', 'health/*path');
     consumer.apply(bodyParsers()).forRoutes('*');
   }
 }

@@ -119,6 +119,14 @@ export class HealthDto {
   @ApiProperty({ enum: ['ok'] }) status!: 'ok';
 }
 
+/** @nestjs/terminus's answer: each check by name, up or down, with what it found. */
+export class ReadinessDto {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'] }) status!: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'the checks that are up' }) info?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'the checks that are down' }) error?: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'every check: config, store, media (each node with its state and why)' }) details!: Record<string, unknown>;
+}
+
 export class WebhookAckDto {
   @ApiProperty({ description: 'the LiveKit event name' }) event!: string;
   @ApiProperty({ enum: ['applied', 'ignored', 'duplicate'] }) outcome!: string;

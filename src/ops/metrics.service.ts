@@ -12,7 +12,8 @@ export type RebuildOutcome = 'rebuilt' | 'waiting' | 'failed';
 export class MetricsService {
   readonly registry = new Registry();
   private readonly rebuilds: Counter<'reason' | 'outcome'>;
-  private readonly rebuildDuration: Histogram<'outcome'>;
+  private readonly rebuildDuration: Histogram<'reason' | 'outcome'>;
+  private readonly webhooksRefused: Counter<'reason'>;
   private readonly backgroundFailures: Counter<'task'>;
   private readonly refused: Counter<'route'>;
 
@@ -56,8 +57,8 @@ export class MetricsService {
     });
     this.rebuildDuration = new Histogram({
       name: 'session_rebuilder_rebuild_duration_seconds',
-      help: 'time to move one session: place, create room, mint and push tokens',
-      labelNames: ['outcome'],
+      help: 'time to move one session: place, create room, mint and push tokens; by trigger (reason) and outcome',
+      labelNames: ['reason', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
     });
@@ -67,12 +68,22 @@ export class MetricsService {
       labelNames: ['task'],
       registers: [this.registry],
     });
+    this.webhooksRefused = new Counter({
+      name: 'session_rebuilder_webhooks_refused_total',
+      help: 'webhooks refused, by why: signature (missing, wrong or expired) or body (empty or malformed)',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
     this.refused = new Counter({
       name: 'session_rebuilder_rate_limited_total',
       help: 'requests and socket handshakes refused for going over --rate-limit or --max-sockets-per-address, by route',
       labelNames: ['route'],
       registers: [this.registry],
     });
+  }
+
+  webhookRefused(reason: 'signature' | 'body'): void {
+    this.webhooksRefused.inc({ reason });
   }
 
   rateLimited(route: string): void {
@@ -87,6 +98,6 @@ export class MetricsService {
 
   recordRebuild(reason: RejoinReason, outcome: RebuildOutcome, durationMs: number): void {
     this.rebuilds.inc({ reason, outcome });
-    this.rebuildDuration.observe({ outcome }, durationMs / 1000);
+    this.rebuildDuration.observe({ reason, outcome }, durationMs / 1000);
   }
 }

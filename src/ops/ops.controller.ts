@@ -1,14 +1,18 @@
 import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { MetricsService } from './metrics.service';
-import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ReadinessService } from './readiness.service';
+import { ApiExtraModels, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { OperatorGuard } from '../common/operator.guard';
-import { ApiErrors, ApiOperator, HealthDto } from '../docs/api-docs';
+import { ApiErrorDto, ApiErrors, ApiOperator, HealthDto, ReadinessDto } from '../docs/api-docs';
 
 @ApiTags('operators')
 @Controller()
 export class OpsController {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly readiness: ReadinessService,
+  ) {}
 
   /** Liveness of this backend (not of the media nodes: see /api/nodes). */
   @Get('health')
@@ -16,6 +20,21 @@ export class OpsController {
   @ApiErrors(503)
   health(): { status: 'ok' } {
     return { status: 'ok' };
+  }
+
+  /** Readiness: the store answers and a media node is up (each node listed); 503 with the same body otherwise. */
+  @Get('health/ready')
+  @ApiResponse({ status: 200, type: ReadinessDto, description: 'ready: config, store and at least one media node up' })
+  @ApiExtraModels(ReadinessDto, ApiErrorDto)
+  @ApiResponse({
+    status: 503,
+    description: 'not ready: which check failed and why (terminus), or this instance is shutting down (an API error)',
+    content: { 'application/json': { schema: { oneOf: [{ $ref: getSchemaPath(ReadinessDto) }, { $ref: getSchemaPath(ApiErrorDto) }] } } },
+  })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<unknown> {
+    const { ready, result } = await this.readiness.check();
+    if (!ready) res.status(503);
+    return result;
   }
 
   @Get('metrics')

@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { ClusterModule } from '../cluster/cluster.module';
 import { DevModeController } from './dev-mode.controller';
 import { DevModeService } from './dev-mode.service';
 import { MetricsService } from './metrics.service';
 import { OpsController } from './ops.controller';
+import { ReadinessService } from './readiness.service';
 
-/** For operators and demos: /health, /metrics, /api/info and the dev cluster's crash button. */
+/** For operators and demos: /health, /health/ready, /metrics, /api/info and the dev cluster's crash button. */
 @Module({
-  imports: [ClusterModule],
+  imports: [ClusterModule, TerminusModule.forRoot({ logger: false })],
   controllers: [OpsController, DevModeController],
-  providers: [MetricsService, DevModeService],
+  providers: [MetricsService, DevModeService, ReadinessService],
   exports: [MetricsService],
 })
 export class OpsModule {}

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { OpsModule } from '../ops/ops.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
 /** LiveKit's signed webhooks, verified and applied to the registry's presence. */
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, OpsModule],
   controllers: [WebhooksController],
   providers: [WebhooksService],
 })

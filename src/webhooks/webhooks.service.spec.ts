@@ -6,6 +6,7 @@ import { parseConfig } from '../config/parse-config';
 import { DomainError } from '../common/domain-error';
 import type { ParticipantPresenceService } from '../sessions/participant-presence.service';
 import { signWebhook, webhookBody } from '../../test/support/livekit-webhook';
+import type { MetricsService } from '../ops/metrics.service';
 import { WebhooksService } from './webhooks.service';
 
 function setup() {
@@ -16,7 +17,9 @@ function setup() {
     left: async (s: string, sid: string, id: string) => (calls.push(`left ${s} ${sid} ${id}`), 'applied' as const),
     roomFinished: async (s: string, sid: string) => (calls.push(`finished ${s} ${sid}`), 'applied' as const),
   } as unknown as ParticipantPresenceService;
-  return { config, calls, service: new WebhooksService(config, new SystemClock(), presence) };
+  const refused: string[] = [];
+  const metrics = { webhookRefused: (reason: string) => refused.push(reason) } as unknown as MetricsService;
+  return { config, calls, refused, service: new WebhooksService(config, new SystemClock(), presence, metrics) };
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string) {
@@ -39,7 +42,7 @@ describe(WebhooksService.name, () => {
   });
 
   it('401 without a header, with a wrong secret, a wrong key, or the signature of another body', async () => {
-    const { config, calls, service } = setup();
+    const { config, calls, refused, service } = setup();
     const body = webhookBody({ event: 'participant_joined', room: 'daily', identity: 'ann-1' });
     await rejectsWith(service.receive(body, undefined), 'unauthorized');
     await rejectsWith(service.receive(body, await signWebhook(body, config.apiKey, 'another-secret-another-secret-00')), 'unauthorized');
@@ -47,13 +50,15 @@ describe(WebhooksService.name, () => {
     await rejectsWith(service.receive(body, await signWebhook(body.replace('ann-1', 'eve-1'), config.apiKey, config.apiSecret)), 'unauthorized');
     await rejectsWith(service.receive(body, 'not-a-jwt'), 'unauthorized');
     expect(calls).toEqual([]); // nothing reached the registry
+    expect(refused).toEqual(Array(5).fill('signature')); // each counted for operators
   });
 
   it('400 for a correctly signed but malformed body', async () => {
-    const { config, service } = setup();
+    const { config, refused, service } = setup();
     for (const body of ['{"event":', '[1,2]', '{"room": {"name": 5}}']) {
       await rejectsWith(service.receive(body, await signWebhook(body, config.apiKey, config.apiSecret)), 'bad-webhook');
     }
     await rejectsWith(service.receive('', 'x'), 'bad-webhook');
+    expect(refused).toEqual(Array(4).fill('body'));
   });
 });

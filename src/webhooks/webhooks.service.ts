@@ -6,6 +6,7 @@ import { DomainError } from '../common/domain-error';
 import { CLOCK, Clock } from '../common/clock';
 import { ParticipantPresenceService, PresenceEvent, PresenceOutcome } from '../sessions/participant-presence.service';
 import { RecentEventIds } from './recent-event-ids';
+import { MetricsService } from '../ops/metrics.service';
 
 export interface WebhookAck {
   event: string;
@@ -23,6 +24,7 @@ export class WebhooksService {
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) clock: Clock,
     private readonly presence: ParticipantPresenceService,
+    private readonly metrics: MetricsService,
   ) {
     this.applied = new RecentEventIds(() => clock.now());
     this.receiver = new WebhookReceiver(config.apiKey, config.apiSecret);
@@ -30,6 +32,15 @@ export class WebhooksService {
   }
 
   async receive(rawBody: unknown, authorization: string | undefined): Promise<WebhookAck> {
+    try {
+      return await this.receiveChecked(rawBody, authorization);
+    } catch (error) {
+      if (error instanceof DomainError) this.metrics.webhookRefused(error.code === 'unauthorized' ? 'signature' : 'body');
+      throw error;
+    }
+  }
+
+  private async receiveChecked(rawBody: unknown, authorization: string | undefined): Promise<WebhookAck> {
     if (typeof rawBody !== 'string' || rawBody.length === 0) throw new DomainError('bad-webhook', 'webhook body is empty');
     if (!authorization) throw new DomainError('unauthorized', 'webhook has no Authorization header');
     let event: WebhookEvent;

@@ -84,6 +84,9 @@ describe('API guards: keys, validation, webhooks', () => {
 
     await webhook(body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET)).expect(200);
     expect(await state()).toBe('joined');
+    const metrics = (await operator('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/session_rebuilder_webhooks_refused_total\{reason="signature"\} 4\n/);
+    expect(metrics).toMatch(/session_rebuilder_webhooks_refused_total\{reason="body"\} 1\n/);
   });
 
   it('serves /health, /metrics and /api/info', async () => {

@@ -1,0 +1,60 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { NodeHealthService } from '../cluster/node-health.service';
+import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
+
+/** A store that does not answer within this is as good as down for a balancer deciding where to send. */
+const STORE_CHECK_MS = 1_000;
+
+/**
+ * Readiness (@nestjs/terminus): this instance can serve joins. Its config was valid (it would not have
+ * started otherwise), its session store answers, and at least one media node is up; every node is in
+ * the answer with its state and why.
+ */
+@Injectable()
+export class ReadinessService {
+  constructor(
+    private readonly checks: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly health: NodeHealthService,
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The terminus result, with its HTTP status: 200 ready, 503 not. */
+  async check(): Promise<{ ready: boolean; result: HealthCheckResult }> {
+    try {
+      return { ready: true, result: await this.checks.check([() => this.configured(), () => this.storeAnswers(), () => this.mediaNodes()]) };
+    } catch (error) {
+      const result = (error as { getResponse?: () => unknown }).getResponse?.() as HealthCheckResult | undefined;
+      if (!result) throw error;
+      return { ready: false, result };
+    }
+  }
+
+  private configured() {
+    return this.indicators.check('config').up({ media: this.config.devCluster ? `embedded ${this.config.media} cluster` : `${this.config.urls.length} node(s)`, store: this.config.redis ? 'redis' : 'memory' });
+  }
+
+  private async storeAnswers() {
+    const session = this.indicators.check('store');
+    const started = performance.now();
+    try {
+      await Promise.race([
+        this.store.placement('readiness-probe'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS).unref()),
+      ]);
+      return session.up({ latencyMs: Math.round(performance.now() - started) });
+    } catch (error) {
+      return session.down({ message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private mediaNodes() {
+    const nodes = this.health.snapshots().map((node) => ({ url: node.url, status: node.status, reason: node.reason }));
+    const up = nodes.filter((node) => node.status === 'up').length;
+    const session = this.indicators.check('media');
+    return up > 0 ? session.up({ up, nodes }) : session.down({ message: 'no media node is up', up, nodes });
+  }
+}
