@@ -34,6 +34,8 @@ export class NodePlacementService {
   private settleSeq = 0;
   /** Participants a node may carry (--node-capacity); a fuller node is no candidate. */
   private readonly capacity: number;
+  /** Sessions a node may hold (--max-sessions-per-node). */
+  private readonly sessionCapacity: number;
 
   constructor(
     @Inject(NODE_LOAD_SOURCE) private readonly loadSource: NodeLoadSource,
@@ -42,6 +44,7 @@ export class NodePlacementService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.capacity = config.nodeCapacity > 0 ? config.nodeCapacity : UNLIMITED;
+    this.sessionCapacity = config.maxSessionsPerNode > 0 ? config.maxSessionsPerNode : UNLIMITED;
   }
 
   /** GET /api/nodes: each node's state, since when, why, and its load. */
@@ -101,7 +104,7 @@ export class NodePlacementService {
         }
         return load;
       });
-      const url = pickLeastLoaded(loads, exclude, weight, this.capacity);
+      const url = pickLeastLoaded(loads, exclude, weight, this.capacity, this.sessionCapacity);
       if (!url) return undefined;
       const reservation: Reservation = { url, participants: weight };
       this.reservations.add(reservation);

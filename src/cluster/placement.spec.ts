@@ -28,4 +28,14 @@ describe(pickLeastLoaded.name, () => {
     expect(pickLeastLoaded(loads, new Set(['ws://c']), 3, 5)).toBe('ws://b');
     expect(pickLeastLoaded(loads, new Set(['ws://c']), 4, 5)).toBeUndefined();
   });
+
+  it('skips a node whose sessions are at --max-sessions-per-node', () => {
+    const bySessions = [
+      { url: 'ws://a', participants: 0, sessions: 2 },
+      { url: 'ws://b', participants: 9, sessions: 1 },
+    ];
+    expect(pickLeastLoaded(bySessions, new Set(), 1, undefined, 3)).toBe('ws://a'); // a: 2 + 1 <= 3
+    expect(pickLeastLoaded(bySessions, new Set(), 1, undefined, 2)).toBe('ws://b'); // a is full, b has room
+    expect(pickLeastLoaded(bySessions, new Set(), 1, undefined, 1)).toBeUndefined();
+  });
 });

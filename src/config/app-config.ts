@@ -10,6 +10,8 @@ export const DEFAULT_RATE_LIMIT = 60;
 export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 32;
 /** Participants per session unless an operator or an auth token asks for fewer. */
 export const DEFAULT_MAX_PARTICIPANTS = 100;
+/** Sessions per media node, a ceiling beside --node-capacity's participants. */
+export const DEFAULT_MAX_SESSIONS_PER_NODE = 500;
 
 /**
  * The validated, typed configuration; built once at start-up by `parseConfig` and frozen. What only the
@@ -105,6 +107,11 @@ export class AppConfig {
   @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
   @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
   readonly maxSocketsPerAddress: number = DEFAULT_MAX_SOCKETS_PER_ADDRESS;
+
+  /** Sessions one media node may hold (placement and rebuilds skip a fuller node); 0 = no limit. */
+  @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
+  @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
+  readonly maxSessionsPerNode: number = DEFAULT_MAX_SESSIONS_PER_NODE;
 
   /** The most participants a session may have, whatever its room settings ask; 0 = no cap. */
   @IsInt({ message: 'must be an integer between 0 and 1000 (0: no cap)' })

@@ -6,6 +6,7 @@ import {
   DEFAULT_DEV_BASE_PORT,
   DEFAULT_DEV_NODES,
   DEFAULT_MAX_PARTICIPANTS,
+  DEFAULT_MAX_SESSIONS_PER_NODE,
   DEFAULT_MAX_SOCKETS_PER_ADDRESS,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
@@ -36,6 +37,7 @@ const SOURCES: Record<string, string> = {
   rateLimit: '--rate-limit / RATE_LIMIT',
   maxSocketsPerAddress: '--max-sockets-per-address / MAX_SOCKETS_PER_ADDRESS',
   maxParticipants: '--max-participants / MAX_PARTICIPANTS',
+  maxSessionsPerNode: '--max-sessions-per-node / MAX_SESSIONS_PER_NODE',
   trustProxy: '--trust-proxy / TRUST_PROXY',
 };
 
@@ -57,6 +59,7 @@ const FLAGS = {
   'rate-limit': { type: 'string' },
   'max-sockets-per-address': { type: 'string' },
   'max-participants': { type: 'string' },
+  'max-sessions-per-node': { type: 'string' },
   'trust-proxy': { type: 'string' },
   dev: { type: 'boolean' },
 } satisfies FlagSpec;
@@ -69,10 +72,10 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
        [--auth-secret S] (joins and get-token need a JWT (HS256) signed with S by your app: claims sessions, name?, room?)
        [--rate-limit 60] (joins, rejoins, get-tokens and socket handshakes per client address per minute, each; 0: off)
-       [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap)
+       [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap) [--max-sessions-per-node 500]
        [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, TRUST_PROXY, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
 
 function splitUrls(value: string): string[] {
   return value
@@ -115,6 +118,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     rateLimit: toInt(flag('rate-limit') ?? env.RATE_LIMIT, DEFAULT_RATE_LIMIT),
     maxSocketsPerAddress: toInt(flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS, DEFAULT_MAX_SOCKETS_PER_ADDRESS),
     maxParticipants: toInt(flag('max-participants') ?? env.MAX_PARTICIPANTS, DEFAULT_MAX_PARTICIPANTS),
+    maxSessionsPerNode: toInt(flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE, DEFAULT_MAX_SESSIONS_PER_NODE),
     trustProxy: flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback'),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
@@ -146,6 +150,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     rateLimit: flag('rate-limit') ?? env.RATE_LIMIT,
     maxSocketsPerAddress: flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
     maxParticipants: flag('max-participants') ?? env.MAX_PARTICIPANTS,
+    maxSessionsPerNode: flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE,
     urls: urls.filter((url) => !validUrl(url)),
   };
   const badOrigins = draft.corsOrigins.filter((origin) => !validOrigin(origin));

@@ -280,7 +280,10 @@ export class SessionsService {
     };
     // Weight 1: the participant about to join; the placement counts it until the record is saved.
     const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);
-    if (!placed) throw new DomainError('no-node-available', 'no media node is up; try again in a moment');
+    if (!placed) {
+      const why = this.health.upNodes().length > 0 ? 'every media node that is up is full (--node-capacity, --max-sessions-per-node)' : 'no media node is up';
+      throw new DomainError('no-node-available', `${why}; try again in a moment`);
+    }
     this.logger.log(`session ${sessionId} created on ${placed.url}`);
     const session: SessionRecord = {
       sessionId,

@@ -248,8 +248,9 @@ async function oneRun(engine: Engine, run: number, bareUrl: string): Promise<Run
     port: 0,
     media: engine,
     onLog: LOG_FILE ? logLine : undefined,
-    // A thousand bots and the token-rate loops share one address, and one session grows to 1,000.
-    instanceArgs: ['--rate-limit', '0', '--max-sockets-per-address', '0', '--max-participants', '1000'],
+    // A thousand bots and the token-rate loops share one address, one session grows to 1,000, and the
+    // row of new sessions creates thousands.
+    instanceArgs: ['--rate-limit', '0', '--max-sockets-per-address', '0', '--max-participants', '1000', '--max-sessions-per-node', '0'],
   });
   const bots: SignalBot[] = [];
   try {

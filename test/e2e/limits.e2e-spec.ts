@@ -66,3 +66,23 @@ describe('limits per client address and per session', () => {
     }
   });
 });
+
+describe('sessions per media node', () => {
+  let stack: InProcessApp;
+  beforeAll(async () => {
+    stack = await startInProcessApp({ nodes: 2, args: ['--max-sessions-per-node', '1'] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('a node holds at most --max-sessions-per-node: the next session goes to another, then 503 saying the nodes are full', async () => {
+    const http = () => request(stack.app.getHttpServer());
+    const first = (await http().post('/api/sessions/one/participants').send({ name: 'Ann' }).expect(201)).body as JoinResponse;
+    const second = (await http().post('/api/sessions/two/participants').send({ name: 'Bob' }).expect(201)).body as JoinResponse;
+    expect(second.url).not.toBe(first.url);
+    const third = await http().post('/api/sessions/three/participants').send({ name: 'Cid' }).expect(503);
+    expect((third.body as ApiErrorBody).message).toBe('every media node that is up is full (--node-capacity, --max-sessions-per-node); try again in a moment');
+    await http().post('/api/sessions/one/participants').send({ name: 'Dan' }).expect(201); // joining an existing session is not a new one
+  });
+});
