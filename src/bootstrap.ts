@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { AppModule, AppOverrides } from './app.module';
-import { AppLogger } from './common/app-logger';
+import { AppLogger, logFormatFor } from './common/app-logger';
 import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
@@ -91,7 +91,7 @@ export function configureApp(app: NestExpressApplication, config: Pick<AppConfig
 export async function createApp(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, devCluster, overrides), {
     bodyParser: false,
-    logger: new AppLogger(),
+    logger: new AppLogger(logFormatFor(config.devMode)),
   });
   if (config.redis) app.useWebSocketAdapter(new RedisIoAdapter(app, config.redis));
   return configureApp(app, config);

@@ -175,7 +175,14 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private emit(url: string, transition: NodeTransition, trigger: ProbeTrigger): void {
-    const line = `node ${url} ${transition.from} -> ${transition.to} (${transition.reason}; ${trigger} probe)`;
+    const line = {
+      msg: `node ${url} ${transition.from} -> ${transition.to} (${transition.reason}; ${trigger} probe)`,
+      nodeUrl: url,
+      from: transition.from,
+      to: transition.to,
+      cause: transition.reason,
+      trigger,
+    };
     if (transition.to === 'down') this.logger.warn(line);
     else this.logger.log(line);
     const waiters = this.transitionWaiters.get(url) ?? [];

@@ -132,7 +132,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
       if (!session || !participant || participant.state !== 'leaving' || participant.leftAt !== leftAt) return;
       // The grace period is over: forgotten at once (a later rejoin is an unknown participant).
       delete session.participants[identity];
-      this.logger.log(`session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; forgotten`);
+      this.logger.log({ msg: `session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; forgotten`, sessionId, identity });
       if (activeParticipants(session).length === 0) await this.store.delete(sessionId);
       else await this.store.save(session);
     });

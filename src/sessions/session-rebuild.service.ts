@@ -172,7 +172,7 @@ export class SessionRebuildService {
     const participants = activeParticipants(session);
     if (participants.length === 0) {
       await this.store.delete(sessionId);
-      this.logger.log(`session ${sessionId} ended: its node ${session.nodeUrl} went down with nobody left to re-invite`);
+      this.logger.log({ msg: `session ${sessionId} ended: its node ${session.nodeUrl} went down with nobody left to re-invite`, sessionId, nodeUrl: session.nodeUrl });
       return undefined;
     }
 
@@ -184,7 +184,7 @@ export class SessionRebuildService {
     } catch (error) {
       // Nodes are up but refuse the room (bad credentials, say): wait like with no node, retried on the next node-up.
       refusal = error instanceof Error ? error.message : String(error);
-      this.logger.error(`session ${sessionId} rebuild failed: ${refusal}`);
+      this.logger.error({ msg: `session ${sessionId} rebuild failed: ${refusal}`, sessionId, fromUrl: session.nodeUrl, generation: session.generation, reason });
       this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
     }
     if (!placed) {
@@ -196,7 +196,7 @@ export class SessionRebuildService {
         // One attempt, one outcome: a refused room was already counted as failed.
         if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
         const why = refusal === undefined ? 'no node is up' : 'every up node refused the room';
-        this.logger.warn(`session ${sessionId} waiting for a node: ${session.nodeUrl} is down and ${why} (${reason})`);
+        this.logger.warn({ msg: `session ${sessionId} waiting for a node: ${session.nodeUrl} is down and ${why} (${reason})`, sessionId, nodeUrl: session.nodeUrl, generation: session.generation, reason });
       }
       return session;
     }
@@ -228,10 +228,18 @@ export class SessionRebuildService {
     this.events.emit(SESSION_MOVED, new SessionMovedEvent(sessionId, placed.url, session.generation, reason, invitations));
     const durationMs = performance.now() - started;
     this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
-    this.logger.log(
-      `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${placed.url}, generation ${session.generation}, ` +
+    this.logger.log({
+      msg:
+        `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${placed.url}, generation ${session.generation}, ` +
         `${participants.length} participant(s) re-invited (${reason})`,
-    );
+      sessionId,
+      fromUrl: previousUrl,
+      nodeUrl: placed.url,
+      generation: session.generation,
+      identities: participants.map((p) => p.identity),
+      reason,
+      durationMs: Math.round(durationMs * 10) / 10,
+    });
     return session;
   }
 }

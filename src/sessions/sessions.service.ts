@@ -82,7 +82,13 @@ export class SessionsService {
     const token = await this.tokens.mint(sessionId, participant);
     // A line per join is thousands a second under load (8 % of a join's CPU in a profile): debug level.
     // Operators see sessions created, node transitions and every rebuild at the default level.
-    this.logger.debug(`session ${sessionId}: ${participant.identity} invited on ${session.nodeUrl} (generation ${session.generation})`);
+    this.logger.debug({
+      msg: `session ${sessionId}: ${participant.identity} invited on ${session.nodeUrl} (generation ${session.generation})`,
+      sessionId,
+      identity: participant.identity,
+      nodeUrl: session.nodeUrl,
+      generation: session.generation,
+    });
     return {
       sessionId,
       identity: participant.identity,
@@ -206,7 +212,7 @@ export class SessionsService {
       await this.store.save(session);
       return undefined;
     });
-    this.logger.log(`session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`);
+    this.logger.log({ msg: `session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`, sessionId, identity });
     if (ended && !ended.waitingForNode && this.health.status(ended.nodeUrl) === 'up') {
       await this.rooms.deleteRoom(ended.nodeUrl, sessionId).catch((error: unknown) =>
         this.logger.warn(`DeleteRoom ${sessionId} on ${ended.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`),
@@ -284,7 +290,7 @@ export class SessionsService {
       const why = this.health.upNodes().length > 0 ? 'every media node that is up is full (--node-capacity, --max-sessions-per-node)' : 'no media node is up';
       throw new DomainError('no-node-available', `${why}; try again in a moment`);
     }
-    this.logger.log(`session ${sessionId} created on ${placed.url}`);
+    this.logger.log({ msg: `session ${sessionId} created on ${placed.url}`, sessionId, nodeUrl: placed.url, generation: 1 });
     const session: SessionRecord = {
       sessionId,
       room,
