@@ -19,8 +19,10 @@ export interface NginxOptions {
 /** nginx in front of HTTP + WebSocket upstreams on loopback; a dead upstream's requests go to the next. */
 export function nginxConfig(options: NginxOptions): string {
   const { dir, port, upstreams } = options;
+  // One process (no master and workers): the pid we spawn is all of nginx, so stopping it by pid stops
+  // it all. With a master, a SIGKILL left its worker running, orphaned, holding the port.
   return `daemon off;
-worker_processes 1;
+master_process off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 worker_rlimit_nofile 16384;
