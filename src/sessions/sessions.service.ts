@@ -245,7 +245,8 @@ export class SessionsService {
 
   /** A client's signal connection to `url` dropped: probe now; a down verdict moves every session on it. */
   async reportMediaLost(sessionId: string, url: string): Promise<void> {
-    const session = await this.store.get(sessionId);
+    // Where the session stands, not its participants: a node's death brings one report per participant.
+    const session = await this.store.placement(sessionId);
     if (!session || session.waitingForNode || session.nodeUrl !== url) return;
     const status = await this.health.verdict(url);
     if (status === 'down') await this.rebuilds.rebuild(sessionId, url, 'client-report');

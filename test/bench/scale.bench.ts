@@ -50,7 +50,7 @@ const quantile = (values: number[], q: number) => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A participant without media: our API, our socket, LiveKit's signal protocol. Follows rejoin pushes. */
+/** A participant without media: our API, our socket, LiveKit's signal protocol. Reports a lost signal and follows rejoin pushes, as ResilientRoom does. */
 class SignalBot {
   signal: RawSignalClient | undefined;
   /** kill -> the rejoin push reached this bot (the backend's part), and -> its JoinResponse on the new node. */
@@ -73,8 +73,13 @@ class SignalBot {
     return bot;
   }
 
+  /** Like ResilientRoom: follows rejoin pushes, and reports a lost signal connection (media-lost). */
   follow(killedAt: number): void {
     this.socket.socket.on('rejoin', (payload: RejoinPayload) => void this.move(payload, killedAt));
+    const signal = this.signal!;
+    void signal.closed.then(() => {
+      if (this.signal === signal && this.pushAfterMs === undefined) this.socket.socket.emit('media-lost', { url: this.joined.url });
+    });
   }
 
   close(): void {
