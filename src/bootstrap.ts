@@ -80,7 +80,7 @@ export function configureApp(app: NestExpressApplication, config: Pick<AppConfig
   app.useGlobalPipes(createValidationPipe());
   // The proxies whose X-Forwarded-For names the client (--trust-proxy; by default one on this machine,
   // as npm run cluster's nginx): rate limits and socket limits count per that address.
-  app.set('trust proxy', config.trustProxy.split(',').map((part) => part.trim()));
+  app.set('trust proxy', [...config.trustProxy]);
   app.use(securityHeaders(config));
   app.enableCors({ origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false });
   serveApiDocs(app, packageVersion());

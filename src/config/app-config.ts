@@ -1,10 +1,11 @@
-import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
 export const DEFAULT_PORT = 5000;
 export const DEFAULT_DEV_NODES = 2;
 export const DEFAULT_DEV_BASE_PORT = 7880;
+const TRUST_PROXY_RULE = 'must be loopback, linklocal, uniquelocal, or addresses / subnets, comma-separated';
 /** Per client address and minute, for each of join, rejoin, get-token and the socket handshake. */
 export const DEFAULT_RATE_LIMIT = 60;
 export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 32;
@@ -121,13 +122,13 @@ export class AppConfig {
 
   /**
    * Proxies whose X-Forwarded-For is believed, in Express's `trust proxy` words: `loopback` (a balancer
-   * on this machine, the default), addresses or subnets, comma-separated. Limits count per that address.
+   * on this machine, the default), addresses or subnets (comma-separated on the command line). Limits
+   * count per that address, for HTTP and sockets alike.
    */
-  @IsString()
-  @Matches(/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)(,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+))*$/, {
-    message: 'must be loopback, linklocal, uniquelocal, or addresses / subnets, comma-separated',
-  })
-  readonly trustProxy: string = 'loopback';
+  @IsArray()
+  @ArrayNotEmpty({ message: TRUST_PROXY_RULE })
+  @Matches(/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)$/, { each: true, message: TRUST_PROXY_RULE })
+  readonly trustProxy: readonly string[] = ['loopback'];
 
   /** Dev mode asked for explicitly (--dev): see `devMode`. */
   @IsBoolean()

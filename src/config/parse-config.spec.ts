@@ -113,9 +113,9 @@ describe('parseConfig', () => {
   it('limits: --rate-limit, --max-sockets-per-address, --max-participants (or env) with defaults, 0 for none; --trust-proxy', () => {
     const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
     const defaults = parseConfig(base, {});
-    expect([defaults.rateLimit, defaults.maxSocketsPerAddress, defaults.maxParticipants, defaults.trustProxy]).toEqual([60, 32, 100, 'loopback']);
+    expect([defaults.rateLimit, defaults.maxSocketsPerAddress, defaults.maxParticipants, defaults.trustProxy]).toEqual([60, 32, 100, ['loopback']]);
     const set = parseConfig([...base, '--rate-limit', '0', '--max-sockets-per-address', '5', '--trust-proxy', '10.0.0.0/8, loopback'], { MAX_PARTICIPANTS: '1000' });
-    expect([set.rateLimit, set.maxSocketsPerAddress, set.maxParticipants, set.trustProxy]).toEqual([0, 5, 1000, '10.0.0.0/8, loopback']);
+    expect([set.rateLimit, set.maxSocketsPerAddress, set.maxParticipants, set.trustProxy]).toEqual([0, 5, 1000, ['10.0.0.0/8', 'loopback']]);
     expect(problems([...base, '--rate-limit', '-1', '--max-participants', '1001', '--trust-proxy', 'everyone'])).toEqual([
       '--rate-limit / RATE_LIMIT: must be an integer >= 0 (0: no limit) (got "-1")',
       '--max-participants / MAX_PARTICIPANTS: must be an integer between 0 and 1000 (0: no cap) (got "1001")',

@@ -77,11 +77,12 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
 env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
 
-function splitUrls(value: string): string[] {
+/** Comma-separated values, trimmed, empty ones dropped. */
+function splitList(value: string): string[] {
   return value
     .split(',')
-    .map((url) => url.trim())
-    .filter((url) => url.length > 0);
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
 }
 
 function toInt(value: string | undefined, fallback: number): number {
@@ -97,8 +98,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   const { values, problems } = parseFlags(argv, FLAGS);
   const flag = (name: keyof typeof FLAGS) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
 
-  const flagUrls = ((values.url as string[] | undefined) ?? []).flatMap(splitUrls);
-  const urls = flagUrls.length > 0 ? flagUrls : splitUrls(env.LIVEKIT_URL ?? '');
+  const flagUrls = ((values.url as string[] | undefined) ?? []).flatMap(splitList);
+  const urls = flagUrls.length > 0 ? flagUrls : splitList(env.LIVEKIT_URL ?? '');
   const devCluster = urls.length === 0;
   const draft = {
     urls,
@@ -119,7 +120,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     maxSocketsPerAddress: toInt(flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS, DEFAULT_MAX_SOCKETS_PER_ADDRESS),
     maxParticipants: toInt(flag('max-participants') ?? env.MAX_PARTICIPANTS, DEFAULT_MAX_PARTICIPANTS),
     maxSessionsPerNode: toInt(flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE, DEFAULT_MAX_SESSIONS_PER_NODE),
-    trustProxy: flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback'),
+    trustProxy: splitList(flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback')),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
   if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
@@ -151,6 +152,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     maxSocketsPerAddress: flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
     maxParticipants: flag('max-participants') ?? env.MAX_PARTICIPANTS,
     maxSessionsPerNode: flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE,
+    trustProxy: flag('trust-proxy') ?? env.TRUST_PROXY,
     urls: urls.filter((url) => !validUrl(url)),
   };
   const badOrigins = draft.corsOrigins.filter((origin) => !validOrigin(origin));
@@ -172,7 +174,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /** Flags win over env; each a bare origin (a trailing slash is forgiven, a path is not). */
 function corsOrigins(flags: string[] | undefined, env: string | undefined): string[] {
-  const given = flags && flags.length > 0 ? flags.flatMap(splitUrls) : splitUrls(env ?? '');
+  const given = flags && flags.length > 0 ? flags.flatMap(splitList) : splitList(env ?? '');
   return given.map((origin) => origin.replace(/\/$/, ''));
 }
 

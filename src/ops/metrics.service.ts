@@ -15,7 +15,7 @@ export class MetricsService {
   private readonly rebuildDuration: Histogram<'reason' | 'outcome'>;
   private readonly webhooksRefused: Counter<'reason'>;
   private readonly backgroundFailures: Counter<'task'>;
-  private readonly refused: Counter<'route'>;
+  private readonly rateLimitedTotal: Counter<'route'>;
 
   constructor(health: NodeHealthService, @Inject(SESSION_STORE) store: SessionStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'session_rebuilder_' });
@@ -74,7 +74,7 @@ export class MetricsService {
       labelNames: ['reason'],
       registers: [this.registry],
     });
-    this.refused = new Counter({
+    this.rateLimitedTotal = new Counter({
       name: 'session_rebuilder_rate_limited_total',
       help: 'requests and socket handshakes refused for going over --rate-limit or --max-sockets-per-address, by route',
       labelNames: ['route'],
@@ -87,7 +87,7 @@ export class MetricsService {
   }
 
   rateLimited(route: string): void {
-    this.refused.inc({ route });
+    this.rateLimitedTotal.inc({ route });
   }
 
   /** Work nobody awaits failed: logged and counted, never an unhandled rejection. */

@@ -40,14 +40,17 @@ export class ReadinessService {
   private async storeAnswers() {
     const session = this.indicators.check('store');
     const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         this.store.placement('readiness-probe'),
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS).unref()),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS))),
       ]);
       return session.up({ latencyMs: Math.round(performance.now() - started) });
     } catch (error) {
       return session.down({ message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -13,10 +13,10 @@ export class AddressLimits {
   constructor(
     private readonly maxSockets: number,
     private readonly perMinute: number,
-    trustProxy: string,
+    trustProxy: readonly string[],
     private readonly now: () => number = Date.now,
   ) {
-    this.trust = proxyAddr.compile(trustProxy.split(',').map((part) => part.trim()));
+    this.trust = proxyAddr.compile([...trustProxy]);
   }
 
   addressOf(request: IncomingMessage): string {
