@@ -14,6 +14,12 @@ export interface PlacedRoom {
   settle(): void;
 }
 
+export interface ReservedNode {
+  url: string;
+  settle(): void;
+  cancel(): void;
+}
+
 /**
  * A placement chosen whose record is not known to be in the load source yet. `settledAt` orders it
  * against load reads: a read that started before it settled may not include it.
@@ -70,22 +76,42 @@ export class NodePlacementService {
     const tried = new Set<string>();
     let lastError: string | undefined;
     for (;;) {
-      const reservation = await this.reserve(weight, tried);
-      if (!reservation) break;
-      const { url } = reservation;
-      tried.add(url);
+      const node = await this.reserveNode(weight, tried);
+      if (!node) break;
+      tried.add(node.url);
       try {
-        const { sid } = await this.rooms.createRoom(url, roomName, settings);
-        return { url, sid, settle: () => this.settle(reservation) };
+        const { sid } = await this.createRoom(node.url, roomName, settings);
+        return { url: node.url, sid, settle: node.settle };
       } catch (error) {
-        this.reservations.delete(reservation);
-        if (error instanceof NodeCallError) this.health.reportFailure(url, error.kind, error.message);
+        node.cancel();
         lastError = error instanceof Error ? error.message : String(error);
-        this.logger.warn(`CreateRoom ${roomName} on ${url} failed: ${lastError}`);
       }
     }
     if (lastError) throw new DomainError('node-unreachable', `no media node accepted the room: ${lastError}`);
     return undefined;
+  }
+
+  /**
+   * The least-loaded up node for `weight` participants, not one of `exclude`, counted from now on like a
+   * placement whose CreateRoom is in flight: `settle` once the session's record names it, `cancel` if
+   * it will not. For a rebuild, which hands out tokens that create the room themselves (roomConfig)
+   * and calls CreateRoom after its push. Undefined when no node can take them.
+   */
+  async reserveNode(weight: number, exclude: ReadonlySet<string> = new Set()): Promise<ReservedNode | undefined> {
+    const reservation = await this.reserve(weight, exclude);
+    if (!reservation) return undefined;
+    return { url: reservation.url, settle: () => this.settle(reservation), cancel: () => this.reservations.delete(reservation) };
+  }
+
+  /** CreateRoom on one node; a failed call makes the node suspect (probed at once) and is rethrown. */
+  async createRoom(url: string, roomName: string, settings: RoomOptions): Promise<{ sid: string }> {
+    try {
+      return await this.rooms.createRoom(url, roomName, settings);
+    } catch (error) {
+      if (error instanceof NodeCallError) this.health.reportFailure(url, error.kind, error.message);
+      this.logger.warn(`CreateRoom ${roomName} on ${url} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
   }
 
   /** Committed load plus placements in flight; the pick and its reservation happen with no await between. */

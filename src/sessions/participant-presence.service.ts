@@ -102,7 +102,8 @@ export class ParticipantPresenceService implements OnModuleDestroy {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
     // Events from a room the session no longer lives in (an old node coming back) say nothing about now.
-    if (session.roomSid && roomSid && session.roomSid !== roomSid) return undefined;
+    // Right after a rebuild the new room's sid is not known yet: then only the rooms left behind are stale.
+    if (roomSid && (session.roomSid ? session.roomSid !== roomSid : session.formerRoomSids?.includes(roomSid))) return undefined;
     return session;
   }
 

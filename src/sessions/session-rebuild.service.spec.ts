@@ -38,11 +38,18 @@ class FakeHealth {
 
 class FakeRooms implements LiveKitRoomApi {
   created: string[] = [];
+  /** Unreachable: the call fails as a transport error. */
   refuse = new Set<string>();
+  /** Reachable, and answering CreateRoom with an error. */
+  answerError = new Set<string>();
   delayMs = 20;
+  /** While set, CreateRoom waits for it. */
+  gate: Promise<void> | undefined;
   async createRoom(nodeUrl: string, roomName: string) {
     await new Promise((r) => setTimeout(r, this.delayMs));
+    await this.gate;
     if (this.refuse.has(nodeUrl)) throw new NodeCallError(nodeUrl, 'refused', 'ECONNREFUSED');
+    if (this.answerError.has(nodeUrl)) throw new Error('twirp error resource_exhausted: room limit reached');
     this.created.push(`${roomName}@${nodeUrl}`);
     return { sid: `RM_${this.created.length}` };
   }
@@ -92,7 +99,7 @@ function session(nodeUrl: string): SessionRecord {
   };
 }
 
-async function setup(statuses: Record<string, NodeStatus>) {
+async function setup(statuses: Record<string, NodeStatus>, { pauseMs = 0 } = {}) {
   const config = parseConfig(['--api-key', 'key', '--secret', 'secret-secret-secret-secret-secret'], {});
   const store = new MemorySessionStore();
   const health = new FakeHealth();
@@ -112,6 +119,8 @@ async function setup(statuses: Record<string, NodeStatus>) {
     events,
     new SessionLocks(),
     metrics,
+    undefined,
+    pauseMs,
   );
   await store.save(session(A));
   return { config, store, health, rooms, push, service, outcomes };
@@ -126,6 +135,7 @@ describe(SessionRebuildService.name, () => {
       service.rebuild('room-1', A, 'client-report'),
     ]);
     const late = await service.rebuild('room-1', A, 'client-report');
+    assert.equal(await service.whenIdle(2_000), 0);
     expect(rooms.created).toEqual(['room-1@ws://b:7880']);
     for (const r of [...results, late]) assert.equal(r?.generation, 2);
     const saved = (await store.get('room-1'))!;
@@ -144,6 +154,25 @@ describe(SessionRebuildService.name, () => {
     assert.equal(claims.name, 'ANN');
     assert.equal(claims.metadata, '{"who":"ann"}');
     expect(claims.video).toEqual({ roomJoin: true, room: 'room-1', canPublish: true, canSubscribe: true, canPublishData: true });
+    // The room's settings ride along: whoever reaches the new node first creates the room with them
+    // (maxParticipants 0, the protobuf default, is left out of the claim as LiveKit's own SDKs do).
+    expect(claims.roomConfig).toEqual({ emptyTimeout: 300, departureTimeout: 20, metadata: 'm' });
+  });
+
+  it('pushes before CreateRoom answers; the room sid is written once it does', async () => {
+    const { rooms, push, service, store } = await setup({ [A]: 'down', [B]: 'up' });
+    let open!: () => void;
+    rooms.gate = new Promise<void>((resolve) => (open = resolve));
+    const result = await service.rebuild('room-1', A, 'node-down');
+    assert.equal(result?.nodeUrl, B);
+    assert.equal(push.rejoins.length, 2, 'both participants pushed while CreateRoom is still in flight');
+    assert.equal(rooms.created.length, 0);
+    const pending = (await store.get('room-1'))!;
+    assert.equal(pending.roomSid, '');
+    expect(pending.formerRoomSids).toEqual(['RM_old']);
+    open();
+    assert.equal(await service.whenIdle(2_000), 0);
+    assert.equal((await store.get('room-1'))!.roomSid, 'RM_1');
   });
 
   it('does nothing when the session already left the reported node, or the node is up', async () => {
@@ -153,18 +182,40 @@ describe(SessionRebuildService.name, () => {
     assert.equal(rooms.created.length, 0);
   });
 
-  it('a target that refuses the room is reported and the next node is used', async () => {
-    const { health, rooms, service } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+  it('a target that answers CreateRoom with an error is left: the session moves again, without it', async () => {
+    const { health, rooms, push, service, store, outcomes } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    rooms.answerError.add(B);
+    // B first: it holds nothing, C already holds one participant.
+    await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
+    await service.rebuild('room-1', A, 'node-down');
+    assert.equal(await service.whenIdle(2_000), 0);
+    const saved = (await store.get('room-1'))!;
+    assert.equal(saved.nodeUrl, C);
+    assert.equal(saved.generation, 3);
+    expect(push.rejoins.map((r) => `${r.generation}@${r.url}`).sort()).toEqual([`2@${B}`, `2@${B}`, `3@${C}`, `3@${C}`]);
+    expect(outcomes).toEqual(['rebuilt', 'failed', 'rebuilt']);
+    assert.equal(health.failures.length, 0, 'a node that answers is not a failing node');
+  });
+
+  it('an unreachable target is reported to the health policy; the session moves when the node is found down', async () => {
+    const { health, rooms, service, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.refuse.add(B);
-    const result = await service.rebuild('room-1', A, 'node-down');
-    assert.equal(result?.nodeUrl, C);
+    await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
+    await service.rebuild('room-1', A, 'node-down');
+    assert.equal(await service.whenIdle(2_000), 0);
     expect(health.failures).toEqual([B]);
+    assert.equal((await store.get('room-1'))!.nodeUrl, B, 'a failed call alone is no death');
+    health.statuses.set(B, 'down');
+    await service.rebuildNode(B, 'node-down');
+    const saved = (await store.get('room-1'))!;
+    assert.equal(saved.nodeUrl, C);
+    assert.equal(saved.generation, 3);
   });
 
   it('a session whose new node dies during its rebuild is rebuilt again', async () => {
-    const { health, push, service } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const { health, push, service } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' }, { pauseMs: 30 });
     const first = service.rebuild('room-1', A, 'node-down');
-    // B dies while the room is being created on it (after placement chose it).
+    // B dies after placement chose it, before the session's record names it.
     setTimeout(() => health.statuses.set(B, 'down'), 5);
     const result = await first;
     assert.equal(result?.nodeUrl, C);
@@ -186,12 +237,13 @@ describe(SessionRebuildService.name, () => {
     assert.ok(push.rejoins.length === 2 && push.rejoins.every((r) => r.reason === 'node-recovered' && r.generation === 2));
   });
 
-  it('every up node refusing the room: the session waits, and the attempt counts once, as failed', async () => {
+  it('the only up node answering CreateRoom with an error: the session waits; the attempt counts as rebuilt, then failed', async () => {
     const { rooms, push, service, store, outcomes } = await setup({ [A]: 'down', [B]: 'up' });
-    rooms.refuse.add(B);
+    rooms.answerError.add(B);
     await service.rebuild('room-1', A, 'node-down');
+    assert.equal(await service.whenIdle(2_000), 0);
     assert.equal((await store.get('room-1'))?.waitingForNode, true);
     assert.equal(push.waiting.length, 2);
-    expect(outcomes).toEqual(['failed']);
+    expect(outcomes).toEqual(['rebuilt', 'failed']);
   });
 });

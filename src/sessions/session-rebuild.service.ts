@@ -6,7 +6,8 @@ import { SingleFlight } from '../common/keyed-lock';
 import { NODE_DOWN, NODE_UP, NodeTransitionEvent, ProbeTrigger } from '../cluster/node-health.events';
 import { NodeHealthService } from '../cluster/node-health.service';
 import type { NodeTransition } from '../cluster/node-health.state';
-import { NodePlacementService, PlacedRoom } from '../cluster/node-placement.service';
+import { NodePlacementService, ReservedNode } from '../cluster/node-placement.service';
+import { NodeCallError } from '../cluster/livekit-room.api';
 import { MetricsService } from '../ops/metrics.service';
 import type { RejoinReason } from '../contracts';
 import { SESSION_STORE, SessionStore } from './store/session-store';
@@ -19,9 +20,10 @@ import { TokenService } from './token.service';
 export const MAX_REBUILD_ROUNDS = 3;
 
 /**
- * Rebuilds in flight at once, across every node's herd. Each costs one CreateRoom on the target node;
- * more in parallel barely shortens a herd of 100 (the nodes answer one at a time) but piles load on the
- * node it lands on; see bench:rebuild-herd for the figures behind the number.
+ * Rebuilds in flight at once, across every node's herd, and separately CreateRoom calls in flight
+ * behind them. A rebuild is store round trips and a push; its CreateRoom runs after the push (the
+ * tokens carry the room's settings), and more of those in parallel barely shortens a herd of 100 (the
+ * nodes answer one at a time) but piles load on the node it lands on; see bench:rebuild-herd.
  */
 export const REBUILD_CONCURRENCY = 8;
 
@@ -30,7 +32,7 @@ export const REBUILD_QUEUE_WIDTH = Symbol('RebuildQueueWidth');
 
 /**
  * Test hook (env SESSION_REBUILDER_TEST_REBUILD_PAUSE_MS): each rebuild waits this long between
- * CreateRoom and the write, so the scale-out specs can run two instances' rebuilds side by side and
+ * choosing its node and the write, so the scale-out specs can run two instances' rebuilds side by side and
  * kill an instance in the middle of one. 0 (the default) in every real run.
  */
 export const REBUILD_TEST_PAUSE_MS = Symbol('RebuildTestPauseMs');
@@ -43,8 +45,17 @@ export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigge
 }
 
 /**
- * Moves sessions off dead nodes: place, recreate the room, raise the generation, mint a fresh token per
- * participant and push it. One rebuild per session at a time; concurrent triggers share its result.
+ * Moves sessions off dead nodes: place, raise the generation, mint a fresh token per participant and
+ * push it, then create the room. One rebuild per session at a time; concurrent triggers share its result.
+ *
+ * The push does not wait for CreateRoom: the tokens carry the room's settings (LiveKit's roomConfig
+ * claim), so whichever participant reaches the new node first creates the room as CreateRoom would
+ * have. Under a herd, CreateRoom on a node taking hundreds of joins took a median of 160 ms and a p95
+ * of 420 ms on LiveKit (bench:scale): waited for, it was most of the time users were frozen. It still
+ * runs, behind its own bounded queue, for the room's sid (which tells the new room's webhooks from the
+ * old one's) and for nodes that do not create rooms on join. A node that answers it with an error is
+ * left: the session moves again, without that node. One that cannot be reached is reported to the
+ * health policy, which moves everything if the node is down.
  */
 @Injectable()
 export class SessionRebuildService {
@@ -52,6 +63,9 @@ export class SessionRebuildService {
   private readonly flights = new SingleFlight<SessionRecord | undefined | typeof BUSY_ELSEWHERE>();
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
   private readonly queue: BoundedWorkQueue;
+  /** CreateRoom for rebuilt sessions, after their push. */
+  private readonly confirmations: BoundedWorkQueue;
+  private confirming = 0;
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -66,6 +80,7 @@ export class SessionRebuildService {
     @Optional() @Inject(REBUILD_TEST_PAUSE_MS) private readonly testPauseMs: number = 0,
   ) {
     this.queue = new BoundedWorkQueue(queueWidth);
+    this.confirmations = new BoundedWorkQueue(queueWidth);
   }
 
   /** The path from detection to rebuild: every session on the dead node moves. */
@@ -123,17 +138,25 @@ export class SessionRebuildService {
     priority: number | undefined,
     options: { skipIfBusyElsewhere: true },
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE>;
+  /** With `refusal`: `fromUrl` is up but answered CreateRoom with an error; the session leaves it for another node. */
+  rebuild(
+    sessionId: string,
+    fromUrl: string,
+    reason: RejoinReason,
+    priority: number | undefined,
+    options: { refusal: string },
+  ): Promise<SessionRecord | undefined>;
   async rebuild(
     sessionId: string,
     fromUrl: string | undefined,
     reason: RejoinReason,
     priority = 0,
-    options: { skipIfBusyElsewhere?: boolean } = {},
+    options: { skipIfBusyElsewhere?: boolean; refusal?: string } = {},
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE> {
     const once = (from: string | undefined, skip: boolean) =>
       this.flights.run(sessionId, () =>
         this.queue.run(priority, () => {
-          const work = () => this.rebuildOnce(sessionId, from, reason);
+          const work = () => this.rebuildOnce(sessionId, from, reason, from === fromUrl ? options.refusal : undefined);
           return skip ? this.locks.runUnlessBusyElsewhere(sessionId, work) : this.locks.run(sessionId, work);
         }),
       );
@@ -157,17 +180,18 @@ export class SessionRebuildService {
     return this.flights.isRunning(sessionId);
   }
 
-  /** Resolves once no rebuild is in flight, or at `timeoutMs`; answers how many were still running. */
+  /** Resolves once no rebuild (nor its CreateRoom) is in flight, or at `timeoutMs`; answers how many were still running. */
   async whenIdle(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
-    while (this.flights.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    return this.flights.size;
+    const busy = () => this.flights.size + this.confirming;
+    while (busy() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return busy();
   }
 
-  private async rebuildOnce(sessionId: string, fromUrl: string | undefined, reason: RejoinReason): Promise<SessionRecord | undefined> {
+  private async rebuildOnce(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, refusal: string | undefined): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
-    const needed = session.waitingForNode || (session.nodeUrl === fromUrl && this.health.status(session.nodeUrl) !== 'up');
+    const needed = session.waitingForNode || (session.nodeUrl === fromUrl && (refusal !== undefined || this.health.status(session.nodeUrl) !== 'up'));
     if (!needed) return session;
     const participants = activeParticipants(session);
     if (participants.length === 0) {
@@ -177,17 +201,8 @@ export class SessionRebuildService {
     }
 
     const started = performance.now();
-    let placed: PlacedRoom | undefined;
-    let refusal: string | undefined;
-    try {
-      placed = await this.placement.createRoomOnBestNode(sessionId, session.room, participants.length);
-    } catch (error) {
-      // Nodes are up but refuse the room (bad credentials, say): wait like with no node, retried on the next node-up.
-      refusal = error instanceof Error ? error.message : String(error);
-      this.logger.error({ msg: `session ${sessionId} rebuild failed: ${refusal}`, sessionId, fromUrl: session.nodeUrl, generation: session.generation, reason });
-      this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
-    }
-    if (!placed) {
+    const node = await this.placement.reserveNode(participants.length, refusal !== undefined && fromUrl ? new Set([fromUrl]) : undefined);
+    if (!node) {
       const alreadyWaiting = session.waitingForNode;
       session.waitingForNode = true;
       await this.store.save(session);
@@ -195,7 +210,7 @@ export class SessionRebuildService {
         this.events.emit(SESSION_WAITING, new SessionWaitingEvent(sessionId, session.generation, NO_NODE_MESSAGE, participants.map((p) => p.identity)));
         // One attempt, one outcome: a refused room was already counted as failed.
         if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
-        const why = refusal === undefined ? 'no node is up' : 'every up node refused the room';
+        const why = refusal === undefined ? 'no node is up' : `its node refused the room (${refusal}) and no other node is up`;
         this.logger.warn({ msg: `session ${sessionId} waiting for a node: ${session.nodeUrl} is down and ${why} (${reason})`, sessionId, nodeUrl: session.nodeUrl, generation: session.generation, reason });
       }
       return session;
@@ -206,8 +221,11 @@ export class SessionRebuildService {
       await new Promise((resolve) => setTimeout(resolve, this.testPauseMs));
     }
     const previousUrl = session.nodeUrl;
-    session.nodeUrl = placed.url;
-    session.roomSid = placed.sid;
+    // The new room's sid is known once CreateRoom answers; until then, events from the rooms left
+    // behind are told apart by theirs.
+    if (session.roomSid) session.formerRoomSids = [session.roomSid, ...(session.formerRoomSids ?? [])].slice(0, MAX_REBUILD_ROUNDS);
+    session.nodeUrl = node.url;
+    session.roomSid = '';
     session.generation += 1;
     session.waitingForNode = false;
     session.rebuiltAt = this.clock.now();
@@ -220,27 +238,62 @@ export class SessionRebuildService {
     }
     try {
       await this.store.save(session);
-    } finally {
-      placed.settle();
+    } catch (error) {
+      node.cancel();
+      throw error;
     }
-    const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p)));
+    node.settle();
+    const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p, session.room)));
     const invitations = participants.map((p, i) => ({ identity: p.identity, token: tokens[i]! }));
-    this.events.emit(SESSION_MOVED, new SessionMovedEvent(sessionId, placed.url, session.generation, reason, invitations));
+    this.events.emit(SESSION_MOVED, new SessionMovedEvent(sessionId, node.url, session.generation, reason, invitations));
     const durationMs = performance.now() - started;
     this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
     this.logger.log({
       msg:
-        `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${placed.url}, generation ${session.generation}, ` +
+        `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${node.url}, generation ${session.generation}, ` +
         `${participants.length} participant(s) re-invited (${reason})`,
       sessionId,
       fromUrl: previousUrl,
-      nodeUrl: placed.url,
+      nodeUrl: node.url,
       generation: session.generation,
       identities: participants.map((p) => p.identity),
       reason,
       durationMs: Math.round(durationMs * 10) / 10,
     });
+    this.confirmRoom(session, node, reason, participants.length);
     return session;
+  }
+
+  /**
+   * After the push: CreateRoom on the new node, in the background. Its sid is written to the record if
+   * the session is still there; an error the node answered moves the session again, without that node.
+   */
+  private confirmRoom(session: SessionRecord, node: ReservedNode, reason: RejoinReason, size: number): void {
+    const { sessionId, generation } = session;
+    this.confirming++;
+    this.confirmations
+      .run(size, async () => {
+        const started = performance.now();
+        let sid: string;
+        try {
+          ({ sid } = await this.placement.createRoom(node.url, sessionId, session.room));
+        } catch (error) {
+          // Unreachable: the node is suspect now and probed; if it is down, its herd (this session too) moves.
+          if (error instanceof NodeCallError) return;
+          const refusal = error instanceof Error ? error.message : String(error);
+          this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
+          await this.rebuild(sessionId, node.url, reason, size, { refusal });
+          return;
+        }
+        await this.locks.run(sessionId, async () => {
+          const current = await this.store.get(sessionId);
+          if (!current || current.generation !== generation || current.nodeUrl !== node.url || current.roomSid) return;
+          current.roomSid = sid;
+          await this.store.save(current);
+        });
+      })
+      .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))
+      .finally(() => this.confirming--);
   }
 }
 

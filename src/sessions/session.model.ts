@@ -50,8 +50,13 @@ export interface SessionRecord {
   room: RoomSettings;
   /** The node the session lives on (the last one, while waiting for a node). */
   nodeUrl: string;
-  /** Room sid LiveKit returned for the current room: tells webhooks of the current room from stale ones. */
+  /**
+   * Room sid LiveKit returned for the current room: tells webhooks of the current room from stale ones.
+   * '' right after a rebuild, until the new node's CreateRoom answers (the push does not wait for it).
+   */
   roomSid: string;
+  /** The sids of the rooms the session lived in before, newest first (a few): stale while roomSid is ''. */
+  formerRoomSids?: string[];
   generation: number;
   /** True while no healthy node could take the session after its node went down. */
   waitingForNode: boolean;

@@ -193,7 +193,8 @@ export class SessionsService {
       session = current;
       return p;
     });
-    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant), generation: session.generation };
+    // With the room's settings: the room may not exist yet on a node the session just moved to.
+    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant, session.room), generation: session.generation };
   }
 
   async leave(sessionId: string, identity: string, rejoinKey: string): Promise<void> {
@@ -240,7 +241,7 @@ export class SessionsService {
     const session = await this.store.get(sessionId);
     const participant = session && findParticipant(session, identity);
     if (!session || !participant || participant.state === 'left' || session.waitingForNode || session.generation <= clientGeneration) return undefined;
-    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant), generation: session.generation, reason: 'catch-up' };
+    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant, session.room), generation: session.generation, reason: 'catch-up' };
   }
 
   /** A client's signal connection to `url` dropped: probe now; a down verdict moves every session on it. */

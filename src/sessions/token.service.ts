@@ -1,15 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { RoomConfiguration } from '@livekit/protocol';
 import { AccessToken } from 'livekit-server-sdk';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import type { ParticipantRecord } from './session.model';
+import type { ParticipantRecord, RoomSettings } from './session.model';
 import { TOKEN_TTL_SECONDS } from './session-policy';
 
 @Injectable()
 export class TokenService {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  /** A LiveKit access token for room = sessionId, same identity/name/metadata/grants at every generation. */
-  mint(sessionId: string, participant: ParticipantRecord): Promise<string> {
+  /**
+   * A LiveKit access token for room = sessionId, same identity/name/metadata/grants at every generation.
+   * With `room`, the token carries the room's settings (LiveKit's `roomConfig` claim): the first
+   * participant to reach a node where the room does not exist yet creates it with these settings, so a
+   * rebuild can hand out tokens before its CreateRoom has returned.
+   */
+  mint(sessionId: string, participant: ParticipantRecord, room?: RoomSettings): Promise<string> {
     const token = new AccessToken(this.config.apiKey, this.config.apiSecret, {
       identity: participant.identity,
       name: participant.name,
@@ -23,6 +29,17 @@ export class TokenService {
       canSubscribe: participant.grants.canSubscribe,
       canPublishData: participant.grants.canPublishData,
     });
+    if (room) {
+      const config = new RoomConfiguration({
+        emptyTimeout: room.emptyTimeoutSec,
+        departureTimeout: room.departureTimeoutSec,
+        maxParticipants: room.maxParticipants,
+        metadata: room.metadata,
+      });
+      // Only the fields set go into the claim (the message's own toJSON writes every field): LiveKit
+      // parses it strictly, and a server older than this SDK's protocol refuses a field it does not know.
+      token.roomConfig = Object.assign(config, { toJSON: () => config.toJson() });
+    }
     return token.toJwt();
   }
 }

@@ -14,7 +14,9 @@ import {
 import { AccessToken, RoomServiceClient, WebhookReceiver, type VideoGrant } from 'livekit-server-sdk';
 import { RTCPeerConnection, useH264 } from 'werift';
 import WebSocket from 'ws';
+import type { AppConfig } from '../../src/config/app-config';
 import type { DevCluster } from '../../src/dev-cluster/api';
+import { TokenService } from '../../src/sessions/token.service';
 import { ENGINE_NAMES, ENGINES, startCluster, type Engine } from '../support/engines';
 import { joinToken } from './livekit-page';
 import { RawSignalClient } from './raw-signal-client';
@@ -351,5 +353,20 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     await only.next('join');
     // The dev cluster refuses with 403; LiveKit v1.13.5 answers the upgrade with 500. Refused either way.
     await assert.rejects(join('second', 'tiny'), engine === 'dev' ? /HTTP 403/ : /HTTP 500/);
+  });
+
+  it("a first join creates the room with the token's roomConfig, and a CreateRoom after it finds that room", async () => {
+    // The tokens a rebuild pushes, minted by the backend's own TokenService: they reach the new node
+    // before its CreateRoom does.
+    const tokens = new TokenService({ apiKey: API_KEY, apiSecret: API_SECRET } as AppConfig);
+    const participant = { identity: 'first', name: 'First', metadata: '', grants: { canPublish: true, canSubscribe: true, canPublishData: true }, rejoinKeyHash: '', state: 'invited' as const, invitedAt: 0 };
+    const token = await tokens.mint('configured', participant, { metadata: 'from-token', emptyTimeoutSec: 40, departureTimeoutSec: 7, maxParticipants: 3 });
+    const client = await RawSignalClient.connect(url, token);
+    clients.push(client);
+    await client.next('join');
+    const [room] = await rooms.listRooms(['configured']);
+    expect([room?.metadata, room?.maxParticipants, room?.emptyTimeout, room?.departureTimeout]).toEqual(['from-token', 3, 40, 7]);
+    const late = await rooms.createRoom({ name: 'configured', metadata: 'from-token', maxParticipants: 3, emptyTimeout: 40, departureTimeout: 7 });
+    assert.equal(late.sid, room?.sid, 'the same room, whoever created it');
   });
 });

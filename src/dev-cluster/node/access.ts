@@ -19,6 +19,8 @@ export interface JoinClaims {
   attributes: Record<string, string>;
   room: string;
   permission: ParticipantPermission;
+  /** The token's `roomConfig`: the settings a join creates a room with when the room does not exist yet, as on LiveKit. */
+  roomConfig: { emptyTimeout?: number; departureTimeout?: number; maxParticipants?: number; metadata?: string };
 }
 
 const SOURCE_NAMES: Record<string, TrackSource> = {
@@ -53,6 +55,7 @@ export class Access {
       attributes: claims.attributes ?? {},
       room: video.room,
       permission: toPermission(video),
+      roomConfig: roomConfigOf(claims.roomConfig),
     };
   }
 
@@ -87,4 +90,20 @@ function toPermission(video: VideoGrant): ParticipantPermission {
     recorder: video.recorder ?? false,
     agent: video.agent ?? false,
   });
+}
+
+/**
+ * The roomConfig claim, protobuf JSON as LiveKit reads it (camelCase or the proto's snake_case names,
+ * defaults left out); anything malformed counts as absent, field by field.
+ */
+function roomConfigOf(claim: unknown): JoinClaims['roomConfig'] {
+  if (typeof claim !== 'object' || claim === null) return {};
+  const c = claim as Record<string, unknown>;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+  return {
+    emptyTimeout: count(c.emptyTimeout ?? c.empty_timeout),
+    departureTimeout: count(c.departureTimeout ?? c.departure_timeout),
+    maxParticipants: count(c.maxParticipants ?? c.max_participants),
+    metadata: typeof c.metadata === 'string' ? c.metadata : undefined,
+  };
 }

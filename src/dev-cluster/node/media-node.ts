@@ -168,7 +168,7 @@ export class MediaNode {
       socket.close();
       return;
     }
-    const room = this.rooms.getOrCreate({ name: claims.room });
+    const room = this.rooms.getOrCreate({ ...claims.roomConfig, name: claims.room });
     const participant = room.join(claims, socket, params.get('auto_subscribe') !== '0');
     // A bad message or a failing handler costs that one client its connection, never the node.
     const drop = (why: string) => {
