@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, NodeCallError, RoomOptions } from './livekit-room.api';
 import { NodeHealthService } from './node-health.service';
 import type { NodeHealthSnapshot } from './node-health.state';
-import { NODE_LOAD_SOURCE, NodeLoadSource } from './node-load.source';
+import { NODE_LOAD_SOURCE, NodeLoadCount, NodeLoadSource } from './node-load.source';
 import { NodeLoad, pickLeastLoaded, UNLIMITED } from './placement';
 
 export interface PlacedRoom {
@@ -38,6 +38,8 @@ export class NodePlacementService {
   /** Load reads in progress, each with the settle sequence number it started at. */
   private readonly openReads = new Set<{ startedAt: number }>();
   private settleSeq = 0;
+  /** The load read in flight, which picks starting meanwhile share. */
+  private loadRead: { startedAt: number; loads: Promise<Map<string, NodeLoadCount>> } | undefined;
   /** Participants a node may carry (--node-capacity); a fuller node is no candidate. */
   private readonly capacity: number;
   /** Sessions a node may hold (--max-sessions-per-node). */
@@ -114,12 +116,18 @@ export class NodePlacementService {
     }
   }
 
-  /** Committed load plus placements in flight; the pick and its reservation happen with no await between. */
+  /**
+   * Committed load plus placements in flight; the pick and its reservation happen with no await between.
+   * Picks made while a load read is in flight share it (a herd's dozens of rebuilds would otherwise
+   * each read every node's load, a store round trip apiece): each counts the reservations not settled
+   * when that read started, as with a read of its own.
+   */
   private async reserve(weight: number, exclude: ReadonlySet<string>): Promise<Reservation | undefined> {
-    const read = { startedAt: this.settleSeq };
+    const shared = this.loadRead ?? this.startLoadRead();
+    const read = { startedAt: shared.startedAt };
     this.openReads.add(read);
     try {
-      const committed = await this.loadSource.loadByNode();
+      const committed = await shared.loads;
       const loads = this.health.upNodes().map((url) => {
         const load = { url, sessions: committed.get(url)?.sessions ?? 0, participants: committed.get(url)?.participants ?? 0 };
         for (const r of this.reservations) {
@@ -139,6 +147,16 @@ export class NodePlacementService {
       this.openReads.delete(read);
       this.forgetSettled();
     }
+  }
+
+  private startLoadRead(): { startedAt: number; loads: Promise<Map<string, NodeLoadCount>> } {
+    const read = { startedAt: this.settleSeq, loads: this.loadSource.loadByNode() };
+    this.loadRead = read;
+    const done = () => {
+      if (this.loadRead === read) this.loadRead = undefined;
+    };
+    read.loads.then(done, done);
+    return read;
   }
 
   private settle(reservation: Reservation): void {

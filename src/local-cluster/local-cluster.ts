@@ -42,6 +42,9 @@ export interface LocalCluster {
   media: DevCluster;
   redis: RedisProcess;
   nginx: NginxProcess;
+  /** The media nodes' credentials (generated per cluster), for tools that mint tokens of their own. */
+  apiKey: string;
+  apiSecret: string;
   stop(): Promise<void>;
 }
 
@@ -96,7 +99,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     const nginx = await startNginx({ dir, port, upstreams: instances.map((i) => i.port), sticky: true, failTimeoutSec: 5 });
     cleanups.push(() => nginx.stop());
-    return { url: `http://127.0.0.1:${port}`, instances, media, redis, nginx, stop };
+    return { url: `http://127.0.0.1:${port}`, instances, media, redis, nginx, apiKey, apiSecret, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -20,12 +20,17 @@ import { TokenService } from './token.service';
 export const MAX_REBUILD_ROUNDS = 3;
 
 /**
- * Rebuilds in flight at once, across every node's herd, and separately CreateRoom calls in flight
- * behind them. A rebuild is store round trips and a push; its CreateRoom runs after the push (the
- * tokens carry the room's settings), and more of those in parallel barely shortens a herd of 100 (the
- * nodes answer one at a time) but piles load on the node it lands on; see bench:rebuild-herd.
+ * Rebuilds in flight at once, across every node's herd. A rebuild is a few store round trips and a
+ * push (its CreateRoom runs after, behind CREATE_ROOM_CONCURRENCY), so it waits on Redis more than it
+ * works: a wider queue moves a herd sooner. bench:scale and bench:rebuild-herd give the figures.
  */
-export const REBUILD_CONCURRENCY = 8;
+export const REBUILD_CONCURRENCY = 32;
+
+/**
+ * CreateRoom calls in flight at once behind the pushes. More in parallel barely shortens a herd's (a
+ * node answers them one at a time) but piles load on the node the herd lands on.
+ */
+export const CREATE_ROOM_CONCURRENCY = 8;
 
 /** Injection token for the queue's width: REBUILD_CONCURRENCY unless a benchmark sizes it. */
 export const REBUILD_QUEUE_WIDTH = Symbol('RebuildQueueWidth');
@@ -66,6 +71,8 @@ export class SessionRebuildService {
   /** CreateRoom for rebuilt sessions, after their push. */
   private readonly confirmations: BoundedWorkQueue;
   private confirming = 0;
+  /** Herds in progress on this instance, by node url. */
+  private readonly herds = new Map<string, number>();
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -80,7 +87,7 @@ export class SessionRebuildService {
     @Optional() @Inject(REBUILD_TEST_PAUSE_MS) private readonly testPauseMs: number = 0,
   ) {
     this.queue = new BoundedWorkQueue(queueWidth);
-    this.confirmations = new BoundedWorkQueue(queueWidth);
+    this.confirmations = new BoundedWorkQueue(CREATE_ROOM_CONCURRENCY);
   }
 
   /** The path from detection to rebuild: every session on the dead node moves. */
@@ -97,7 +104,24 @@ export class SessionRebuildService {
 
   /** Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are logged and counted. */
   async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
-    await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
+    this.herds.set(nodeUrl, (this.herds.get(nodeUrl) ?? 0) + 1);
+    try {
+      await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
+    } finally {
+      const left = this.herds.get(nodeUrl)! - 1;
+      if (left > 0) this.herds.set(nodeUrl, left);
+      else this.herds.delete(nodeUrl);
+    }
+  }
+
+  /**
+   * Whether this instance is moving every session off `nodeUrl` right now. A client's report about a
+   * session on it adds nothing then: the herd read the node's sessions when it started (none can be
+   * placed on a dead node since), and a report per participant would each take a queue slot and three
+   * store round trips to find its session moved.
+   */
+  isMovingNode(nodeUrl: string): boolean {
+    return this.herds.has(nodeUrl);
   }
 
   /** Every session waiting for a node, once one is up. Never rejects. */

@@ -250,7 +250,11 @@ export class SessionsService {
     const session = await this.store.placement(sessionId);
     if (!session || session.waitingForNode || session.nodeUrl !== url) return;
     const status = await this.health.verdict(url);
-    if (status === 'down') await this.rebuilds.rebuild(sessionId, url, 'client-report');
+    // Reports come in hundreds when a node dies, and with its herd: while this instance's herd moves
+    // the node's sessions, they add nothing; one another instance is moving right now is left to it
+    // (nobody waits on the report), as the herd does.
+    if (status !== 'down' || this.rebuilds.isMovingNode(url)) return;
+    await this.rebuilds.rebuild(sessionId, url, 'client-report', session.activeParticipants, { skipIfBusyElsewhere: true });
   }
 
   async list(): Promise<SessionView[]> {

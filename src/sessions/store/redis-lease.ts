@@ -60,7 +60,11 @@ export class RedisLease {
       return await held.run(leases, work);
     } finally {
       clearInterval(renewal);
-      await RELEASE.run(this.redis, [lease.key], [lease.token]).catch(() => undefined);
+      // Not waited for: the holder's writes are done, and this connection sends commands in order, so
+      // this instance's next SET NX on the session reaches Redis after the release. Another instance
+      // finds it free a round trip sooner than it could ask; a release that fails expires in LEASE_MS.
+      // (Waiting cost every locked write, a herd's rebuilds included, one more round trip.)
+      void RELEASE.run(this.redis, [lease.key], [lease.token]).catch(() => undefined);
     }
   }
 
