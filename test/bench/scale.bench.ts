@@ -1,4 +1,4 @@
-// The backend tier at scale: `npm run bench:scale [-- --engine dev|livekit|both --runs 3 --sessions 250 --size 4 --seconds 5 --log FILE]`.
+// The backend tier at scale: `npm run bench:scale [-- --engine dev|livekit|both --runs 3 --sessions 250 --size 4 --seconds 5 --part both|failover|issuance --client http|fetch --log FILE]`.
 // Two backend instances over Redis behind nginx (npm run cluster's layout, dev cluster media), and
 // signal-level participants (a token from our API, the socket.io channel through nginx, the LiveKit
 // signal WebSocket, no media) so a thousand fit on this machine. Every session sits on node-1; node-1 is
@@ -10,6 +10,7 @@
 // over the runs, writes bench-results/scale.json. --log FILE appends every process's log lines with
 // millisecond timestamps (and the kill), to see where a run's time went.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
@@ -30,6 +31,8 @@ const flags = new BenchFlags('bench:scale', {
   size: { type: 'string' },
   seconds: { type: 'string' },
   log: { type: 'string' },
+  part: { type: 'string' },
+  client: { type: 'string' },
 });
 const ENGINE_CHOICE = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
 const BENCH_ENGINES: Engine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
@@ -38,6 +41,8 @@ const SESSIONS = flags.int('sessions', 250);
 const SIZE = flags.int('size', 4);
 const ISSUE_SECONDS = flags.int('seconds', 5);
 const LOG_FILE = flags.string('log', '');
+const PART = flags.string('part', 'both', ['both', 'failover', 'issuance'] as const);
+const CLIENT = flags.string('client', 'http', ['http', 'fetch'] as const);
 flags.done();
 
 // The instances log as in production (JSON lines), not dev mode's readable ones: formatting those took
@@ -131,23 +136,51 @@ async function untilEveryInstanceSees(cluster: LocalCluster, url: string, status
   }
 }
 
-/** Joins per second for `seconds`, `ISSUE_CONCURRENCY` in flight; `path(i)` and `body(i)` per request. */
+/** One POST with a JSON body over `agent`; answers the status and the body. */
+function post(agent: Agent, url: URL, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Joins per second for `seconds`, `ISSUE_CONCURRENCY` in flight; `path(i)` per request. The load
+ * generator shares the machine with what it measures: by default node:http over kept-alive
+ * connections; `--client fetch` uses fetch, which spends several times the CPU per request (it held a
+ * core at ~3,000 requests/s, capping the bare server there), as the figures before this client did.
+ */
 async function joinRate(base: string, seconds: number, path: (i: number) => string, stopAfter = Infinity): Promise<{ perSec: number; count: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: ISSUE_CONCURRENCY });
+  const send = async (url: string, body: string) => {
+    if (CLIENT === 'http') return post(agent, new URL(url), body);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: res.status, text: await res.text() };
+  };
   let issued = 0;
   let done = 0;
   const started = performance.now();
   const end = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: ISSUE_CONCURRENCY }, async () => {
-      while (performance.now() < end && issued < stopAfter) {
-        const i = issued++;
-        const res = await fetch(`${base}${path(i)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `J${i}` }) });
-        if (res.status !== 201) throw new Error(`join answered ${res.status}: ${await res.text()}`);
-        await res.arrayBuffer();
-        done++;
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: ISSUE_CONCURRENCY }, async () => {
+        while (performance.now() < end && issued < stopAfter) {
+          const i = issued++;
+          const res = await send(`${base}${path(i)}`, JSON.stringify({ name: `J${i}` }));
+          if (res.status !== 201) throw new Error(`join answered ${res.status}: ${res.text}`);
+          done++;
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
   return { perSec: Math.round(done / ((performance.now() - started) / 1000)), count: done };
 }
 
@@ -185,9 +218,11 @@ interface IssuanceRow {
 interface Run {
   engine: Engine;
   run: number;
-  failover: FailoverResult;
+  /** Absent with --part issuance. */
+  failover?: FailoverResult;
   /** The same joins straight to the node, no backend, nothing killed. */
-  floor: Quantiles;
+  floor?: Quantiles;
+  /** Empty with --part failover. */
   issuance: IssuanceRow[];
   loadAverage: number;
 }
@@ -311,10 +346,10 @@ async function oneRun(engine: Engine, run: number, bareUrl: string): Promise<Run
   });
   const bots: SignalBot[] = [];
   try {
-    const failover = await failoverRun(cluster, bots);
+    const failover = PART === 'issuance' ? undefined : await failoverRun(cluster, bots);
     for (const bot of bots.splice(0)) bot.close();
-    const floor = await floorRun(cluster);
-    const issuance = await issuanceRun(cluster, bareUrl);
+    const floor = PART === 'issuance' ? undefined : await floorRun(cluster);
+    const issuance = PART === 'failover' ? [] : await issuanceRun(cluster, bareUrl);
     return { engine, run, failover, floor, issuance, loadAverage: Math.round(loadavg()[0]! * 100) / 100 };
   } finally {
     for (const bot of bots) bot.close();
@@ -342,10 +377,15 @@ async function main(): Promise<void> {
           const result = await oneRun(engine, run, bareUrl);
           runs.push(result);
           const f = result.failover;
+          const floor = result.floor;
           console.log(
-            `${engine} run ${run}: moved ${f.moved}/${f.participants}, lost ${f.lost}; kill -> JoinResponse median ${f.medianMs} ms, p95 ${f.p95Ms} ms, last ${f.maxMs} ms; ` +
-              `kill -> push median ${f.push.medianMs} ms, p95 ${f.push.p95Ms} ms; the node alone (${SESSIONS * SIZE} joins at once, no backend): median ${result.floor.medianMs} ms, p95 ${result.floor.p95Ms} ms, last ${result.floor.maxMs} ms; CPU % of one core: instances ${f.cpu.instances.join('/')}, media node ${f.cpu.mediaNode}, bots ${f.cpu.bots}; ` +
-              `joins ratio ${result.issuance.map((r) => r.ratio).join('/')}${f.errors.length ? `; errors: ${f.errors.join('; ')}` : ''}`,
+            `${engine} run ${run}: ` +
+              (f && floor
+                ? `moved ${f.moved}/${f.participants}, lost ${f.lost}; kill -> JoinResponse median ${f.medianMs} ms, p95 ${f.p95Ms} ms, last ${f.maxMs} ms; ` +
+                  `kill -> push median ${f.push.medianMs} ms, p95 ${f.push.p95Ms} ms; the node alone (${SESSIONS * SIZE} joins at once, no backend): median ${floor.medianMs} ms, p95 ${floor.p95Ms} ms, last ${floor.maxMs} ms; ` +
+                  `CPU % of one core: instances ${f.cpu.instances.join('/')}, media node ${f.cpu.mediaNode}, bots ${f.cpu.bots}; `
+                : '') +
+              `joins ratio ${result.issuance.map((r) => r.ratio).join('/')}${f?.errors.length ? `; errors: ${f.errors.join('; ')}` : ''}`,
           );
         } catch (error) {
           failures.push(`${engine} run ${run}: ${(error as Error).message}`);
@@ -362,7 +402,7 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const span = (values: number[]) => `${median(values)} (${Math.min(...values)}-${Math.max(...values)})`;
   for (const engine of BENCH_ENGINES) {
-    const mine = runs.filter((r) => r.engine === engine).map((r) => r.failover);
+    const mine = runs.filter((r) => r.engine === engine).flatMap((r) => (r.failover ? [r.failover] : []));
     if (mine.length === 0) continue;
     const moved = mine.reduce((n, f) => n + f.moved, 0);
     const lost = mine.reduce((n, f) => n + f.lost, 0);
@@ -373,12 +413,12 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nthe media node alone, in the same runs: ${SESSIONS * SIZE} signal joins at once straight to the surviving node (tokens minted beforehand, no backend, nothing killed); ` +
-      'Medians over runs (min-max); "ours - node" is the p95 difference, run by run',
+      'the node\'s own share of the time (all at once here; a failover spreads them). Medians over runs (min-max); "ours - node" is the p95 difference, run by run',
   );
   console.log('| engine | node alone: median | p95 | last | ours p95 / node p95 | ours p95 - node p95 |');
   console.log('|---|---|---|---|---|---|');
   for (const engine of BENCH_ENGINES) {
-    const mine = runs.filter((r) => r.engine === engine);
+    const mine = runs.filter((r) => r.engine === engine).flatMap((r) => (r.failover && r.floor ? [{ failover: r.failover, floor: r.floor }] : []));
     if (mine.length === 0) continue;
     const ratios = mine.map((r) => Math.round((r.failover.p95Ms / r.floor.p95Ms) * 100) / 100);
     const gaps = mine.map((r) => r.failover.p95Ms - r.floor.p95Ms);
@@ -386,7 +426,9 @@ async function main(): Promise<void> {
       `| ${ENGINE_NAMES[engine]} | ${span(mine.map((r) => r.floor.medianMs))} ms | ${span(mine.map((r) => r.floor.p95Ms))} ms | ${span(mine.map((r) => r.floor.maxMs))} ms | ${span(ratios)} | ${span(gaps)} ms |`,
     );
   }
-  console.log(`\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight, one instance (Redis store) vs a bare node:http server minting the same token; medians over every run (min-max of the ratio)`);
+  console.log(
+    `\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight (client: ${CLIENT === 'http' ? 'node:http, kept-alive' : 'fetch'}), one instance (Redis store) vs a bare node:http server minting the same token; medians over every run (min-max of the ratio)`,
+  );
   console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) |');
   console.log('|---|---|---|---|');
   const rows = runs[0]?.issuance.map((r) => r.what) ?? [];
@@ -399,7 +441,7 @@ async function main(): Promise<void> {
   const result = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
-    settings: { engines: BENCH_ENGINES, runs: RUNS, sessions: SESSIONS, size: SIZE, instances: 2, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
+    settings: { engines: BENCH_ENGINES, runs: RUNS, part: PART, client: CLIENT, sessions: SESSIONS, size: SIZE, instances: 2, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
     runs,
     failures,
   };
