@@ -1,9 +1,11 @@
 import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { hostname } from 'node:os';
 import type Redis from 'ioredis';
 import { CLOCK, Clock, SystemClock } from './common/clock';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, LiveKitRoomServiceApi } from './cluster/livekit-room.api';
 import { NODE_LOAD_SOURCE } from './cluster/node-load.source';
 import { HttpNodeProber, NODE_PROBER, NodeProber } from './cluster/node-prober';
+import { NODE_HEALTH_BOARD, RedisNodeHealthBoard } from './cluster/node-health-board';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
 import { DEV_CLUSTER } from './ops/dev-mode.service';
@@ -13,6 +15,7 @@ import { MemorySessionStore } from './sessions/store/memory-session-store';
 import { connectRedis } from './sessions/store/redis-connection';
 import { RedisLease } from './sessions/store/redis-lease';
 import { RedisSessionStore } from './sessions/store/redis-session-store';
+import { KEY_PREFIX } from './sessions/store/redis-keys';
 import { SESSION_STORE, SessionStore } from './sessions/store/session-store';
 
 const REDIS = Symbol('Redis');
@@ -52,6 +55,12 @@ export class CoreModule {
       { provide: APP_CONFIG, useValue: config },
       { provide: REDIS, useValue: redis },
       { provide: SESSION_LEASE, useValue: redis ? new RedisLease(redis) : null },
+      // Each instance's view of the nodes, shared (a subscriber needs a connection of its own, which
+      // waits for Redis rather than failing: it subscribes whenever Redis is there).
+      {
+        provide: NODE_HEALTH_BOARD,
+        useValue: redis ? new RedisNodeHealthBoard(redis, connectRedis(config.redis!, 'node health', { offlineQueue: true }), `${hostname()}:${process.pid}`, KEY_PREFIX) : null,
+      },
       { provide: DEV_CLUSTER, useValue: devCluster },
       { provide: CLOCK, useValue: overrides.clock ?? new SystemClock() },
       { provide: SESSION_STORE, useValue: store },

@@ -3,8 +3,11 @@
 // node takes no new sessions, and nothing moves off it).
 import type { NodeTransition } from './node-health.state';
 
-/** What made the verdict: the probe loop, a client's report (or a failed call), or the start-up probe. */
-export type ProbeTrigger = 'loop' | 'report' | 'startup';
+/**
+ * What made the verdict: the probe loop, a client's report (or a failed call), the start-up probe, or
+ * the probe sent when another instance saw the node change.
+ */
+export type ProbeTrigger = 'loop' | 'report' | 'startup' | 'peer';
 
 export const NODE_DOWN = 'node-down';
 export const NODE_UP = 'node-up';

@@ -9,6 +9,30 @@ import { NODE_DOWN, NODE_SUSPECT, NODE_UP, NodeTransitionEvent } from './node-he
 import { NodeHealthService } from './node-health.service';
 import type { ProbeResult } from './node-health.state';
 import type { NodeProber } from './node-prober';
+import type { NodeHealthBoard, PeerNodeView } from './node-health-board';
+
+/** The shared board in memory: what this instance published, and a way to play another instance's announcement. */
+class FakeBoard implements NodeHealthBoard {
+  readonly instance = 'host-a:1';
+  published: Array<{ views: PeerNodeView[]; announce: boolean }> = [];
+  others: PeerNodeView[] = [];
+  private listener?: (view: PeerNodeView) => void;
+  async publish(views: PeerNodeView[], announce: boolean) {
+    this.published.push({ views, announce });
+  }
+  async read() {
+    return [...this.published.flatMap((p) => p.views), ...this.others];
+  }
+  async subscribe(listener: (view: PeerNodeView) => void) {
+    this.listener = listener;
+  }
+  close() {}
+  peerAnnounces(view: Omit<PeerNodeView, 'instance' | 'at' | 'since'>) {
+    const full = { ...view, instance: 'host-b:2', since: Date.now(), at: Date.now() };
+    this.others.push(full);
+    this.listener?.(full);
+  }
+}
 
 type Behaviour = 'ok' | 'slow' | 'refused' | 'hung' | 'status';
 
@@ -70,12 +94,12 @@ async function run(clock: StallableClock, ms: number): Promise<void> {
   }
 }
 
-async function setup() {
+async function setup(board?: NodeHealthBoard) {
   const clock = new StallableClock();
   const prober = new ScriptedProber(clock);
   const config = parseConfig(['--url', 'ws://node-a:7880', '--api-key', 'spec-key', '--secret', 'spec-secret-spec-secret-spec-secret'], {});
   const events = new EventEmitter2();
-  const health = new NodeHealthService(config, prober, clock, events);
+  const health = new NodeHealthService(config, prober, clock, events, board);
   const transitions: string[] = [];
   for (const name of [NODE_DOWN, NODE_UP, NODE_SUSPECT]) {
     events.on(name, ({ transition: t, trigger }: NodeTransitionEvent) => transitions.push(`${t.from}->${t.to}:${t.cause ?? ''}:${trigger}`));
@@ -231,6 +255,37 @@ describe(NodeHealthService.name, () => {
     const verdict = health.verdict(url);
     await run(clock, HUNG_AFTER_MS + PROBE_INTERVAL_MS + 20);
     assert.equal(await verdict, 'down');
+    health.onModuleDestroy();
+  });
+
+  it('shares its view with the other instances: on joining, and announced on every transition', async () => {
+    const board = new FakeBoard();
+    const { clock, prober, health, url } = await setup(board);
+    expect(board.published.map((p) => [p.announce, p.views.map((v) => `${v.url}:${v.status}`)])).toEqual([[false, [`${url}:up`]]]);
+    prober.behaviour = 'refused';
+    await run(clock, PROBE_INTERVAL_MS);
+    const announced = board.published.filter((p) => p.announce).flatMap((p) => p.views);
+    expect(announced.map((v) => [v.url, v.instance, v.status, v.reason])).toEqual([[url, 'host-a:1', 'down', expect.stringMatching(/refused/)]]);
+    health.onModuleDestroy();
+  });
+
+  it("another instance seeing a node down makes this one probe at once; its own answer decides", async () => {
+    const board = new FakeBoard();
+    const { prober, health, transitions, url } = await setup(board);
+    // Alive here (the other instance's trouble is its own): probed at once, nothing changes.
+    const before = prober.probes;
+    board.peerAnnounces({ url, status: 'down', reason: 'timeout: no answer' });
+    await flush();
+    assert.equal(prober.probes - before, 1, 'one probe, sent at once rather than at the next loop step');
+    assert.equal(health.status(url), 'up');
+    // Dead here too: down on that probe, before the loop's next step, and it says why.
+    prober.behaviour = 'refused';
+    board.peerAnnounces({ url, status: 'down', reason: 'refused: ECONNREFUSED' });
+    await flush();
+    assert.equal(health.status(url), 'down');
+    assert.equal(transitions.at(-1), 'up->down:refused:peer');
+    // What the other instance sees is there for operators.
+    expect((await health.peerViews()).map((v) => [v.instance, v.status])).toEqual([['host-b:2', 'down'], ['host-b:2', 'down']]);
     health.onModuleDestroy();
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
@@ -7,6 +7,7 @@ import { HUNG_AFTER_MS, LOOP_LAG_ALLOWANCE_MS, MAX_PROBES_IN_FLIGHT, PROBE_GIVE_
 import { NodeHealthSnapshot, NodeHealthState, NodeStatus, NodeTransition, ProbeFailureKind, ProbeResult } from './node-health.state';
 import { nodeEventName, NodeTransitionEvent, ProbeTrigger } from './node-health.events';
 import { NODE_PROBER, NodeProber } from './node-prober';
+import { BOARD_FRESH_MS, BOARD_REFRESH_MS, NODE_HEALTH_BOARD, NodeHealthBoard, PeerNodeView } from './node-health-board';
 
 export type { ProbeTrigger };
 
@@ -32,12 +33,17 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   /** Resolvers waiting for the next transition of a node (a verdict must not wait out a probe already decided elsewhere). */
   private readonly transitionWaiters = new Map<string, Array<() => void>>();
   private stopped = false;
+  private boardTimer?: ReturnType<typeof setInterval>;
+  /** Set once the board is joined: announces a node's transition to the other instances. */
+  private shareTransition: (url: string) => void = () => undefined;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(NODE_PROBER) private readonly prober: NodeProber,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly events: EventEmitter2,
+    /** With several instances (--redis): what each one sees, shared (node-health-board.ts). */
+    @Optional() @Inject(NODE_HEALTH_BOARD) private readonly board?: NodeHealthBoard | null,
   ) {
     for (const url of config.urls) this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0 });
   }
@@ -51,11 +57,21 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
       node.lastTickAt = now;
       this.schedule(url);
     }
+    if (this.board) await this.joinBoard(this.board);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
     for (const node of this.nodes.values()) if (node.timer) this.clock.clearTimeout(node.timer);
+    if (this.boardTimer) clearInterval(this.boardTimer);
+    this.board?.close();
+  }
+
+  /** Every other instance's fresh view of each node (none without --redis). */
+  async peerViews(): Promise<PeerNodeView[]> {
+    if (!this.board) return [];
+    const board = this.board;
+    return (await board.read(this.urls(), BOARD_FRESH_MS)).filter((view) => view.instance !== board.instance);
   }
 
   urls(): string[] {
@@ -168,6 +184,38 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return result;
   }
 
+  /**
+   * Shares this instance's views (now, on every change, and every BOARD_REFRESH_MS so a dead
+   * instance's views age out) and listens to the others'. A Redis outage costs only the sharing: the
+   * probes and verdicts go on, and the failure is logged at debug level.
+   */
+  private async joinBoard(board: NodeHealthBoard): Promise<void> {
+    const share = (views: PeerNodeView[], announce: boolean) =>
+      board.publish(views, announce).catch((error: unknown) => this.logger.debug(`node health not shared: ${error instanceof Error ? error.message : String(error)}`));
+    await share(this.myViews(), false);
+    this.boardTimer = setInterval(() => void share(this.myViews(), false), BOARD_REFRESH_MS);
+    this.boardTimer.unref();
+    this.shareTransition = (url) => void share(this.myViews().filter((view) => view.url === url), true);
+    // Not waited for: while Redis is away the subscription waits for it, and the start must not.
+    board.subscribe((view) => this.peerSaw(view)).catch((error: unknown) => this.logger.warn(`not listening to other instances' node health: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  private myViews(): PeerNodeView[] {
+    const at = Date.now();
+    return [...this.nodes.values()].map(({ state }) => ({ url: state.url, instance: this.board!.instance, status: state.status, since: state.since, reason: state.reason, at }));
+  }
+
+  /**
+   * Another instance saw a node change. Its word moves nothing here: this instance probes the node at
+   * once and its own evidence decides (a SIGKILLed node refuses the probe: down one probe later; a
+   * live one answers, and the other instance's trouble stays its own).
+   */
+  private peerSaw(view: PeerNodeView): void {
+    const node = this.nodes.get(view.url);
+    if (!node || this.stopped || view.status === node.state.status || view.status === 'unknown') return;
+    this.onDemand.run(view.url, () => this.probe(view.url, 'peer')).catch((error: unknown) => this.logger.error(`probe of ${view.url} failed: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
   private within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
     let timer: TimerHandle | undefined;
     const timeout = new Promise<undefined>((resolve) => (timer = this.clock.setTimeout(() => resolve(undefined), ms)));
@@ -185,6 +233,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     };
     if (transition.to === 'down') this.logger.warn(line);
     else this.logger.log(line);
+    this.shareTransition(url);
     const waiters = this.transitionWaiters.get(url) ?? [];
     this.transitionWaiters.delete(url);
     for (const resolve of waiters) resolve();

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, NodeCallError, RoomOptions } from './livekit-room.api';
 import { NodeHealthService } from './node-health.service';
 import type { NodeHealthSnapshot } from './node-health.state';
+import type { PeerNodeView } from './node-health-board';
 import { NODE_LOAD_SOURCE, NodeLoadCount, NodeLoadSource } from './node-load.source';
 import { NodeLoad, pickLeastLoaded, UNLIMITED } from './placement';
 
@@ -13,6 +14,9 @@ export interface PlacedRoom {
   /** Call once the session's record names `url` (saved): the placement's own count of it can go. */
   settle(): void;
 }
+
+/** Another backend instance's view of a node (GET /api/nodes). */
+export type PeerView = Pick<PeerNodeView, 'instance' | 'status' | 'since' | 'reason'>;
 
 export interface ReservedNode {
   url: string;
@@ -55,15 +59,16 @@ export class NodePlacementService {
     this.sessionCapacity = config.maxSessionsPerNode > 0 ? config.maxSessionsPerNode : UNLIMITED;
   }
 
-  /** GET /api/nodes: each node's state, since when, why, and its load. */
-  async describe(): Promise<Array<NodeHealthSnapshot & NodeLoad & { sinceIso: string }>> {
-    const loads = await this.loadSource.loadByNode();
+  /** GET /api/nodes: each node's state, since when, why, its load, and what the other instances see of it. */
+  async describe(): Promise<Array<NodeHealthSnapshot & NodeLoad & { sinceIso: string; peers: PeerView[] }>> {
+    const [loads, views] = await Promise.all([this.loadSource.loadByNode(), this.health.peerViews()]);
     return this.health.snapshots().map((node) => ({
       ...node,
       sinceIso: new Date(node.since).toISOString(),
       url: node.url,
       sessions: loads.get(node.url)?.sessions ?? 0,
       participants: loads.get(node.url)?.participants ?? 0,
+      peers: views.filter((view) => view.url === node.url).map(({ instance, status, since, reason }) => ({ instance, status, since, reason })),
     }));
   }
 

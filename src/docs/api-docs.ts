@@ -93,6 +93,15 @@ export class NodeViewDto {
   @ApiProperty() silentMs!: number;
   @ApiProperty({ type: 'integer' }) sessions!: number;
   @ApiProperty({ type: 'integer' }) participants!: number;
+  @ApiProperty({ type: () => [PeerNodeViewDto], description: 'what the other backend instances sharing the store see of this node (empty with one instance)' })
+  peers!: PeerNodeViewDto[];
+}
+
+class PeerNodeViewDto {
+  @ApiProperty({ description: 'the instance (host:pid)' }) instance!: string;
+  @ApiProperty({ enum: ['unknown', 'up', 'suspect', 'down'] }) status!: string;
+  @ApiProperty({ description: 'epoch ms of the last change it saw' }) since!: number;
+  @ApiProperty() reason!: string;
 }
 
 class InfoNodeView implements InfoNode {

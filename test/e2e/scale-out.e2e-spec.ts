@@ -129,6 +129,22 @@ describe('two backend instances over Redis', () => {
     expect(current.rejoins).toEqual([]);
   });
 
+  it("node health lives in Redis: each instance's view of each node, and /api/nodes shows the other instance's", async () => {
+    // The node killed in the previous spec: both instances saw it die, and each wrote what it saw.
+    const dead = nodes.find((n) => n.proc.child.signalCode !== null)!;
+    await waitFor('both views of the dead node in Redis', async () => {
+      const views = Object.values(await reader.hgetall(`sr:node-health:${dead.url}`)).map((json) => JSON.parse(json) as { status: string });
+      return views.length === 2 && views.every((v) => v.status === 'down');
+    }, MOVE_TIMEOUT_MS);
+    for (const [self, other] of [[a, b], [b, a]] as const) {
+      const listed = await operatorApi<Array<{ url: string; status: string; peers: Array<{ instance: string; status: string; reason: string }> }>>(self.url, '/api/nodes');
+      const node = listed.body.find((n) => n.url === dead.url)!;
+      expect([node.status, node.peers.length, node.peers[0]?.status]).toEqual(['down', 1, 'down']);
+      expect(node.peers[0]!.instance).toMatch(new RegExp(`:${other.pid}$`));
+      expect(node.peers[0]!.reason).toMatch(/refused|reset/);
+    }
+  });
+
   it('a Redis restart loses nothing: 503 with a clear message meanwhile, then it recovers by itself', async () => {
     const before = await operatorApi<Array<{ sessionId: string }>>(a.url, '/api/sessions');
     const keyed = await join(a.url, 'survivor', 'Lin');

@@ -1,0 +1,116 @@
+import type Redis from 'ioredis';
+import type { NodeStatus } from './node-health.state';
+
+export const NODE_HEALTH_BOARD = Symbol('NodeHealthBoard');
+
+/** One instance's view of one node, as the instances share it. */
+export interface PeerNodeView {
+  url: string;
+  /** The instance that holds this view (host:port). */
+  instance: string;
+  status: NodeStatus;
+  /** Epoch ms since which it holds, and why. */
+  since: number;
+  reason: string;
+  /** When the instance last wrote it (views are rewritten every BOARD_REFRESH_MS while the instance lives). */
+  at: number;
+}
+
+/**
+ * Where backend instances share what they see of the media nodes. Each instance still decides on its
+ * own evidence (its probes, its clients' reports): a verdict shared as a verdict would make one
+ * instance's network trouble everyone's. What sharing gives: an instance probes at once when another
+ * sees a node change (it learns of a death without waiting for its next probe), and operators read
+ * every instance's view in one place.
+ */
+export interface NodeHealthBoard {
+  readonly instance: string;
+  /** Writes these views of this instance; `announce` also tells the other instances at once. */
+  publish(views: PeerNodeView[], announce: boolean): Promise<void>;
+  /** Every instance's views of these nodes written within `freshMs`. */
+  read(urls: readonly string[], freshMs: number): Promise<PeerNodeView[]>;
+  /** `listener` hears every view another instance announces. */
+  subscribe(listener: (view: PeerNodeView) => void): Promise<void>;
+  close(): void;
+}
+
+/** How often an instance rewrites its views, and how old a view may be before it counts as its instance's last words. */
+export const BOARD_REFRESH_MS = 5_000;
+export const BOARD_FRESH_MS = 3 * BOARD_REFRESH_MS;
+
+/**
+ * The board in Redis: a hash per node (instance -> view JSON) and a channel for announcements.
+ * `subscriber` is a connection of its own (a subscribed connection runs no other commands).
+ */
+export class RedisNodeHealthBoard implements NodeHealthBoard {
+  private readonly channel: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    readonly instance: string,
+    private readonly keyPrefix: string,
+  ) {
+    this.channel = `${keyPrefix}node-health`;
+  }
+
+  private key(url: string): string {
+    return `${this.keyPrefix}node-health:${url}`;
+  }
+
+  async publish(views: PeerNodeView[], announce: boolean): Promise<void> {
+    if (views.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const view of views) {
+      pipeline.hset(this.key(view.url), view.instance, JSON.stringify(view));
+      if (announce) pipeline.publish(this.channel, JSON.stringify(view));
+    }
+    const replies = await pipeline.exec();
+    const failed = replies?.find(([error]) => error);
+    if (failed) throw failed[0];
+  }
+
+  async read(urls: readonly string[], freshMs: number): Promise<PeerNodeView[]> {
+    if (urls.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const url of urls) pipeline.hgetall(this.key(url));
+    const replies = (await pipeline.exec()) ?? [];
+    const now = Date.now();
+    const views: PeerNodeView[] = [];
+    for (const [error, fields] of replies) {
+      if (error) throw error;
+      for (const json of Object.values(fields as Record<string, string>)) {
+        const view = parseView(json);
+        if (view && now - view.at <= freshMs) views.push(view);
+      }
+    }
+    return views;
+  }
+
+  async subscribe(listener: (view: PeerNodeView) => void): Promise<void> {
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const view = parseView(message);
+      if (view && view.instance !== this.instance) listener(view);
+    });
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  close(): void {
+    this.subscriber.disconnect();
+  }
+}
+
+const STATUSES: ReadonlySet<string> = new Set(['unknown', 'up', 'suspect', 'down']);
+
+/** A view as written by an instance; anything else (another program's data in a shared Redis) is skipped. */
+function parseView(json: string): PeerNodeView | undefined {
+  try {
+    const v = JSON.parse(json) as Partial<PeerNodeView>;
+    if (typeof v.url !== 'string' || typeof v.instance !== 'string' || typeof v.status !== 'string' || !STATUSES.has(v.status)) return undefined;
+    if (typeof v.since !== 'number' || typeof v.at !== 'number' || typeof v.reason !== 'string') return undefined;
+    return { url: v.url, instance: v.instance, status: v.status as NodeStatus, since: v.since, reason: v.reason, at: v.at };
+  } catch {
+    return undefined;
+  }
+}
