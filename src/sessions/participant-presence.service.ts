@@ -3,7 +3,7 @@ import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SESSION_STORE, SessionStore } from './store/session-store';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
+import { BUSY_RETRY_FOR_MS, BUSY_RETRY_MS, INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
 import { MetricsService } from '../ops/metrics.service';
 
@@ -29,6 +29,15 @@ function isStale(participant: ParticipantRecord, event: PresenceEvent, kind: 'jo
   return participant.connectionSid !== undefined && participant.connectionSid !== event.connectionSid;
 }
 
+/**
+ * Events from a room the session no longer lives in (an old node coming back) say nothing about now.
+ * Right after a rebuild the new room's sid is not known yet: then only the rooms left behind are stale.
+ */
+function isFormerRoom(session: Pick<SessionRecord, 'roomSid' | 'formerRoomSids'>, roomSid: string): boolean {
+  if (!roomSid) return false;
+  return session.roomSid ? session.roomSid !== roomSid : session.formerRoomSids?.includes(roomSid) === true;
+}
+
 /** Keeps the registry true to what the media server confirms (fed by verified webhooks). */
 @Injectable()
 export class ParticipantPresenceService implements OnModuleDestroy {
@@ -49,35 +58,79 @@ export class ParticipantPresenceService implements OnModuleDestroy {
   }
 
   joined(sessionId: string, roomSid: string, identity: string, event: PresenceEvent): Promise<PresenceOutcome> {
-    return this.locks.run(sessionId, async () => {
-      const session = await this.currentRoom(sessionId, roomSid);
-      const participant = session && findParticipant(session, identity);
-      if (!session || !participant || participant.state === 'left' || isStale(participant, event, 'joined')) return 'ignored';
-      participant.state = 'joined';
-      participant.joinedAt = this.clock.now();
-      participant.leftAt = undefined;
-      participant.connectionSid = event.connectionSid || undefined;
-      participant.lastEventAt = event.createdAt;
-      this.cancelGrace(sessionId, identity);
-      await this.store.save(session);
-      return 'applied';
-    });
+    return this.updateParticipant(
+      sessionId,
+      roomSid,
+      identity,
+      (participant) => {
+        if (participant.state === 'left' || isStale(participant, event, 'joined')) return false;
+        participant.state = 'joined';
+        participant.joinedAt = this.clock.now();
+        participant.leftAt = undefined;
+        participant.connectionSid = event.connectionSid || undefined;
+        participant.lastEventAt = event.createdAt;
+        return true;
+      },
+      () => this.cancelGrace(sessionId, identity),
+    );
   }
 
   /** Not during a rebuild (everyone leaves the old room then), and never for a stale room. */
   left(sessionId: string, roomSid: string, identity: string, event: PresenceEvent): Promise<PresenceOutcome> {
     if (this.rebuilds.isRebuilding(sessionId)) return Promise.resolve('ignored');
+    let leftAt = 0;
+    return this.updateParticipant(
+      sessionId,
+      roomSid,
+      identity,
+      (participant) => {
+        if (participant.state === 'left' || participant.state === 'leaving' || isStale(participant, event, 'left')) return false;
+        participant.state = 'leaving';
+        participant.leftAt = leftAt = this.clock.now();
+        participant.departedSid = event.connectionSid || undefined;
+        participant.lastEventAt = event.createdAt;
+        return true;
+      },
+      () => this.startGrace(sessionId, identity, leftAt),
+    );
+  }
+
+  /**
+   * One participant's presence, changed by `change` (false: the event changes nothing). Written alone,
+   * without the lock and without reading or rewriting the others (a node's herd brings a webhook per
+   * participant, and a session of 1,000 would rewrite 1,000 records for each); a write someone made in
+   * between is read again. Under the lock while another writer holds the session.
+   */
+  private async updateParticipant(
+    sessionId: string,
+    roomSid: string,
+    identity: string,
+    change: (participant: ParticipantRecord) => boolean,
+    applied: () => void,
+  ): Promise<PresenceOutcome> {
+    const busyUntil = performance.now() + BUSY_RETRY_FOR_MS;
+    while (!this.locks.blocksLockFreeWrites(sessionId)) {
+      const view = await this.store.participantView(sessionId, identity);
+      if (!view || isFormerRoom(view.session, roomSid) || !change(view.participant)) return 'ignored';
+      // Checked again right before the write: in memory, a writer may have taken the lock meanwhile.
+      if (this.locks.blocksLockFreeWrites(sessionId)) break;
+      const outcome = await this.store.replaceParticipant(sessionId, view.participant, view.version);
+      if (outcome === 'replaced') {
+        applied();
+        return 'applied';
+      }
+      if (outcome === 'missing') return 'ignored';
+      if (outcome === 'busy') {
+        if (performance.now() >= busyUntil) break;
+        await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS));
+      }
+    }
     return this.locks.run(sessionId, async () => {
       const session = await this.currentRoom(sessionId, roomSid);
       const participant = session && findParticipant(session, identity);
-      if (!session || !participant || participant.state === 'left' || participant.state === 'leaving') return 'ignored';
-      if (isStale(participant, event, 'left')) return 'ignored';
-      participant.state = 'leaving';
-      participant.leftAt = this.clock.now();
-      participant.departedSid = event.connectionSid || undefined;
-      participant.lastEventAt = event.createdAt;
+      if (!session || !participant || !change(participant)) return 'ignored';
       await this.store.save(session);
-      this.startGrace(sessionId, identity, participant.leftAt);
+      applied();
       return 'applied';
     });
   }
@@ -100,11 +153,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
 
   private async currentRoom(sessionId: string, roomSid: string): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
-    if (!session) return undefined;
-    // Events from a room the session no longer lives in (an old node coming back) say nothing about now.
-    // Right after a rebuild the new room's sid is not known yet: then only the rooms left behind are stale.
-    if (roomSid && (session.roomSid ? session.roomSid !== roomSid : session.formerRoomSids?.includes(roomSid))) return undefined;
-    return session;
+    return session && !isFormerRoom(session, roomSid) ? session : undefined;
   }
 
   private startGrace(sessionId: string, identity: string, leftAt: number): void {

@@ -20,3 +20,10 @@ export const DEFAULT_GRANTS: ParticipantGrants = { canPublish: true, canSubscrib
 export const SWEEP_INTERVAL_MS = 5_000;
 /** A fresh invite holds the session open this long before an empty room counts against it: time for a client to connect. */
 export const CONNECT_WINDOW_MS = 30_000;
+
+/**
+ * A lock-free write (a join, a presence webhook) finding its session held by another writer asks again
+ * this often, for this long, before it queues for the lock.
+ */
+export const BUSY_RETRY_MS = 5;
+export const BUSY_RETRY_FOR_MS = 500;

@@ -13,16 +13,12 @@ import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
+import { BUSY_RETRY_FOR_MS, BUSY_RETRY_MS, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
 import { TokenService } from './token.service';
 import type { JoinGrant } from './join-auth.service';
 
 const ANONYMOUS: JoinGrant = { operator: false };
-
-/** A join finding its session held by another writer asks again this often, for this long, before it queues for the lock. */
-const BUSY_RETRY_MS = 5;
-const BUSY_RETRY_FOR_MS = 500;
 
 /** What GET /api/sessions shows: the registry without key hashes. */
 export interface SessionView {

@@ -102,6 +102,35 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     expect(await redis.get('missing')).toBeUndefined();
   });
 
+  it('replaces one participant in place, like the in-memory store: only if unchanged since read, never while a writer holds the session', async () => {
+    const memory = new MemorySessionStore();
+    const redisStore = new RedisSessionStore(client);
+    for (const store of [memory, redisStore]) {
+      await store.save(session('presence', 'ws://n1', ['a', 'b']));
+      const view = (await store.participantView('presence', 'b'))!;
+      expect([view.session.roomSid, view.participant.identity, view.participant.state]).toEqual(['RM_x', 'b', 'joined']);
+      expect(await store.participantView('presence', 'nobody')).toBeUndefined();
+      const leaving = { ...view.participant, state: 'leaving' as const, leftAt: 5 };
+      expect(await store.replaceParticipant('presence', leaving, view.version)).toBe('replaced');
+      // A second writer that read before the first wrote is told to read again.
+      expect(await store.replaceParticipant('presence', { ...view.participant, joinedAt: 7 }, view.version)).toBe('changed');
+      const after = (await store.get('presence'))!;
+      expect([after.participants.b?.state, after.participants.b?.leftAt, after.participants.a?.state]).toEqual(['leaving', 5, 'joined']);
+      expect(await store.replaceParticipant('gone', leaving, view.version)).toBe('missing');
+    }
+    expect(await memory.get('presence')).toEqual(await redisStore.get('presence'));
+    // While an instance holds the session's lease (it has read the session and will rewrite it).
+    const lease = new RedisLease(client);
+    let release!: () => void;
+    const held = lease.run('presence', () => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const view = (await redisStore.participantView('presence', 'a'))!;
+    expect(await redisStore.replaceParticipant('presence', { ...view.participant, state: 'leaving' }, view.version)).toBe('busy');
+    release();
+    await held;
+    expect((await redisStore.get('presence'))!.participants.a?.state).toBe('joined');
+  });
+
   it('refuses a write from a holder whose lease ran out, and lets the new holder write', async () => {
     const store = new RedisSessionStore(client);
     const lease = new RedisLease(client);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { activeParticipants, findParticipant, type ParticipantRecord, type SessionRecord } from '../session.model';
-import type { AddOutcome, NodeLoadCount, SessionPlacement, SessionStore } from './session-store';
+import type { AddOutcome, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
 function contribution(session: SessionRecord): { url: string; participants: number } | undefined {
@@ -51,6 +51,24 @@ export class MemorySessionStore implements SessionStore {
     const load = this.loads.get(session.nodeUrl);
     if (load) load.participants += 1;
     return added;
+  }
+
+  async participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined> {
+    const session = this.sessions.get(sessionId);
+    const participant = session && findParticipant(session, identity);
+    if (!session || !participant) return undefined;
+    const { participants: _others, ...rest } = session;
+    return { session: structuredClone(rest), participant: structuredClone(participant), version: JSON.stringify(participant) };
+  }
+
+  // One turn of the event loop, like addParticipant; the caller has checked its lock just before.
+  async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
+    const session = this.sessions.get(sessionId);
+    const current = session && findParticipant(session, participant.identity);
+    if (!session || !current) return 'missing';
+    if (JSON.stringify(current) !== version) return 'changed';
+    session.participants[participant.identity] = structuredClone(participant);
+    return 'replaced';
   }
 
   async delete(sessionId: string): Promise<void> {

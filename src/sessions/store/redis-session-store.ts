@@ -3,7 +3,7 @@ import { activeParticipants, type ParticipantRecord, type SessionRecord } from '
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
-import type { AddOutcome, NodeLoadCount, SessionPlacement, SessionStore } from './session-store';
+import type { AddOutcome, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
 import { LeaseLostError, StoreUnavailableError } from './store.errors';
 
 // Writes are Lua scripts: the record, its participants, the per-node index and the per-node load
@@ -72,6 +72,19 @@ end
 return {'added', session.nodeUrl, tostring(session.generation)}
 `);
 
+// One participant rewritten in place if unchanged since it was read; refused while any lease is held
+// (that writer has read the session and will rewrite it). KEYS session, participants, lease;
+// ARGV identity, the JSON as read, the new JSON.
+const REPLACE_PARTICIPANT = new RedisScript(`
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'busy' end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return 'missing' end
+if current ~= ARGV[2] then return 'changed' end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 'replaced'
+`);
+
 /**
  * Sessions in Redis, shared by every backend instance. Same semantics as the in-memory store (values
  * are copies; `save` replaces the record), plus the per-node indexes placement and the rebuild read,
@@ -123,6 +136,17 @@ export class RedisSessionStore implements SessionStore {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
       throw new StoreUnavailableError(error);
     }
+  }
+
+  async participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined> {
+    const [json, version] = await this.call(() => Promise.all([this.redis.get(redisKeys.session(sessionId)), this.redis.hget(redisKeys.participants(sessionId), identity)]));
+    if (!json || !version) return undefined;
+    return { session: JSON.parse(json) as Omit<SessionRecord, 'participants'>, participant: JSON.parse(version) as ParticipantRecord, version };
+  }
+
+  async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
+    const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId)];
+    return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, [participant.identity, version, JSON.stringify(participant)]))) as ReplaceOutcome;
   }
 
   async list(): Promise<SessionRecord[]> {

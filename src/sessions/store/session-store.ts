@@ -25,6 +25,17 @@ export type AddOutcome =
   | { outcome: 'node-down'; nodeUrl: string }
   | { outcome: 'taken' | 'missing' | 'waiting' | 'full' | 'busy' };
 
+/** One participant and where its session stands, read without the other participants (a presence webhook's view). */
+export interface ParticipantView {
+  session: Omit<SessionRecord, 'participants'>;
+  participant: ParticipantRecord;
+  /** What `replaceParticipant` compares against: the participant as read. */
+  version: string;
+}
+
+/** `replaced`: written; `changed`: someone wrote the participant since it was read; `busy`: another writer holds the session. */
+export type ReplaceOutcome = 'replaced' | 'changed' | 'busy' | 'missing';
+
 export interface SessionStore extends NodeLoadSource {
   get(sessionId: string): Promise<SessionRecord | undefined>;
   placement(sessionId: string): Promise<SessionPlacement | undefined>;
@@ -37,6 +48,15 @@ export interface SessionStore extends NodeLoadSource {
    * Anything but `added` changed nothing.
    */
   addParticipant(sessionId: string, participant: ParticipantRecord, downNodes?: readonly string[]): Promise<AddOutcome>;
+  /** The participant and its session's record without the others; undefined when either is gone. */
+  participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined>;
+  /**
+   * Writes one participant in place of the one read as `version`, atomically, without touching the
+   * others: refused (`changed`) if it was written since, and (`busy`) while a writer holds the session
+   * (an instance's lease in Redis; the caller checks its own in-process lock). Its active state must not
+   * change (left stays under the lock: it changes the counts).
+   */
+  replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome>;
   save(session: SessionRecord): Promise<void>;
   delete(sessionId: string): Promise<void>;
   list(): Promise<SessionRecord[]>;
