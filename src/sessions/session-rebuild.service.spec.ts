@@ -197,6 +197,19 @@ describe(SessionRebuildService.name, () => {
     assert.equal(health.failures.length, 0, 'a node that answers is not a failing node');
   });
 
+  it('nodes that all answer CreateRoom with an error: each is tried once, then the session waits (no moves back and forth)', async () => {
+    const { rooms, push, service, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    rooms.answerError.add(B).add(C);
+    await service.rebuild('room-1', A, 'node-down');
+    assert.equal(await service.whenIdle(2_000), 0);
+    const saved = (await store.get('room-1'))!;
+    expect([saved.waitingForNode, saved.generation]).toEqual([true, 3]);
+    // Generation 2 on one of them, 3 on the other, and nothing after.
+    expect([...new Set(push.rejoins.map((r) => r.generation))]).toEqual([2, 3]);
+    expect([...new Set(push.rejoins.map((r) => r.url))].sort()).toEqual([B, C].sort());
+    assert.equal(push.waiting.length, 2);
+  });
+
   it('an unreachable target is reported to the health policy; the session moves when the node is found down', async () => {
     const { health, rooms, service, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.refuse.add(B);

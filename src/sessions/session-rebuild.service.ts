@@ -32,6 +32,9 @@ export const REBUILD_CONCURRENCY = 32;
  */
 export const CREATE_ROOM_CONCURRENCY = 8;
 
+/** How long a node that refused a session's room is left out of that session's rebuilds. */
+export const REFUSAL_MEMORY_MS = 30_000;
+
 /** Injection token for the queue's width: REBUILD_CONCURRENCY unless a benchmark sizes it. */
 export const REBUILD_QUEUE_WIDTH = Symbol('RebuildQueueWidth');
 
@@ -73,6 +76,12 @@ export class SessionRebuildService {
   private confirming = 0;
   /** Herds in progress on this instance, by node url. */
   private readonly herds = new Map<string, number>();
+  /**
+   * Nodes that answered a session's CreateRoom with an error, until when they are not tried again for
+   * it: a rebuild leaving a refusing node skips every node that refused lately (not only the last), so
+   * nodes that all refuse (a wrong API secret, say) end in waiting-for-node, not in moves back and forth.
+   */
+  private readonly refusals = new Map<string, Map<string, number>>();
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -225,7 +234,7 @@ export class SessionRebuildService {
     }
 
     const started = performance.now();
-    const node = await this.placement.reserveNode(participants.length, refusal !== undefined && fromUrl ? new Set([fromUrl]) : undefined);
+    const node = await this.placement.reserveNode(participants.length, this.refusedNodes(sessionId));
     if (!node) {
       const alreadyWaiting = session.waitingForNode;
       session.waitingForNode = true;
@@ -234,8 +243,8 @@ export class SessionRebuildService {
         this.events.emit(SESSION_WAITING, new SessionWaitingEvent(sessionId, session.generation, NO_NODE_MESSAGE, participants.map((p) => p.identity)));
         // One attempt, one outcome: a refused room was already counted as failed.
         if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
-        const why = refusal === undefined ? 'no node is up' : `its node refused the room (${refusal}) and no other node is up`;
-        this.logger.warn({ msg: `session ${sessionId} waiting for a node: ${session.nodeUrl} is down and ${why} (${reason})`, sessionId, nodeUrl: session.nodeUrl, generation: session.generation, reason });
+        const why = refusal === undefined ? `${session.nodeUrl} is down and no node is up` : `${session.nodeUrl} refused the room (${refusal}) and no other node can take it`;
+        this.logger.warn({ msg: `session ${sessionId} waiting for a node: ${why} (${reason})`, sessionId, nodeUrl: session.nodeUrl, generation: session.generation, reason });
       }
       return session;
     }
@@ -306,9 +315,11 @@ export class SessionRebuildService {
           if (error instanceof NodeCallError) return;
           const refusal = error instanceof Error ? error.message : String(error);
           this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
+          this.rememberRefusal(sessionId, node.url);
           await this.rebuild(sessionId, node.url, reason, size, { refusal });
           return;
         }
+        this.refusals.delete(sessionId);
         await this.locks.run(sessionId, async () => {
           const current = await this.store.get(sessionId);
           if (!current || current.generation !== generation || current.nodeUrl !== node.url || current.roomSid) return;
@@ -318,6 +329,23 @@ export class SessionRebuildService {
       })
       .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))
       .finally(() => this.confirming--);
+  }
+
+  private rememberRefusal(sessionId: string, url: string): void {
+    // Refusals are rare: what expired, for any session (one since deleted, say), goes now.
+    for (const id of [...this.refusals.keys()]) this.refusedNodes(id);
+    const refused = this.refusals.get(sessionId) ?? new Map<string, number>();
+    this.refusals.set(sessionId, refused.set(url, this.clock.now() + REFUSAL_MEMORY_MS));
+  }
+
+  /** The nodes that refused this session's room lately (forgotten after REFUSAL_MEMORY_MS). */
+  private refusedNodes(sessionId: string): Set<string> {
+    const refused = this.refusals.get(sessionId);
+    if (!refused) return new Set();
+    const now = this.clock.now();
+    for (const [url, until] of refused) if (until <= now) refused.delete(url);
+    if (refused.size === 0) this.refusals.delete(sessionId);
+    return new Set(refused.keys());
   }
 }
 
