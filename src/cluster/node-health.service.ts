@@ -57,7 +57,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
       node.lastTickAt = now;
       this.schedule(url);
     }
-    if (this.board) await this.joinBoard(this.board);
+    if (this.board) this.joinBoard(this.board);
   }
 
   onModuleDestroy(): void {
@@ -189,14 +189,14 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
    * instance's views age out) and listens to the others'. A Redis outage costs only the sharing: the
    * probes and verdicts go on, and the failure is logged at debug level.
    */
-  private async joinBoard(board: NodeHealthBoard): Promise<void> {
+  private joinBoard(board: NodeHealthBoard): void {
     const share = (views: PeerNodeView[], announce: boolean) =>
       board.publish(views, announce).catch((error: unknown) => this.logger.debug(`node health not shared: ${error instanceof Error ? error.message : String(error)}`));
-    await share(this.myViews(), false);
+    void share(this.myViews(), false);
     this.boardTimer = setInterval(() => void share(this.myViews(), false), BOARD_REFRESH_MS);
     this.boardTimer.unref();
     this.shareTransition = (url) => void share(this.myViews().filter((view) => view.url === url), true);
-    // Not waited for: while Redis is away the subscription waits for it, and the start must not.
+    // Nothing here is waited for: while Redis is away the subscription waits for it, and the start must not.
     board.subscribe((view) => this.peerSaw(view)).catch((error: unknown) => this.logger.warn(`not listening to other instances' node health: ${error instanceof Error ? error.message : String(error)}`));
   }
 
