@@ -93,6 +93,10 @@ export class RedisNodeHealthBoard implements NodeHealthBoard {
       const view = parseView(message);
       if (view && view.instance !== this.instance) listener(view);
     });
+    // Only once the connection is ready: a SUBSCRIBE sent while ioredis still checks the server (its
+    // INFO) made the check fail ("only subscriber commands may be used"), and the subscription was
+    // lost in the reconnect that followed, silently. ioredis subscribes again after later reconnects.
+    if (this.subscriber.status !== 'ready') await new Promise<void>((resolve) => this.subscriber.once('ready', () => resolve()));
     await this.subscriber.subscribe(this.channel);
   }
 

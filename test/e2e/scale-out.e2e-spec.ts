@@ -136,6 +136,8 @@ describe('two backend instances over Redis', () => {
       const views = Object.values(await reader.hgetall(`sr:node-health:${dead.url}`)).map((json) => JSON.parse(json) as { status: string });
       return views.length === 2 && views.every((v) => v.status === 'down');
     }, MOVE_TIMEOUT_MS);
+    // Each instance listens for the others' announcements (a peer's change makes it probe at once).
+    expect(await reader.pubsub('NUMSUB', 'sr:node-health')).toEqual(['sr:node-health', 2]);
     for (const [self, other] of [[a, b], [b, a]] as const) {
       const listed = await operatorApi<Array<{ url: string; status: string; peers: Array<{ instance: string; status: string; reason: string }> }>>(self.url, '/api/nodes');
       const node = listed.body.find((n) => n.url === dead.url)!;
@@ -158,6 +160,7 @@ describe('two backend instances over Redis', () => {
 
     await redis.start();
     await waitFor('both instances answer again', async () => (await Promise.all([a, b].map((app) => operatorApi(app.url, '/api/sessions')))).every((r) => r.status === 200), 10_000);
+    await waitFor('both instances listening to node health again', async () => ((await reader.pubsub('NUMSUB', 'sr:node-health')) as [string, number])[1] === 2, 10_000);
     const after = await operatorApi<Array<{ sessionId: string }>>(b.url, '/api/sessions');
     expect(after.body.map((s) => s.sessionId).sort()).toEqual([...before.body.map((s) => s.sessionId), 'survivor'].sort());
     const rejoin = await api<RejoinResponse>(b.url, 'POST', `/api/sessions/survivor/participants/${keyed.identity}/rejoin`, { rejoinKey: keyed.rejoinKey });
