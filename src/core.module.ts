@@ -12,13 +12,14 @@ import { DEV_CLUSTER } from './ops/dev-mode.service';
 import { SESSION_LEASE } from './sessions/session-locks';
 import { REBUILD_CONCURRENCY, REBUILD_QUEUE_WIDTH, REBUILD_TEST_PAUSE_MS } from './sessions/session-rebuild.service';
 import { MemorySessionStore } from './sessions/store/memory-session-store';
-import { connectRedis } from './sessions/store/redis-connection';
+import { COMMAND_TIMEOUT_MS, connectRedis, untilReady } from './sessions/store/redis-connection';
 import { RedisLease } from './sessions/store/redis-lease';
 import { RedisSessionStore } from './sessions/store/redis-session-store';
 import { KEY_PREFIX } from './sessions/store/redis-keys';
 import { SESSION_STORE, SessionStore } from './sessions/store/session-store';
 
 const REDIS = Symbol('Redis');
+const REDIS_READY = Symbol('RedisReady');
 
 /** Closes the store's Redis connection with the app. */
 @Injectable()
@@ -54,6 +55,10 @@ export class CoreModule {
     const providers = [
       { provide: APP_CONFIG, useValue: config },
       { provide: REDIS, useValue: redis },
+      // The app starts once the store's connection is up (or has failed for COMMAND_TIMEOUT_MS): the
+      // start-up probes announce node-up, whose rebuild of waiting sessions reads the store, and failed
+      // at every start before the connection was ready.
+      { provide: REDIS_READY, useFactory: () => (redis ? untilReady(redis, COMMAND_TIMEOUT_MS) : undefined) },
       { provide: SESSION_LEASE, useValue: redis ? new RedisLease(redis) : null },
       // Each instance's view of the nodes, shared (a subscriber needs a connection of its own, which
       // waits for Redis rather than failing: it subscribes whenever Redis is there).

@@ -64,6 +64,8 @@ describe('two backend instances over Redis', () => {
       );
     }
     [a, b] = apps as [StartedApp, StartedApp];
+    // Nothing read the store before its connection was up (a start-up node-up's rebuild did, and failed).
+    for (const app of apps) expect(app.output()).not.toMatch(/store \(Redis\) is unavailable/);
   });
 
   afterAll(async () => {

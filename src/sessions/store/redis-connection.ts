@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { redactUrl } from '../../config/app-config';
 
 /** A command Redis does not answer in this long fails (a hung Redis gives 503s, not hanging requests). */
-const COMMAND_TIMEOUT_MS = 2_000;
+export const COMMAND_TIMEOUT_MS = 2_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /**
@@ -33,4 +33,18 @@ export function connectRedis(url: string, role: string, options: { offlineQueue?
     down = false;
   });
   return redis;
+}
+
+/** Resolves once `redis` is ready, or after `timeoutMs` in any case (an instance starts without Redis, and says so). */
+export function untilReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
 }
