@@ -398,8 +398,8 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nfailover: the media node holding ${SESSIONS * SIZE} participants in ${SESSIONS} sessions SIGKILLed; kill -> JoinResponse on the other node, per participant; medians over runs (min-max)`);
-  console.log('| engine | runs | moved / lost (all runs) | median | p95 | last | kill -> push p95 | instances CPU % | media node CPU % | bots CPU % | target |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| engine | runs | moved / lost (all runs) | median | p95 | last | kill -> push p95 | instances CPU % | instances RSS MB | media node CPU % | bots CPU % | target |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   const span = (values: number[]) => `${median(values)} (${Math.min(...values)}-${Math.max(...values)})`;
   for (const engine of BENCH_ENGINES) {
     const mine = runs.filter((r) => r.engine === engine).flatMap((r) => (r.failover ? [r.failover] : []));
@@ -408,7 +408,7 @@ async function main(): Promise<void> {
     const lost = mine.reduce((n, f) => n + f.lost, 0);
     console.log(
       `| ${ENGINE_NAMES[engine]} | ${mine.length} | ${moved} / ${lost} | ${span(mine.map((f) => f.medianMs))} ms | ${span(mine.map((f) => f.p95Ms))} ms | ${span(mine.map((f) => f.maxMs))} ms | ` +
-        `${span(mine.map((f) => f.push.p95Ms))} ms | ${median(mine.flatMap((f) => f.cpu.instances))} | ${median(mine.map((f) => f.cpu.mediaNode))} | ${median(mine.map((f) => f.cpu.bots))} | p95 <= 2000, last <= 3000, 0 lost |`,
+        `${span(mine.map((f) => f.push.p95Ms))} ms | ${median(mine.flatMap((f) => f.cpu.instances))} | ${span(mine.flatMap((f) => f.rssMb))} | ${median(mine.map((f) => f.cpu.mediaNode))} | ${median(mine.map((f) => f.cpu.bots))} | p95 <= 2000, last <= 3000, 0 lost |`,
     );
   }
   console.log(
