@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
-import { TokenVerifier } from 'livekit-server-sdk';
+import { RoomServiceClient, TokenVerifier } from 'livekit-server-sdk';
 import type { RejoinResponse } from '../../src/contracts';
 import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
@@ -65,6 +65,18 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       const sessions = await operatorApi<Array<{ sessionId: string; room: { metadata: string; maxParticipants: number }; generation: number }>>(stack.app.url, '/api/sessions');
       const standup = sessions.body.find((s) => s.sessionId === 'standup')!;
       expect([standup.generation, standup.room.metadata, standup.room.maxParticipants]).toEqual([2, 'daily', 10]); // room settings kept
+      // On the node too: the pushed tokens carry them (roomConfig), and the CreateRoom that follows the
+      // push creates the room with them when no participant got there first (none connects here).
+      const newNode = new RoomServiceClient(other.url, stack.apiKey, stack.apiSecret);
+      const deadline = Date.now() + 5_000;
+      let room = (await newNode.listRooms(['standup']))[0];
+      while (!room && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        room = (await newNode.listRooms(['standup']))[0];
+      }
+      expect([room?.metadata, room?.maxParticipants]).toEqual(['daily', 10]);
+      const pushedClaims = await verifier.verify((await sockets[1].nextRejoin(2, 10)).token);
+      expect(pushedClaims.roomConfig).toMatchObject({ metadata: 'daily', maxParticipants: 10 });
       assert.match(stack.app.output(), /session standup rebuilt in [\d.]+ ms/);
     }),
   );
