@@ -3,7 +3,7 @@ import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SESSION_STORE, SessionStore } from './store/session-store';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { BUSY_RETRY_FOR_MS, BUSY_RETRY_MS, INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
+import { busyRetries, INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
 import { MetricsService } from '../ops/metrics.service';
 
@@ -108,7 +108,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
     change: (participant: ParticipantRecord) => boolean,
     applied: () => void,
   ): Promise<PresenceOutcome> {
-    const busyUntil = performance.now() + BUSY_RETRY_FOR_MS;
+    const retryWhileBusy = busyRetries();
     while (!this.locks.blocksLockFreeWrites(sessionId)) {
       const view = await this.store.participantView(sessionId, identity);
       if (!view || isFormerRoom(view.session, roomSid) || !change(view.participant)) return 'ignored';
@@ -120,10 +120,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
         return 'applied';
       }
       if (outcome === 'missing') return 'ignored';
-      if (outcome === 'busy') {
-        if (performance.now() >= busyUntil) break;
-        await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS));
-      }
+      if (outcome === 'busy' && !(await retryWhileBusy())) break;
     }
     return this.locks.run(sessionId, async () => {
       const session = await this.currentRoom(sessionId, roomSid);

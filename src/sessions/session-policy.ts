@@ -25,5 +25,18 @@ export const CONNECT_WINDOW_MS = 30_000;
  * A lock-free write (a join, a presence webhook) finding its session held by another writer asks again
  * this often, for this long, before it queues for the lock.
  */
-export const BUSY_RETRY_MS = 5;
-export const BUSY_RETRY_FOR_MS = 500;
+const BUSY_RETRY_MS = 5;
+const BUSY_RETRY_FOR_MS = 500;
+
+/**
+ * The pace of one lock-free write's retries while its session is busy: each call waits BUSY_RETRY_MS
+ * and answers true, until BUSY_RETRY_FOR_MS have passed since this was made; then false, at once.
+ */
+export function busyRetries(): () => Promise<boolean> {
+  const until = performance.now() + BUSY_RETRY_FOR_MS;
+  return async () => {
+    if (performance.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS));
+    return true;
+  };
+}

@@ -13,7 +13,7 @@ import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { BUSY_RETRY_FOR_MS, BUSY_RETRY_MS, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
+import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
 import { TokenService } from './token.service';
 import type { JoinGrant } from './join-auth.service';
@@ -105,7 +105,7 @@ export class SessionsService {
    * or full); `nodeDown` names the dead node the session is still on.
    */
   private async addLockFree(sessionId: string, dto: CreateParticipantDto, rejoinKey: string): Promise<{ joined?: Joined } | { nodeDown: string }> {
-    const busyUntil = performance.now() + BUSY_RETRY_FOR_MS;
+    const retryWhileBusy = busyRetries();
     for (;;) {
       const participant = this.newParticipant(dto, rejoinKey, () => false);
       const added = await this.store.addParticipant(sessionId, participant, this.health.downNodes());
@@ -114,10 +114,7 @@ export class SessionsService {
       // Another writer (a rebuild, the sweep, presence) holds the session for a moment: asked again
       // shortly rather than queued behind the lock, where every join arriving meanwhile would queue
       // too, one lease at a time (a busy big session's joins fell to a tenth of their rate).
-      if (added.outcome === 'busy' && performance.now() < busyUntil) {
-        await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS));
-        continue;
-      }
+      if (added.outcome === 'busy' && (await retryWhileBusy())) continue;
       // A taken identity (a 1 in 16 million draw per participant) just draws again; anything else is
       // decided under the lock, where its error is raised.
       if (added.outcome !== 'taken') return {};
@@ -255,6 +252,8 @@ export class SessionsService {
   /** A client's signal connection to `url` dropped: probe now; a down verdict moves every session on it. */
   async reportMediaLost(sessionId: string, url: string): Promise<void> {
     // Where the session stands, not its participants: a node's death brings one report per participant.
+    // While this instance's herd moves that node, a report adds nothing (see below), not even a read.
+    if (this.rebuilds.isMovingNode(url)) return;
     const session = await this.store.placement(sessionId);
     if (!session || session.waitingForNode || session.nodeUrl !== url) return;
     const status = await this.health.verdict(url);
