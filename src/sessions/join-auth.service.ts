@@ -7,6 +7,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { bearerToken, OperatorAccess } from '../common/operator-access';
 import { RoomSettingsDto } from './dto/create-participant.dto';
+import { matchesSessionPattern } from './session-pattern';
 
 /** What one join may do: choose room settings, and under which name. */
 export interface JoinGrant {
@@ -53,7 +54,7 @@ export class JoinAuthService {
     if (!token) throw new DomainError('unauthorized', NEEDS_TOKEN);
     const claims = await this.verify(token);
     const patterns = Array.isArray(claims.sessions) ? claims.sessions : [claims.sessions];
-    if (!patterns.some((pattern) => sessionPattern(pattern).test(sessionId))) {
+    if (!patterns.some((pattern) => matchesSessionPattern(pattern, sessionId))) {
       throw new DomainError('forbidden', `the join token does not cover session ${sessionId}`);
     }
     return { operator: false, ...(claims.name !== undefined && { name: claims.name }), ...(claims.room && { room: this.roomOf(claims.room) }) };
@@ -89,9 +90,4 @@ export class JoinAuthService {
     }
     return room;
   }
-}
-
-/** `team-*` matches team-a, team-b2...; the other characters a pattern may hold are all literal in a RegExp. */
-function sessionPattern(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/\*/g, '[A-Za-z0-9_-]*')}$`);
 }
