@@ -69,6 +69,9 @@ export interface SessionRecord {
   participants: Record<string, ParticipantRecord>;
 }
 
+/** A session's record without its participants: what a key check or a join needs to know of where it stands. */
+export type SessionHead = Omit<SessionRecord, 'participants'>;
+
 /**
  * The participant with this identity. Identities come from URLs: `constructor` or `__proto__` must
  * find nobody, not an Object.prototype member, so every lookup goes through an own-property check.

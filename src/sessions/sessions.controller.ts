@@ -39,9 +39,10 @@ export class SessionsController {
   }
 
   @Delete('sessions/:sessionId/participants/:identity')
+  @UseGuards(RateLimitGuard)
   @HttpCode(204)
   @ApiResponse({ status: 204, description: 'left for good; never invited back' })
-  @ApiErrors(400, 401, 404, 413, 503)
+  @ApiErrors(400, 401, 404, 413, 429, 503)
   leave(@Param() params: ParticipantParamsDto, @Body() body: RejoinKeyDto): Promise<void> {
     return this.sessions.leave(params.sessionId, params.identity, body.rejoinKey);
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
 import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
 import type { SessionRecord } from '../../src/sessions/session.model';
+import type { ParticipantView } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
 import { signWebhook, webhookBody, type WebhookInput } from '../support/livekit-webhook';
 import { api, join, operatorApi, scrapeMetrics } from '../support/session-client';
@@ -11,7 +12,7 @@ import { api, join, operatorApi, scrapeMetrics } from '../support/session-client
 /** Names that are Object.prototype members: as identities or session ids they must be plain data. */
 const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
 
-/** A store whose next read of one session runs a hook after answering: the window between authenticate and the lock. */
+/** A store whose next key check of one session runs a hook after answering: the window between the key check and the lock. */
 class InterleavingStore extends MemorySessionStore {
   private hook?: { sessionId: string; run: () => Promise<void> };
   /** While set, every write fails as a lost database connection would. */
@@ -30,18 +31,19 @@ class InterleavingStore extends MemorySessionStore {
     return super.listByNode(nodeUrl);
   }
 
-  afterNextGet(sessionId: string, run: () => Promise<void>): void {
+  /** The next key check of one session (participantView) runs `run` after answering. */
+  afterNextView(sessionId: string, run: () => Promise<void>): void {
     this.hook = { sessionId, run };
   }
 
-  async get(sessionId: string): Promise<SessionRecord | undefined> {
-    const session = await super.get(sessionId);
+  async participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined> {
+    const view = await super.participantView(sessionId, identity);
     const hook = this.hook;
     if (hook?.sessionId === sessionId) {
       this.hook = undefined;
       await hook.run();
     }
-    return session;
+    return view;
   }
 }
 
@@ -96,7 +98,7 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     const ann = await join(stack.url, 'race-1', 'Ann');
     await join(stack.url, 'race-1', 'Bob');
     // After the leave authenticated, another writer (the sweep, a rebuild) removes Ann from the record.
-    store.afterNextGet('race-1', async () => {
+    store.afterNextView('race-1', async () => {
       const session = (await store.get('race-1'))!;
       delete session.participants[ann.identity];
       await store.save(session);

@@ -1,5 +1,5 @@
 import type { NodeLoadCount, NodeLoadSource } from '../../cluster/node-load.source';
-import type { ParticipantRecord, SessionRecord } from '../session.model';
+import type { ParticipantRecord, SessionHead, SessionRecord } from '../session.model';
 
 export type { NodeLoadCount };
 
@@ -27,7 +27,7 @@ export type AddOutcome =
 
 /** One participant and where its session stands, read without the other participants (a presence webhook's view). */
 export interface ParticipantView {
-  session: Omit<SessionRecord, 'participants'>;
+  session: SessionHead;
   participant: ParticipantRecord;
   /** What `replaceParticipant` compares against: the participant as read. */
   version: string;
