@@ -158,7 +158,29 @@ export class AppConfig {
   }
 }
 
-/** A URL for logs: any password in it is replaced. */
+/** user:password@ before the host (the last @ ends it, as in WHATWG URLs and so for ioredis). */
+const USERINFO_PASSWORD = /^([^/?#]*\/\/[^/?#:]*):[^/?#]*@/;
+/** A query parameter: ioredis takes each as a connection option (?password=, ?sentinelPassword=). */
+const QUERY_PARAMETER = /([?&])([^=&#]*)=([^&#]*)/g;
+
+/** A URL for logs: any password in it, in the userinfo or a query parameter, is replaced; nothing else changes. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+  const queryAt = url.indexOf('?');
+  const beforeQuery = queryAt === -1 ? url : url.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : url.slice(queryAt);
+  return (
+    beforeQuery.replace(USERINFO_PASSWORD, '$1:***@') +
+    query.replace(QUERY_PARAMETER, (parameter: string, separator: string, name: string, value: string) =>
+      value !== '' && /password/i.test(decodedName(name)) ? `${separator}${name}=***` : parameter,
+    )
+  );
+}
+
+/** The name ioredis sees (URLSearchParams decodes it). */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }

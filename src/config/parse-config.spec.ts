@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
+import { redactUrl } from './app-config';
 import { ConfigError, isLoopbackHost, parseConfig } from './parse-config';
 
 function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
@@ -144,6 +145,34 @@ describe('parseConfig', () => {
     const config = parseConfig(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://user:hunter2@127.0.0.1:6379'], {});
     expect(config.describe()).toContain('redis://user:***@127.0.0.1:6379');
     expect(config.describe()).not.toContain('hunter2');
+  });
+
+  it('redacts a Redis password given as a query parameter (ioredis takes ?password=) as well as in the userinfo, and nothing else', () => {
+    const cases: Array<[string, string]> = [
+      ['redis://127.0.0.1:6379/0?password=hunter2', 'redis://127.0.0.1:6379/0?password=***'],
+      ['rediss://cache.example:6380/2?tls=true&password=hun%26ter2&family=6', 'rediss://cache.example:6380/2?tls=true&password=***&family=6'],
+      ['redis://h:1?sentinelPassword=hunter2&name=mymaster', 'redis://h:1?sentinelPassword=***&name=mymaster'],
+      ['redis://h:1?pass%77ord=hunter2', 'redis://h:1?pass%77ord=***'], // what ioredis reads as password after decoding
+      ['redis://user:hunter2@127.0.0.1:6379', 'redis://user:***@127.0.0.1:6379'],
+      ['redis://:hunter2@127.0.0.1:6379/1', 'redis://:***@127.0.0.1:6379/1'],
+      ['redis://:hun@ter2@127.0.0.1:6379', 'redis://:***@127.0.0.1:6379'], // the last @ ends the userinfo, as for ioredis's URL parser
+      ['redis://user:hunter2@h:1/0?password=hunter2', 'redis://user:***@h:1/0?password=***'],
+      // Nothing else changes:
+      ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+      ['redis://user@127.0.0.1:6379/3?db=3&password=', 'redis://user@127.0.0.1:6379/3?db=3&password='],
+      ['redis://[::1]:6379/0?family=6', 'redis://[::1]:6379/0?family=6'],
+    ];
+    for (const [url, shown] of cases) expect([url, redactUrl(url)]).toEqual([url, shown]);
+    const config = parseConfig(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://127.0.0.1:6379/0?password=hunter2'], {});
+    expect(config.describe()).toContain('sessions in Redis at redis://127.0.0.1:6379/0?password=***');
+    expect(config.describe()).not.toContain('hunter2');
+  });
+
+  it('a refused --redis value is shown without its password', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    expect(problems([...base, '--redis', 'http://user:hunter2@127.0.0.1:6379/0?password=hunter2'])).toEqual([
+      '--redis / REDIS_URL: must be a redis:// or rediss:// URL (got "http://user:***@127.0.0.1:6379/0?password=***")',
+    ]);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_SOCKETS_PER_ADDRESS,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
+  redactUrl,
 } from './app-config';
 
 export class ConfigError extends Error {
@@ -159,7 +160,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   if (badOrigins.length > 0) problems.push(`${SOURCES.corsOrigins}: each must be an origin, http(s)://host[:port] with no path (got ${JSON.stringify(badOrigins)})`);
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
-    const value = raw[error.property] ?? error.value;
+    const value = error.property === 'redis' && typeof error.value === 'string' ? redactUrl(error.value) : (raw[error.property] ?? error.value);
     const shown = ['apiSecret', 'adminToken', 'authSecret'].includes(error.property) || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
     problems.push(`${source}: ${[...new Set(Object.values(error.constraints ?? {}))].join(', ')}${shown}`);
   }
