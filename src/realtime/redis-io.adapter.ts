@@ -4,6 +4,9 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import { connectRedis } from '../sessions/store/redis-connection';
 
+/** How long closing waits for Redis to acknowledge QUIT. */
+const QUIT_TIMEOUT_MS = 500;
+
 /**
  * socket.io rooms shared through Redis pub/sub: a `rejoin` pushed by the instance that rebuilt a
  * session reaches its participants' sockets on every other instance. The pub/sub adapter (not the
@@ -25,8 +28,18 @@ export class RedisIoAdapter extends IoAdapter {
     return server;
   }
 
-  override async close(server: Parameters<IoAdapter['close']>[0]): Promise<void> {
-    await super.close(server);
-    for (const client of this.clients) client.disconnect();
+  // After every server's close (Nest closes each gateway's, then disposes once). QUIT, not a plain
+  // disconnect: the redis adapter's close sends UNSUBSCRIBEs without waiting for them, and a disconnect
+  // failed them as unhandled rejections. A Redis that does not answer is not waited for.
+  override async dispose(): Promise<void> {
+    // Some of those are written a turn of the event loop later: QUIT goes after them.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all(
+      this.clients.map((client) =>
+        Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS).unref())])
+          .catch(() => undefined)
+          .finally(() => client.disconnect()),
+      ),
+    );
   }
 }

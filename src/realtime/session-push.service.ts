@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { Namespace } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contracts';
-import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../sessions/session.events';
+import { PARTICIPANT_LEFT, ParticipantLeftEvent, SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../sessions/session.events';
 
 export type SessionNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
 
@@ -40,5 +40,14 @@ export class SessionPushService {
   @OnEvent(SESSION_WAITING)
   waiting({ sessionId, generation, reason, identities }: SessionWaitingEvent): void {
     for (const identity of identities) this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', { generation, reason });
+  }
+
+  /**
+   * A server disconnect (the client does not reconnect by itself), on every instance through the
+   * adapter: a socket kept open could still report media-lost for a session its participant left.
+   */
+  @OnEvent(PARTICIPANT_LEFT)
+  left({ sessionId, identity }: ParticipantLeftEvent): void {
+    this.namespace?.in(participantRoom(sessionId, identity)).disconnectSockets(true);
   }
 }

@@ -3,6 +3,7 @@ import type { RejoinReason } from '../contracts';
 
 export const SESSION_MOVED = 'session-moved';
 export const SESSION_WAITING = 'session-waiting';
+export const PARTICIPANT_LEFT = 'participant-left';
 
 /** A session was rebuilt on `url`: each participant gets its fresh token there. */
 export class SessionMovedEvent {
@@ -22,5 +23,13 @@ export class SessionWaitingEvent {
     readonly generation: number,
     readonly reason: string,
     readonly identities: readonly string[],
+  ) {}
+}
+
+/** A participant left for good (DELETE): its sockets have nothing more to hear or say. */
+export class ParticipantLeftEvent {
+  constructor(
+    readonly sessionId: string,
+    readonly identity: string,
   ) {}
 }

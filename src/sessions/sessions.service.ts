@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { CLOCK, Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
@@ -13,6 +14,7 @@ import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionHead, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
+import { PARTICIPANT_LEFT, ParticipantLeftEvent } from './session.events';
 import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
 import { TokenService } from './token.service';
@@ -44,6 +46,7 @@ export class SessionsService {
     private readonly rebuilds: SessionRebuildService,
     private readonly tokens: TokenService,
     private readonly locks: SessionLocks,
+    private readonly events: EventEmitter2,
   ) {}
 
   /** `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it joined. */
@@ -227,6 +230,7 @@ export class SessionsService {
       return undefined;
     });
     this.logger.log({ msg: `session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`, sessionId, identity });
+    this.events.emit(PARTICIPANT_LEFT, new ParticipantLeftEvent(sessionId, identity));
     if (ended && !ended.waitingForNode && this.health.status(ended.nodeUrl) === 'up') {
       await this.rooms.deleteRoom(ended.nodeUrl, sessionId).catch((error: unknown) =>
         this.logger.warn(`DeleteRoom ${sessionId} on ${ended.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`),

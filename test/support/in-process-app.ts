@@ -11,6 +11,7 @@ import { NodeCallError } from '../../src/cluster/livekit-room.api';
 import type { ProbeResult } from '../../src/cluster/node-health.state';
 import type { NodeProber } from '../../src/cluster/node-prober';
 import { parseConfig } from '../../src/config/parse-config';
+import { RedisIoAdapter } from '../../src/realtime/redis-io.adapter';
 import { TEST_ADMIN_TOKEN } from './session-client';
 
 export type ScriptedState = 'up' | 'refused' | 'silent';
@@ -102,7 +103,10 @@ export async function startInProcessApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store })],
   }).compile();
-  const app = configureApp(moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() }), config);
+  const nest = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() });
+  // With --redis, socket rooms span instances as in production (createApp does the same).
+  if (config.redis) nest.useWebSocketAdapter(new RedisIoAdapter(nest, config.redis));
+  const app = configureApp(nest, config);
   // Listening on loopback too: socket.io clients and webhooks need a real port, supertest does not.
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
