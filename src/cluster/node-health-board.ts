@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { RedisScript } from '../sessions/store/redis-script';
 import type { NodeStatus } from './node-health.state';
 
 export const NODE_HEALTH_BOARD = Symbol('NodeHealthBoard');
@@ -37,6 +38,29 @@ export interface NodeHealthBoard {
 /** How often an instance rewrites its views, and how old a view may be before it counts as its instance's last words. */
 export const BOARD_REFRESH_MS = 5_000;
 export const BOARD_FRESH_MS = 3 * BOARD_REFRESH_MS;
+/**
+ * A view older than this (by the writer's clock) is deleted, and a node's hash that nobody wrote for this
+ * long expires: each instance start is a new field, which would otherwise stay for good. Four times the
+ * freshness window, so a clock skew between instances is never what hides a view: reads decide that.
+ */
+export const BOARD_FORGET_MS = 4 * BOARD_FRESH_MS;
+
+/**
+ * Writes one instance's view of a node, deletes the views written more than the forget window before it
+ * and sets the hash to expire after that window. Per field expiry (HPEXPIRE) needs Redis 7.4; this
+ * works on 7.0 (Debian's). A field that is not a view (another program's) is left to the hash's expiry.
+ * KEYS: the node's hash. ARGV: instance, view JSON, the view's `at` minus the window, the window.
+ */
+const PUBLISH_VIEW = new RedisScript(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local fields = redis.call('HGETALL', KEYS[1])
+local cutoff = tonumber(ARGV[3])
+for i = 1, #fields, 2 do
+  local ok, view = pcall(cjson.decode, fields[i + 1])
+  if ok and type(view) == 'table' and type(view.at) == 'number' and view.at < cutoff then redis.call('HDEL', KEYS[1], fields[i]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 0`);
 
 /**
  * The board in Redis: a hash per node (instance -> view JSON) and a channel for announcements.
@@ -60,14 +84,10 @@ export class RedisNodeHealthBoard implements NodeHealthBoard {
 
   async publish(views: PeerNodeView[], announce: boolean): Promise<void> {
     if (views.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const view of views) {
-      pipeline.hset(this.key(view.url), view.instance, JSON.stringify(view));
-      if (announce) pipeline.publish(this.channel, JSON.stringify(view));
-    }
-    const replies = await pipeline.exec();
-    const failed = replies?.find(([error]) => error);
-    if (failed) throw failed[0];
+    // One call per node: auto-pipelining sends them in one write.
+    const writes = views.map((view) => PUBLISH_VIEW.run(this.redis, [this.key(view.url)], [view.instance, JSON.stringify(view), view.at - BOARD_FORGET_MS, BOARD_FORGET_MS]));
+    if (announce) for (const view of views) writes.push(this.redis.publish(this.channel, JSON.stringify(view)));
+    await Promise.all(writes);
   }
 
   async read(urls: readonly string[], freshMs: number): Promise<PeerNodeView[]> {
