@@ -11,6 +11,8 @@ export const DEFAULT_RATE_LIMIT = 60;
 export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 32;
 /** Participants per session unless an operator or an auth token asks for fewer. */
 export const DEFAULT_MAX_PARTICIPANTS = 100;
+/** The longest a join token may live (exp - iat, or exp - now without iat): a day, as a login session. */
+export const DEFAULT_AUTH_MAX_AGE_SECONDS = 86_400;
 /** Sessions per media node, a ceiling beside --node-capacity's participants. */
 export const DEFAULT_MAX_SESSIONS_PER_NODE = 500;
 
@@ -95,6 +97,11 @@ export class AppConfig {
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters (an HS256 key)' })
   readonly authSecret: string | undefined = undefined;
+
+  /** The longest a join token may live, in seconds (a token signed for 100 years is refused); 0 = no maximum. */
+  @IsInt({ message: 'must be a number of seconds >= 0 (0: no maximum)' })
+  @Min(0, { message: 'must be a number of seconds >= 0 (0: no maximum)' })
+  readonly authMaxAge: number = DEFAULT_AUTH_MAX_AGE_SECONDS;
 
   /**
    * Requests per client address per minute, for each of join, rejoin and get-token, and socket

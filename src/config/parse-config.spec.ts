@@ -111,6 +111,19 @@ describe('parseConfig', () => {
     expect(problems([...base, '--auth-secret', 'too-short-secret'])).toEqual(['--auth-secret / AUTH_SECRET: must be at least 32 characters (an HS256 key)']);
   });
 
+  it('takes --auth-max-age or AUTH_MAX_AGE in seconds (the flag wins), 24 h by default, 0 for none, and names a bad value', () => {
+    const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
+    expect(parseConfig(base, {}).authMaxAge).toBe(86_400);
+    expect(parseConfig([...base, '--auth-max-age', '600'], { AUTH_MAX_AGE: '60' }).authMaxAge).toBe(600);
+    expect(parseConfig(base, { AUTH_MAX_AGE: '3600' }).authMaxAge).toBe(3600);
+    expect(parseConfig([...base, '--auth-max-age', '0'], {}).authMaxAge).toBe(0);
+    expect(problems([...base, '--auth-max-age', '10m', '--port', 'x'])).toEqual([
+      '--port / PORT: must be an integer between 0 and 65535 (got "x")',
+      '--auth-max-age / AUTH_MAX_AGE: must be a number of seconds >= 0 (0: no maximum) (got "10m")',
+    ]);
+    expect(problems(base, { AUTH_MAX_AGE: '-5' })).toEqual(['--auth-max-age / AUTH_MAX_AGE: must be a number of seconds >= 0 (0: no maximum) (got "-5")']);
+  });
+
   it('limits: --rate-limit, --max-sockets-per-address, --max-participants (or env) with defaults, 0 for none; --trust-proxy', () => {
     const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
     const defaults = parseConfig(base, {});

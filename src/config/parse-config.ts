@@ -3,6 +3,7 @@ import { isURL, validateSync } from 'class-validator';
 import { parseFlags, type FlagSpec } from '../shared/cli-flags';
 import {
   AppConfig,
+  DEFAULT_AUTH_MAX_AGE_SECONDS,
   DEFAULT_DEV_BASE_PORT,
   DEFAULT_DEV_NODES,
   DEFAULT_MAX_PARTICIPANTS,
@@ -35,6 +36,7 @@ const SOURCES: Record<string, string> = {
   corsOrigins: '--cors-origin / CORS_ORIGIN',
   adminToken: '--admin-token / ADMIN_TOKEN',
   authSecret: '--auth-secret / AUTH_SECRET',
+  authMaxAge: '--auth-max-age / AUTH_MAX_AGE',
   rateLimit: '--rate-limit / RATE_LIMIT',
   maxSocketsPerAddress: '--max-sockets-per-address / MAX_SOCKETS_PER_ADDRESS',
   maxParticipants: '--max-participants / MAX_PARTICIPANTS',
@@ -57,6 +59,7 @@ const FLAGS = {
   'cors-origin': { type: 'string', multiple: true },
   'admin-token': { type: 'string' },
   'auth-secret': { type: 'string' },
+  'auth-max-age': { type: 'string' },
   'rate-limit': { type: 'string' },
   'max-sockets-per-address': { type: 'string' },
   'max-participants': { type: 'string' },
@@ -72,11 +75,12 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
        [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
        [--auth-secret S] (joins and get-token need a JWT (HS256) signed with S by your app: claims sessions, name?, room?)
+       [--auth-max-age 86400] (seconds a join token may live, exp - iat; 0: no maximum)
        [--rate-limit 60] (joins, rejoins, get-tokens and socket handshakes per client address per minute, each; 0: off)
        [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap) [--max-sessions-per-node 500]
        [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
 
 /** Comma-separated values, trimmed, empty ones dropped. */
 function splitList(value: string): string[] {
@@ -117,6 +121,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     corsOrigins: corsOrigins(values['cors-origin'] as string[] | undefined, env.CORS_ORIGIN),
     adminToken: flag('admin-token') ?? (env.ADMIN_TOKEN || undefined),
     authSecret: flag('auth-secret') ?? (env.AUTH_SECRET || undefined),
+    authMaxAge: toInt(flag('auth-max-age') ?? env.AUTH_MAX_AGE, DEFAULT_AUTH_MAX_AGE_SECONDS),
     rateLimit: toInt(flag('rate-limit') ?? env.RATE_LIMIT, DEFAULT_RATE_LIMIT),
     maxSocketsPerAddress: toInt(flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS, DEFAULT_MAX_SOCKETS_PER_ADDRESS),
     maxParticipants: toInt(flag('max-participants') ?? env.MAX_PARTICIPANTS, DEFAULT_MAX_PARTICIPANTS),
@@ -149,6 +154,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     devNodes: flag('dev-nodes'),
     devBasePort: flag('dev-base-port'),
     nodeCapacity: flag('node-capacity') ?? env.NODE_CAPACITY,
+    authMaxAge: flag('auth-max-age') ?? env.AUTH_MAX_AGE,
     rateLimit: flag('rate-limit') ?? env.RATE_LIMIT,
     maxSocketsPerAddress: flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
     maxParticipants: flag('max-participants') ?? env.MAX_PARTICIPANTS,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { NAME_PATTERN, NAME_RULE } from '../contracts';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
@@ -30,6 +30,9 @@ interface JoinClaims {
   room?: Record<string, unknown>;
 }
 
+/** Leeway for the app's clock running ahead of ours, where a token's life is measured from now (it has no iat). */
+const CLOCK_SKEW_SECONDS = 60;
+
 const NEEDS_TOKEN = 'this backend admits joins with a token from your app: Authorization: Bearer <JWT, HS256, signed with its auth secret>';
 
 /**
@@ -41,9 +44,11 @@ const NEEDS_TOKEN = 'this backend admits joins with a token from your app: Autho
 export class JoinAuthService {
   private readonly operators: OperatorAccess;
   private readonly key?: Uint8Array;
+  private readonly maxAgeSeconds: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.operators = new OperatorAccess(config);
+    this.maxAgeSeconds = config.authMaxAge;
     if (config.authSecret) this.key = new TextEncoder().encode(config.authSecret);
   }
 
@@ -69,6 +74,7 @@ export class JoinAuthService {
       const why = error instanceof joseErrors.JOSEError ? error.code : 'malformed';
       throw new DomainError('unauthorized', `the join token is not valid (${why})`);
     }
+    this.checkLifetime(payload);
     const problems: string[] = [];
     const sessions = payload.sessions;
     const isPattern = (value: unknown) => typeof value === 'string' && /^[A-Za-z0-9_*-]{1,128}$/.test(value);
@@ -79,6 +85,24 @@ export class JoinAuthService {
     if (payload.room !== undefined && (typeof payload.room !== 'object' || payload.room === null || Array.isArray(payload.room))) problems.push('room must be an object');
     if (problems.length > 0) throw new DomainError('unauthorized', `the join token's claims are not valid: ${problems.join('; ')}`);
     return payload as unknown as JoinClaims;
+  }
+
+  /**
+   * A token is a key to sessions for as long as it lives: one signed for years cannot be taken back. Its
+   * exp counts from its iat, and from now as well (an iat set ahead would hide the life otherwise).
+   */
+  private checkLifetime(payload: JWTPayload): void {
+    if (this.maxAgeSeconds === 0) return;
+    const exp = payload.exp!;
+    const afterIat = payload.iat !== undefined ? exp - payload.iat : undefined;
+    const fromNow = exp - Math.floor(Date.now() / 1000);
+    const why =
+      afterIat !== undefined && afterIat > this.maxAgeSeconds
+        ? `its exp is ${afterIat} s after its iat`
+        : fromNow > this.maxAgeSeconds + CLOCK_SKEW_SECONDS
+          ? `its exp is ${fromNow} s from now`
+          : undefined;
+    if (why) throw new DomainError('unauthorized', `the join token lives too long: ${why}; this backend accepts at most ${this.maxAgeSeconds} s (--auth-max-age)`);
   }
 
   private roomOf(raw: Record<string, unknown>): RoomSettingsDto {

@@ -54,6 +54,13 @@ describe('joins with --auth-secret: a token from the developer\'s app', () => {
     expect((await sessions()).find((s) => s.sessionId === 'closed')).toBeUndefined();
   });
 
+  it('refuses a token that lives longer than --auth-max-age (24 h by default): 401 with why, nothing created', async () => {
+    const res = await joinWith('century', `Bearer ${await joinToken({ sessions: 'century' }, { expiresIn: '100y' })}`).expect(401);
+    expect((res.body as ApiErrorBody).message).toMatch(/^the join token lives too long: its exp is 3155760000 s after its iat; this backend accepts at most 86400 s \(--auth-max-age\)$/);
+    await joinWith('day', `Bearer ${await joinToken({ sessions: 'day' }, { expiresIn: '24h' })}`).expect(201);
+    expect((await sessions()).map((s) => s.sessionId)).not.toContain('century');
+  });
+
   it('a valid token that does not cover the session: 403, nothing created', async () => {
     const token = await joinToken({ sessions: ['team-*', 'standup'] });
     const res = await joinWith('elsewhere', `Bearer ${token}`).expect(403);
@@ -100,5 +107,30 @@ describe('joins without --auth-secret: anyone with the link, room settings from 
     expect([room('open').maxParticipants, room('open').emptyTimeoutSec]).toEqual([100, 300]);
     // The operator's count, within --max-participants (100 by default), which binds everyone.
     expect([room('run-by-ops').maxParticipants, room('run-by-ops').emptyTimeoutSec]).toEqual([100, 86_400]);
+  });
+});
+
+describe('joins with --auth-max-age: how long a join token may live', () => {
+  let stack: InProcessApp;
+  const join = (sessionId: string, token: string) => request(stack.app.getHttpServer()).post(`/api/sessions/${sessionId}/participants`).set('authorization', `Bearer ${token}`).send({ name: 'Ann' });
+  const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(AUTH_SECRET));
+  const now = () => Math.floor(Date.now() / 1000);
+
+  beforeAll(async () => {
+    stack = await startInProcessApp({ args: ['--auth-secret', AUTH_SECRET, '--auth-max-age', '600'] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('admits a token of exactly the maximum, refuses one a minute longer, with or without iat, and one whose iat is set ahead to hide its life', async () => {
+    await join('ten-minutes', await joinToken({ sessions: 'ten-minutes' }, { expiresIn: '10m' })).expect(201);
+    const eleven = await join('eleven', await joinToken({ sessions: 'eleven' }, { expiresIn: '11m' })).expect(401);
+    expect((eleven.body as ApiErrorBody).message).toBe('the join token lives too long: its exp is 660 s after its iat; this backend accepts at most 600 s (--auth-max-age)');
+    await join('no-iat', await sign({ sessions: 'no-iat', exp: now() + 540 })).expect(201);
+    const noIat = await join('no-iat-long', await sign({ sessions: 'no-iat-long', exp: now() + 3_600 })).expect(401);
+    expect((noIat.body as ApiErrorBody).message).toMatch(/^the join token lives too long: its exp is 3\d{3} s from now; this backend accepts at most 600 s \(--auth-max-age\)$/);
+    const ahead = await join('ahead', await sign({ sessions: 'ahead', iat: now() + 86_400, exp: now() + 86_400 + 60 })).expect(401);
+    expect((ahead.body as ApiErrorBody).message).toMatch(/^the join token lives too long: its exp is 86\d{3} s from now/);
   });
 });
