@@ -41,6 +41,11 @@ export interface LiveKitRoomApi {
   deleteRoom(nodeUrl: string, roomName: string): Promise<void>;
   /** Every room the node holds, with its participant count: the sweep's view when webhooks are missing. */
   listRooms(nodeUrl: string): Promise<RoomOnNode[]>;
+  /**
+   * The identities connected to one room (ListParticipants): which invites no webhook confirmed are
+   * there. Optional for fakes; without it an occupied room gives the sweep no evidence either way.
+   */
+  listParticipants?(nodeUrl: string, roomName: string): Promise<string[]>;
 }
 
 function transportKind(error: unknown): ProbeFailureKind | undefined {
@@ -79,6 +84,11 @@ export class LiveKitRoomServiceApi implements LiveKitRoomApi {
   async listRooms(nodeUrl: string): Promise<RoomOnNode[]> {
     const rooms = await this.call(nodeUrl, (client) => client.listRooms());
     return rooms.map((room) => ({ name: room.name, sid: room.sid, participants: room.numParticipants }));
+  }
+
+  async listParticipants(nodeUrl: string, roomName: string): Promise<string[]> {
+    const participants = await this.call(nodeUrl, (client) => client.listParticipants(roomName));
+    return participants.map((participant) => participant.identity);
   }
 
   private async call<T>(nodeUrl: string, fn: (client: RoomServiceClient) => Promise<T>): Promise<T> {

@@ -22,6 +22,23 @@ export const SWEEP_INTERVAL_MS = 5_000;
 export const CONNECT_WINDOW_MS = 30_000;
 
 /**
+ * An invite nobody has seen connected (no participant_joined, not in the node's room) is forgotten
+ * after this long. A client connects within 1-2 s of its join answer, and within seconds of a rebuild's
+ * push (each re-invite starts this again); a minute also covers livekit-client's 15 s connect timeout
+ * and socket.io's 5 s reconnect ceiling several times over. Until then an invite counts toward the
+ * session's size: anyone with the link could hold a session full with joins that never connect.
+ */
+export const INVITE_CONFIRM_MS = 60_000;
+
+/**
+ * Invites a session holds at once that nobody has seen connect yet (first joins; a rebuild's re-invites
+ * of participants seen before do not count): over it a join answers 429. With webhooks a join is
+ * confirmed within seconds; without, at the sweep after INVITE_CONFIRM_MS, so this is also how many
+ * newcomers a webhook-less session takes a minute.
+ */
+export const MAX_UNCONFIRMED_INVITES = 100;
+
+/**
  * A lock-free write (a join, a presence webhook) finding its session held by another writer asks again
  * this often, for this long, before it queues for the lock.
  */

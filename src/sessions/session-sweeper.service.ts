@@ -6,7 +6,7 @@ import { MetricsService } from '../ops/metrics.service';
 import { SESSION_STORE, SessionStore } from './store/session-store';
 import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { CONNECT_WINDOW_MS, PARTICIPANT_LEFT_GRACE_MS, SWEEP_INTERVAL_MS } from './session-policy';
+import { CONNECT_WINDOW_MS, INVITE_CONFIRM_MS, PARTICIPANT_LEFT_GRACE_MS, SWEEP_INTERVAL_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
 
 export interface SweepResult {
@@ -17,16 +17,34 @@ export interface SweepResult {
 /** room name -> participants, per node that answered ListRooms in this sweep. */
 type Occupancy = Map<string, Map<string, number>>;
 
-function forgettable(p: ParticipantRecord, now: number): boolean {
-  if ((p.state === 'left' || p.state === 'leaving') && now - (p.leftAt ?? 0) >= PARTICIPANT_LEFT_GRACE_MS) return true;
+/**
+ * Who is in the session's room, as its node tells: identities (an empty set when the room is empty or
+ * gone), or undefined when the node gave no answer (down, unreachable, the session waits for a node).
+ */
+type Connected = Set<string> | undefined;
+
+/** What the sweep does with one participant: nothing, forget it, or record that its node has it connected. */
+function fate(p: ParticipantRecord, now: number, connected: () => Connected): 'keep' | 'forget' | 'confirm' {
+  if (p.state === 'left' || p.state === 'leaving') return now - (p.leftAt ?? 0) >= PARTICIPANT_LEFT_GRACE_MS ? 'forget' : 'keep';
+  if (p.state !== 'invited') return 'keep';
   // No rejoin key and never confirmed: its token has expired, nobody can come back as it.
-  return p.expiresAt !== undefined && p.state === 'invited' && now >= p.expiresAt;
+  if (p.expiresAt !== undefined && now >= p.expiresAt) return 'forget';
+  if (!inviteDue(p, now)) return 'keep';
+  // Time enough to connect and no webhook said so: the node's room decides, when it answered.
+  const present = connected();
+  if (!present) return 'keep';
+  return present.has(p.identity) ? 'confirm' : 'forget';
+}
+
+function inviteDue(p: ParticipantRecord, now: number): boolean {
+  return p.state === 'invited' && now - p.invitedAt >= INVITE_CONFIRM_MS;
 }
 
 /**
  * Nothing in the registry grows forever: participants who left are forgotten after the grace period,
- * key-less participants when their token expires, and a session ends when its node has reported its
- * room empty (or gone) for the room's own timeout, whether or not webhooks arrive.
+ * key-less participants when their token expires, invites nobody saw connect after INVITE_CONFIRM_MS
+ * (unless the node's room has them: then they count as joined), and a session ends when its node has
+ * reported its room empty (or gone) for the room's own timeout, whether or not webhooks arrive.
  */
 @Injectable()
 export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -62,8 +80,9 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
       if (this.rebuilds.isRebuilding(sessionId)) continue;
       // Decided first on the listed copy: a session with nothing to change is not locked at all (a
       // lock per session per sweep would hold up its lock-free joins every 5 s).
-      if (!this.plan(listed, now, occupancy).changes) continue;
-      const outcome = await this.locks.run(sessionId, () => this.sweepSession(sessionId, now, occupancy));
+      const connected = await this.connectedIn(listed, now, occupancy);
+      if (!this.plan(listed, now, occupancy, connected).changes) continue;
+      const outcome = await this.locks.run(sessionId, () => this.sweepSession(sessionId, now, occupancy, connected));
       result.prunedParticipants += outcome.pruned;
       if (outcome.ended) result.endedSessions++;
     }
@@ -98,26 +117,63 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     return occupancy;
   }
 
-  private async sweepSession(sessionId: string, now: number, occupancy: Occupancy): Promise<{ pruned: number; ended: boolean }> {
+  /**
+   * Who the session's node has in its room, asked only when an invite is due: ListRooms already says
+   * how many (none: nobody to ask about); ListParticipants says who.
+   */
+  private async connectedIn(session: SessionRecord, now: number, occupancy: Occupancy): Promise<Connected> {
+    if (!Object.values(session.participants).some((p) => inviteDue(p, now))) return undefined;
+    const rooms = session.waitingForNode ? undefined : occupancy.get(session.nodeUrl);
+    if (!rooms) return undefined;
+    if ((rooms.get(session.sessionId) ?? 0) === 0) return new Set();
+    if (!this.rooms.listParticipants) return undefined;
+    try {
+      return new Set(await this.rooms.listParticipants(session.nodeUrl, session.sessionId));
+    } catch (error) {
+      this.logger.debug(`sweep: ListParticipants ${session.sessionId} on ${session.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  }
+
+  private async sweepSession(sessionId: string, now: number, occupancy: Occupancy, connected: Connected): Promise<{ pruned: number; ended: boolean }> {
     const session = await this.store.get(sessionId);
     if (!session) return { pruned: 0, ended: false };
-    const { gone, emptyChanged, why } = this.plan(session, now, occupancy);
+    const { gone, confirmed, emptyChanged, why } = this.plan(session, now, occupancy, connected);
+    const invites = gone.filter((p) => p.state === 'invited' && p.expiresAt === undefined).length;
+    if (invites > 0) this.logger.log({ msg: `session ${sessionId}: ${invites} invite(s) never seen connected within ${INVITE_CONFIRM_MS} ms; forgotten`, sessionId });
     if (why) {
       await this.store.delete(sessionId);
       this.logger.log(`session ${sessionId} ended: ${why}`);
       return { pruned: gone.length, ended: true };
     }
-    if (gone.length > 0 || emptyChanged) await this.store.save(session);
+    if (gone.length > 0 || confirmed > 0 || emptyChanged) await this.store.save(session);
     return { pruned: gone.length, ended: false };
   }
 
-  /** Applies the sweep to `session` (a copy): who is forgotten, what the node says, whether it ends. */
-  private plan(session: SessionRecord, now: number, occupancy: Occupancy): { gone: ParticipantRecord[]; emptyChanged: boolean; why?: string; changes: boolean } {
-    const gone = Object.values(session.participants).filter((p) => forgettable(p, now));
-    for (const p of gone) delete session.participants[p.identity];
+  /** Applies the sweep to `session` (a copy): who is forgotten or confirmed, what the node says, whether it ends. */
+  private plan(
+    session: SessionRecord,
+    now: number,
+    occupancy: Occupancy,
+    connected: Connected,
+  ): { gone: ParticipantRecord[]; confirmed: number; emptyChanged: boolean; why?: string; changes: boolean } {
+    const gone: ParticipantRecord[] = [];
+    let confirmed = 0;
+    for (const p of Object.values(session.participants)) {
+      const decided = fate(p, now, () => connected);
+      if (decided === 'forget') {
+        gone.push(p);
+        delete session.participants[p.identity];
+      } else if (decided === 'confirm') {
+        // The node has it connected though no webhook said so (a node without webhooks, one lost).
+        p.state = 'joined';
+        p.joinedAt = now;
+        confirmed++;
+      }
+    }
     const emptyChanged = this.updateEmptiness(session, now, occupancy);
     const why = this.endReason(session, now);
-    return { gone, emptyChanged, why, changes: gone.length > 0 || emptyChanged || why !== undefined };
+    return { gone, confirmed, emptyChanged, why, changes: gone.length > 0 || confirmed > 0 || emptyChanged || why !== undefined };
   }
 
   /** Records what the session's node says about its room; answers whether the record changed. */

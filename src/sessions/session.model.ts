@@ -18,7 +18,7 @@ export interface ParticipantGrants {
 
 /**
  * invited: a token was issued, the media server has not confirmed the join yet.
- * joined: participant_joined seen on the session's current room.
+ * joined: participant_joined seen on the session's current room, or the sweep found it in the node's room.
  * leaving: participant_left seen; re-invited on a rebuild only until the grace period ends.
  * left: gone for good, never re-invited.
  */
@@ -78,6 +78,11 @@ export type SessionHead = Omit<SessionRecord, 'participants'>;
  */
 export function findParticipant(session: SessionRecord, identity: string): ParticipantRecord | undefined {
   return Object.hasOwn(session.participants, identity) ? session.participants[identity] : undefined;
+}
+
+/** Invited and never seen connected (a first join; a re-invite of someone seen before is not one). */
+export function isUnconfirmedInvite(p: ParticipantRecord): boolean {
+  return p.state === 'invited' && p.joinedAt === undefined;
 }
 
 /** Participants a rebuild re-invites. */

@@ -15,7 +15,7 @@ import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionHead, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { PARTICIPANT_LEFT, ParticipantLeftEvent } from './session.events';
-import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
+import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, MAX_UNCONFIRMED_INVITES, TOKEN_TTL_SECONDS } from './session-policy';
 import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
 import { TokenService } from './token.service';
 import type { JoinGrant } from './join-auth.service';
@@ -111,7 +111,7 @@ export class SessionsService {
     const retryWhileBusy = busyRetries();
     for (;;) {
       const participant = this.newParticipant(dto, rejoinKey, () => false);
-      const added = await this.store.addParticipant(sessionId, participant, this.health.downNodes());
+      const added = await this.store.addParticipant(sessionId, participant, this.health.downNodes(), MAX_UNCONFIRMED_INVITES);
       if (added.outcome === 'added') return { joined: { session: added, participant } };
       if (added.outcome === 'node-down') return { nodeDown: added.nodeUrl };
       // Another writer (a rebuild, the sweep, presence) holds the session for a moment: asked again
@@ -128,7 +128,7 @@ export class SessionsService {
   private async addToExisting(sessionId: string, dto: CreateParticipantDto, rejoinKey: string): Promise<Joined> {
     for (;;) {
       const participant = this.newParticipant(dto, rejoinKey, () => false);
-      const added = await this.store.addParticipant(sessionId, participant);
+      const added = await this.store.addParticipant(sessionId, participant, [], MAX_UNCONFIRMED_INVITES);
       if (added.outcome === 'added') return { session: added, participant };
       const where = await this.store.placement(sessionId);
       switch (added.outcome) {
@@ -138,6 +138,9 @@ export class SessionsService {
           throw new DomainError('no-node-available', NO_NODE_MESSAGE);
         case 'full':
           throw new DomainError('conflict', `session ${sessionId} is full (${where?.maxParticipants} participants)`);
+        case 'too-many-unconfirmed':
+          // Passing: they connect within seconds, or the sweep forgets them after INVITE_CONFIRM_MS.
+          throw new DomainError('too-many-requests', `session ${sessionId} has ${MAX_UNCONFIRMED_INVITES} participants who have not connected yet; try again in a few seconds`);
         default:
           throw new DomainError('not-found', `session ${sessionId} ended while joining; join again`);
       }

@@ -131,6 +131,32 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     expect((await redisStore.get('presence'))!.participants.a?.state).toBe('joined');
   });
 
+  it('caps unconfirmed invites like the in-memory store, their count kept by every write', async () => {
+    const invited = (identity: string, joinedAt?: number) => ({ ...session('x', 'ws://n1', [identity]).participants[identity]!, state: 'invited' as const, joinedAt });
+    for (const store of [new MemorySessionStore(), new RedisSessionStore(client)]) {
+      // Two first invites never seen, one re-invite of someone seen before (a rebuild's), one joined.
+      const record = session('pending', 'ws://n1', ['joined']);
+      Object.assign(record.participants, { a: invited('a'), b: invited('b'), seen: invited('seen', 3) });
+      await store.save(record);
+      expect(await store.addParticipant('pending', invited('c'), [], 3)).toMatchObject({ outcome: 'added' });
+      expect(await store.addParticipant('pending', invited('d'), [], 3)).toEqual({ outcome: 'too-many-unconfirmed' });
+      expect(await store.addParticipant('pending', invited('d'), [], 0)).toMatchObject({ outcome: 'added' }); // 0: no cap
+      expect(await store.addParticipant('pending', session('x', 'ws://n1', ['e']).participants['e']!, [], 1)).toMatchObject({ outcome: 'added' }); // not an invite
+      // A webhook confirms one of the four: one place more.
+      const view = (await store.participantView('pending', 'a'))!;
+      expect(await store.replaceParticipant('pending', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version)).toBe('replaced');
+      expect(await store.addParticipant('pending', invited('f'), [], 4)).toMatchObject({ outcome: 'added' });
+      expect(await store.addParticipant('pending', invited('g'), [], 4)).toEqual({ outcome: 'too-many-unconfirmed' });
+      // A save (the sweep forgetting them) counts again from the record.
+      const saved = (await store.get('pending'))!;
+      for (const id of ['b', 'c', 'd']) delete saved.participants[id];
+      await store.save(saved);
+      expect(await store.addParticipant('pending', invited('g'), [], 2)).toMatchObject({ outcome: 'added' });
+      expect(await store.addParticipant('pending', invited('h'), [], 2)).toEqual({ outcome: 'too-many-unconfirmed' });
+      await store.delete('pending');
+    }
+  });
+
   it('refuses a write from a holder whose lease ran out, and lets the new holder write', async () => {
     const store = new RedisSessionStore(client);
     const lease = new RedisLease(client);

@@ -25,6 +25,8 @@ export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
   readonly rooms = new Map<string, Map<string, RoomOnNode>>();
   createCalls = 0;
   private nextSid = 1;
+  /** Identities connected, per `${url} ${room}` (see `connect`). */
+  private readonly connected = new Map<string, Set<string>>();
 
   constructor(
     readonly urls: string[],
@@ -69,6 +71,21 @@ export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
   async listRooms(url: string): Promise<RoomOnNode[]> {
     if (this.state.get(url) !== 'up') throw new NodeCallError(url, 'refused', `RoomService on ${url}: refused`);
     return [...(this.rooms.get(url)?.values() ?? [])].map((room) => ({ ...room }));
+  }
+
+  async listParticipants(url: string, roomName: string): Promise<string[]> {
+    if (this.state.get(url) !== 'up') throw new NodeCallError(url, 'refused', `RoomService on ${url}: refused`);
+    return [...(this.connected.get(`${url} ${roomName}`) ?? [])];
+  }
+
+  /** A participant connects to the room on that node (created if need be), as its node would count it. */
+  connect(url: string, roomName: string, identity: string): void {
+    const rooms = this.rooms.get(url)!;
+    const room = rooms.get(roomName) ?? { name: roomName, sid: `RM_${this.nextSid++}`, participants: 0 };
+    const present = this.connected.get(`${url} ${roomName}`) ?? new Set<string>();
+    present.add(identity);
+    this.connected.set(`${url} ${roomName}`, present);
+    rooms.set(roomName, { ...room, participants: present.size });
   }
 }
 

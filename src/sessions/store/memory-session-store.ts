@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { activeParticipants, findParticipant, type ParticipantRecord, type SessionRecord } from '../session.model';
+import { activeParticipants, findParticipant, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
 import type { AddOutcome, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
@@ -14,6 +14,8 @@ export class MemorySessionStore implements SessionStore {
   private readonly loads = new Map<string, NodeLoadCount>();
   /** Participants who have not left, per session: kept by the writes, so a join never counts them. */
   private readonly active = new Map<string, number>();
+  /** Unconfirmed invites per session (isUnconfirmedInvite), kept the same way. */
+  private readonly unconfirmed = new Map<string, number>();
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     const session = this.sessions.get(sessionId);
@@ -25,6 +27,7 @@ export class MemorySessionStore implements SessionStore {
     const copy = structuredClone(session);
     this.sessions.set(session.sessionId, copy);
     this.active.set(session.sessionId, activeParticipants(copy).length);
+    this.unconfirmed.set(session.sessionId, Object.values(copy.participants).filter(isUnconfirmedInvite).length);
     this.count(copy, +1);
   }
 
@@ -36,15 +39,19 @@ export class MemorySessionStore implements SessionStore {
   }
 
   // No await before the write: the checks and the write happen in one turn of the event loop.
-  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = []): Promise<AddOutcome> {
+  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = [], maxUnconfirmed = 0): Promise<AddOutcome> {
     const session = this.sessions.get(sessionId);
     if (!session) return { outcome: 'missing' };
     if (session.waitingForNode) return { outcome: 'waiting' };
     if (downNodes.includes(session.nodeUrl)) return { outcome: 'node-down', nodeUrl: session.nodeUrl };
     const active = this.active.get(sessionId) ?? 0;
     if (session.room.maxParticipants > 0 && active >= session.room.maxParticipants) return { outcome: 'full' };
+    const unconfirmed = this.unconfirmed.get(sessionId) ?? 0;
+    const newcomerUnconfirmed = isUnconfirmedInvite(participant);
+    if (newcomerUnconfirmed && maxUnconfirmed > 0 && unconfirmed >= maxUnconfirmed) return { outcome: 'too-many-unconfirmed' };
     if (findParticipant(session, participant.identity)) return { outcome: 'taken' };
     session.participants[participant.identity] = structuredClone(participant);
+    if (newcomerUnconfirmed) this.unconfirmed.set(sessionId, unconfirmed + 1);
     const added = { outcome: 'added' as const, nodeUrl: session.nodeUrl, generation: session.generation };
     if (participant.state === 'left') return added;
     this.active.set(sessionId, active + 1);
@@ -68,6 +75,8 @@ export class MemorySessionStore implements SessionStore {
     if (!session || !current) return 'missing';
     if (JSON.stringify(current) !== version) return 'changed';
     session.participants[participant.identity] = structuredClone(participant);
+    const delta = Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(current));
+    if (delta !== 0) this.unconfirmed.set(sessionId, (this.unconfirmed.get(sessionId) ?? 0) + delta);
     return 'replaced';
   }
 
@@ -75,6 +84,7 @@ export class MemorySessionStore implements SessionStore {
     this.count(this.sessions.get(sessionId), -1);
     this.sessions.delete(sessionId);
     this.active.delete(sessionId);
+    this.unconfirmed.delete(sessionId);
   }
 
   async list(): Promise<SessionRecord[]> {

@@ -6,7 +6,7 @@ export const redisKeys = {
   session: (id: string) => `${KEY_PREFIX}session:${id}`,
   /** Its participants: a hash, identity -> JSON, so a join writes one field whatever the session's size. */
   participants: (id: string) => `${KEY_PREFIX}participants:${id}`,
-  /** Its node, the participants it adds to that node's load (counted = 0 while waiting), its active count. */
+  /** Its node, the participants it adds to that node's load (counted = 0 while waiting), its active count, its unconfirmed invites. */
   contribution: (id: string) => `${KEY_PREFIX}load-of:${id}`,
   /** Prefix of the per-node session sets; the Lua scripts build the full key from it. */
   byNodePrefix: `${KEY_PREFIX}node-sessions:`,
@@ -14,4 +14,6 @@ export const redisKeys = {
   ids: `${KEY_PREFIX}sessions`,
   loads: `${KEY_PREFIX}node-load`,
   lease: (id: string) => `${KEY_PREFIX}lease:${id}`,
+  /** A LiveKit webhook's event id, claimed or applied (webhooks/applied-event-ids.ts). */
+  webhookEvent: (id: string) => `${KEY_PREFIX}webhook-event:${id}`,
 };

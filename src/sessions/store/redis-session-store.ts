@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { activeParticipants, type ParticipantRecord, type SessionRecord } from '../session.model';
+import { activeParticipants, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
@@ -11,7 +11,7 @@ import { LeaseLostError, StoreUnavailableError } from './store.errors';
 // session is refused (KEYS[5] / ARGV[5]: the lease key and token, '' when the caller holds none).
 // KEYS: session, contribution, ids, loads, lease, participants.
 // ARGV: id, session JSON (no participants), node url, participants it adds to that node's load ('' while
-// waiting for a node), lease token, active participants, then identity / JSON pairs.
+// waiting for a node), lease token, active participants, unconfirmed invites, then identity / JSON pairs.
 const FENCE = `
 if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[5] then return redis.error_reply('LEASE_LOST') end
 local old = redis.call('HMGET', KEYS[2], 'url', 'participants', 'counted')
@@ -29,11 +29,11 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('SADD', '${redisKeys.byNodePrefix}' .. ARGV[3], ARGV[1])
 redis.call('DEL', KEYS[6])
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1]) end
 if ARGV[4] == '' then
-  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', 0, 'counted', 0, 'active', ARGV[6])
+  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', 0, 'counted', 0, 'active', ARGV[6], 'unconfirmed', ARGV[7])
 else
-  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', ARGV[4], 'counted', 1, 'active', ARGV[6])
+  redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', ARGV[4], 'counted', 1, 'active', ARGV[6], 'unconfirmed', ARGV[7])
   redis.call('HINCRBY', KEYS[4], ARGV[3] .. '|sessions', 1)
   redis.call('HINCRBY', KEYS[4], ARGV[3] .. '|participants', tonumber(ARGV[4]))
 end
@@ -48,22 +48,26 @@ return 1
 
 // One participant more, O(1): KEYS session, contribution, loads, lease, participants;
 // ARGV identity, JSON, the caller's lease token ('' for none), '1' when the participant counts as
-// active, then the nodes the caller sees down. Without a lease of its own the caller is refused
-// while any instance holds one: that writer has read the session and will rewrite it.
+// active, '1' when it is an unconfirmed invite, the most of those the session may hold (0: no limit),
+// then the nodes the caller sees down. Without a lease of its own the caller is refused while any
+// instance holds one: that writer has read the session and will rewrite it.
 const ADD_PARTICIPANT = new RedisScript(`
 if ARGV[3] ~= '' then
   if redis.call('GET', KEYS[4]) ~= ARGV[3] then return redis.error_reply('LEASE_LOST') end
 elseif redis.call('EXISTS', KEYS[4]) == 1 then return 'busy' end
 local json = redis.call('GET', KEYS[1])
 if not json then return 'missing' end
-local c = redis.call('HMGET', KEYS[2], 'url', 'counted', 'active')
+local c = redis.call('HMGET', KEYS[2], 'url', 'counted', 'active', 'unconfirmed')
 if c[2] ~= '1' then return 'waiting' end
-for i = 5, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
+for i = 7, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
 local session = cjson.decode(json)
 local limit = tonumber(session.room.maxParticipants) or 0
 if limit > 0 and tonumber(c[3] or 0) >= limit then return 'full' end
+local pending = tonumber(ARGV[6])
+if ARGV[5] == '1' and pending > 0 and tonumber(c[4] or 0) >= pending then return 'too-many-unconfirmed' end
 if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 'taken' end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[2], 'unconfirmed', 1) end
 if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[2], 'active', 1)
   redis.call('HINCRBY', KEYS[2], 'participants', 1)
@@ -73,8 +77,8 @@ return {'added', session.nodeUrl, tostring(session.generation)}
 `);
 
 // One participant rewritten in place if unchanged since it was read; refused while any lease is held
-// (that writer has read the session and will rewrite it). KEYS session, participants, lease;
-// ARGV identity, the JSON as read, the new JSON.
+// (that writer has read the session and will rewrite it). KEYS session, participants, lease,
+// contribution; ARGV identity, the JSON as read, the new JSON, the change in unconfirmed invites.
 const REPLACE_PARTICIPANT = new RedisScript(`
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'busy' end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
@@ -82,6 +86,7 @@ local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return 'missing' end
 if current ~= ARGV[2] then return 'changed' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[4], 'unconfirmed', tonumber(ARGV[4])) end
 return 'replaced'
 `);
 
@@ -103,11 +108,12 @@ export class RedisSessionStore implements SessionStore {
     const active = activeParticipants(session).length;
     const load = session.waitingForNode ? '' : String(active);
     const pairs = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant)]);
-    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [String(active), ...pairs]);
+    const unconfirmed = Object.values(participants).filter(isUnconfirmedInvite).length;
+    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [String(active), String(unconfirmed), ...pairs]);
   }
 
   async delete(sessionId: string): Promise<void> {
-    await this.write(sessionId, DELETE, currentLease(sessionId), ['', '', ''], ['0']);
+    await this.write(sessionId, DELETE, currentLease(sessionId), ['', '', ''], ['0', '0']);
   }
 
   async placement(sessionId: string): Promise<SessionPlacement | undefined> {
@@ -123,13 +129,14 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
-  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = []): Promise<AddOutcome> {
+  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = [], maxUnconfirmed = 0): Promise<AddOutcome> {
     const lease = currentLease(sessionId);
     const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId)];
-    const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', participant.state === 'left' ? '0' : '1', ...downNodes];
+    const flags = [participant.state === 'left' ? '0' : '1', isUnconfirmedInvite(participant) ? '1' : '0', String(maxUnconfirmed)];
+    const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', ...flags, ...downNodes];
     try {
       const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?];
-      if (typeof reply === 'string') return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'busy' };
+      if (typeof reply === 'string') return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
       if (reply[0] === 'node-down') return { outcome: 'node-down', nodeUrl: reply[1] };
       return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
     } catch (error) {
@@ -145,8 +152,9 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
-    const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId)];
-    return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, [participant.identity, version, JSON.stringify(participant)]))) as ReplaceOutcome;
+    const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId), redisKeys.contribution(sessionId)];
+    const unconfirmed = Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(JSON.parse(version) as ParticipantRecord));
+    return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, [participant.identity, version, JSON.stringify(participant), String(unconfirmed)]))) as ReplaceOutcome;
   }
 
   async list(): Promise<SessionRecord[]> {

@@ -23,7 +23,7 @@ export interface SessionPlacement {
 export type AddOutcome =
   | { outcome: 'added'; nodeUrl: string; generation: number }
   | { outcome: 'node-down'; nodeUrl: string }
-  | { outcome: 'taken' | 'missing' | 'waiting' | 'full' | 'busy' };
+  | { outcome: 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
 
 /** One participant and where its session stands, read without the other participants (a presence webhook's view). */
 export interface ParticipantView {
@@ -44,10 +44,11 @@ export interface SessionStore extends NodeLoadSource {
    * (joins into a big session cost the same as into a small one). Checked in the same step: the session
    * exists and waits for no node, it has room (`maxParticipants`, 0 = no limit), the identity is new, and
    * no other writer holds the session (`busy`: an instance's lease in Redis; the caller checks its own
-   * in-process lock), and its node is not one of `downNodes` (`node-down`: the caller rebuilds first).
-   * Anything but `added` changed nothing.
+   * in-process lock), and its node is not one of `downNodes` (`node-down`: the caller rebuilds first),
+   * and, when the newcomer is an unconfirmed invite (isUnconfirmedInvite), the session holds fewer than
+   * `maxUnconfirmed` of those (`too-many-unconfirmed`; 0 = no limit). Anything but `added` changed nothing.
    */
-  addParticipant(sessionId: string, participant: ParticipantRecord, downNodes?: readonly string[]): Promise<AddOutcome>;
+  addParticipant(sessionId: string, participant: ParticipantRecord, downNodes?: readonly string[], maxUnconfirmed?: number): Promise<AddOutcome>;
   /** The participant and its session's record without the others; undefined when either is gone. */
   participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined>;
   /**
