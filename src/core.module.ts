@@ -17,6 +17,7 @@ import { RedisLease } from './sessions/store/redis-lease';
 import { RedisSessionStore } from './sessions/store/redis-session-store';
 import { KEY_PREFIX } from './sessions/store/redis-keys';
 import { SESSION_STORE, SessionStore } from './sessions/store/session-store';
+import { APPLIED_EVENT_IDS, MemoryAppliedEventIds, RedisAppliedEventIds } from './webhooks/applied-event-ids';
 
 const REDIS = Symbol('Redis');
 const REDIS_READY = Symbol('RedisReady');
@@ -69,6 +70,8 @@ export class CoreModule {
       { provide: DEV_CLUSTER, useValue: devCluster },
       { provide: CLOCK, useValue: overrides.clock ?? new SystemClock() },
       { provide: SESSION_STORE, useValue: store },
+      // Webhook ids applied: shared in Redis, since LiveKit's retry of a delivery may reach another instance.
+      { provide: APPLIED_EVENT_IDS, useFactory: (clock: Clock) => (redis ? new RedisAppliedEventIds(redis) : new MemoryAppliedEventIds(() => clock.now())), inject: [CLOCK] },
       // Placement reads node load from the registry through cluster/'s own interface.
       { provide: NODE_LOAD_SOURCE, useExisting: SESSION_STORE },
       overrides.prober ? { provide: NODE_PROBER, useValue: overrides.prober } : { provide: NODE_PROBER, useClass: HttpNodeProber },

@@ -24,14 +24,18 @@ const webhookParser = text({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }
 const apiParser = json({ limit: API_BODY_LIMIT_BYTES, strict: true });
 
 /**
- * Webhooks keep their raw body as a string (LiveKit's signature covers the exact bytes sent); every
- * other route takes JSON up to API_BODY_LIMIT_BYTES.
+ * Every route but the webhooks takes JSON up to API_BODY_LIMIT_BYTES. Webhooks are read by their own
+ * middleware (webhooks/webhook-auth.middleware.ts), once their Authorization is known to be LiveKit's.
  */
 export function bodyParsers(): (req: Request, res: Response, next: NextFunction) => Promise<void> {
   return async (req, res, next) => {
     // originalUrl: middleware mounted by Nest sees a path relative to its mount point.
-    if (req.originalUrl.startsWith('/webhooks/')) await parse(webhookParser, WEBHOOK_BODY_LIMIT_BYTES, req, res);
-    else await parse(apiParser, API_BODY_LIMIT_BYTES, req, res);
+    if (!req.originalUrl.startsWith('/webhooks/')) await parse(apiParser, API_BODY_LIMIT_BYTES, req, res);
     next();
   };
+}
+
+/** A webhook's raw body, as a string: LiveKit's signature covers the exact bytes sent. */
+export function parseWebhookBody(req: Request, res: Response): Promise<void> {
+  return parse(webhookParser, WEBHOOK_BODY_LIMIT_BYTES, req, res);
 }

@@ -25,6 +25,10 @@ export class RecentEventIds {
     this.forgetOld();
   }
 
+  delete(id: string): void {
+    this.seen.delete(id);
+  }
+
   get size(): number {
     return this.seen.size;
   }

@@ -1,6 +1,7 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { OpsModule } from '../ops/ops.module';
 import { SessionsModule } from '../sessions/sessions.module';
+import { WebhookAuthMiddleware } from './webhook-auth.middleware';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
@@ -10,4 +11,8 @@ import { WebhooksService } from './webhooks.service';
   controllers: [WebhooksController],
   providers: [WebhooksService],
 })
-export class WebhooksModule {}
+export class WebhooksModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(WebhookAuthMiddleware).forRoutes(WebhooksController);
+  }
+}

@@ -3,9 +3,8 @@ import { TokenVerifier, WebhookEvent, WebhookReceiver } from 'livekit-server-sdk
 import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
-import { CLOCK, Clock } from '../common/clock';
 import { ParticipantPresenceService, PresenceEvent, PresenceOutcome } from '../sessions/participant-presence.service';
-import { RecentEventIds } from './recent-event-ids';
+import { APPLIED_EVENT_IDS, AppliedEventIds } from './applied-event-ids';
 import { MetricsService } from '../ops/metrics.service';
 
 export interface WebhookAck {
@@ -18,24 +17,43 @@ export class WebhooksService {
   private readonly logger = new Logger(WebhooksService.name);
   private readonly receiver: WebhookReceiver;
   private readonly verifier: TokenVerifier;
-  private readonly applied: RecentEventIds;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(CLOCK) clock: Clock,
+    @Inject(APPLIED_EVENT_IDS) private readonly appliedIds: AppliedEventIds,
     private readonly presence: ParticipantPresenceService,
     private readonly metrics: MetricsService,
   ) {
-    this.applied = new RecentEventIds(() => clock.now());
     this.receiver = new WebhookReceiver(config.apiKey, config.apiSecret);
     this.verifier = new TokenVerifier(config.apiKey, config.apiSecret);
   }
 
   async receive(rawBody: unknown, authorization: string | undefined): Promise<WebhookAck> {
+    return this.counted(() => this.receiveChecked(rawBody, authorization));
+  }
+
+  /**
+   * Before the body is read: the header must be LiveKit's signature, a JWT issued by the API key, signed
+   * with its secret and not expired. The body's sha256 in it is checked once the body is there.
+   */
+  async checkAuthorization(authorization: string | undefined): Promise<void> {
+    await this.counted(async () => {
+      if (!authorization) throw new DomainError('unauthorized', 'webhook has no Authorization header');
+      try {
+        await this.verifier.verify(authorization);
+      } catch {
+        throw new DomainError('unauthorized', 'webhook Authorization is not a signature by this API key');
+      }
+    });
+  }
+
+  /** Refusals counted for operators; a store outage (503, LiveKit retries) is no refusal. */
+  private async counted<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await this.receiveChecked(rawBody, authorization);
+      return await work();
     } catch (error) {
-      if (error instanceof DomainError) this.metrics.webhookRefused(error.code === 'unauthorized' ? 'signature' : 'body');
+      if (error instanceof DomainError && error.code === 'unauthorized') this.metrics.webhookRefused('signature');
+      if (error instanceof DomainError && error.code === 'bad-webhook') this.metrics.webhookRefused('body');
       throw error;
     }
   }
@@ -53,10 +71,18 @@ export class WebhooksService {
       }
       throw new DomainError('unauthorized', 'webhook signature does not match');
     }
-    // LiveKit retries a delivery it thinks failed: the same id is applied once.
-    if (event.id && this.applied.has(event.id)) return { event: event.event, outcome: 'duplicate' };
-    const outcome = await this.apply(event);
-    if (event.id) this.applied.add(event.id);
+    // LiveKit retries a delivery it thinks failed, to whichever instance: the same id is applied once.
+    if (!event.id) return { event: event.event, outcome: await this.apply(event) };
+    if (!(await this.appliedIds.claim(event.id))) return { event: event.event, outcome: 'duplicate' };
+    let outcome: PresenceOutcome;
+    try {
+      outcome = await this.apply(event);
+    } catch (error) {
+      // Given back, so that LiveKit's retry (it gets a 503) is applied; else the claim expires.
+      await this.appliedIds.release(event.id).catch((cause: unknown) => this.logger.warn(`webhook ${event.id} not released after a failed apply: ${String(cause)}`));
+      throw error;
+    }
+    await this.appliedIds.applied(event.id).catch((cause: unknown) => this.logger.warn(`webhook ${event.id} applied but not remembered: ${String(cause)}`));
     return { event: event.event, outcome };
   }
 
