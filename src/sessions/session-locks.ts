@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { KeyedLock } from '../common/keyed-lock';
-import { BUSY_ELSEWHERE } from './store/redis-lease';
+import { BUSY_ELSEWHERE, outsideLeases } from './store/redis-lease';
 
 export { BUSY_ELSEWHERE };
 
@@ -48,5 +48,13 @@ export class SessionLocks {
   runUnlessBusyElsewhere<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE> {
     const lease = this.lease;
     return this.local.run(sessionId, lease ? () => lease.runIfFree(sessionId, work) : work);
+  }
+
+  /**
+   * Starts work that outlives the caller's lock (a rebuild's CreateRoom, say) as if from outside it: it
+   * takes the session's lock anew when it writes, instead of inheriting a lease released meanwhile.
+   */
+  detached<T>(work: () => T): T {
+    return outsideLeases(work);
   }
 }

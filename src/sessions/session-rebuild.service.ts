@@ -305,8 +305,9 @@ export class SessionRebuildService {
   private confirmRoom(session: SessionRecord, node: ReservedNode, reason: RejoinReason, size: number): void {
     const { sessionId, generation } = session;
     this.confirming++;
-    this.confirmations
-      .run(size, async () => {
+    // Started inside the rebuild's lock, run after it: detached, so it takes the lock anew to write.
+    this.locks
+      .detached(() => this.confirmations.run(size, async () => {
         const started = performance.now();
         let sid: string;
         try {
@@ -327,7 +328,7 @@ export class SessionRebuildService {
           current.roomSid = sid;
           await this.store.save(current);
         });
-      })
+      }))
       .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))
       .finally(() => this.confirming--);
   }

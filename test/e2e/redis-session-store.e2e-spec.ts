@@ -189,6 +189,22 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     expect(order).toEqual(['first in', 'first out', 'second in']);
   });
 
+  it('never reuses a released lease: work started inside a run and running after it takes a lease of its own', async () => {
+    const store = new RedisSessionStore(client);
+    const lease = new RedisLease(client);
+    await lease.run('later', () => store.save(session('later', 'ws://n1', ['x'])));
+    let startLater!: () => void;
+    const gate = new Promise<void>((resolve) => (startLater = resolve));
+    let queued!: Promise<void>;
+    await lease.run('later', async () => {
+      // Inherits this run's context, and runs once the run is over and its lease released.
+      queued = gate.then(() => lease.run('later', () => store.save(session('later', 'ws://n1', ['x'], { generation: 2 }))));
+    });
+    startLater();
+    await queued;
+    expect((await store.get('later'))?.generation).toBe(2);
+  });
+
   it('runIfFree skips, without running its work, a session another holder has, and runs once it is free', async () => {
     const other = new RedisLease(client);
     const lease = new RedisLease(client);

@@ -21,6 +21,8 @@ const ACQUIRE_TIMEOUT_MS = 10_000;
 export interface LeaseHolder {
   key: string;
   token: string;
+  /** Set once the work is done: work it started that outlives it (queued, say) must not write with it. */
+  released?: boolean;
 }
 
 const held = new AsyncLocalStorage<Map<string, LeaseHolder>>();
@@ -30,7 +32,16 @@ export const BUSY_ELSEWHERE = Symbol('BusyElsewhere');
 
 /** The lease the current async context holds on this session, if any (read by the store's writes). */
 export function currentLease(sessionId: string): LeaseHolder | undefined {
-  return held.getStore()?.get(sessionId);
+  const lease = held.getStore()?.get(sessionId);
+  return lease?.released ? undefined : lease;
+}
+
+/**
+ * Runs `work` outside every lease of the caller: for background work started while a lease is held,
+ * which must take its own (it may run after the caller's is released, or beside the holder's writes).
+ */
+export function outsideLeases<T>(work: () => T): T {
+  return held.exit(work);
 }
 
 const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`);
@@ -50,7 +61,8 @@ export class RedisLease {
   }
 
   private async runHeld<T>(sessionId: string, work: () => Promise<T>, wait: boolean): Promise<T | typeof BUSY_ELSEWHERE> {
-    if (currentLease(sessionId)) return work(); // re-entrant within one async context
+    // Re-entrant within one async context, while the lease is held: a released one is never reused.
+    if (currentLease(sessionId)) return work();
     const lease: LeaseHolder = { key: redisKeys.lease(sessionId), token: randomBytes(12).toString('base64url') };
     if (!(await this.acquire(lease, wait))) return BUSY_ELSEWHERE;
     const renewal = setInterval(() => void RENEW.run(this.redis, [lease.key], [lease.token, LEASE_MS]).catch(() => undefined), RENEW_MS);
@@ -59,6 +71,7 @@ export class RedisLease {
       leases.set(sessionId, lease);
       return await held.run(leases, work);
     } finally {
+      lease.released = true;
       clearInterval(renewal);
       // Not waited for: the holder's writes are done, and this connection sends commands in order, so
       // this instance's next SET NX on the session reaches Redis after the release. Another instance

@@ -1,0 +1,137 @@
+// Fakes around the rebuild service (node health, RoomService, the socket push) shared by its unit spec
+// and the specs that run it over the Redis store and lease.
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SystemClock } from '../../src/common/clock';
+import { parseConfig } from '../../src/config/parse-config';
+import { LiveKitRoomApi, NodeCallError } from '../../src/cluster/livekit-room.api';
+import type { NodeHealthService } from '../../src/cluster/node-health.service';
+import type { NodeStatus } from '../../src/cluster/node-health.state';
+import { NodePlacementService } from '../../src/cluster/node-placement.service';
+import type { MetricsService } from '../../src/ops/metrics.service';
+import type { RejoinPayload, WaitingForNodePayload } from '../../src/contracts';
+import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../../src/sessions/session.events';
+import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import type { SessionStore } from '../../src/sessions/store/session-store';
+import { hashRejoinKey } from '../../src/sessions/rejoin-key';
+import type { SessionRecord } from '../../src/sessions/session.model';
+import { SessionLocks, type SessionLease } from '../../src/sessions/session-locks';
+import { SessionRebuildService } from '../../src/sessions/session-rebuild.service';
+import { TokenService } from '../../src/sessions/token.service';
+
+export class FakeHealth {
+  statuses = new Map<string, NodeStatus>();
+  failures: string[] = [];
+  status(url: string) {
+    return this.statuses.get(url);
+  }
+  urls() {
+    return [...this.statuses.keys()];
+  }
+  upNodes() {
+    return this.urls().filter((u) => this.statuses.get(u) === 'up');
+  }
+  reportFailure(url: string) {
+    this.failures.push(url);
+    this.statuses.set(url, 'suspect');
+  }
+}
+
+export class FakeRooms implements LiveKitRoomApi {
+  created: string[] = [];
+  /** Unreachable: the call fails as a transport error. */
+  refuse = new Set<string>();
+  /** Reachable, and answering CreateRoom with an error. */
+  answerError = new Set<string>();
+  delayMs = 20;
+  /** While set, CreateRoom waits for it. */
+  gate: Promise<void> | undefined;
+  async createRoom(nodeUrl: string, roomName: string) {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    await this.gate;
+    if (this.refuse.has(nodeUrl)) throw new NodeCallError(nodeUrl, 'refused', 'ECONNREFUSED');
+    if (this.answerError.has(nodeUrl)) throw new Error('twirp error resource_exhausted: room limit reached');
+    this.created.push(`${roomName}@${nodeUrl}`);
+    return { sid: `RM_${this.created.length}` };
+  }
+  async deleteRoom() {}
+  async listRooms() {
+    return [];
+  }
+}
+
+/** What the socket gateway would push, per participant, from the rebuild's events. */
+export class RecordingPush {
+  rejoins: Array<{ identity: string } & RejoinPayload> = [];
+  waiting: Array<{ identity: string } & WaitingForNodePayload> = [];
+  constructor(events: EventEmitter2) {
+    events.on(SESSION_MOVED, ({ url, generation, reason, invitations }: SessionMovedEvent) => {
+      for (const { identity, token } of invitations) this.rejoins.push({ identity, url, token, generation, reason });
+    });
+    events.on(SESSION_WAITING, ({ generation, reason, identities }: SessionWaitingEvent) => {
+      for (const identity of identities) this.waiting.push({ identity, generation, reason });
+    });
+  }
+}
+
+export const A = 'ws://a:7880';
+export const B = 'ws://b:7880';
+export const C = 'ws://c:7880';
+
+export function session(nodeUrl: string): SessionRecord {
+  const participant = (identity: string) => ({
+    identity,
+    name: identity.toUpperCase(),
+    metadata: `{"who":"${identity}"}`,
+    grants: { canPublish: true, canSubscribe: true, canPublishData: true },
+    rejoinKeyHash: hashRejoinKey(identity),
+    state: 'joined' as const,
+    invitedAt: 0,
+  });
+  return {
+    sessionId: 'room-1',
+    room: { metadata: 'm', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 0 },
+    nodeUrl,
+    roomSid: 'RM_old',
+    generation: 1,
+    waitingForNode: false,
+    createdAt: 0,
+    participants: { ann: participant('ann'), bob: participant('bob'), gone: { ...participant('gone'), state: 'left' } },
+  };
+}
+
+/**
+ * A rebuild service over fakes of the node health and RoomService, with the session `room-1` on A. The
+ * store is in memory unless a spec passes one (the Redis store, with `lease`, for the leases' specs).
+ */
+export async function setup(
+  statuses: Record<string, NodeStatus>,
+  { pauseMs = 0, store = new MemorySessionStore() as SessionStore, lease }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease } = {},
+) {
+  const config = parseConfig(['--api-key', 'key', '--secret', 'secret-secret-secret-secret-secret'], {});
+  const health = new FakeHealth();
+  for (const [url, status] of Object.entries(statuses)) health.statuses.set(url, status);
+  const rooms = new FakeRooms();
+  const events = new EventEmitter2();
+  const push = new RecordingPush(events);
+  const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService, config);
+  const outcomes: string[] = [];
+  const backgroundFailures: string[] = [];
+  const metrics = {
+    recordRebuild: (_reason: string, outcome: string) => outcomes.push(outcome),
+    backgroundFailure: (task: string, error: unknown) => backgroundFailures.push(`${task}: ${error instanceof Error ? error.message : String(error)}`),
+  } as unknown as MetricsService;
+  const service = new SessionRebuildService(
+    store,
+    new SystemClock(),
+    health as unknown as NodeHealthService,
+    placement,
+    new TokenService(config),
+    events,
+    new SessionLocks(lease),
+    metrics,
+    undefined,
+    pauseMs,
+  );
+  await store.save(session(A));
+  return { config, store, health, rooms, push, service, outcomes, backgroundFailures };
+}
