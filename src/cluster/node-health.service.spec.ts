@@ -229,9 +229,11 @@ describe(NodeHealthService.name, () => {
     health.onModuleDestroy();
   });
 
-  it('verdict() after a client report decides a refused node at once, between loop probes', async () => {
-    const { prober, health, transitions, url } = await setup();
+  it('verdict() after a client report decides a refused node at once when the loop is late', async () => {
+    const { clock, prober, health, transitions, url } = await setup();
     prober.behaviour = 'refused';
+    // The backend's loop is held up: no probe has left for a whole interval.
+    clock.stall(PROBE_INTERVAL_MS);
     assert.equal(await health.verdict(url), 'down');
     assert.equal(transitions.at(-1), 'up->down:refused:report');
     prober.behaviour = 'ok';
@@ -239,11 +241,42 @@ describe(NodeHealthService.name, () => {
     health.onModuleDestroy();
   });
 
+  it("verdict() between loop probes sends none of its own: the loop's next answer decides", async () => {
+    const { clock, prober, health, transitions, url } = await setup();
+    prober.behaviour = 'refused';
+    const before = prober.probes;
+    const verdicts = Promise.all(Array.from({ length: 1_000 }, () => health.verdict(url)));
+    await flush();
+    assert.equal(prober.probes, before, 'a thousand reports, no probe yet');
+    await run(clock, PROBE_INTERVAL_MS);
+    expect(new Set(await verdicts)).toEqual(new Set(['down']));
+    assert.equal(prober.probes - before, 1, "the loop's one probe answered them all");
+    assert.equal(transitions.at(-1), 'up->down:refused:loop');
+    health.onModuleDestroy();
+  });
+
+  it('a non-200 answer and a report are not FAILURES_TO_DOWN: the report asks again at the loop\'s pace', async () => {
+    const { clock, prober, health, url } = await setup();
+    // A proxy answers 406 for one short window, caught by one loop probe.
+    prober.behaviour = 'status';
+    await run(clock, PROBE_INTERVAL_MS);
+    assert.equal(health.status(url), 'suspect');
+    const verdict = health.verdict(url);
+    await flush();
+    prober.behaviour = 'ok'; // the window is over before the next loop probe
+    await run(clock, PROBE_INTERVAL_MS);
+    assert.equal(await verdict, 'up');
+    assert.equal(health.status(url), 'up');
+    assert.ok(FAILURES_TO_DOWN >= 2);
+    health.onModuleDestroy();
+  });
+
   it('verdict() on a slow but alive node answers up: a client report alone moves nobody', async () => {
     const { clock, prober, health, transitions, url } = await setup();
     prober.behaviour = 'slow';
     const verdict = health.verdict(url);
-    await run(clock, prober.slowMs + 20);
+    // The loop's next probe is the evidence, answered slowly.
+    await run(clock, PROBE_INTERVAL_MS + prober.slowMs + 20);
     assert.equal(await verdict, 'up');
     assert.ok(!transitions.some((t) => t.includes('->down')));
     health.onModuleDestroy();

@@ -19,6 +19,10 @@ interface WatchedNode {
   /** When the current probe timer should fire, and when the previous one did. */
   dueAt: number;
   lastTickAt: number;
+  /** When the last probe (any trigger) left: a report probes of its own only when the loop is late. */
+  lastSentAt: number;
+  /** Verdicts waiting for the node's next answer. */
+  answerWaiters: Set<(result: ProbeResult) => void>;
 }
 
 /** A verdict waits at most this for an answer or the hung call (the loop's ticks count the silence). */
@@ -31,7 +35,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private readonly nodes = new Map<string, WatchedNode>();
   private readonly onDemand = new SingleFlight<ProbeResult>();
   /** Resolvers waiting for the next transition of a node (a verdict must not wait out a probe already decided elsewhere). */
-  private readonly transitionWaiters = new Map<string, Array<() => void>>();
+  private readonly transitionWaiters = new Map<string, Set<() => void>>();
   private stopped = false;
   private boardTimer?: ReturnType<typeof setInterval>;
   /** Set once the board is joined: announces a node's transition to the other instances. */
@@ -45,7 +49,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     /** With several instances (--redis): what each one sees, shared (node-health-board.ts). */
     @Optional() @Inject(NODE_HEALTH_BOARD) private readonly board?: NodeHealthBoard | null,
   ) {
-    for (const url of config.urls) this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0 });
+    for (const url of config.urls) {
+      this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0, lastSentAt: -Infinity, answerWaiters: new Set() });
+    }
   }
 
   /** One probe of every node before the app listens, so the first join finds the nodes up. */
@@ -95,9 +101,14 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * A client says its media connection to `url` dropped: probe at once and wait for real evidence:
+   * A client says its media connection to `url` dropped: wait for real evidence from after the report,
    * an answer (alive: a client's lost socket alone moves nobody), a refused connection (down at once),
    * or HUNG_AFTER_MS of silence counted by the loop (hung). Bounded by VERDICT_WAIT_MS.
+   *
+   * The evidence is the node's next answer, whichever probe brings it: a report sends a probe of its
+   * own only when the loop is late (none sent for PROBE_INTERVAL_MS), so reports, however many, add no
+   * probes to a node the loop is watching, and a non-200 answer is asked again at the loop's pace, not
+   * at once (two answers 406 within milliseconds would be FAILURES_TO_DOWN out of one short blip).
    */
   async verdict(url: string): Promise<NodeStatus | undefined> {
     const node = this.nodes.get(url);
@@ -105,18 +116,18 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     if (this.stopped) return node.state.status;
     let timer: TimerHandle | undefined;
     const waited = new Promise<'waited'>((resolve) => (timer = this.clock.setTimeout(() => resolve('waited'), VERDICT_WAIT_MS)));
-    let answer = this.onDemand.run(url, () => this.probe(url, 'report'));
     try {
       for (;;) {
+        const answer = this.nextAnswer(url, node);
         const transition = this.nextTransition(url);
-        const result = await Promise.race([answer, transition.promise.then(() => 'transition' as const), waited]);
+        const result = await Promise.race([answer.promise, transition.promise.then(() => 'transition' as const), waited]);
+        answer.cancel();
         transition.cancel();
         const status = node.state.status;
         if (result === 'waited' || status === 'down') return status;
         if (result === 'transition') continue; // up -> suspect, say: keep waiting for evidence
         // An answer proves the process alive; a non-200 one is asked again until FAILURES_TO_DOWN decide.
         if (result.ok || result.kind === 'timeout') return status;
-        answer = this.onDemand.run(url, () => this.probe(url, 'report'));
       }
     } finally {
       if (timer) this.clock.clearTimeout(timer);
@@ -138,9 +149,19 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private nextTransition(url: string): { promise: Promise<void>; cancel: () => void } {
     let resolver!: () => void;
     const promise = new Promise<void>((resolve) => (resolver = resolve));
-    this.transitionWaiters.set(url, [...(this.transitionWaiters.get(url) ?? []), resolver]);
-    const cancel = () => this.transitionWaiters.set(url, (this.transitionWaiters.get(url) ?? []).filter((r) => r !== resolver));
-    return { promise, cancel };
+    const waiters = this.transitionWaiters.get(url) ?? new Set<() => void>();
+    this.transitionWaiters.set(url, waiters.add(resolver));
+    return { promise, cancel: () => void this.transitionWaiters.get(url)?.delete(resolver) };
+  }
+
+  /** The node's next probe answer: from a probe of its own when the loop is late, else the loop's. */
+  private nextAnswer(url: string, node: WatchedNode): { promise: Promise<ProbeResult>; cancel: () => void } {
+    const loopLate = this.clock.now() - node.lastSentAt >= PROBE_INTERVAL_MS && node.inFlight < MAX_PROBES_IN_FLIGHT;
+    if (loopLate || this.onDemand.isRunning(url)) return { promise: this.onDemand.run(url, () => this.probe(url, 'report')), cancel: () => undefined };
+    let resolver!: (result: ProbeResult) => void;
+    const promise = new Promise<ProbeResult>((resolve) => (resolver = resolve));
+    node.answerWaiters.add(resolver);
+    return { promise, cancel: () => void node.answerWaiters.delete(resolver) };
   }
 
   private schedule(url: string): void {
@@ -175,12 +196,16 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private async probe(url: string, trigger: ProbeTrigger): Promise<ProbeResult> {
     const node = this.nodes.get(url)!;
     node.inFlight++;
+    node.lastSentAt = this.clock.now();
     node.state.probeSent();
     const result = await this.prober.probe(url, PROBE_GIVE_UP_MS);
     node.inFlight--;
     if (this.stopped) return result;
     const transition = node.state.apply(result, this.clock.now(), node.inFlight);
     if (transition) this.emit(url, transition, trigger);
+    const waiters = [...node.answerWaiters];
+    node.answerWaiters.clear();
+    for (const resolve of waiters) resolve(result);
     return result;
   }
 
@@ -234,7 +259,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     if (transition.to === 'down') this.logger.warn(line);
     else this.logger.log(line);
     this.shareTransition(url);
-    const waiters = this.transitionWaiters.get(url) ?? [];
+    const waiters = this.transitionWaiters.get(url) ?? new Set<() => void>();
     this.transitionWaiters.delete(url);
     for (const resolve of waiters) resolve();
     // Listeners run now, synchronously: a rebuild starts in the same tick as the verdict.

@@ -2,16 +2,24 @@
 // a probe interval too, so it cannot tell which trigger moved the session; here the loop is frozen (a
 // fake clock nobody advances) and only the report can.
 import { describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../../src/common/fake-clock';
+import { SystemClock, type TimerHandle } from '../../src/common/clock';
 import { startInProcessApp } from '../support/in-process-app';
 import { api, connect, join, operatorApi } from '../support/session-client';
+
+/** Time passes; no timer fires (the probe loop's, the verdict's). */
+class StoppedTimersClock extends SystemClock {
+  override setTimeout(): TimerHandle {
+    return { id: 'never' };
+  }
+  override clearTimeout(): void {}
+}
 
 /** Long enough for a probe loop, were one running, to find a refused node (PROBE_INTERVAL_MS = 250). */
 const NOTHING_MOVES_MS = 600;
 
 describe('client reports, with the probe loop frozen (in-process app)', () => {
   it('media-lost over the socket takes the dead node down and moves the session', async () => {
-    const stack = await startInProcessApp({ nodes: 2, clock: new FakeClock() });
+    const stack = await startInProcessApp({ nodes: 2, clock: new StoppedTimersClock() });
     try {
       const ann = await join(stack.url, 'lost', 'Ann');
       const socket = await connect(stack.url, ann);
