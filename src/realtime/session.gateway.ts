@@ -17,6 +17,19 @@ import { MetricsService } from '../ops/metrics.service';
 import { AddressLimits } from './address-limits';
 import { participantRoom, SessionNamespace, SessionPushService } from './session-push.service';
 
+/**
+ * A socket's media-lost reports about one node count once per this long: one report is all the backend
+ * needs (it then watches the node), and a client that sends thousands must not cost a store read each.
+ */
+export const MEDIA_LOST_REPORT_INTERVAL_MS = 1_000;
+/**
+ * Messages a socket may send in one second before it is closed. A client sends one report per move; a
+ * socket sending thousands costs the instance their decoding even when each is dropped, so it goes.
+ */
+export const MAX_SOCKET_MESSAGES_PER_SECOND = 20;
+/** Nodes a socket's reports are remembered for (a real client knows one or two; a flood of made-up URLs is cut off here). */
+const MAX_REPORTED_URLS = 8;
+
 interface SocketData {
   sessionId: string;
   identity: string;
@@ -24,6 +37,8 @@ interface SocketData {
   generation: number;
   /** The generation the client said it runs on, if it said. */
   clientGeneration?: number;
+  /** When this socket's last counted media-lost report about each URL arrived. */
+  reportedAt: Map<string, number>;
 }
 
 type SessionSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -58,13 +73,22 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
         return;
       }
       // Counted from here, so a burst of handshakes cannot all pass the check before any is counted;
-      // uncounted when the socket goes, or when the handshake is refused below (no disconnect then).
+      // uncounted once, whichever comes first: the handshake refused below, the socket's disconnect, or
+      // its connection closing. A client that drops during the key check is discarded by socket.io
+      // without a disconnect: only the connection's close tells (its slot leaked until restart).
       this.limits.opened(address);
-      const refuse = (message: string) => {
+      let counted = true;
+      const release = () => {
+        if (!counted) return;
+        counted = false;
         this.limits.closed(address);
+      };
+      const refuse = (message: string) => {
+        release();
         next(new Error(message));
       };
-      socket.once('disconnect', () => this.limits.closed(address));
+      socket.once('disconnect', release);
+      socket.conn.once('close', release);
       const auth = (socket.handshake.auth ?? {}) as Partial<SessionHandshakeAuth>;
       const { sessionId, identity, rejoinKey, generation: clientGeneration } = auth;
       if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId) || typeof identity !== 'string' || !IDENTITY_PATTERN.test(identity)) {
@@ -79,6 +103,7 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
             waitingForNode: session.waitingForNode,
             generation: session.generation,
             clientGeneration: Number.isSafeInteger(clientGeneration) ? clientGeneration : undefined,
+            reportedAt: new Map(),
           };
           next();
         },
@@ -89,6 +114,17 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
 
   handleConnection(socket: SessionSocket): void {
     const { sessionId, identity, waitingForNode, generation, clientGeneration } = socket.data;
+    let windowStart = Date.now();
+    let messages = 0;
+    socket.use((_packet, next) => {
+      const now = Date.now();
+      if (now - windowStart >= 1_000) [windowStart, messages] = [now, 0];
+      if (++messages <= MAX_SOCKET_MESSAGES_PER_SECOND) return next();
+      if (!socket.connected) return; // what was already buffered when it was closed
+      this.metrics.rateLimited('socket-messages');
+      this.logger.warn({ msg: `socket of ${sessionId}/${identity} closed: over ${MAX_SOCKET_MESSAGES_PER_SECOND} messages a second`, sessionId, identity });
+      socket.disconnect(true);
+    });
     void socket.join(participantRoom(sessionId, identity));
     if (waitingForNode) socket.emit('waiting-for-node', { generation, reason: NO_NODE_MESSAGE });
     if (clientGeneration === undefined) return;
@@ -101,8 +137,12 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
 
   @SubscribeMessage('media-lost')
   mediaLost(@ConnectedSocket() socket: SessionSocket, @MessageBody() payload: MediaLostPayload): void {
-    const { sessionId } = socket.data;
+    const { sessionId, reportedAt } = socket.data;
     if (typeof payload?.url !== 'string') return;
+    const now = Date.now();
+    if (now - (reportedAt.get(payload.url) ?? -Infinity) < MEDIA_LOST_REPORT_INTERVAL_MS) return;
+    if (reportedAt.size >= MAX_REPORTED_URLS && !reportedAt.has(payload.url)) reportedAt.clear();
+    reportedAt.set(payload.url, now);
     this.sessions.reportMediaLost(sessionId, payload.url).catch((error: unknown) =>
       this.logger.error(`media-lost for ${sessionId}: ${error instanceof Error ? error.message : String(error)}`),
     );
