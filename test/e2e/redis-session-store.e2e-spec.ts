@@ -3,13 +3,26 @@
 // fenced by the session's lease.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Redis from 'ioredis';
-import type { SessionRecord } from '../../src/sessions/session.model';
+import { INVITE_CONFIRM_MS, PARTICIPANT_LEFT_GRACE_MS } from '../../src/sessions/session-policy';
+import type { ParticipantRecord, SessionRecord } from '../../src/sessions/session.model';
 import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
 import { redisKeys } from '../../src/sessions/store/redis-keys';
 import { BUSY_ELSEWHERE, RedisLease } from '../../src/sessions/store/redis-lease';
 import { RedisSessionStore } from '../../src/sessions/store/redis-session-store';
+import type { SessionStore } from '../../src/sessions/store/session-store';
 import { LeaseLostError, StoreUnavailableError } from '../../src/sessions/store/store.errors';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
+
+/** What the sweep and the rebuild read from the indexes, in a comparable order. */
+async function indexes(store: SessionStore) {
+  const sorted = (ids: string[]) => [...ids].sort();
+  return {
+    due: (await store.dueParticipants(Number.MAX_SAFE_INTEGER, 1_000)).map((d) => `${d.sessionId}/${d.identity}`).sort(),
+    watched: sorted(await store.watchedSessionIds()),
+    waiting: (await store.listWaiting()).map((s) => s.sessionId).sort(),
+    onNodes: await Promise.all(['ws://n1', 'ws://n2'].map(async (url) => sorted(await store.sessionIdsOn(url)))),
+  };
+}
 
 function session(id: string, nodeUrl: string, people: string[], extra: Partial<SessionRecord> = {}): SessionRecord {
   const participants = Object.fromEntries(
@@ -79,6 +92,7 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       for (const url of ['ws://n1', 'ws://n2']) expect(sorted(await redis.listByNode(url))).toEqual(sorted(await memory.listByNode(url)));
       expect(await redis.loadByNode()).toEqual(await memory.loadByNode());
       for (const id of ['a', 'b', 'c', 'missing']) expect(await redis.placement(id)).toEqual(await memory.placement(id));
+      expect(await indexes(redis)).toEqual(await indexes(memory));
     }
     const newcomer = (identity: string) => session('x', 'ws://n2', [identity]).participants[identity]!;
     for (const store of [redis, memory]) {
@@ -155,6 +169,62 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       expect(await store.addParticipant('pending', invited('h'), [], 2)).toEqual({ outcome: 'too-many-unconfirmed' });
       await store.delete('pending');
     }
+  });
+
+  it("keeps the sweep's indexes like the in-memory store: deadlines by participant state, watched rooms, waiting sessions", async () => {
+    const person = (identity: string, extra: Partial<ParticipantRecord>) => ({ ...session('x', 'ws://n1', [identity]).participants[identity]!, ...extra });
+    await client.flushdb(); // the sessions of the tests above
+    for (const store of [new MemorySessionStore(), new RedisSessionStore(client)]) {
+      const record = session('idx', 'ws://n1', [], { seenOccupied: true });
+      record.participants = {
+        joined: person('joined', { state: 'joined', joinedAt: 5 }),
+        invited: person('invited', { state: 'invited', invitedAt: 1_000 }),
+        keyless: person('keyless', { state: 'invited', invitedAt: 1_000, rejoinKeyHash: '', expiresAt: 2_000 }),
+        leaving: person('leaving', { state: 'leaving', leftAt: 3_000 }),
+      };
+      await store.save(record);
+      const at = async (now: number) => (await store.dueParticipants(now, 100)).map((d) => `${d.sessionId}/${d.identity}`);
+      expect(await at(1_999)).toEqual([]);
+      expect(await at(2_000)).toEqual(['idx/keyless']); // its token expires before its invite is due
+      expect(await at(3_000 + PARTICIPANT_LEFT_GRACE_MS)).toEqual(['idx/keyless', 'idx/leaving']);
+      expect(await at(1_000 + INVITE_CONFIRM_MS)).toEqual(['idx/keyless', 'idx/leaving', 'idx/invited']);
+      expect(await at(1_000 + INVITE_CONFIRM_MS)).toHaveLength(3); // reading changes nothing
+      expect(await store.watchedSessionIds()).toEqual([]);
+      // A presence webhook confirms the invite: no longer due. A newcomer is.
+      const view = (await store.participantView('idx', 'invited'))!;
+      expect(await store.replaceParticipant('idx', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version)).toBe('replaced');
+      expect(await store.addParticipant('idx', person('newcomer', { state: 'invited', invitedAt: 500 }))).toMatchObject({ outcome: 'added' });
+      expect(await at(Number.MAX_SAFE_INTEGER)).toEqual(['idx/keyless', 'idx/leaving', 'idx/newcomer']);
+      // A save replaces them all: the leaver forgotten, the room reported empty, the session waiting.
+      const saved = (await store.get('idx'))!;
+      delete saved.participants.leaving;
+      Object.assign(saved, { emptySince: 7, waitingForNode: true });
+      await store.save(saved);
+      expect(await at(Number.MAX_SAFE_INTEGER)).toEqual(['idx/keyless', 'idx/newcomer']);
+      expect([await store.watchedSessionIds(), (await store.listWaiting()).map((s) => s.sessionId), await store.sessionIdsOn('ws://n1')]).toEqual([['idx'], ['idx'], ['idx']]);
+      await store.delete('idx');
+      expect([await at(Number.MAX_SAFE_INTEGER), await store.watchedSessionIds(), await store.listWaiting(), await store.sessionIdsOn('ws://n1')]).toEqual([[], [], [], []]);
+    }
+    // Nothing of the session left behind in Redis.
+    expect(await client.keys('sr:*idx*')).toEqual([]);
+  });
+
+  it('indexes, once, the sessions a version without the indexes wrote: a waiting session is found, a leaver comes due', async () => {
+    await client.flushdb();
+    // As the previous version's SAVE left them: the record, its participants, the session set, nothing else.
+    const { participants, ...head } = session('old', 'ws://n1', ['x', 'y'], { waitingForNode: true, seenOccupied: true });
+    participants.y = { ...participants.y!, state: 'leaving', leftAt: 5 };
+    await client.set(redisKeys.session('old'), JSON.stringify(head));
+    for (const [identity, p] of Object.entries(participants)) await client.hset(redisKeys.participants('old'), identity, JSON.stringify(p));
+    await client.sadd(redisKeys.ids, 'old');
+    const store = new RedisSessionStore(client);
+    expect((await store.listWaiting()).map((s) => s.sessionId)).toEqual(['old']);
+    expect(await store.dueParticipants(5 + PARTICIPANT_LEFT_GRACE_MS, 10)).toEqual([{ sessionId: 'old', identity: 'y' }]);
+    expect(await client.get(redisKeys.indexVersion)).toBe('1');
+    // Once: a session written the old way after that is not looked for again by this or another instance.
+    await client.sadd(redisKeys.ids, 'later');
+    await client.set(redisKeys.session('later'), JSON.stringify({ ...head, sessionId: 'later' }));
+    expect((await new RedisSessionStore(client).listWaiting()).map((s) => s.sessionId)).toEqual(['old']);
   });
 
   it('refuses a write from a holder whose lease ran out, and lets the new holder write', async () => {

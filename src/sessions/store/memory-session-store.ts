@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { activeParticipants, findParticipant, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
-import type { AddOutcome, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
+import { dueKey, parseDueKey, sweepDeadline, watchesRoom } from '../sweep-deadlines';
+import { DeadlineIndex } from './deadline-index';
+import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
 function contribution(session: SessionRecord): { url: string; participants: number } | undefined {
@@ -16,6 +18,11 @@ export class MemorySessionStore implements SessionStore {
   private readonly active = new Map<string, number>();
   /** Unconfirmed invites per session (isUnconfirmedInvite), kept the same way. */
   private readonly unconfirmed = new Map<string, number>();
+  /** What the sweep looks for, kept by the writes (sweep-deadlines.ts): it reads what is due, not every session. */
+  private readonly due = new DeadlineIndex();
+  private readonly byNode = new Map<string, Set<string>>();
+  private readonly watched = new Set<string>();
+  private readonly waiting = new Set<string>();
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     const session = this.sessions.get(sessionId);
@@ -24,11 +31,13 @@ export class MemorySessionStore implements SessionStore {
 
   async save(session: SessionRecord): Promise<void> {
     this.count(this.sessions.get(session.sessionId), -1);
+    this.unindex(this.sessions.get(session.sessionId));
     const copy = structuredClone(session);
     this.sessions.set(session.sessionId, copy);
     this.active.set(session.sessionId, activeParticipants(copy).length);
     this.unconfirmed.set(session.sessionId, Object.values(copy.participants).filter(isUnconfirmedInvite).length);
     this.count(copy, +1);
+    this.index(copy);
   }
 
   async placement(sessionId: string): Promise<SessionPlacement | undefined> {
@@ -51,6 +60,7 @@ export class MemorySessionStore implements SessionStore {
     if (newcomerUnconfirmed && maxUnconfirmed > 0 && unconfirmed >= maxUnconfirmed) return { outcome: 'too-many-unconfirmed' };
     if (findParticipant(session, participant.identity)) return { outcome: 'taken' };
     session.participants[participant.identity] = structuredClone(participant);
+    this.indexParticipant(sessionId, participant);
     if (newcomerUnconfirmed) this.unconfirmed.set(sessionId, unconfirmed + 1);
     const added = { outcome: 'added' as const, nodeUrl: session.nodeUrl, generation: session.generation };
     if (participant.state === 'left') return added;
@@ -75,6 +85,7 @@ export class MemorySessionStore implements SessionStore {
     if (!session || !current) return 'missing';
     if (JSON.stringify(current) !== version) return 'changed';
     session.participants[participant.identity] = structuredClone(participant);
+    this.indexParticipant(sessionId, participant);
     const delta = Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(current));
     if (delta !== 0) this.unconfirmed.set(sessionId, (this.unconfirmed.get(sessionId) ?? 0) + delta);
     return 'replaced';
@@ -82,6 +93,7 @@ export class MemorySessionStore implements SessionStore {
 
   async delete(sessionId: string): Promise<void> {
     this.count(this.sessions.get(sessionId), -1);
+    this.unindex(this.sessions.get(sessionId));
     this.sessions.delete(sessionId);
     this.active.delete(sessionId);
     this.unconfirmed.delete(sessionId);
@@ -92,12 +104,58 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    // Filtered before copying: a rebuild of one node need not clone every other node's sessions.
-    return [...this.sessions.values()].filter((session) => session.nodeUrl === nodeUrl).map((session) => structuredClone(session));
+    return this.getMany(await this.sessionIdsOn(nodeUrl));
+  }
+
+  async getMany(sessionIds: readonly string[]): Promise<SessionRecord[]> {
+    return sessionIds.flatMap((id) => {
+      const session = this.sessions.get(id);
+      return session ? [structuredClone(session)] : [];
+    });
+  }
+
+  async listWaiting(): Promise<SessionRecord[]> {
+    return this.getMany([...this.waiting]);
+  }
+
+  async dueParticipants(now: number, limit: number): Promise<DueParticipant[]> {
+    return this.due.due(now, limit).map(parseDueKey);
+  }
+
+  async sessionIdsOn(nodeUrl: string): Promise<string[]> {
+    return [...(this.byNode.get(nodeUrl) ?? [])];
+  }
+
+  async watchedSessionIds(): Promise<string[]> {
+    return [...this.watched];
   }
 
   async loadByNode(): Promise<Map<string, NodeLoadCount>> {
     return new Map([...this.loads].map(([url, load]) => [url, { ...load }]));
+  }
+
+  private index(session: SessionRecord): void {
+    for (const p of Object.values(session.participants)) this.indexParticipant(session.sessionId, p);
+    const onNode = this.byNode.get(session.nodeUrl) ?? new Set<string>();
+    this.byNode.set(session.nodeUrl, onNode.add(session.sessionId));
+    if (watchesRoom(session)) this.watched.add(session.sessionId);
+    if (session.waitingForNode) this.waiting.add(session.sessionId);
+  }
+
+  private unindex(session: SessionRecord | undefined): void {
+    if (!session) return;
+    for (const identity of Object.keys(session.participants)) this.due.delete(dueKey(session.sessionId, identity));
+    const onNode = this.byNode.get(session.nodeUrl);
+    onNode?.delete(session.sessionId);
+    if (onNode?.size === 0) this.byNode.delete(session.nodeUrl);
+    this.watched.delete(session.sessionId);
+    this.waiting.delete(session.sessionId);
+  }
+
+  private indexParticipant(sessionId: string, participant: ParticipantRecord): void {
+    const deadline = sweepDeadline(participant);
+    if (deadline === undefined) this.due.delete(dueKey(sessionId, participant.identity));
+    else this.due.set(dueKey(sessionId, participant.identity), deadline);
   }
 
   private count(session: SessionRecord | undefined, sign: 1 | -1): void {

@@ -14,6 +14,16 @@ export const redisKeys = {
   ids: `${KEY_PREFIX}sessions`,
   loads: `${KEY_PREFIX}node-load`,
   lease: (id: string) => `${KEY_PREFIX}lease:${id}`,
+  /** What the sweep looks for (sweep-deadlines.ts), kept by the writes: `<session> <identity>` scored by deadline. */
+  due: `${KEY_PREFIX}sweep-due`,
+  /** A session's entries in `due`: identity -> deadline, so a write finds and replaces them. */
+  dueOf: (id: string) => `${KEY_PREFIX}sweep-due-of:${id}`,
+  /** Sessions whose room the sweep watches even when occupied (watchesRoom). */
+  watched: `${KEY_PREFIX}sweep-watched`,
+  /** Sessions waiting for a node. */
+  waiting: `${KEY_PREFIX}waiting`,
+  /** Which version of those indexes covers every session (redis-session-store.ts). */
+  indexVersion: `${KEY_PREFIX}index-version`,
   /** A LiveKit webhook's event id, claimed or applied (webhooks/applied-event-ids.ts). */
   webhookEvent: (id: string) => `${KEY_PREFIX}webhook-event:${id}`,
 };

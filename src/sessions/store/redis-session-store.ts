@@ -1,17 +1,20 @@
 import type Redis from 'ioredis';
 import { activeParticipants, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
+import { dueKey, parseDueKey, sweepDeadline, watchesRoom } from '../sweep-deadlines';
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
-import type { AddOutcome, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
+import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
 import { LeaseLostError, StoreUnavailableError } from './store.errors';
 
-// Writes are Lua scripts: the record, its participants, the per-node index and the per-node load
-// counters change together or not at all, and a write from an instance that lost its lease on the
-// session is refused (KEYS[5] / ARGV[5]: the lease key and token, '' when the caller holds none).
-// KEYS: session, contribution, ids, loads, lease, participants.
+// Writes are Lua scripts: the record, its participants, the per-node index, the per-node load counters
+// and the sweep's indexes change together or not at all, and a write from an instance that lost its
+// lease on the session is refused (KEYS[5] / ARGV[5]: the lease key and token, '' when the caller holds
+// none).
+// KEYS: session, contribution, ids, loads, lease, participants, due, due-of, watched, waiting.
 // ARGV: id, session JSON (no participants), node url, participants it adds to that node's load ('' while
-// waiting for a node), lease token, active participants, unconfirmed invites, then identity / JSON pairs.
+// waiting for a node), lease token, active participants, unconfirmed invites, '1' when the sweep watches
+// its room, '1' while it waits for a node, then identity / JSON / sweep deadline ('' for none) triples.
 const FENCE = `
 if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[5] then return redis.error_reply('LEASE_LOST') end
 local old = redis.call('HMGET', KEYS[2], 'url', 'participants', 'counted')
@@ -22,6 +25,8 @@ if old[1] then
   end
   redis.call('SREM', '${redisKeys.byNodePrefix}' .. old[1], ARGV[1])
 end
+for _, identity in ipairs(redis.call('HKEYS', KEYS[8])) do redis.call('ZREM', KEYS[7], ARGV[1] .. ' ' .. identity) end
+redis.call('DEL', KEYS[8])
 `;
 
 const SAVE = new RedisScript(`${FENCE}
@@ -29,7 +34,15 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('SADD', '${redisKeys.byNodePrefix}' .. ARGV[3], ARGV[1])
 redis.call('DEL', KEYS[6])
-for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV, 3 do
+  redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then
+    redis.call('ZADD', KEYS[7], ARGV[i + 2], ARGV[1] .. ' ' .. ARGV[i])
+    redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 2])
+  end
+end
+if ARGV[8] == '1' then redis.call('SADD', KEYS[9], ARGV[1]) else redis.call('SREM', KEYS[9], ARGV[1]) end
+if ARGV[9] == '1' then redis.call('SADD', KEYS[10], ARGV[1]) else redis.call('SREM', KEYS[10], ARGV[1]) end
 if ARGV[4] == '' then
   redis.call('HSET', KEYS[2], 'url', ARGV[3], 'participants', 0, 'counted', 0, 'active', ARGV[6], 'unconfirmed', ARGV[7])
 else
@@ -43,14 +56,17 @@ return 1
 const DELETE = new RedisScript(`${FENCE}
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
 redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[9], ARGV[1])
+redis.call('SREM', KEYS[10], ARGV[1])
 return 1
 `);
 
-// One participant more, O(1): KEYS session, contribution, loads, lease, participants;
+// One participant more, O(1): KEYS session, contribution, loads, lease, participants, due, due-of;
 // ARGV identity, JSON, the caller's lease token ('' for none), '1' when the participant counts as
 // active, '1' when it is an unconfirmed invite, the most of those the session may hold (0: no limit),
-// then the nodes the caller sees down. Without a lease of its own the caller is refused while any
-// instance holds one: that writer has read the session and will rewrite it.
+// its sweep deadline ('' for none), then the nodes the caller sees down. Without a lease of its own
+// the caller is refused while any instance holds one: that writer has read the session and will
+// rewrite it.
 const ADD_PARTICIPANT = new RedisScript(`
 if ARGV[3] ~= '' then
   if redis.call('GET', KEYS[4]) ~= ARGV[3] then return redis.error_reply('LEASE_LOST') end
@@ -59,7 +75,7 @@ local json = redis.call('GET', KEYS[1])
 if not json then return 'missing' end
 local c = redis.call('HMGET', KEYS[2], 'url', 'counted', 'active', 'unconfirmed')
 if c[2] ~= '1' then return 'waiting' end
-for i = 7, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
+for i = 8, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
 local session = cjson.decode(json)
 local limit = tonumber(session.room.maxParticipants) or 0
 if limit > 0 and tonumber(c[3] or 0) >= limit then return 'full' end
@@ -68,6 +84,10 @@ if ARGV[5] == '1' and pending > 0 and tonumber(c[4] or 0) >= pending then return
 if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 'taken' end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
 if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[2], 'unconfirmed', 1) end
+if ARGV[7] ~= '' then
+  redis.call('ZADD', KEYS[6], ARGV[7], session.sessionId .. ' ' .. ARGV[1])
+  redis.call('HSET', KEYS[7], ARGV[1], ARGV[7])
+end
 if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[2], 'active', 1)
   redis.call('HINCRBY', KEYS[2], 'participants', 1)
@@ -78,7 +98,8 @@ return {'added', session.nodeUrl, tostring(session.generation)}
 
 // One participant rewritten in place if unchanged since it was read; refused while any lease is held
 // (that writer has read the session and will rewrite it). KEYS session, participants, lease,
-// contribution; ARGV identity, the JSON as read, the new JSON, the change in unconfirmed invites.
+// contribution, due, due-of; ARGV identity, the JSON as read, the new JSON, the change in unconfirmed
+// invites, the new sweep deadline ('' for none), its member in due.
 const REPLACE_PARTICIPANT = new RedisScript(`
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'busy' end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
@@ -87,8 +108,38 @@ if not current then return 'missing' end
 if current ~= ARGV[2] then return 'changed' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[4], 'unconfirmed', tonumber(ARGV[4])) end
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[5], ARGV[6])
+  redis.call('HDEL', KEYS[6], ARGV[1])
+else
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[6])
+  redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
+end
 return 'replaced'
 `);
+
+// Indexes one session as it was read, for a Redis written before the indexes existed: nothing if the
+// session was written since (that write indexed it), and per participant only if unchanged since.
+// KEYS session, participants, due, due-of, watched, waiting; ARGV id, the session JSON as read, '1' when
+// the sweep watches its room, '1' while it waits for a node, then identity / JSON as read / deadline.
+const INDEX_SESSION = new RedisScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '1' then redis.call('SADD', KEYS[5], ARGV[1]) end
+if ARGV[4] == '1' then redis.call('SADD', KEYS[6], ARGV[1]) end
+for i = 5, #ARGV, 3 do
+  if ARGV[i + 2] ~= '' and redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[1] .. ' ' .. ARGV[i])
+    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2])
+  end
+end
+return 1
+`);
+
+/** Written once every session stored is in the sweep's indexes. */
+const INDEX_VERSION = '1';
+
+/** Sessions indexed per round trip when a Redis written without the indexes is brought up to date. */
+const INDEX_BATCH = 200;
 
 /**
  * Sessions in Redis, shared by every backend instance. Same semantics as the in-memory store (values
@@ -96,7 +147,15 @@ return 'replaced'
  * so neither copies every session per decision.
  */
 export class RedisSessionStore implements SessionStore {
-  constructor(private readonly redis: Redis) {}
+  private indexed?: Promise<void>;
+
+  constructor(private readonly redis: Redis) {
+    // As soon as Redis answers, so a Redis with no sessions yet is marked before any is written (else
+    // the first index read indexes every session written meanwhile); a failure is tried again then.
+    const early = () => void this.ensureIndexed().catch(() => undefined);
+    if (redis.status === 'ready') early();
+    else redis.once('ready', early);
+  }
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     const [session] = await this.many([sessionId]);
@@ -107,13 +166,14 @@ export class RedisSessionStore implements SessionStore {
     const { participants, ...rest } = session;
     const active = activeParticipants(session).length;
     const load = session.waitingForNode ? '' : String(active);
-    const pairs = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant)]);
+    const triples = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant), deadlineArg(participant)]);
     const unconfirmed = Object.values(participants).filter(isUnconfirmedInvite).length;
-    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [String(active), String(unconfirmed), ...pairs]);
+    const flags = [String(active), String(unconfirmed), watchesRoom(session) ? '1' : '0', session.waitingForNode ? '1' : '0'];
+    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [...flags, ...triples]);
   }
 
   async delete(sessionId: string): Promise<void> {
-    await this.write(sessionId, DELETE, currentLease(sessionId), ['', '', ''], ['0', '0']);
+    await this.write(sessionId, DELETE, currentLease(sessionId), ['', '', ''], []);
   }
 
   async placement(sessionId: string): Promise<SessionPlacement | undefined> {
@@ -131,8 +191,8 @@ export class RedisSessionStore implements SessionStore {
 
   async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = [], maxUnconfirmed = 0): Promise<AddOutcome> {
     const lease = currentLease(sessionId);
-    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId)];
-    const flags = [participant.state === 'left' ? '0' : '1', isUnconfirmedInvite(participant) ? '1' : '0', String(maxUnconfirmed)];
+    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId), redisKeys.due, redisKeys.dueOf(sessionId)];
+    const flags = [participant.state === 'left' ? '0' : '1', isUnconfirmedInvite(participant) ? '1' : '0', String(maxUnconfirmed), deadlineArg(participant)];
     const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', ...flags, ...downNodes];
     try {
       const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?];
@@ -152,9 +212,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
-    const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId), redisKeys.contribution(sessionId)];
+    const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId), redisKeys.contribution(sessionId), redisKeys.due, redisKeys.dueOf(sessionId)];
     const unconfirmed = Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(JSON.parse(version) as ParticipantRecord));
-    return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, [participant.identity, version, JSON.stringify(participant), String(unconfirmed)]))) as ReplaceOutcome;
+    const args = [participant.identity, version, JSON.stringify(participant), String(unconfirmed), deadlineArg(participant), dueKey(sessionId, participant.identity)];
+    return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, args))) as ReplaceOutcome;
   }
 
   async list(): Promise<SessionRecord[]> {
@@ -162,8 +223,71 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    const sessions = await this.many(await this.call(() => this.redis.smembers(redisKeys.byNode(nodeUrl))));
+    const sessions = await this.many(await this.sessionIdsOn(nodeUrl));
     return sessions.filter((session) => session.nodeUrl === nodeUrl);
+  }
+
+  getMany(sessionIds: readonly string[]): Promise<SessionRecord[]> {
+    return this.many(sessionIds);
+  }
+
+  async listWaiting(): Promise<SessionRecord[]> {
+    await this.ensureIndexed();
+    const sessions = await this.many(await this.call(() => this.redis.smembers(redisKeys.waiting)));
+    return sessions.filter((session) => session.waitingForNode);
+  }
+
+  async dueParticipants(now: number, limit: number): Promise<DueParticipant[]> {
+    await this.ensureIndexed();
+    const keys = await this.call(() => this.redis.zrangebyscore(redisKeys.due, '-inf', now, 'LIMIT', 0, limit));
+    return keys.map(parseDueKey);
+  }
+
+  sessionIdsOn(nodeUrl: string): Promise<string[]> {
+    return this.call(() => this.redis.smembers(redisKeys.byNode(nodeUrl)));
+  }
+
+  async watchedSessionIds(): Promise<string[]> {
+    await this.ensureIndexed();
+    return this.call(() => this.redis.smembers(redisKeys.watched));
+  }
+
+  /**
+   * A Redis written by a version without the sweep's indexes (an upgrade) has sessions none of them
+   * lists: a waiting one would never be rebuilt, a leaver never forgotten. Once per Redis (a marker key),
+   * every session is indexed as it stands, in batches; writes since index themselves. Until it is done,
+   * each index read waits for it; a failure is tried again at the next read.
+   */
+  private ensureIndexed(): Promise<void> {
+    this.indexed ??= this.indexAll().catch((error: unknown) => {
+      this.indexed = undefined;
+      throw error;
+    });
+    return this.indexed;
+  }
+
+  private async indexAll(): Promise<void> {
+    if ((await this.call(() => this.redis.get(redisKeys.indexVersion))) === INDEX_VERSION) return;
+    let cursor = (await this.call(() => this.redis.scard(redisKeys.ids))) === 0 ? 'none' : '0';
+    while (cursor !== 'none') {
+      const [next, ids] = await this.call(() => this.redis.sscan(redisKeys.ids, cursor, 'COUNT', INDEX_BATCH));
+      cursor = next === '0' ? 'none' : next;
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.get(redisKeys.session(id)).hgetall(redisKeys.participants(id));
+      const replies = (await this.call(() => pipeline.exec())) ?? [];
+      await Promise.all(
+        ids.map((id, i) => {
+          const json = replies[2 * i]?.[1];
+          const fields = (replies[2 * i + 1]?.[1] ?? {}) as Record<string, string>;
+          if (typeof json !== 'string') return undefined;
+          const head = JSON.parse(json) as SessionRecord;
+          const triples = Object.entries(fields).flatMap(([identity, p]) => [identity, p, deadlineArg(JSON.parse(p) as ParticipantRecord)]);
+          const keys = [redisKeys.session(id), redisKeys.participants(id), redisKeys.due, redisKeys.dueOf(id), redisKeys.watched, redisKeys.waiting];
+          return this.call(() => INDEX_SESSION.run(this.redis, keys, [id, json, watchesRoom(head) ? '1' : '0', head.waitingForNode ? '1' : '0', ...triples]));
+        }),
+      );
+    }
+    await this.call(() => this.redis.set(redisKeys.indexVersion, INDEX_VERSION));
   }
 
   async loadByNode(): Promise<Map<string, NodeLoadCount>> {
@@ -181,7 +305,7 @@ export class RedisSessionStore implements SessionStore {
     return loads;
   }
 
-  private async many(ids: string[]): Promise<SessionRecord[]> {
+  private async many(ids: readonly string[]): Promise<SessionRecord[]> {
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.get(redisKeys.session(id)).hgetall(redisKeys.participants(id));
@@ -199,7 +323,18 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private async write(sessionId: string, script: RedisScript, lease: LeaseHolder | undefined, args: [json: string, nodeUrl: string, load: string], rest: string[]): Promise<void> {
-    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.ids, redisKeys.loads, lease?.key ?? '', redisKeys.participants(sessionId)];
+    const keys = [
+      redisKeys.session(sessionId),
+      redisKeys.contribution(sessionId),
+      redisKeys.ids,
+      redisKeys.loads,
+      lease?.key ?? '',
+      redisKeys.participants(sessionId),
+      redisKeys.due,
+      redisKeys.dueOf(sessionId),
+      redisKeys.watched,
+      redisKeys.waiting,
+    ];
     try {
       await script.run(this.redis, keys, [sessionId, ...args, lease?.token ?? '', ...rest]);
     } catch (error) {
@@ -215,4 +350,10 @@ export class RedisSessionStore implements SessionStore {
       throw new StoreUnavailableError(error);
     }
   }
+}
+
+/** A participant's sweep deadline as a script argument: '' for none. */
+function deadlineArg(participant: ParticipantRecord): string {
+  const deadline = sweepDeadline(participant);
+  return deadline === undefined ? '' : String(deadline);
 }

@@ -33,6 +33,11 @@ export interface ParticipantView {
   version: string;
 }
 
+export interface DueParticipant {
+  sessionId: string;
+  identity: string;
+}
+
 /** `replaced`: written; `changed`: someone wrote the participant since it was read; `busy`: another writer holds the session. */
 export type ReplaceOutcome = 'replaced' | 'changed' | 'busy' | 'missing';
 
@@ -60,6 +65,20 @@ export interface SessionStore extends NodeLoadSource {
   replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome>;
   save(session: SessionRecord): Promise<void>;
   delete(sessionId: string): Promise<void>;
+  /** Every session: the operators' GET /api/sessions. Nothing periodic reads it (see the indexes below). */
   list(): Promise<SessionRecord[]>;
   listByNode(nodeUrl: string): Promise<SessionRecord[]>;
+  /** These sessions, in one read; the ones that are gone are left out. */
+  getMany(sessionIds: readonly string[]): Promise<SessionRecord[]>;
+
+  // Indexes the writes keep for the sweep and the rebuild (sweep-deadlines.ts), so neither reads every
+  // session: at 10,000 sessions of 10, list() took most of a second and held the event loop.
+  /** Sessions waiting for a node: what a node coming up rebuilds. */
+  listWaiting(): Promise<SessionRecord[]>;
+  /** Participants whose sweepDeadline is at or before `now`, earliest first, at most `limit`; they stay listed until a write changes them. */
+  dueParticipants(now: number, limit: number): Promise<DueParticipant[]>;
+  /** Ids of the sessions placed on this node (those waiting for a node: on the last one). */
+  sessionIdsOn(nodeUrl: string): Promise<string[]>;
+  /** Ids of the sessions whose room the sweep watches even when it is occupied (watchesRoom). */
+  watchedSessionIds(): Promise<string[]>;
 }
