@@ -52,7 +52,9 @@ export class CoreModule {
   static forRoot(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): DynamicModule {
     // --redis: sessions, rejoin-key hashes and the per-session lease live in Redis, shared by every instance.
     const redis = config.redis && !overrides.store ? connectRedis(config.redis, 'store') : null;
-    const store = overrides.store ?? (redis ? new RedisSessionStore(redis) : new MemorySessionStore());
+    const clock = overrides.clock ?? new SystemClock();
+    // The memory store runs the sweep's deadlines on the app's clock (Redis: on its own, TIME).
+    const store = overrides.store ?? (redis ? new RedisSessionStore(redis) : new MemorySessionStore(clock));
     const providers = [
       { provide: APP_CONFIG, useValue: config },
       { provide: REDIS, useValue: redis },
@@ -68,7 +70,7 @@ export class CoreModule {
         useValue: redis ? new RedisNodeHealthBoard(redis, connectRedis(config.redis!, 'node health', { offlineQueue: true }), `${hostname()}:${process.pid}`, KEY_PREFIX) : null,
       },
       { provide: DEV_CLUSTER, useValue: devCluster },
-      { provide: CLOCK, useValue: overrides.clock ?? new SystemClock() },
+      { provide: CLOCK, useValue: clock },
       { provide: SESSION_STORE, useValue: store },
       // Webhook ids applied: shared in Redis, since LiveKit's retry of a delivery may reach another instance.
       { provide: APPLIED_EVENT_IDS, useFactory: (clock: Clock) => (redis ? new RedisAppliedEventIds(redis) : new MemoryAppliedEventIds(() => clock.now())), inject: [CLOCK] },

@@ -3,11 +3,12 @@ import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
 import { NodeHealthService } from '../cluster/node-health.service';
 import { MetricsService } from '../ops/metrics.service';
-import { SESSION_STORE, SessionStore } from './store/session-store';
+import { SESSION_STORE, SessionStore, type SweepView } from './store/session-store';
 import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { CONNECT_WINDOW_MS, INVITE_CONFIRM_MS, PARTICIPANT_LEFT_GRACE_MS, SWEEP_INTERVAL_MS } from './session-policy';
+import { CONNECT_WINDOW_MS, INVITE_CONFIRM_MS, SWEEP_INTERVAL_MS } from './session-policy';
 import { SessionRebuildService } from './session-rebuild.service';
+import { sweepTimer } from './sweep-deadlines';
 
 export interface SweepResult {
   prunedParticipants: number;
@@ -28,21 +29,30 @@ const SWEEP_MAX_DUE = 10_000;
  */
 type Connected = Set<string> | undefined;
 
-/** What the sweep does with one participant: nothing, forget it, or record that its node has it connected. */
-function fate(p: ParticipantRecord, now: number, connected: () => Connected): 'keep' | 'forget' | 'confirm' {
-  if (p.state === 'left' || p.state === 'leaving') return now - (p.leftAt ?? 0) >= PARTICIPANT_LEFT_GRACE_MS ? 'forget' : 'keep';
+/**
+ * What the sweep does with one participant: nothing, forget it, or record that its node has it
+ * connected. Time is the store's, as the deadlines: `now` and `deadline` (its sweepTimer's, if any)
+ * come from it; the record's own timestamps were written on other instances' clocks.
+ */
+function fate(p: ParticipantRecord, now: number, deadline: number | undefined, connected: () => Connected): 'keep' | 'forget' | 'confirm' {
+  if (deadline === undefined || now < deadline) return 'keep';
+  if (p.state === 'left' || p.state === 'leaving') return 'forget';
   if (p.state !== 'invited') return 'keep';
   // No rejoin key and never confirmed: its token has expired, nobody can come back as it.
-  if (p.expiresAt !== undefined && now >= p.expiresAt) return 'forget';
-  if (!inviteDue(p, now)) return 'keep';
+  if (p.expiresAt !== undefined && now - invitedAt(p, deadline) >= p.expiresAt - p.invitedAt) return 'forget';
   // Time enough to connect and no webhook said so: the node's room decides, when it answered.
   const present = connected();
   if (!present) return 'keep';
   return present.has(p.identity) ? 'confirm' : 'forget';
 }
 
-function inviteDue(p: ParticipantRecord, now: number): boolean {
-  return p.state === 'invited' && now - p.invitedAt >= INVITE_CONFIRM_MS;
+/** When its timer started, on the store's clock: for an invite, when it was issued. */
+function invitedAt(p: ParticipantRecord, deadline: number): number {
+  return deadline - (sweepTimer(p)?.afterMs ?? 0);
+}
+
+function inviteDue({ session, deadlines }: SweepView, now: number): boolean {
+  return Object.values(session.participants).some((p) => p.state === 'invited' && now >= (deadlines[p.identity] ?? Infinity));
 }
 
 /**
@@ -84,13 +94,14 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
   async sweep(): Promise<SweepResult> {
     const result: SweepResult = { prunedParticipants: 0, endedSessions: 0 };
     const occupancy = await this.occupancy();
-    const now = this.clock.now();
+    // Once per sweep, from the store: the clock its deadlines run on, whichever instance wrote them.
+    const now = await this.store.now();
     const ids = [...(await this.candidates(now, occupancy))].filter((id) => !this.rebuilds.isRebuilding(id));
     for (let i = 0; i < ids.length; i += SWEEP_BATCH) {
       // Other work runs between batches: a sweep with much to do holds the event loop a batch at a time.
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const listed of await this.store.getMany(ids.slice(i, i + SWEEP_BATCH))) {
-        const { sessionId } = listed;
+      for (const listed of await this.store.sweepView(ids.slice(i, i + SWEEP_BATCH))) {
+        const { sessionId } = listed.session;
         // Decided first on the copy read: a session with nothing to change is not locked at all (a
         // lock per session per sweep would hold up its lock-free joins every 5 s).
         const connected = await this.connectedIn(listed, now, occupancy);
@@ -154,8 +165,9 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
    * Who the session's node has in its room, asked only when an invite is due: ListRooms already says
    * how many (none: nobody to ask about); ListParticipants says who.
    */
-  private async connectedIn(session: SessionRecord, now: number, occupancy: Occupancy): Promise<Connected> {
-    if (!Object.values(session.participants).some((p) => inviteDue(p, now))) return undefined;
+  private async connectedIn(view: SweepView, now: number, occupancy: Occupancy): Promise<Connected> {
+    const { session } = view;
+    if (!inviteDue(view, now)) return undefined;
     const rooms = session.waitingForNode ? undefined : occupancy.get(session.nodeUrl);
     if (!rooms) return undefined;
     if ((rooms.get(session.sessionId) ?? 0) === 0) return new Set();
@@ -169,9 +181,10 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async sweepSession(sessionId: string, now: number, occupancy: Occupancy, connected: Connected): Promise<{ pruned: number; ended: boolean }> {
-    const session = await this.store.get(sessionId);
-    if (!session) return { pruned: 0, ended: false };
-    const { gone, confirmed, emptyChanged, why } = this.plan(session, now, occupancy, connected);
+    const [view] = await this.store.sweepView([sessionId]);
+    if (!view) return { pruned: 0, ended: false };
+    const { session } = view;
+    const { gone, confirmed, emptyChanged, why } = this.plan(view, now, occupancy, connected);
     const invites = gone.filter((p) => p.state === 'invited' && p.expiresAt === undefined).length;
     if (invites > 0) this.logger.log({ msg: `session ${sessionId}: ${invites} invite(s) never seen connected within ${INVITE_CONFIRM_MS} ms; forgotten`, sessionId });
     if (why) {
@@ -183,9 +196,9 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     return { pruned: gone.length, ended: false };
   }
 
-  /** Applies the sweep to `session` (a copy): who is forgotten or confirmed, what the node says, whether it ends. */
+  /** Applies the sweep to the session read (a copy): who is forgotten or confirmed, what the node says, whether it ends. */
   private plan(
-    session: SessionRecord,
+    { session, deadlines }: SweepView,
     now: number,
     occupancy: Occupancy,
     connected: Connected,
@@ -193,7 +206,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     const gone: ParticipantRecord[] = [];
     let confirmed = 0;
     for (const p of Object.values(session.participants)) {
-      const decided = fate(p, now, () => connected);
+      const decided = fate(p, now, deadlines[p.identity], () => connected);
       if (decided === 'forget') {
         gone.push(p);
         delete session.participants[p.identity];
@@ -205,7 +218,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
       }
     }
     const emptyChanged = this.updateEmptiness(session, now, occupancy);
-    const why = this.endReason(session, now);
+    const why = this.endReason(session, deadlines, now);
     return { gone, confirmed, emptyChanged, why, changes: gone.length > 0 || confirmed > 0 || emptyChanged || why !== undefined };
   }
 
@@ -225,11 +238,13 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     return true;
   }
 
-  private endReason(session: SessionRecord, now: number): string | undefined {
+  /** `emptySince` and `now` are on the store's clock, and so are the invites' deadlines. */
+  private endReason(session: SessionRecord, deadlines: SweepView['deadlines'], now: number): string | undefined {
     if (activeParticipants(session).length === 0) return 'nobody left in it';
     if (session.emptySince === undefined) return undefined;
-    // A fresh invite or move restarts the wait: someone holding a new token is about to connect.
-    const lastInvite = Math.max(session.rebuiltAt ?? session.createdAt, ...Object.values(session.participants).map((p) => p.invitedAt));
+    // A fresh invite (a join, a rejoin, a rebuild's move) restarts the wait: someone holding a new token is about to connect.
+    const invites = Object.values(session.participants).filter((p) => p.state === 'invited' && deadlines[p.identity] !== undefined);
+    const lastInvite = Math.max(-Infinity, ...invites.map((p) => invitedAt(p, deadlines[p.identity]!)));
     const emptyFor = now - Math.max(session.emptySince, lastInvite + CONNECT_WINDOW_MS);
     const joinedOnce = session.seenOccupied || Object.values(session.participants).some((p) => p.joinedAt !== undefined);
     const limitSec = joinedOnce ? session.room.departureTimeoutSec : session.room.emptyTimeoutSec;

@@ -3,16 +3,24 @@ import type { ParticipantRecord, SessionHead } from './session.model';
 import { INVITE_CONFIRM_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
 
 /**
- * When the sweep has something to decide about this participant: its grace period ends (left, leaving),
- * its invite had time to connect (invited), or its key-less token expires; undefined for a joined one.
+ * When the sweep has something to decide about a participant, as a duration the store starts on its own
+ * clock (Redis TIME, or the memory store's Clock) when it first sees `stamp`: instances' clocks differ,
+ * the store's is one. A write that keeps the stamp keeps the deadline (a rebuild's save does not extend
+ * a leaver's grace period); a new stamp starts it again (a rejoin, a rebuild's re-invite).
  */
-export function sweepDeadline(p: ParticipantRecord): number | undefined {
+export interface SweepTimer {
+  stamp: string;
+  afterMs: number;
+}
+
+/** Left or leaving: the grace period; invited: time to connect (a key-less token expires later still); joined: none. */
+export function sweepTimer(p: ParticipantRecord): SweepTimer | undefined {
   switch (p.state) {
     case 'left':
     case 'leaving':
-      return (p.leftAt ?? 0) + PARTICIPANT_LEFT_GRACE_MS;
+      return { stamp: `${p.state}:${p.leftAt ?? 0}`, afterMs: PARTICIPANT_LEFT_GRACE_MS };
     case 'invited':
-      return Math.min(p.invitedAt + INVITE_CONFIRM_MS, p.expiresAt ?? Infinity);
+      return { stamp: `invited:${p.invitedAt}`, afterMs: INVITE_CONFIRM_MS };
     case 'joined':
       return undefined;
     default: {
@@ -29,6 +37,12 @@ export function sweepDeadline(p: ParticipantRecord): number | undefined {
  */
 export function watchesRoom(session: SessionHead): boolean {
   return session.emptySince !== undefined || !session.seenOccupied;
+}
+
+/** A timer as the Redis store keeps it, 'stamp|deadline' (stamps hold no '|'). */
+export function decodeTimer(value: string): { stamp: string; deadline: number } {
+  const bar = value.lastIndexOf('|');
+  return { stamp: value.slice(0, bar), deadline: Number(value.slice(bar + 1)) };
 }
 
 /** The member of a participant's deadline in the index: session id and identity never hold a space. */

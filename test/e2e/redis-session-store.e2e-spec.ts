@@ -171,36 +171,51 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     }
   });
 
-  it("keeps the sweep's indexes like the in-memory store: deadlines by participant state, watched rooms, waiting sessions", async () => {
+  it("keeps the sweep's indexes like the in-memory store: deadlines on the store's clock by participant state, watched rooms, waiting sessions", async () => {
     const person = (identity: string, extra: Partial<ParticipantRecord>) => ({ ...session('x', 'ws://n1', [identity]).participants[identity]!, ...extra });
     await client.flushdb(); // the sessions of the tests above
     for (const store of [new MemorySessionStore(), new RedisSessionStore(client)]) {
       const record = session('idx', 'ws://n1', [], { seenOccupied: true });
+      // Timestamps from a writer whose clock is a year off: the deadlines do not depend on them.
+      const yearOff = Date.now() - 365 * 24 * 3_600_000;
       record.participants = {
-        joined: person('joined', { state: 'joined', joinedAt: 5 }),
-        invited: person('invited', { state: 'invited', invitedAt: 1_000 }),
-        keyless: person('keyless', { state: 'invited', invitedAt: 1_000, rejoinKeyHash: '', expiresAt: 2_000 }),
-        leaving: person('leaving', { state: 'leaving', leftAt: 3_000 }),
+        joined: person('joined', { state: 'joined', joinedAt: yearOff }),
+        invited: person('invited', { state: 'invited', invitedAt: yearOff }),
+        keyless: person('keyless', { state: 'invited', invitedAt: yearOff, rejoinKeyHash: '', expiresAt: yearOff + 600_000 }),
+        leaving: person('leaving', { state: 'leaving', leftAt: yearOff }),
       };
+      const before = await store.now();
       await store.save(record);
+      const after = await store.now();
       const at = async (now: number) => (await store.dueParticipants(now, 100)).map((d) => `${d.sessionId}/${d.identity}`);
-      expect(await at(1_999)).toEqual([]);
-      expect(await at(2_000)).toEqual(['idx/keyless']); // its token expires before its invite is due
-      expect(await at(3_000 + PARTICIPANT_LEFT_GRACE_MS)).toEqual(['idx/keyless', 'idx/leaving']);
-      expect(await at(1_000 + INVITE_CONFIRM_MS)).toEqual(['idx/keyless', 'idx/leaving', 'idx/invited']);
-      expect(await at(1_000 + INVITE_CONFIRM_MS)).toHaveLength(3); // reading changes nothing
+      const deadlines = async () => (await store.sweepView(['idx']))[0]!.deadlines;
+      expect(await at(before + PARTICIPANT_LEFT_GRACE_MS - 1)).toEqual([]);
+      expect(await at(after + PARTICIPANT_LEFT_GRACE_MS)).toEqual(['idx/leaving']);
+      expect((await at(after + INVITE_CONFIRM_MS)).sort()).toEqual(['idx/invited', 'idx/keyless', 'idx/leaving']);
+      expect(await at(after + INVITE_CONFIRM_MS)).toHaveLength(3); // reading changes nothing
+      expect(Object.keys(await deadlines()).sort()).toEqual(['invited', 'keyless', 'leaving']);
       expect(await store.watchedSessionIds()).toEqual([]);
+      // A save that keeps a participant's timer keeps its deadline (a rebuild does not extend a grace
+      // period); a new invite starts its timer again.
+      const first = await deadlines();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const resaved = (await store.get('idx'))!;
+      resaved.participants.invited!.invitedAt = yearOff + 1;
+      await store.save(resaved);
+      const second = await deadlines();
+      expect([second.leaving, second.keyless]).toEqual([first.leaving, first.keyless]);
+      expect(second.invited).toBeGreaterThan(first.invited!);
       // A presence webhook confirms the invite: no longer due. A newcomer is.
       const view = (await store.participantView('idx', 'invited'))!;
       expect(await store.replaceParticipant('idx', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version)).toBe('replaced');
       expect(await store.addParticipant('idx', person('newcomer', { state: 'invited', invitedAt: 500 }))).toMatchObject({ outcome: 'added' });
-      expect(await at(Number.MAX_SAFE_INTEGER)).toEqual(['idx/keyless', 'idx/leaving', 'idx/newcomer']);
+      expect((await at(Number.MAX_SAFE_INTEGER)).sort()).toEqual(['idx/keyless', 'idx/leaving', 'idx/newcomer']);
       // A save replaces them all: the leaver forgotten, the room reported empty, the session waiting.
       const saved = (await store.get('idx'))!;
       delete saved.participants.leaving;
       Object.assign(saved, { emptySince: 7, waitingForNode: true });
       await store.save(saved);
-      expect(await at(Number.MAX_SAFE_INTEGER)).toEqual(['idx/keyless', 'idx/newcomer']);
+      expect((await at(Number.MAX_SAFE_INTEGER)).sort()).toEqual(['idx/keyless', 'idx/newcomer']);
       expect([await store.watchedSessionIds(), (await store.listWaiting()).map((s) => s.sessionId), await store.sessionIdsOn('ws://n1')]).toEqual([['idx'], ['idx'], ['idx']]);
       await store.delete('idx');
       expect([await at(Number.MAX_SAFE_INTEGER), await store.watchedSessionIds(), await store.listWaiting(), await store.sessionIdsOn('ws://n1')]).toEqual([[], [], [], []]);
@@ -219,7 +234,9 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     await client.sadd(redisKeys.ids, 'old');
     const store = new RedisSessionStore(client);
     expect((await store.listWaiting()).map((s) => s.sessionId)).toEqual(['old']);
-    expect(await store.dueParticipants(5 + PARTICIPANT_LEFT_GRACE_MS, 10)).toEqual([{ sessionId: 'old', identity: 'y' }]);
+    // Its grace period runs from now (the leftAt an instance wrote is on that instance's clock).
+    expect(await store.dueParticipants(Number.MAX_SAFE_INTEGER, 10)).toEqual([{ sessionId: 'old', identity: 'y' }]);
+    expect((await store.sweepView(['old']))[0]!.deadlines.y).toBeGreaterThanOrEqual((await store.now()) + PARTICIPANT_LEFT_GRACE_MS - 1_000);
     expect(await client.get(redisKeys.indexVersion)).toBe('1');
     // Once: a session written the old way after that is not looked for again by this or another instance.
     await client.sadd(redisKeys.ids, 'later');

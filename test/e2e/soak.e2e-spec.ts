@@ -23,7 +23,7 @@ const MAX_HEAP_GROWTH_BYTES = 6 * 1024 * 1024;
 
 describe('soak: nothing grows forever', () => {
   const clock = new FakeClock(Date.now());
-  const store = new MemorySessionStore();
+  const store = new MemorySessionStore(clock); // the sweep's deadlines run on the app's clock
   let stack: InProcessApp;
 
   beforeAll(async () => {

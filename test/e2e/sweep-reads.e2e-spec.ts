@@ -7,6 +7,7 @@ import { PARTICIPANT_LEFT_GRACE_MS } from '../../src/sessions/session-policy';
 import { SessionSweeperService } from '../../src/sessions/session-sweeper.service';
 import type { ParticipantRecord, SessionRecord } from '../../src/sessions/session.model';
 import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import type { SweepView } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp } from '../support/in-process-app';
 
 /** Counts the sessions read, by every read that returns whole sessions. */
@@ -19,10 +20,10 @@ class CountingStore extends MemorySessionStore {
     return session;
   }
 
-  async getMany(sessionIds: readonly string[]): Promise<SessionRecord[]> {
-    const sessions = await super.getMany(sessionIds);
-    this.sessionsRead += sessions.length;
-    return sessions;
+  async sweepView(sessionIds: readonly string[]): Promise<SweepView[]> {
+    const views = await super.sweepView(sessionIds);
+    this.sessionsRead += views.length;
+    return views;
   }
 
   async list(): Promise<SessionRecord[]> {
@@ -43,7 +44,7 @@ const PER_SESSION = 5;
 
 describe('what a sweep reads', () => {
   const clock = new FakeClock(Date.now());
-  const store = new CountingStore();
+  const store = new CountingStore(clock);
   let stack: InProcessApp;
   /** Small steps, so the probe loop sees its nodes answer between ticks as with a real clock. */
   const advance = async (ms: number) => {

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { activeParticipants, findParticipant, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
-import { dueKey, parseDueKey, sweepDeadline, watchesRoom } from '../sweep-deadlines';
+import { type Clock, SystemClock } from '../../common/clock';
+import { dueKey, parseDueKey, sweepTimer, watchesRoom } from '../sweep-deadlines';
 import { DeadlineIndex } from './deadline-index';
-import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
+import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from './session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
 function contribution(session: SessionRecord): { url: string; participants: number } | undefined {
@@ -20,9 +21,14 @@ export class MemorySessionStore implements SessionStore {
   private readonly unconfirmed = new Map<string, number>();
   /** What the sweep looks for, kept by the writes (sweep-deadlines.ts): it reads what is due, not every session. */
   private readonly due = new DeadlineIndex();
+  /** The stamp each deadline in `due` was started for. */
+  private readonly stamps = new Map<string, string>();
   private readonly byNode = new Map<string, Set<string>>();
   private readonly watched = new Set<string>();
   private readonly waiting = new Set<string>();
+
+  /** `clock`: the app's (CLOCK), on which the sweep's deadlines run; a spec's FakeClock moves them. */
+  constructor(private readonly clock: Clock = new SystemClock()) {}
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     const session = this.sessions.get(sessionId);
@@ -30,14 +36,14 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async save(session: SessionRecord): Promise<void> {
-    this.count(this.sessions.get(session.sessionId), -1);
-    this.unindex(this.sessions.get(session.sessionId));
+    const old = this.sessions.get(session.sessionId);
+    this.count(old, -1);
     const copy = structuredClone(session);
     this.sessions.set(session.sessionId, copy);
     this.active.set(session.sessionId, activeParticipants(copy).length);
     this.unconfirmed.set(session.sessionId, Object.values(copy.participants).filter(isUnconfirmedInvite).length);
     this.count(copy, +1);
-    this.index(copy);
+    this.reindex(old, copy);
   }
 
   async placement(sessionId: string): Promise<SessionPlacement | undefined> {
@@ -93,7 +99,7 @@ export class MemorySessionStore implements SessionStore {
 
   async delete(sessionId: string): Promise<void> {
     this.count(this.sessions.get(sessionId), -1);
-    this.unindex(this.sessions.get(sessionId));
+    this.reindex(this.sessions.get(sessionId), undefined);
     this.sessions.delete(sessionId);
     this.active.delete(sessionId);
     this.unconfirmed.delete(sessionId);
@@ -104,18 +110,27 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    return this.getMany(await this.sessionIdsOn(nodeUrl));
+    return this.copies(await this.sessionIdsOn(nodeUrl));
   }
 
-  async getMany(sessionIds: readonly string[]): Promise<SessionRecord[]> {
-    return sessionIds.flatMap((id) => {
-      const session = this.sessions.get(id);
-      return session ? [structuredClone(session)] : [];
+  async now(): Promise<number> {
+    return this.clock.now();
+  }
+
+  async sweepView(sessionIds: readonly string[]): Promise<SweepView[]> {
+    return this.copies(sessionIds).map((session) => {
+      const deadlines: Record<string, number> = {};
+      for (const p of Object.values(session.participants)) {
+        const key = dueKey(session.sessionId, p.identity);
+        const deadline = this.due.get(key);
+        if (deadline !== undefined && this.stamps.get(key) === sweepTimer(p)?.stamp) deadlines[p.identity] = deadline;
+      }
+      return { session, deadlines };
     });
   }
 
   async listWaiting(): Promise<SessionRecord[]> {
-    return this.getMany([...this.waiting]);
+    return this.copies([...this.waiting]);
   }
 
   async dueParticipants(now: number, limit: number): Promise<DueParticipant[]> {
@@ -134,28 +149,46 @@ export class MemorySessionStore implements SessionStore {
     return new Map([...this.loads].map(([url, load]) => [url, { ...load }]));
   }
 
-  private index(session: SessionRecord): void {
-    for (const p of Object.values(session.participants)) this.indexParticipant(session.sessionId, p);
-    const onNode = this.byNode.get(session.nodeUrl) ?? new Set<string>();
-    this.byNode.set(session.nodeUrl, onNode.add(session.sessionId));
-    if (watchesRoom(session)) this.watched.add(session.sessionId);
-    if (session.waitingForNode) this.waiting.add(session.sessionId);
+  private copies(sessionIds: readonly string[]): SessionRecord[] {
+    return sessionIds.flatMap((id) => {
+      const session = this.sessions.get(id);
+      return session ? [structuredClone(session)] : [];
+    });
   }
 
-  private unindex(session: SessionRecord | undefined): void {
-    if (!session) return;
-    for (const identity of Object.keys(session.participants)) this.due.delete(dueKey(session.sessionId, identity));
-    const onNode = this.byNode.get(session.nodeUrl);
-    onNode?.delete(session.sessionId);
-    if (onNode?.size === 0) this.byNode.delete(session.nodeUrl);
-    this.watched.delete(session.sessionId);
-    this.waiting.delete(session.sessionId);
+  /** The indexes go from `old` (the record replaced, if any) to `next` (undefined: deleted). */
+  private reindex(old: SessionRecord | undefined, next: SessionRecord | undefined): void {
+    if (old) {
+      for (const identity of Object.keys(old.participants)) {
+        if (next && findParticipant(next, identity)) continue;
+        this.due.delete(dueKey(old.sessionId, identity));
+        this.stamps.delete(dueKey(old.sessionId, identity));
+      }
+      const onNode = this.byNode.get(old.nodeUrl);
+      onNode?.delete(old.sessionId);
+      if (onNode?.size === 0) this.byNode.delete(old.nodeUrl);
+      this.watched.delete(old.sessionId);
+      this.waiting.delete(old.sessionId);
+    }
+    if (!next) return;
+    for (const p of Object.values(next.participants)) this.indexParticipant(next.sessionId, p);
+    const onNode = this.byNode.get(next.nodeUrl) ?? new Set<string>();
+    this.byNode.set(next.nodeUrl, onNode.add(next.sessionId));
+    if (watchesRoom(next)) this.watched.add(next.sessionId);
+    if (next.waitingForNode) this.waiting.add(next.sessionId);
   }
 
+  /** Its timer keeps its deadline while the stamp is the same; a new stamp starts it on this store's clock. */
   private indexParticipant(sessionId: string, participant: ParticipantRecord): void {
-    const deadline = sweepDeadline(participant);
-    if (deadline === undefined) this.due.delete(dueKey(sessionId, participant.identity));
-    else this.due.set(dueKey(sessionId, participant.identity), deadline);
+    const key = dueKey(sessionId, participant.identity);
+    const timer = sweepTimer(participant);
+    if (!timer) {
+      this.due.delete(key);
+      this.stamps.delete(key);
+    } else if (this.stamps.get(key) !== timer.stamp || this.due.get(key) === undefined) {
+      this.stamps.set(key, timer.stamp);
+      this.due.set(key, this.clock.now() + timer.afterMs);
+    }
   }
 
   private count(session: SessionRecord | undefined, sign: 1 | -1): void {

@@ -1,10 +1,10 @@
 import type Redis from 'ioredis';
 import { activeParticipants, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
-import { dueKey, parseDueKey, sweepDeadline, watchesRoom } from '../sweep-deadlines';
+import { decodeTimer, parseDueKey, sweepTimer, watchesRoom } from '../sweep-deadlines';
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
-import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore } from './session-store';
+import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from './session-store';
 import { LeaseLostError, StoreUnavailableError } from './store.errors';
 
 // Writes are Lua scripts: the record, its participants, the per-node index, the per-node load counters
@@ -14,7 +14,33 @@ import { LeaseLostError, StoreUnavailableError } from './store.errors';
 // KEYS: session, contribution, ids, loads, lease, participants, due, due-of, watched, waiting.
 // ARGV: id, session JSON (no participants), node url, participants it adds to that node's load ('' while
 // waiting for a node), lease token, active participants, unconfirmed invites, '1' when the sweep watches
-// its room, '1' while it waits for a node, then identity / JSON / sweep deadline ('' for none) triples.
+// its room, '1' while it waits for a node, then identity / JSON / timer stamp ('' for none) / its
+// duration (ms) quads.
+//
+// The sweep's deadlines (sweep-deadlines.ts) run on Redis's clock, not the writer's: TIMER starts a
+// participant's timer at TIME + its duration, or keeps its deadline when the stamp has not changed.
+// The index: KEYS due (sorted set, '<session> <identity>' by deadline) and due-of (the session's own
+// entries, identity -> 'stamp|deadline'). 'previous' is the due-of entry before this write, or false.
+const TIMER = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function timer(due, dueOf, id, identity, stamp, afterMs, previous)
+  if stamp == '' then
+    redis.call('ZREM', due, id .. ' ' .. identity)
+    redis.call('HDEL', dueOf, identity)
+    return
+  end
+  local deadline
+  if previous and string.sub(previous, 1, #stamp + 1) == stamp .. '|' then
+    deadline = string.sub(previous, #stamp + 2)
+  else
+    deadline = string.format('%.0f', now + tonumber(afterMs))
+  end
+  redis.call('HSET', dueOf, identity, stamp .. '|' .. deadline)
+  redis.call('ZADD', due, deadline, id .. ' ' .. identity)
+end
+`;
+
 const FENCE = `
 if KEYS[5] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[5] then return redis.error_reply('LEASE_LOST') end
 local old = redis.call('HMGET', KEYS[2], 'url', 'participants', 'counted')
@@ -25,22 +51,25 @@ if old[1] then
   end
   redis.call('SREM', '${redisKeys.byNodePrefix}' .. old[1], ARGV[1])
 end
-for _, identity in ipairs(redis.call('HKEYS', KEYS[8])) do redis.call('ZREM', KEYS[7], ARGV[1] .. ' ' .. identity) end
-redis.call('DEL', KEYS[8])
 `;
 
-const SAVE = new RedisScript(`${FENCE}
+const SAVE = new RedisScript(`${FENCE}${TIMER}
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('SADD', '${redisKeys.byNodePrefix}' .. ARGV[3], ARGV[1])
 redis.call('DEL', KEYS[6])
-for i = 10, #ARGV, 3 do
+local previous = {}
+local entries = redis.call('HGETALL', KEYS[8])
+for i = 1, #entries, 2 do previous[entries[i]] = entries[i + 1] end
+redis.call('DEL', KEYS[8])
+for i = 10, #ARGV, 4 do
   redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1])
   if ARGV[i + 2] ~= '' then
-    redis.call('ZADD', KEYS[7], ARGV[i + 2], ARGV[1] .. ' ' .. ARGV[i])
-    redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 2])
+    timer(KEYS[7], KEYS[8], ARGV[1], ARGV[i], ARGV[i + 2], ARGV[i + 3], previous[ARGV[i]])
+    previous[ARGV[i]] = nil
   end
 end
+for identity, _ in pairs(previous) do redis.call('ZREM', KEYS[7], ARGV[1] .. ' ' .. identity) end
 if ARGV[8] == '1' then redis.call('SADD', KEYS[9], ARGV[1]) else redis.call('SREM', KEYS[9], ARGV[1]) end
 if ARGV[9] == '1' then redis.call('SADD', KEYS[10], ARGV[1]) else redis.call('SREM', KEYS[10], ARGV[1]) end
 if ARGV[4] == '' then
@@ -54,7 +83,8 @@ return 1
 `);
 
 const DELETE = new RedisScript(`${FENCE}
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
+for _, identity in ipairs(redis.call('HKEYS', KEYS[8])) do redis.call('ZREM', KEYS[7], ARGV[1] .. ' ' .. identity) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[8])
 redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[9], ARGV[1])
 redis.call('SREM', KEYS[10], ARGV[1])
@@ -64,10 +94,10 @@ return 1
 // One participant more, O(1): KEYS session, contribution, loads, lease, participants, due, due-of;
 // ARGV identity, JSON, the caller's lease token ('' for none), '1' when the participant counts as
 // active, '1' when it is an unconfirmed invite, the most of those the session may hold (0: no limit),
-// its sweep deadline ('' for none), then the nodes the caller sees down. Without a lease of its own
-// the caller is refused while any instance holds one: that writer has read the session and will
-// rewrite it.
-const ADD_PARTICIPANT = new RedisScript(`
+// its timer stamp ('' for none) and duration, then the nodes the caller sees down. Without a lease of
+// its own the caller is refused while any instance holds one: that writer has read the session and
+// will rewrite it.
+const ADD_PARTICIPANT = new RedisScript(`${TIMER}
 if ARGV[3] ~= '' then
   if redis.call('GET', KEYS[4]) ~= ARGV[3] then return redis.error_reply('LEASE_LOST') end
 elseif redis.call('EXISTS', KEYS[4]) == 1 then return 'busy' end
@@ -75,7 +105,7 @@ local json = redis.call('GET', KEYS[1])
 if not json then return 'missing' end
 local c = redis.call('HMGET', KEYS[2], 'url', 'counted', 'active', 'unconfirmed')
 if c[2] ~= '1' then return 'waiting' end
-for i = 8, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
+for i = 9, #ARGV do if ARGV[i] == c[1] then return {'node-down', c[1]} end end
 local session = cjson.decode(json)
 local limit = tonumber(session.room.maxParticipants) or 0
 if limit > 0 and tonumber(c[3] or 0) >= limit then return 'full' end
@@ -84,10 +114,7 @@ if ARGV[5] == '1' and pending > 0 and tonumber(c[4] or 0) >= pending then return
 if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 'taken' end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
 if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[2], 'unconfirmed', 1) end
-if ARGV[7] ~= '' then
-  redis.call('ZADD', KEYS[6], ARGV[7], session.sessionId .. ' ' .. ARGV[1])
-  redis.call('HSET', KEYS[7], ARGV[1], ARGV[7])
-end
+if ARGV[7] ~= '' then timer(KEYS[6], KEYS[7], session.sessionId, ARGV[1], ARGV[7], ARGV[8], false) end
 if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[2], 'active', 1)
   redis.call('HINCRBY', KEYS[2], 'participants', 1)
@@ -99,8 +126,8 @@ return {'added', session.nodeUrl, tostring(session.generation)}
 // One participant rewritten in place if unchanged since it was read; refused while any lease is held
 // (that writer has read the session and will rewrite it). KEYS session, participants, lease,
 // contribution, due, due-of; ARGV identity, the JSON as read, the new JSON, the change in unconfirmed
-// invites, the new sweep deadline ('' for none), its member in due.
-const REPLACE_PARTICIPANT = new RedisScript(`
+// invites, its timer stamp ('' for none) and duration, the session id.
+const REPLACE_PARTICIPANT = new RedisScript(`${TIMER}
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'busy' end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
@@ -108,28 +135,23 @@ if not current then return 'missing' end
 if current ~= ARGV[2] then return 'changed' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[4], 'unconfirmed', tonumber(ARGV[4])) end
-if ARGV[5] == '' then
-  redis.call('ZREM', KEYS[5], ARGV[6])
-  redis.call('HDEL', KEYS[6], ARGV[1])
-else
-  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[6])
-  redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
-end
+timer(KEYS[5], KEYS[6], ARGV[7], ARGV[1], ARGV[5], ARGV[6], redis.call('HGET', KEYS[6], ARGV[1]))
 return 'replaced'
 `);
 
 // Indexes one session as it was read, for a Redis written before the indexes existed: nothing if the
 // session was written since (that write indexed it), and per participant only if unchanged since.
 // KEYS session, participants, due, due-of, watched, waiting; ARGV id, the session JSON as read, '1' when
-// the sweep watches its room, '1' while it waits for a node, then identity / JSON as read / deadline.
-const INDEX_SESSION = new RedisScript(`
+// the sweep watches its room, '1' while it waits for a node, then identity / JSON as read / timer stamp
+// / duration. Its timers start now (their writers' timestamps are on other clocks): a leaver gets a
+// whole grace period from the upgrade, never less.
+const INDEX_SESSION = new RedisScript(`${TIMER}
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
 if ARGV[3] == '1' then redis.call('SADD', KEYS[5], ARGV[1]) end
 if ARGV[4] == '1' then redis.call('SADD', KEYS[6], ARGV[1]) end
-for i = 5, #ARGV, 3 do
+for i = 5, #ARGV, 4 do
   if ARGV[i + 2] ~= '' and redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
-    redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[1] .. ' ' .. ARGV[i])
-    redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2])
+    timer(KEYS[3], KEYS[4], ARGV[1], ARGV[i], ARGV[i + 2], ARGV[i + 3], redis.call('HGET', KEYS[4], ARGV[i]))
   end
 end
 return 1
@@ -166,10 +188,10 @@ export class RedisSessionStore implements SessionStore {
     const { participants, ...rest } = session;
     const active = activeParticipants(session).length;
     const load = session.waitingForNode ? '' : String(active);
-    const triples = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant), deadlineArg(participant)]);
+    const quads = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant), ...timerArgs(participant)]);
     const unconfirmed = Object.values(participants).filter(isUnconfirmedInvite).length;
     const flags = [String(active), String(unconfirmed), watchesRoom(session) ? '1' : '0', session.waitingForNode ? '1' : '0'];
-    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [...flags, ...triples]);
+    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [...flags, ...quads]);
   }
 
   async delete(sessionId: string): Promise<void> {
@@ -192,7 +214,7 @@ export class RedisSessionStore implements SessionStore {
   async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = [], maxUnconfirmed = 0): Promise<AddOutcome> {
     const lease = currentLease(sessionId);
     const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId), redisKeys.due, redisKeys.dueOf(sessionId)];
-    const flags = [participant.state === 'left' ? '0' : '1', isUnconfirmedInvite(participant) ? '1' : '0', String(maxUnconfirmed), deadlineArg(participant)];
+    const flags = [participant.state === 'left' ? '0' : '1', isUnconfirmedInvite(participant) ? '1' : '0', String(maxUnconfirmed), ...timerArgs(participant)];
     const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', ...flags, ...downNodes];
     try {
       const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?];
@@ -214,7 +236,7 @@ export class RedisSessionStore implements SessionStore {
   async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
     const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId), redisKeys.contribution(sessionId), redisKeys.due, redisKeys.dueOf(sessionId)];
     const unconfirmed = Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(JSON.parse(version) as ParticipantRecord));
-    const args = [participant.identity, version, JSON.stringify(participant), String(unconfirmed), deadlineArg(participant), dueKey(sessionId, participant.identity)];
+    const args = [participant.identity, version, JSON.stringify(participant), String(unconfirmed), ...timerArgs(participant), sessionId];
     return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, args))) as ReplaceOutcome;
   }
 
@@ -227,8 +249,31 @@ export class RedisSessionStore implements SessionStore {
     return sessions.filter((session) => session.nodeUrl === nodeUrl);
   }
 
-  getMany(sessionIds: readonly string[]): Promise<SessionRecord[]> {
-    return this.many(sessionIds);
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.call(() => this.redis.time());
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  async sweepView(sessionIds: readonly string[]): Promise<SweepView[]> {
+    if (sessionIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of sessionIds) pipeline.get(redisKeys.session(id)).hgetall(redisKeys.participants(id)).hgetall(redisKeys.dueOf(id));
+    const replies = (await this.call(() => pipeline.exec())) ?? [];
+    const views: SweepView[] = [];
+    sessionIds.forEach((id, i) => {
+      const [[sessionError, json], [participantsError, fields], [dueError, timers]] = replies.slice(3 * i, 3 * i + 3) as Array<[Error | null, unknown]>;
+      if (sessionError || participantsError || dueError) throw new StoreUnavailableError(sessionError ?? participantsError ?? dueError);
+      if (typeof json !== 'string') return;
+      const participants = Object.fromEntries(Object.entries(fields as Record<string, string>).map(([identity, p]) => [identity, JSON.parse(p) as ParticipantRecord]));
+      const deadlines: Record<string, number> = {};
+      for (const [identity, value] of Object.entries(timers as Record<string, string>)) {
+        const timer = decodeTimer(value);
+        const participant = Object.hasOwn(participants, identity) ? participants[identity] : undefined;
+        if (participant && sweepTimer(participant)?.stamp === timer.stamp) deadlines[identity] = timer.deadline;
+      }
+      views.push({ session: { ...(JSON.parse(json) as Omit<SessionRecord, 'participants'>), participants }, deadlines });
+    });
+    return views;
   }
 
   async listWaiting(): Promise<SessionRecord[]> {
@@ -281,9 +326,9 @@ export class RedisSessionStore implements SessionStore {
           const fields = (replies[2 * i + 1]?.[1] ?? {}) as Record<string, string>;
           if (typeof json !== 'string') return undefined;
           const head = JSON.parse(json) as SessionRecord;
-          const triples = Object.entries(fields).flatMap(([identity, p]) => [identity, p, deadlineArg(JSON.parse(p) as ParticipantRecord)]);
+          const quads = Object.entries(fields).flatMap(([identity, p]) => [identity, p, ...timerArgs(JSON.parse(p) as ParticipantRecord)]);
           const keys = [redisKeys.session(id), redisKeys.participants(id), redisKeys.due, redisKeys.dueOf(id), redisKeys.watched, redisKeys.waiting];
-          return this.call(() => INDEX_SESSION.run(this.redis, keys, [id, json, watchesRoom(head) ? '1' : '0', head.waitingForNode ? '1' : '0', ...triples]));
+          return this.call(() => INDEX_SESSION.run(this.redis, keys, [id, json, watchesRoom(head) ? '1' : '0', head.waitingForNode ? '1' : '0', ...quads]));
         }),
       );
     }
@@ -352,8 +397,8 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** A participant's sweep deadline as a script argument: '' for none. */
-function deadlineArg(participant: ParticipantRecord): string {
-  const deadline = sweepDeadline(participant);
-  return deadline === undefined ? '' : String(deadline);
+/** A participant's sweep timer as script arguments: stamp ('' for none) and duration. */
+function timerArgs(participant: ParticipantRecord): [stamp: string, afterMs: string] {
+  const timer = sweepTimer(participant);
+  return timer ? [timer.stamp, String(timer.afterMs)] : ['', '0'];
 }

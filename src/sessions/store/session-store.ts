@@ -33,6 +33,12 @@ export interface ParticipantView {
   version: string;
 }
 
+export interface SweepView {
+  session: SessionRecord;
+  /** identity -> when its sweepTimer falls, on the store's clock; only for timers that match the participant as read. */
+  deadlines: Record<string, number>;
+}
+
 export interface DueParticipant {
   sessionId: string;
   identity: string;
@@ -68,14 +74,19 @@ export interface SessionStore extends NodeLoadSource {
   /** Every session: the operators' GET /api/sessions. Nothing periodic reads it (see the indexes below). */
   list(): Promise<SessionRecord[]>;
   listByNode(nodeUrl: string): Promise<SessionRecord[]>;
-  /** These sessions, in one read; the ones that are gone are left out. */
-  getMany(sessionIds: readonly string[]): Promise<SessionRecord[]>;
 
   // Indexes the writes keep for the sweep and the rebuild (sweep-deadlines.ts), so neither reads every
   // session: at 10,000 sessions of 10, list() took most of a second and held the event loop.
+  /**
+   * The store's clock (ms): Redis TIME, or the memory store's Clock. The sweep's deadlines are started
+   * on it by the writes (sweepTimer), so instances whose clocks differ agree on when one falls.
+   */
+  now(): Promise<number>;
+  /** These sessions in one read, each with its participants' sweep deadlines (store clock); gone ones left out. */
+  sweepView(sessionIds: readonly string[]): Promise<SweepView[]>;
   /** Sessions waiting for a node: what a node coming up rebuilds. */
   listWaiting(): Promise<SessionRecord[]>;
-  /** Participants whose sweepDeadline is at or before `now`, earliest first, at most `limit`; they stay listed until a write changes them. */
+  /** Participants whose sweep deadline is at or before `now` (store clock), earliest first, at most `limit`; listed until a write changes them. */
   dueParticipants(now: number, limit: number): Promise<DueParticipant[]>;
   /** Ids of the sessions placed on this node (those waiting for a node: on the last one). */
   sessionIdsOn(nodeUrl: string): Promise<string[]>;
