@@ -90,10 +90,10 @@ export class MetricsService {
     this.rateLimitedTotal.inc({ route });
   }
 
-  /** Work nobody awaits failed: logged and counted, never an unhandled rejection. */
-  backgroundFailure(task: string, error: unknown, logger: Logger): void {
+  /** Work nobody awaits failed: counted, and logged unless no logger is given (a retry already logged), never an unhandled rejection. */
+  backgroundFailure(task: string, error: unknown, logger?: Logger): void {
     this.backgroundFailures.inc({ task });
-    logger.error(`${task} failed: ${error instanceof Error ? error.message : String(error)}`);
+    logger?.error(`${task} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   recordRebuild(reason: RejoinReason, outcome: RebuildOutcome, durationMs: number): void {

@@ -138,3 +138,31 @@ describe(SessionRebuildService.name, () => {
     expect(outcomes).toEqual(['rebuilt', 'failed']);
   });
 });
+
+describe(`${SessionRebuildService.name}: sessions left on a dead node`, () => {
+  it('rebuildStranded moves sessions still on a node known down that no herd is moving (a failed herd, a dead instance)', async () => {
+    const { push, service, store } = await setup({ [A]: 'down', [B]: 'up' });
+    // Nobody ran A's herd here: it ran on an instance that died, say.
+    await service.rebuildStranded();
+    expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
+    expect(push.rejoins.map((r) => r.identity).sort()).toEqual(['ann', 'bob']);
+    await service.rebuildStranded(); // nothing left: no second move
+    expect(push.rejoins).toHaveLength(2);
+  });
+
+  it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {
+    const { push, service, store } = await setup({ [A]: 'down', [B]: 'up' });
+    const listByNode = store.listByNode.bind(store);
+    let failures = 2;
+    store.listByNode = (url: string) => (failures-- > 0 ? Promise.reject(new Error('store unavailable')) : listByNode(url));
+    await service.rebuildNode(A, 'node-down');
+    expect(push.rejoins).toEqual([]);
+    const deadline = Date.now() + 5_000;
+    while (push.rejoins.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
+    expect(failures).toBe(-1); // two failed tries, one that worked, none after
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(failures).toBe(-1);
+    service.onModuleDestroy();
+  });
+});

@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
-import { CLOCK, Clock } from '../common/clock';
+import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { BoundedWorkQueue } from '../common/bounded-work-queue';
 import { SingleFlight } from '../common/keyed-lock';
 import { NODE_DOWN, NODE_UP, NodeTransitionEvent, ProbeTrigger } from '../cluster/node-health.events';
@@ -31,6 +31,13 @@ export const REBUILD_CONCURRENCY = 32;
  * node answers them one at a time) but piles load on the node the herd lands on.
  */
 export const CREATE_ROOM_CONCURRENCY = 8;
+
+/**
+ * A herd that could not finish (the store failed under it: Redis away for a moment) is tried again this
+ * soon, and again, while its node stays down. A retry waits at most the store's command timeout for an
+ * answer, so a Redis that comes back is used within about this long.
+ */
+export const HERD_RETRY_MS = 500;
 
 /** How long a node that refused a session's room is left out of that session's rebuilds. */
 export const REFUSAL_MEMORY_MS = 30_000;
@@ -67,7 +74,7 @@ export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigge
  * health policy, which moves everything if the node is down.
  */
 @Injectable()
-export class SessionRebuildService {
+export class SessionRebuildService implements OnModuleDestroy {
   private readonly logger = new Logger(SessionRebuildService.name);
   private readonly flights = new SingleFlight<SessionRecord | undefined | typeof BUSY_ELSEWHERE>();
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
@@ -83,6 +90,9 @@ export class SessionRebuildService {
    * nodes that all refuse (a wrong API secret, say) end in waiting-for-node, not in moves back and forth.
    */
   private readonly refusals = new Map<string, Map<string, number>>();
+  /** Herds (by node url, '' for the waiting sessions) that failed on the store, and their next try. */
+  private readonly retries = new Map<string, { timer: TimerHandle; attempts: number }>();
+  private stopped = false;
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -112,16 +122,27 @@ export class SessionRebuildService {
     return this.rebuildWaiting();
   }
 
-  /** Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are logged and counted. */
+  onModuleDestroy(): void {
+    this.stopped = true;
+    for (const { timer } of this.retries.values()) this.clock.clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  /**
+   * Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are
+   * logged and counted, and a herd the store failed is tried again (HERD_RETRY_MS) while the node is down.
+   */
   async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
     this.herds.set(nodeUrl, (this.herds.get(nodeUrl) ?? 0) + 1);
+    let finished = false;
     try {
-      await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
+      finished = await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
     } finally {
       const left = this.herds.get(nodeUrl)! - 1;
       if (left > 0) this.herds.set(nodeUrl, left);
       else this.herds.delete(nodeUrl);
     }
+    this.retryUnlessFinished(nodeUrl, finished, () => (this.health.status(nodeUrl) === 'down' ? this.rebuildNode(nodeUrl, reason) : undefined));
   }
 
   /**
@@ -134,12 +155,44 @@ export class SessionRebuildService {
     return this.herds.has(nodeUrl);
   }
 
-  /** Every session waiting for a node, once one is up. Never rejects. */
+  /** Every session waiting for a node, once one is up. Never rejects; tried again like a herd if the store failed. */
   async rebuildWaiting(): Promise<void> {
-    await this.rebuildAll('rebuild-waiting', async () => (await this.store.list()).filter((s) => s.waitingForNode), undefined, 'node-recovered');
+    const finished = await this.rebuildAll('rebuild-waiting', () => this.store.listWaiting(), undefined, 'node-recovered');
+    this.retryUnlessFinished('', finished, () => (this.health.upNodes().length > 0 ? this.rebuildWaiting() : undefined));
   }
 
-  private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<void> {
+  /**
+   * Sessions still on a node known down, which no herd of this instance is moving: one the store failed
+   * and whose retry has not come yet, or whose herd ran on an instance that died. Called at each sweep.
+   */
+  async rebuildStranded(): Promise<void> {
+    for (const url of this.health.downNodes()) {
+      if (this.isMovingNode(url) || this.retries.has(url)) continue;
+      if ((await this.store.sessionIdsOn(url)).length > 0) await this.rebuildNode(url, 'node-down');
+    }
+  }
+
+  private retryUnlessFinished(key: string, finished: boolean, retry: () => Promise<void> | undefined): void {
+    const pending = this.retries.get(key);
+    if (pending) this.clock.clearTimeout(pending.timer);
+    if (finished || this.stopped) {
+      if (pending?.attempts) this.logger.log({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: finished after ${pending.attempts} retries`, nodeUrl: key || undefined });
+      this.retries.delete(key);
+      return;
+    }
+    const attempts = (pending?.attempts ?? 0) + 1;
+    if (attempts === 1) this.logger.warn({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: not finished (the store failed); trying again every ${HERD_RETRY_MS} ms`, nodeUrl: key || undefined });
+    const timer = this.clock.setTimeout(() => {
+      const done = retry();
+      // Nothing left to do (the node is back, say): the streak ends here.
+      if (!done) this.retries.delete(key);
+    }, HERD_RETRY_MS);
+    this.retries.set(key, { timer, attempts });
+  }
+
+  /** Answers whether every session was handled (false when the store failed to list them or to move one). */
+  private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<boolean> {
+    const retrying = this.retries.has(fromUrl ?? '');
     try {
       // Shuffled before the queue sorts them by size: instances sharing a store all see a node die and
       // would otherwise walk its sessions in the same order, queueing behind each other's leases;
@@ -153,10 +206,19 @@ export class SessionRebuildService {
       const first = await Promise.allSettled(sessions.map((s) => this.rebuild(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true })));
       const skipped = sessions.filter((_, i) => first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE);
       const second = await Promise.allSettled(skipped.map((s) => this.rebuild(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))));
-      for (const result of [...first, ...second]) if (result.status === 'rejected') this.metrics.backgroundFailure(task, result.reason, this.logger);
+      const failures = [...first, ...second].filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+      // One line per attempt, not per session; a retry's failures are counted, not logged again.
+      if (failures.length > 0) this.failed(task, new Error(`${failures.length} of ${sessions.length} rebuild(s) failed: ${describe(failures[0]!.reason)}`), retrying);
+      return failures.length === 0;
     } catch (error) {
-      this.metrics.backgroundFailure(task, error, this.logger);
+      this.failed(task, error, retrying);
+      return false;
     }
+  }
+
+  private failed(task: string, error: unknown, quietly: boolean): void {
+    if (quietly) this.metrics.backgroundFailure(task, error);
+    else this.metrics.backgroundFailure(task, error, this.logger);
   }
 
   /**
@@ -349,6 +411,10 @@ export class SessionRebuildService {
     if (refused.size === 0) this.refusals.delete(sessionId);
     return new Set(refused.keys());
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A copy in random order (Fisher-Yates). */

@@ -93,6 +93,8 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
    */
   async sweep(): Promise<SweepResult> {
     const result: SweepResult = { prunedParticipants: 0, endedSessions: 0 };
+    // Sessions still on a node known down (a herd the store failed, one that ran on a dead instance).
+    await this.rebuilds.rebuildStranded();
     const occupancy = await this.occupancy();
     // Once per sweep, from the store: the clock its deadlines run on, whichever instance wrote them.
     const now = await this.store.now();

@@ -30,6 +30,9 @@ export class FakeHealth {
   upNodes() {
     return this.urls().filter((u) => this.statuses.get(u) === 'up');
   }
+  downNodes() {
+    return this.urls().filter((u) => this.statuses.get(u) === 'down');
+  }
   reportFailure(url: string) {
     this.failures.push(url);
     this.statuses.set(url, 'suspect');
