@@ -45,7 +45,7 @@ export interface LiveKitRoomApi {
    * The identities connected to one room (ListParticipants): which invites no webhook confirmed are
    * there. Optional for fakes; without it an occupied room gives the sweep no evidence either way.
    */
-  listParticipants?(nodeUrl: string, roomName: string): Promise<string[]>;
+  listParticipants(nodeUrl: string, roomName: string): Promise<string[]>;
 }
 
 function transportKind(error: unknown): ProbeFailureKind | undefined {

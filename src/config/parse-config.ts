@@ -76,7 +76,7 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
        [--auth-secret S] (joins and get-token need a JWT (HS256) signed with S by your app: claims sessions, name?, room?)
        [--auth-max-age 86400] (seconds a join token may live, exp - iat; 0: no maximum)
-       [--rate-limit 60] (joins, rejoins, get-tokens and socket handshakes per client address per minute, each; 0: off)
+       [--rate-limit 60] (joins, rejoins, leaves, get-tokens and socket handshakes per client address per minute, each; 0: off)
        [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap) [--max-sessions-per-node 500]
        [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)

@@ -173,7 +173,6 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     const rooms = session.waitingForNode ? undefined : occupancy.get(session.nodeUrl);
     if (!rooms) return undefined;
     if ((rooms.get(session.sessionId) ?? 0) === 0) return new Set();
-    if (!this.rooms.listParticipants) return undefined;
     try {
       return new Set(await this.rooms.listParticipants(session.nodeUrl, session.sessionId));
     } catch (error) {

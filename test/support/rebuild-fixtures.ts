@@ -60,6 +60,9 @@ export class FakeRooms implements LiveKitRoomApi {
   async listRooms() {
     return [];
   }
+  async listParticipants() {
+    return [];
+  }
 }
 
 /** What the socket gateway would push, per participant, from the rebuild's events. */
