@@ -1,7 +1,7 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { ClusterModule } from './cluster/cluster.module';
+import { NodesModule } from './nodes/nodes.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { bodyParsers } from './common/body-parsers';
 import type { AppConfig } from './config/app-config';
@@ -18,7 +18,7 @@ export type { AppOverrides };
 
 /**
  * The composition root: the outside world (CoreModule) and one module per feature. From detection to
- * a client moving: ClusterModule's node health emits node-down, SessionsModule's rebuild listens and
+ * a client moving: NodesModule's node health emits node-down, SessionsModule's rebuild listens and
  * emits session-moved, RealtimeModule's push relays it to each participant's socket.
  */
 @Module({})
@@ -29,7 +29,7 @@ export class AppModule implements NestModule {
       imports: [
         EventEmitterModule.forRoot(),
         CoreModule.forRoot(config, devCluster, overrides),
-        ClusterModule,
+        NodesModule,
         SessionsModule,
         RealtimeModule,
         WebhooksModule,

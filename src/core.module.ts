@@ -2,10 +2,10 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdow
 import { hostname } from 'node:os';
 import type Redis from 'ioredis';
 import { CLOCK, Clock, SystemClock } from './common/clock';
-import { LIVEKIT_ROOM_API, LiveKitRoomApi, LiveKitRoomServiceApi } from './cluster/livekit-room.api';
-import { NODE_LOAD_SOURCE } from './cluster/node-load.source';
-import { HttpNodeProber, NODE_PROBER, NodeProber } from './cluster/node-prober';
-import { NODE_HEALTH_BOARD, RedisNodeHealthBoard } from './cluster/node-health-board';
+import { LIVEKIT_ROOM_API, LiveKitRoomApi, LiveKitRoomServiceApi } from './nodes/livekit-room.api';
+import { NODE_LOAD_SOURCE } from './nodes/node-load.source';
+import { HttpNodeProber, NODE_PROBER, NodeProber } from './nodes/node-prober';
+import { NODE_HEALTH_BOARD, RedisNodeHealthBoard } from './nodes/node-health-board';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import type { DevCluster } from './dev-cluster/api';
 import { DEV_CLUSTER } from './ops/dev-mode.service';

@@ -3,7 +3,7 @@ import type { AppInfo } from '../contracts';
 import type { DevCluster } from '../dev-cluster/api';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
-import { NodeHealthService } from '../cluster/node-health.service';
+import { NodeHealthService } from '../nodes/node-health.service';
 import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
 
 export const DEV_CLUSTER = Symbol('DevCluster');

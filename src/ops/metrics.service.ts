@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { NodeHealthService } from '../cluster/node-health.service';
+import { NodeHealthService } from '../nodes/node-health.service';
 import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
 import { activeParticipants } from '../sessions/session.model';
 import type { RejoinReason } from '../contracts';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ClusterModule } from '../cluster/cluster.module';
+import { NodesModule } from '../nodes/nodes.module';
 import { DevModeController } from './dev-mode.controller';
 import { DevModeService } from './dev-mode.service';
 import { MetricsService } from './metrics.service';
@@ -9,7 +9,7 @@ import { ReadinessService } from './readiness.service';
 
 /** For operators and demos: /health, /health/ready, /metrics, /api/info and the dev cluster's crash button. */
 @Module({
-  imports: [ClusterModule, TerminusModule.forRoot({ logger: false })],
+  imports: [NodesModule, TerminusModule.forRoot({ logger: false })],
   controllers: [OpsController, DevModeController],
   providers: [MetricsService, DevModeService, ReadinessService],
   exports: [MetricsService],

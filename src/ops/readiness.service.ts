@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { NodeHealthService } from '../cluster/node-health.service';
+import { NodeHealthService } from '../nodes/node-health.service';
 import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
 
 /** A store that does not answer within this is as good as down for a balancer deciding where to send. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
-import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../cluster/livekit-room.api';
-import { NodeHealthService } from '../cluster/node-health.service';
+import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../nodes/livekit-room.api';
+import { NodeHealthService } from '../nodes/node-health.service';
 import { MetricsService } from '../ops/metrics.service';
 import { SESSION_STORE, SessionStore, type SweepView } from './store/session-store';
 import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ClusterModule } from '../cluster/cluster.module';
+import { NodesModule } from '../nodes/nodes.module';
 import { OpsModule } from '../ops/ops.module';
 import { JoinAuthService } from './join-auth.service';
 import { ParticipantPresenceService } from './participant-presence.service';
@@ -19,7 +19,7 @@ import { TokenService } from './token.service';
  */
 @Module({
   imports: [
-    ClusterModule,
+    NodesModule,
     OpsModule,
     // --rate-limit per client address, per route, per minute (counters in this instance's memory:
     // behind an ip_hash balancer an address meets one instance); 0 turns it off.

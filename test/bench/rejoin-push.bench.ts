@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProjectRoot } from '../../src/bootstrap';
-import { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from '../../src/cluster/node-health.policy';
+import { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from '../../src/nodes/node-health.policy';
 import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join as joinSession, operatorApi } from '../support/session-client';

@@ -14,7 +14,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
-import type { NodeStatus } from '../../src/cluster/node-health.state';
+import type { NodeStatus } from '../../src/nodes/node-health.state';
 import type { JoinResponse, RejoinPayload } from '../../src/contracts';
 import { startLocalCluster, type BackendInstance, type LocalCluster } from '../../src/local-cluster';
 import { RawSignalClient } from '../dev-cluster/raw-signal-client';

@@ -3,7 +3,7 @@
 // writes any more too. The views' own `at` stamps set the age, so nothing here waits a minute.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Redis from 'ioredis';
-import { BOARD_FORGET_MS, BOARD_FRESH_MS, RedisNodeHealthBoard, type PeerNodeView } from '../../src/cluster/node-health-board';
+import { BOARD_FORGET_MS, BOARD_FRESH_MS, RedisNodeHealthBoard, type PeerNodeView } from '../../src/nodes/node-health-board';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
 
 const PREFIX = 'sr-board-spec:';

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
-import type { ProbeResult } from '../../src/cluster/node-health.state';
-import { PROBE_INTERVAL_MS } from '../../src/cluster/node-health.policy';
+import type { ProbeResult } from '../../src/nodes/node-health.state';
+import { PROBE_INTERVAL_MS } from '../../src/nodes/node-health.policy';
 import { ScriptedNodes, startInProcessApp } from '../support/in-process-app';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
 import { connect, join, scrapeMetrics } from '../support/session-client';

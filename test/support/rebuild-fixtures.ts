@@ -3,10 +3,10 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SystemClock } from '../../src/common/clock';
 import { parseConfig } from '../../src/config/parse-config';
-import { LiveKitRoomApi, NodeCallError } from '../../src/cluster/livekit-room.api';
-import type { NodeHealthService } from '../../src/cluster/node-health.service';
-import type { NodeStatus } from '../../src/cluster/node-health.state';
-import { NodePlacementService } from '../../src/cluster/node-placement.service';
+import { LiveKitRoomApi, NodeCallError } from '../../src/nodes/livekit-room.api';
+import type { NodeHealthService } from '../../src/nodes/node-health.service';
+import type { NodeStatus } from '../../src/nodes/node-health.state';
+import { NodePlacementService } from '../../src/nodes/node-placement.service';
 import type { MetricsService } from '../../src/ops/metrics.service';
 import type { RejoinPayload, WaitingForNodePayload } from '../../src/contracts';
 import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../../src/sessions/session.events';

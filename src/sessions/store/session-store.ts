@@ -1,4 +1,4 @@
-import type { NodeLoadCount, NodeLoadSource } from '../../cluster/node-load.source';
+import type { NodeLoadCount, NodeLoadSource } from '../../nodes/node-load.source';
 import type { ParticipantRecord, SessionHead, SessionRecord } from '../session.model';
 
 export type { NodeLoadCount };

@@ -8,7 +8,7 @@ import { NodePlacementService } from './node-placement.service';
 @ApiOperator()
 @Controller('api/nodes')
 @UseGuards(OperatorGuard)
-export class ClusterController {
+export class NodesController {
   constructor(private readonly placement: NodePlacementService) {}
 
   @Get()
