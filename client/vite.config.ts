@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
-// `npm run build:client` writes client/dist, which the backend serves at /. `vite --config
-// client/vite.config.ts` serves the same pages with hot reload and forwards API and socket calls to a
-// backend on BACKEND_URL (default: the backend's default port).
+// `npm run build:client` writes client/dist, which the backend serves at /: the sample app only. The
+// failover benchmark's baseline page is built apart (vite.baseline.config.ts), so it never ships.
+// `vite --config client/vite.config.ts` serves the pages with hot reload and forwards API and socket calls
+// to a backend on BACKEND_URL (default: the backend's default port).
 const root = __dirname;
 const backend = process.env.BACKEND_URL ?? 'http://127.0.0.1:5000';
 
@@ -23,10 +24,7 @@ export default defineConfig({
       output: {
         manualChunks: (id) => (id.includes('node_modules/livekit-client') ? 'livekit-client' : undefined),
       },
-      input: {
-        main: resolve(root, 'index.html'),
-        baseline: resolve(root, 'baseline.html'),
-      },
+      input: { main: resolve(root, 'index.html') },
     },
   },
   server: {

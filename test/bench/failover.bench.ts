@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import type { BrowserContext, Page } from 'playwright-core';
+import { startBaselinePageServer, type BaselinePageServer } from '../support/baseline-page';
 import { ENGINE_NAMES, type Engine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
@@ -158,20 +159,19 @@ function mintToken(apiKey: string, apiSecret: string, room: string, identity: st
 }
 
 /** Two pages of plain livekit-client (`new Room()`, default options, no backend), decoding each other. */
-async function openBaselinePages(chromium: FailoverStack['chromium'], appUrl: string, url: string, tokens: string[]) {
+async function openBaselinePages(chromium: FailoverStack['chromium'], pageUrl: string, url: string, tokens: string[]) {
   const contexts: BrowserContext[] = [];
   const pages: Page[] = [];
   const close = () => Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
   try {
     for (const token of tokens) {
-      // The page comes from our backend, whose Content-Security-Policy lets pages reach its own --url
-      // nodes only; the LiveKit peer's nginx URL is none of them. These pages measure livekit-client
-      // alone, so the policy is set aside here (the sample app keeps it: see browser-security spec).
-      const context = await chromium.browser.newContext({ permissions: ['camera', 'microphone'], bypassCSP: true });
+      // Served by baselinePage, not by our backend: no Content-Security-Policy stands between these
+      // pages and any node, the LiveKit peer's nginx URL included.
+      const context = await chromium.browser.newContext({ permissions: ['camera', 'microphone'] });
       contexts.push(context);
       const page = await context.newPage();
       pages.push(page);
-      await page.goto(`${appUrl}/baseline.html`);
+      await page.goto(pageUrl);
       await page.evaluate(([u, jwt]) => window.__baseline!.connect(u!, jwt!), [url, token]);
     }
     const receivers = () => Promise.all(pages.map((page) => page.evaluate(() => window.__baseline!.receivers())));
@@ -222,11 +222,11 @@ function logBaseline(result: BaselineResult, waitMs: number): BaselineResult {
 }
 
 /** livekit-client exactly as an app gets it: `new Room()`, default options, token minted once, no backend. */
-async function runBaseline(stack: FailoverStack, engine: Engine, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
+async function runBaseline(stack: FailoverStack, baselinePage: BaselinePageServer, engine: Engine, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
   const node = stack.cluster.nodes()[0]!;
   const room = `baseline-${engine}-${variant}-${process.pid}`;
   const tokens = await Promise.all([1, 2].map((i) => mintToken(stack.cluster.apiKey, stack.cluster.apiSecret, room, `baseline-${i}`)));
-  const pages = await openBaselinePages(stack.chromium, stack.app.url, node.url, tokens);
+  const pages = await openBaselinePages(stack.chromium, baselinePage.pageUrl, node.url, tokens);
   try {
     // Sampled before the kill: frames decoded after it but sent before it must not look like recovery.
     const beforeKill = await pages.receivers();
@@ -254,14 +254,14 @@ async function runBaseline(stack: FailoverStack, engine: Engine, variant: 'node-
  * node hosting the room is SIGKILLed (found by killing one and watching whether the video stops) and
  * stays dead; the client may reconnect through nginx to the survivor.
  */
-async function runLiveKitPeer(stack: FailoverStack): Promise<BaselineResult> {
+async function runLiveKitPeer(stack: FailoverStack, baselinePage: BaselinePageServer): Promise<BaselineResult> {
   const apiKey = 'APIpeer';
   const apiSecret = 'peer-secret-peer-secret-peer-secret';
   const peer = await startLiveKitPeer(apiKey, apiSecret);
   try {
     const room = `peer-${process.pid}`;
     const tokens = await Promise.all([1, 2].map((i) => mintToken(apiKey, apiSecret, room, `peer-${i}`)));
-    const pages = await openBaselinePages(stack.chromium, stack.app.url, peer.url, tokens);
+    const pages = await openBaselinePages(stack.chromium, baselinePage.pageUrl, peer.url, tokens);
     try {
       for (const node of peer.nodes) {
         const beforeKill = await pages.receivers();
@@ -324,12 +324,15 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 nodes, on ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' and ')}`);
   const stacks = new Map<Engine, FailoverStack>();
+  let baselinePage: BaselinePageServer | undefined;
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
   const conditions: RunConditions[] = [];
   const groups = BENCH_ENGINES.flatMap((engine) => SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ engine, scenario, size }))));
   try {
+    // Before the stacks: a missing build:baseline fails at once, not after every run.
+    if (BASELINE || PEER) baselinePage = await startBaselinePageServer();
     for (const engine of BENCH_ENGINES) stacks.set(engine, await startFailoverStack(3, { verbose: VERBOSE, engine }));
     // Interleaved: one run of every group (engines included) per round, the order rotating, so a busy
     // spell of the machine lands on all groups alike instead of on whichever happened to run then.
@@ -360,13 +363,13 @@ async function main(): Promise<void> {
     }
     if (BASELINE) {
       for (const [engine, stack] of stacks) {
-        baselines.push(await runBaseline(stack, engine, 'node-stays-dead'));
-        baselines.push(await runBaseline(stack, engine, 'same-node-restarted'));
+        baselines.push(await runBaseline(stack, baselinePage!, engine, 'node-stays-dead'));
+        baselines.push(await runBaseline(stack, baselinePage!, engine, 'same-node-restarted'));
       }
     }
     if (PEER) {
       try {
-        baselines.push(await runLiveKitPeer([...stacks.values()][0]!));
+        baselines.push(await runLiveKitPeer([...stacks.values()][0]!, baselinePage!));
       } catch (err) {
         failures.push(`LiveKit multi-node peer: ${(err as Error).message}`);
         log(`FAILED ${failures[failures.length - 1]}`);
@@ -374,6 +377,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const stack of stacks.values()) await stack.stop().catch(() => undefined);
+    await baselinePage?.close();
   }
 
   const durationMs = Date.now() - startedAt;
