@@ -1,6 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-// What the sample page exposes on window.__sessionRebuilder (client/src/app/test-hook.ts), as seen from node.
+/** The sample page sets window.__sessionRebuilder (client/src/app/test-hook.ts) only when opened with it. */
+export const TEST_HOOK_QUERY = 'test-hook=1';
+
+// What the sample page exposes on window.__sessionRebuilder, as seen from node.
 export interface MoveTimingSnapshot {
   seq: number;
   trigger: string;
@@ -58,7 +61,8 @@ export class Participant {
 
   snapshot(): Promise<HookSnapshot> {
     return this.page.evaluate(() => {
-      const hook = window.__sessionRebuilder!;
+      const hook = window.__sessionRebuilder;
+      if (!hook) throw new Error('window.__sessionRebuilder is not set: open the page with ?test-hook=1');
       return {
         state: hook.state,
         identity: hook.identity,
@@ -141,7 +145,7 @@ export async function joinThroughPage(browser: Browser, baseUrl: string, session
   page.on('pageerror', (err) => errors.push(err.message));
   const participant = new Participant(name, context, page, errors);
   try {
-    await page.goto(`${baseUrl}/?session=${encodeURIComponent(sessionId)}&lowres=1`, { timeout: JOIN_TIMEOUT_MS });
+    await page.goto(`${baseUrl}/?session=${encodeURIComponent(sessionId)}&lowres=1&${TEST_HOOK_QUERY}`, { timeout: JOIN_TIMEOUT_MS });
     await page.fill('[data-testid="name-input"]', name);
     await page.click('[data-testid="join-button"]');
     await participant.waitForState('connected', JOIN_TIMEOUT_MS);

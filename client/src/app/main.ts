@@ -29,7 +29,9 @@ const api = new SessionApiClient('');
 const log: LogEntry[] = [];
 let room: ResilientRoom | undefined;
 
-installTestHook(() => room, log);
+// ?test-hook=1: window.__sessionRebuilder (test-hook.ts) for browser tests, benchmarks and your own
+// automation. Without it the page puts nothing on window.
+if (params.get('test-hook') === '1') installTestHook(() => room, log);
 sessionInput.value = params.get('session') ?? '';
 nameInput.value = params.get('name') ?? localStorage.getItem(NAME_STORAGE_KEY) ?? '';
 (sessionInput.value ? nameInput : sessionInput).focus();

@@ -1,8 +1,8 @@
 import type { LogEntry, MoveTiming, RemoteVideoStats, ResilientRoom, ResilientRoomState } from '../lib';
 
 /**
- * `window.__sessionRebuilder`: a small, stable read-out for browser tests, the failover benchmark and
- * users' own automation. Every instant is epoch ms.
+ * `window.__sessionRebuilder`, set only when the page is opened with `?test-hook=1`: a small, stable,
+ * read-only view for browser tests, the benchmarks and users' own automation. Every instant is epoch ms.
  */
 export interface SessionRebuilderHook {
   readonly state: ResilientRoomState | 'idle';
