@@ -6,7 +6,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter';
 import { bodyParsers } from './common/body-parsers';
 import type { AppConfig } from './config/app-config';
 import { AppOverrides, CoreModule } from './core.module';
-import type { DevCluster } from './dev-cluster/api';
+import type { MediaCluster } from './media-cluster/api';
 import { DrainingMiddleware } from './lifecycle/draining.middleware';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { OpsModule } from './ops/ops.module';
@@ -23,12 +23,12 @@ export type { AppOverrides };
  */
 @Module({})
 export class AppModule implements NestModule {
-  static forRoot(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): DynamicModule {
+  static forRoot(config: AppConfig, embeddedCluster: MediaCluster | null, overrides: AppOverrides = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         EventEmitterModule.forRoot(),
-        CoreModule.forRoot(config, devCluster, overrides),
+        CoreModule.forRoot(config, embeddedCluster, overrides),
         NodesModule,
         SessionsModule,
         RealtimeModule,

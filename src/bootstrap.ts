@@ -8,7 +8,7 @@ import { AppModule, AppOverrides } from './app.module';
 import { AppLogger, logFormatFor } from './common/app-logger';
 import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
-import type { DevCluster } from './dev-cluster/api';
+import type { MediaCluster } from './media-cluster/api';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 import { serveApiDocs } from './docs/api-docs';
 
@@ -88,8 +88,8 @@ export function configureApp(app: NestExpressApplication, config: Pick<AppConfig
   return app;
 }
 
-export async function createApp(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, devCluster, overrides), {
+export async function createApp(config: AppConfig, embeddedCluster: MediaCluster | null, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, embeddedCluster, overrides), {
     bodyParser: false,
     logger: new AppLogger(logFormatFor(config.devMode)),
   });

@@ -7,8 +7,8 @@ import { NODE_LOAD_SOURCE } from './nodes/node-load.source';
 import { HttpNodeProber, NODE_PROBER, NodeProber } from './nodes/node-prober';
 import { NODE_HEALTH_BOARD, RedisNodeHealthBoard } from './nodes/node-health-board';
 import { APP_CONFIG, AppConfig } from './config/app-config';
-import type { DevCluster } from './dev-cluster/api';
-import { DEV_CLUSTER } from './ops/dev-mode.service';
+import type { MediaCluster } from './media-cluster/api';
+import { EMBEDDED_CLUSTER } from './ops/dev-mode.service';
 import { SESSION_LEASE } from './sessions/session-locks';
 import { REBUILD_CONCURRENCY, REBUILD_QUEUE_WIDTH, REBUILD_TEST_PAUSE_MS } from './sessions/session-rebuild.service';
 import { MemorySessionStore } from './sessions/store/memory-session-store';
@@ -49,7 +49,7 @@ export interface AppOverrides {
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot(config: AppConfig, devCluster: DevCluster | null, overrides: AppOverrides = {}): DynamicModule {
+  static forRoot(config: AppConfig, embeddedCluster: MediaCluster | null, overrides: AppOverrides = {}): DynamicModule {
     // --redis: sessions, rejoin-key hashes and the per-session lease live in Redis, shared by every instance.
     const redis = config.redis && !overrides.store ? connectRedis(config.redis, 'store') : null;
     const clock = overrides.clock ?? new SystemClock();
@@ -69,7 +69,7 @@ export class CoreModule {
         provide: NODE_HEALTH_BOARD,
         useValue: redis ? new RedisNodeHealthBoard(redis, connectRedis(config.redis!, 'node health', { offlineQueue: true }), `${hostname()}:${process.pid}`, KEY_PREFIX) : null,
       },
-      { provide: DEV_CLUSTER, useValue: devCluster },
+      { provide: EMBEDDED_CLUSTER, useValue: embeddedCluster },
       { provide: CLOCK, useValue: clock },
       { provide: SESSION_STORE, useValue: store },
       // Webhook ids applied: shared in Redis, since LiveKit's retry of a delivery may reach another instance.

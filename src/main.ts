@@ -1,14 +1,12 @@
-// `node dist/src/main.js [flags]`: parse config, start the embedded dev cluster when no --url is given,
+// `node dist/src/main.js [flags]`: parse config, start the embedded media cluster when no --url is given,
 // then serve the API, the socket.io namespace and the built client.
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { AppConfig } from './config/app-config';
 import { ConfigError, parseConfig, USAGE } from './config/parse-config';
-import type { DevCluster } from './dev-cluster/api';
-import { startDevCluster } from './dev-cluster';
 import { DrainService } from './lifecycle/drain.service';
-import { startLiveKitCluster } from './livekit-cluster';
+import { startMediaCluster, type MediaCluster } from './media-cluster';
 import { freePort, isPortFree } from './shared/ports';
 
 const EXIT_BAD_CONFIG = 2;
@@ -17,25 +15,23 @@ const DRAIN_REBUILDS_MS = 5_000;
 /** The whole graceful shutdown, drain included; past it the process exits anyway. */
 const SHUTDOWN_BOUND_MS = 10_000;
 
-async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<DevCluster> {
+async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<MediaCluster> {
   let basePort = config.devBasePort;
   if (basePort !== 0) {
     const wanted = Array.from({ length: config.devNodes }, (_, i) => basePort + i);
     const free = await Promise.all(wanted.map((port) => isPortFree(port)));
     if (free.includes(false)) {
-      logger.warn(`ports ${wanted.join(', ')} are not all free; the dev cluster takes free ports instead`);
+      logger.warn(`ports ${wanted.join(', ')} are not all free; the embedded cluster takes free ports instead`);
       basePort = 0;
     }
   }
-  const start = config.media === 'livekit' ? startLiveKitCluster : startDevCluster;
-  const cluster = await start({
+  return startMediaCluster(config.media, {
     nodes: config.devNodes,
     basePort,
     apiKey: config.apiKey,
     apiSecret: config.apiSecret,
     webhookUrl: `http://127.0.0.1:${config.port}/webhooks/livekit`,
   });
-  return cluster;
 }
 
 async function main(): Promise<void> {
@@ -53,12 +49,12 @@ async function main(): Promise<void> {
     process.exit(EXIT_BAD_CONFIG);
   }
   const logger = new Logger('Main');
-  // The dev cluster's webhook URL needs the port before the app listens.
+  // The embedded cluster's webhook URL needs the port before the app listens.
   const port = parsed.port === 0 ? await freePort() : parsed.port;
-  let devCluster: DevCluster | null = null;
-  if (parsed.devCluster) devCluster = await startEmbeddedCluster(parsed.resolved({ port }), logger);
+  let embedded: MediaCluster | null = null;
+  if (parsed.devCluster) embedded = await startEmbeddedCluster(parsed.resolved({ port }), logger);
   // Final from here on: nothing changes the configuration after this line.
-  const config = parsed.resolved({ port, urls: devCluster ? devCluster.nodes().map((node) => node.url) : parsed.urls });
+  const config = parsed.resolved({ port, urls: embedded ? embedded.nodes().map((node) => node.url) : parsed.urls });
 
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let stopping = false;
@@ -76,22 +72,22 @@ async function main(): Promise<void> {
       (app.getHttpServer() as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     }
     await app?.close().catch(() => undefined);
-    await devCluster?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   try {
-    app = await createApp(config, devCluster);
+    app = await createApp(config, embedded);
     await app.listen(config.port, config.host);
   } catch (error) {
-    await devCluster?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
     throw error;
   }
   logger.log(`config: ${config.describe()}`);
-  for (const node of devCluster?.nodes() ?? []) console.log(`session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid})`);
-  if (!devCluster) for (const url of config.urls) console.log(`session-rebuilder: media node ${url}`);
+  for (const node of embedded?.nodes() ?? []) console.log(`session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid})`);
+  if (!embedded) for (const url of config.urls) console.log(`session-rebuilder: media node ${url}`);
   console.log(`session-rebuilder: app http://127.0.0.1:${config.port}`);
 }
 

@@ -1,26 +1,22 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppInfo } from '../contracts';
-import type { DevCluster } from '../dev-cluster/api';
+import type { MediaCluster } from '../media-cluster/api';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../nodes/node-health.service';
 import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
+import { LOCAL_STACK_ENV } from '../shared/local-stack-env';
 
-export const DEV_CLUSTER = Symbol('DevCluster');
+/** The media cluster main.ts started when no --url was given (either engine), or null. */
+export const EMBEDDED_CLUSTER = Symbol('EmbeddedCluster');
 
-/**
- * Set by `npm run cluster` on the instances it starts (several, over Redis, behind nginx): the sample
- * app may then crash the instance it talks to. Never set in a real deployment.
- */
-export const LOCAL_CLUSTER_ENV = 'SESSION_REBUILDER_LOCAL_CLUSTER';
-
-/** The sample app's demo hooks; only the embedded dev cluster can be crashed on purpose. */
+/** The sample app's demo hooks; only the embedded media cluster's nodes can be crashed on purpose. */
 @Injectable()
 export class DevModeService {
   private readonly logger = new Logger(DevModeService.name);
 
   constructor(
-    @Inject(DEV_CLUSTER) private readonly cluster: DevCluster | null,
+    @Inject(EMBEDDED_CLUSTER) private readonly cluster: MediaCluster | null,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     private readonly health: NodeHealthService,
@@ -41,7 +37,7 @@ export class DevModeService {
     const session = await this.store.get(sessionId);
     if (!session) throw new DomainError('not-found', `no session ${sessionId}`);
     const node = this.cluster.nodes().find((n) => n.url === session.nodeUrl);
-    if (!node) throw new DomainError('not-found', `session ${sessionId} is on ${session.nodeUrl}, which is not a dev cluster node`);
+    if (!node) throw new DomainError('not-found', `session ${sessionId} is on ${session.nodeUrl}, which is not an embedded cluster node`);
     if (node.state === 'dead') throw new DomainError('conflict', `${node.name} (${node.url}) is already dead`);
     this.logger.warn(`crashing ${node.name} (${node.url}, pid ${node.pid}) on request, session ${sessionId}`);
     await this.cluster.kill(node.name);
@@ -62,6 +58,6 @@ export class DevModeService {
   }
 
   private instanceCrashable(): boolean {
-    return process.env[LOCAL_CLUSTER_ENV] === '1' && !!this.config.redis;
+    return process.env[LOCAL_STACK_ENV] === '1' && !!this.config.redis;
   }
 }

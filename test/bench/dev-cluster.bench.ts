@@ -14,9 +14,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
-import type { DevCluster } from '../../src/dev-cluster/api';
-import { ENGINE_NAMES, startCluster, type Engine } from '../support/engines';
-import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../dev-cluster/livekit-page';
+import { ENGINE_NAMES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
+import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../media-cluster/livekit-page';
 
 const API_KEY = 'bench-key';
 const API_SECRET = 'bench-secret-that-is-long-enough';
@@ -31,7 +30,7 @@ const TARGET_4X3_CPU_PERCENT = 20;
 const SETTLE_MS = 1_000;
 
 interface Args {
-  engines: Engine[];
+  engines: MediaEngine[];
   rounds: number;
   seconds: number;
   sizes: number[];
@@ -41,7 +40,7 @@ function readArgs(): Args {
   const flags = new BenchFlags('bench:dev-cluster', { engine: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' }, sizes: { type: 'string' } });
   const engine = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
   const args = {
-    engines: engine === 'both' ? (['dev', 'livekit'] as Engine[]) : [engine],
+    engines: engine === 'both' ? (['dev', 'livekit'] as MediaEngine[]) : [engine],
     rounds: flags.int('rounds', 5),
     seconds: flags.int('seconds', 10),
     sizes: flags.ints('sizes', [2, 4], 2),
@@ -81,7 +80,7 @@ class Bench {
   private readonly open: HarnessParticipant[] = [];
 
   constructor(
-    private readonly cluster: DevCluster,
+    private readonly cluster: MediaCluster,
     private readonly browser: Browser,
     private readonly server: HarnessServer,
   ) {}
@@ -163,10 +162,10 @@ class Bench {
 }
 
 /** One engine's figures: start-up, connect to first frame, and forwarding cost per stream. */
-async function measure(engine: Engine, args: Args) {
+async function measure(engine: MediaEngine, args: Args) {
   const loadAtStart = loadavg().map((load) => round(load, 2));
   let started = Date.now();
-  const cluster = await startCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET });
+  const cluster = await startMediaCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET });
   const startupMs = Date.now() - started;
   started = Date.now();
   await cluster.restart('node-2');

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startBaselinePageServer, type BaselinePageServer } from '../support/baseline-page';
-import { ENGINE_NAMES, type Engine } from '../support/engines';
+import { ENGINE_NAMES, type MediaEngine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
 import { PHASES, RecoveryDetector, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
@@ -28,7 +28,7 @@ const flags = new BenchFlags('bench:failover', {
 });
 /** --engine dev|livekit|both: the embedded dev cluster, the real LiveKit server, or both side by side. */
 const ENGINE_CHOICE = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
-const BENCH_ENGINES: Engine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
+const BENCH_ENGINES: MediaEngine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
 const RUNS = flags.int('runs', 10);
 const SIZES = flags.ints('sizes', [2, 4], 2);
 /** --scenarios SIGKILL runs one kind of incident only (quicker iteration). */
@@ -56,7 +56,7 @@ const BASELINE_RESTART_AFTER_MS = 1_000;
 const TARGETS = { SIGKILL: { medianMs: 1_000, p95Ms: 1_500 }, SIGSTOP: { p95Ms: 3_000 } };
 
 interface BaselineResult {
-  engine: Engine;
+  engine: MediaEngine;
   variant: 'node-stays-dead' | 'same-node-restarted' | 'livekit-multi-node-peer';
   recovered: boolean;
   /** kill -> first newly decoded remote frame, per participant; undefined = never within the wait. */
@@ -69,7 +69,7 @@ interface BaselineResult {
 
 /** The machine while one group's run was measured, and that run's median. */
 interface RunConditions extends MachineLoad {
-  engine: Engine;
+  engine: MediaEngine;
   scenario: Scenario;
   participants: number;
   run: number;
@@ -89,7 +89,7 @@ function log(message: string): void {
   console.log(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 }
 
-async function runIncident(stack: FailoverStack, engine: Engine, people: Participant[], scenario: Scenario, run: number): Promise<Sample[]> {
+async function runIncident(stack: FailoverStack, engine: MediaEngine, people: Participant[], scenario: Scenario, run: number): Promise<Sample[]> {
   const before = await Promise.all(people.map(async (p) => (await p.snapshot()).moves.length));
   const hostUrl = (await people[0]!.snapshot()).url!;
   const node = stack.node(hostUrl);
@@ -222,7 +222,7 @@ function logBaseline(result: BaselineResult, waitMs: number): BaselineResult {
 }
 
 /** livekit-client exactly as an app gets it: `new Room()`, default options, token minted once, no backend. */
-async function runBaseline(stack: FailoverStack, baselinePage: BaselinePageServer, engine: Engine, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
+async function runBaseline(stack: FailoverStack, baselinePage: BaselinePageServer, engine: MediaEngine, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
   const node = stack.cluster.nodes()[0]!;
   const room = `baseline-${engine}-${variant}-${process.pid}`;
   const tokens = await Promise.all([1, 2].map((i) => mintToken(stack.cluster.apiKey, stack.cluster.apiSecret, room, `baseline-${i}`)));
@@ -323,7 +323,7 @@ async function main(): Promise<void> {
   const outDir = resolve(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
   log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 nodes, on ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' and ')}`);
-  const stacks = new Map<Engine, FailoverStack>();
+  const stacks = new Map<MediaEngine, FailoverStack>();
   let baselinePage: BaselinePageServer | undefined;
   const samples: Sample[] = [];
   const failures: string[] = [];
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(outDir, `failover-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(outDir, 'failover-latest.json'), JSON.stringify(report, null, 2));
-  const baselineLine = (engine: Engine) => {
+  const baselineLine = (engine: MediaEngine) => {
     const dead = baselines.find((b) => b.engine === engine && b.variant === 'node-stays-dead');
     const restarted = baselines.find((b) => b.engine === engine && b.variant === 'same-node-restarted');
     return (

@@ -4,10 +4,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireLivekitBinary } from '../../src/livekit-cluster';
-import { LiveKitNodeProcess } from '../../src/livekit-cluster/livekit-node';
-import { startNginx } from '../../src/local-cluster/nginx';
-import { startRedisProcess } from '../../src/local-cluster/redis-process';
+import { requireLivekitBinary } from '../../src/media-cluster/engines/livekit/livekit-binary';
+import { LiveKitNodeProcess } from '../../src/media-cluster/engines/livekit/livekit-node-process';
+import { startNginx } from '../../src/local-stack/nginx';
+import { startRedisProcess } from '../../src/local-stack/redis-process';
 import { findFreePortRange, freePort, freeUdpPort } from '../../src/shared/ports';
 
 export interface LiveKitPeer {

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
-import type { DevCluster } from '../../src/dev-cluster/api';
-import { ENGINE_NAMES, startCluster } from '../support/engines';
+import { ENGINE_NAMES, startMediaCluster, type MediaCluster } from '../support/engines';
 import { operatorApi, TEST_ADMIN_TOKEN } from '../support/session-client';
 import { REBUILD_CONCURRENCY } from '../../src/sessions/session-rebuild.service';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
@@ -62,7 +61,7 @@ async function nodesUp(appUrl: string, count: number): Promise<void> {
   }
 }
 
-async function oneRun(cluster: DevCluster, width: number, runId: string): Promise<Run> {
+async function oneRun(cluster: MediaCluster, width: number, runId: string): Promise<Run> {
   const urls = cluster.nodes().map((n) => n.url);
   const config = parseConfig(['--api-key', API_KEY, '--secret', API_SECRET, '--port', '0', '--admin-token', TEST_ADMIN_TOKEN, '--rate-limit', '0', ...urls.flatMap((u) => ['--url', u])], {});
   const app: INestApplication = await createApp(config, null, { rebuildConcurrency: width });
@@ -111,7 +110,7 @@ async function oneRun(cluster: DevCluster, width: number, runId: string): Promis
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg().map((l) => l.toFixed(2));
-  const cluster = await startCluster(ENGINE, { nodes: 3, basePort: 0, apiKey: API_KEY, apiSecret: API_SECRET });
+  const cluster = await startMediaCluster(ENGINE, { nodes: 3, basePort: 0, apiKey: API_KEY, apiSecret: API_SECRET });
   const runs: Run[] = [];
   try {
     // Interleaved: every width once per round, so a busy moment of the machine hits all rows alike.

@@ -16,10 +16,10 @@ import { join as joinPath } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import type { NodeStatus } from '../../src/nodes/node-health.state';
 import type { JoinResponse, RejoinPayload } from '../../src/contracts';
-import { startLocalCluster, type BackendInstance, type LocalCluster } from '../../src/local-cluster';
-import { RawSignalClient } from '../dev-cluster/raw-signal-client';
+import { startLocalStack, type BackendInstance, type LocalStack } from '../../src/local-stack';
+import { RawSignalClient } from '../media-cluster/raw-signal-client';
 import { builtTest } from '../support/built';
-import { ENGINE_NAMES, type Engine } from '../support/engines';
+import { ENGINE_NAMES, type MediaEngine } from '../support/engines';
 import { spawnNode } from '../support/child-process';
 import { connect, join, type ConnectedParticipant } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
@@ -35,7 +35,7 @@ const flags = new BenchFlags('bench:scale', {
   client: { type: 'string' },
 });
 const ENGINE_CHOICE = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
-const BENCH_ENGINES: Engine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
+const BENCH_ENGINES: MediaEngine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
 const RUNS = flags.int('runs', 3);
 const SESSIONS = flags.int('sessions', 250);
 const SIZE = flags.int('size', 4);
@@ -128,7 +128,7 @@ async function nodeStatus(instance: BackendInstance, url: string): Promise<NodeS
   return nodes.find((n) => n.url === url)?.status;
 }
 
-async function untilEveryInstanceSees(cluster: LocalCluster, url: string, status: NodeStatus): Promise<void> {
+async function untilEveryInstanceSees(cluster: LocalStack, url: string, status: NodeStatus): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (!(await Promise.all(cluster.instances.map((i) => nodeStatus(i, url)))).every((s) => s === status)) {
     if (Date.now() > deadline) throw new Error(`not every instance sees ${url} ${status} within 15 s`);
@@ -216,7 +216,7 @@ interface IssuanceRow {
 }
 
 interface Run {
-  engine: Engine;
+  engine: MediaEngine;
   run: number;
   /** Absent with --part issuance. */
   failover?: FailoverResult;
@@ -231,7 +231,7 @@ const logLine = (line: string) => {
   if (LOG_FILE) appendFileSync(LOG_FILE, `${Date.now()} ${line}\n`);
 };
 
-async function failoverRun(cluster: LocalCluster, bots: SignalBot[]): Promise<FailoverResult> {
+async function failoverRun(cluster: LocalStack, bots: SignalBot[]): Promise<FailoverResult> {
   const [node1, node2] = cluster.media.nodes();
   // Every session on node-1: node-2 is dead while they are created, and back (seen up) before the kill.
   await cluster.media.kill(node2!.name);
@@ -282,7 +282,7 @@ async function failoverRun(cluster: LocalCluster, bots: SignalBot[]): Promise<Fa
  * no backend in the path: the part of kill -> JoinResponse that is the node's, on this machine. (All at
  * once is not its best case: LiveKit took longer for them so than spread over a failover's second.)
  */
-async function floorRun(cluster: LocalCluster): Promise<Quantiles> {
+async function floorRun(cluster: LocalStack): Promise<Quantiles> {
   const node = cluster.media.nodes()[1]!;
   const tokens: string[] = [];
   for (let s = 0; s < SESSIONS; s++) {
@@ -310,7 +310,7 @@ async function floorRun(cluster: LocalCluster): Promise<Quantiles> {
 }
 
 /** Token issuance, one instance (not through nginx) against the bare server, side by side. */
-async function issuanceRun(cluster: LocalCluster, bareUrl: string): Promise<IssuanceRow[]> {
+async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<IssuanceRow[]> {
   const instance = cluster.instances[0]!.url;
   const issuance: IssuanceRow[] = [];
   const row = (what: string, ours: number, bareRate: number) => issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
@@ -332,9 +332,9 @@ async function issuanceRun(cluster: LocalCluster, bareUrl: string): Promise<Issu
   return issuance;
 }
 
-async function oneRun(engine: Engine, run: number, bareUrl: string): Promise<Run> {
+async function oneRun(engine: MediaEngine, run: number, bareUrl: string): Promise<Run> {
   logLine(`RUN ${engine} ${run}`);
-  const cluster = await startLocalCluster({
+  const cluster = await startLocalStack({
     instances: 2,
     nodes: 2,
     port: 0,

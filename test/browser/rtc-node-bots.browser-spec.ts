@@ -4,9 +4,9 @@
 // On the dev cluster and on the real LiveKit server.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dispose } from '@livekit/rtc-node';
-import { HarnessParticipant, startHarnessServer, waitFor, type HarnessServer } from '../dev-cluster/livekit-page';
+import { HarnessParticipant, startHarnessServer, waitFor, type HarnessServer } from '../media-cluster/livekit-page';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
-import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
+import { ENGINE_NAMES, ENGINES, type MediaEngine } from '../support/engines';
 import { startRebuildStack, type RebuildStack } from '../support/rebuild-stack';
 import { RtcNodeBot } from '../support/rtc-node-bot';
 import { join } from '../support/session-client';
@@ -16,7 +16,7 @@ const MEDIA_TIMEOUT_MS = 15_000;
 /** Probe verdict (250 ms), the push, a new Room and its first keyframe; generous for a loaded machine. */
 const BACK_AFTER_KILL_TIMEOUT_MS = 15_000;
 
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('@livekit/rtc-node bots (%s)', (_name, engine) => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('@livekit/rtc-node bots (%s)', (_name, engine) => {
   let stack: RebuildStack;
   let server: HarnessServer;
   let chromium: LaunchedBrowser;

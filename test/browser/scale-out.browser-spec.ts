@@ -3,13 +3,13 @@
 // are back on the other instance within a second; then their media node crashes, and the surviving
 // instance rebuilds the session.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type * as LocalClusterApi from '../../src/local-cluster';
+import type * as LocalStackApi from '../../src/local-stack';
 import type { AppInfo } from '../../src/contracts';
 import { built } from '../support/built';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
 
-const { startLocalCluster } = require(built('src/local-cluster')) as typeof LocalClusterApi;
+const { startLocalStack } = require(built('src/local-stack')) as typeof LocalStackApi;
 
 /** The promise: socket.io's first reconnection attempt (250-750 ms) lands on the other instance. */
 const SOCKET_BACK_MS = 1_000;
@@ -19,12 +19,12 @@ const SAMPLE_MS = 250;
 const STALL_MS = 1_000;
 
 describe('two backend instances over Redis behind nginx, in Chromium (dev cluster)', () => {
-  let cluster: LocalClusterApi.LocalCluster;
+  let cluster: LocalStackApi.LocalStack;
   let chromium: LaunchedBrowser;
   const people: Participant[] = [];
 
   beforeAll(async () => {
-    cluster = await startLocalCluster({ instances: 2, nodes: 2, port: 0, media: 'dev' });
+    cluster = await startLocalStack({ instances: 2, nodes: 2, port: 0, media: 'dev' });
     chromium = await launchChromium();
   });
 

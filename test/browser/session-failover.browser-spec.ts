@@ -4,7 +4,7 @@
 // same session, on another node, without touching the page.
 import assert from 'node:assert/strict';
 import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
+import { ENGINE_NAMES, ENGINES, type MediaEngine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import { operatorApi } from '../support/session-client';
 import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
@@ -16,7 +16,7 @@ const WAITING_FOR_NODE_TIMEOUT_MS = 10_000;
 /** Everyone decodes again within this after a node comes back (backoff is capped at 5 s). */
 const BACK_AFTER_RESTART_TIMEOUT_MS = 25_000;
 
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('session failover in Chromium (3 nodes, %s)', (_name, engine) => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('session failover in Chromium (3 nodes, %s)', (_name, engine) => {
   let stack: FailoverStack;
   let open: Participant[] = [];
   let sessionCounter = 0;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { startApp, StartedApp } from '../support/app';
-import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
+import { ENGINE_NAMES, ENGINES, type MediaEngine } from '../support/engines';
 import { api, connect, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
 
 // `npm start` with no --url: the embedded nodes, ours (--media dev) or the real LiveKit server (--media livekit).
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('with the embedded cluster (no --url): %s', (_name, engine) => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('with the embedded cluster (no --url): %s', (_name, engine) => {
   let app: StartedApp;
 
   beforeAll(async () => {

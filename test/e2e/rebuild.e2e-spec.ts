@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { RoomServiceClient, TokenVerifier } from 'livekit-server-sdk';
 import type { RejoinResponse } from '../../src/contracts';
-import { ENGINE_NAMES, ENGINES, type Engine } from '../support/engines';
+import { ENGINE_NAMES, ENGINES, type MediaEngine } from '../support/engines';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
 
 const TEST_TIMEOUT_MS = 40_000;
 
-async function withStack(engine: Engine, nodes: number, fn: (stack: RebuildStack) => Promise<void>): Promise<void> {
+async function withStack(engine: MediaEngine, nodes: number, fn: (stack: RebuildStack) => Promise<void>): Promise<void> {
   const stack = await startRebuildStack(nodes, { engine });
   try {
     await fn(stack);
@@ -25,7 +25,7 @@ async function nodeIndexOf(stack: RebuildStack, url: string): Promise<number> {
   return index;
 }
 
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('session rebuild over real processes (%s)', (_name, engine) => {
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('session rebuild over real processes (%s)', (_name, engine) => {
   it('a killed node: every participant of its sessions gets a rejoin with a new url and generation', () =>
     withStack(engine, 2, async (stack) => {
       // Room settings count from an operator (or an auth token's claims), so the operator creates it.

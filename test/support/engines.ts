@@ -1,16 +1,16 @@
-// The two media engines every scenario runs on: the embedded dev cluster, and the real LiveKit server
-// (pinned, built by `npm run livekit:install`). Both offer the same DevCluster interface.
-import type { DevCluster, DevClusterOptions } from '../../src/dev-cluster/api';
-import { startLiveKitCluster } from '../../src/livekit-cluster';
-import { startDevCluster } from './dev-cluster';
+// The two media engines every scenario runs on: the dev engine's nodes (werift), and the real LiveKit
+// server (pinned, built by `npm run livekit:install`), both behind one MediaCluster interface. Loaded
+// from the production build, as users get it: the dev engine starts its node program from beside its
+// own compiled file (spec files run from TypeScript sources).
+import type * as MediaClusterApi from '../../src/media-cluster';
+import type { MediaEngine } from '../../src/media-cluster';
+import { built } from './built';
 
-export type Engine = 'dev' | 'livekit';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const { startMediaCluster } = require(built('src/media-cluster')) as typeof MediaClusterApi;
+export type { MediaCluster, MediaClusterOptions, MediaEngine, MediaNodeInfo } from '../../src/media-cluster';
 
 /** `TEST_ENGINES=dev` (or livekit) narrows a local run; `npm test` runs both. */
-export const ENGINES: Engine[] = (process.env.TEST_ENGINES ?? 'dev,livekit').split(',').map((e) => e.trim()) as Engine[];
+export const ENGINES: MediaEngine[] = (process.env.TEST_ENGINES ?? 'dev,livekit').split(',').map((e) => e.trim()) as MediaEngine[];
 
-export const ENGINE_NAMES: Record<Engine, string> = { dev: 'dev cluster', livekit: 'real LiveKit server' };
-
-export function startCluster(engine: Engine, options: DevClusterOptions): Promise<DevCluster> {
-  return engine === 'livekit' ? startLiveKitCluster(options) : startDevCluster(options);
-}
+export const ENGINE_NAMES: Record<MediaEngine, string> = { dev: 'dev cluster', livekit: 'real LiveKit server' };

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DevCluster, DevNodeInfo } from '../../src/dev-cluster/api';
-import { startCluster, type Engine } from './engines';
+import { startMediaCluster, type MediaCluster, type MediaEngine, type MediaNodeInfo } from './engines';
 import { startApp, type StartedApp } from './app';
 import { OPERATOR_HEADERS } from './session-client';
 import { freePort } from '../../src/shared/ports';
@@ -13,22 +12,22 @@ const NODE_UP_TIMEOUT_MS = 10_000;
 
 /** Media nodes (dev cluster or real LiveKit) + backend + Chromium, started together and stopped together (by pid), even after a failure. */
 export interface FailoverStack {
-  cluster: DevCluster;
+  cluster: MediaCluster;
   app: StartedApp;
   chromium: LaunchedBrowser;
-  node(url: string): DevNodeInfo;
+  node(url: string): MediaNodeInfo;
   /** Brings every node back (restart dead, resume hung) and waits until the backend sees them all up. */
   healAll(): Promise<void>;
   nodeStatus(): Promise<Array<{ url: string; status: string }>>;
   stop(): Promise<void>;
 }
 
-export async function startFailoverStack(nodes = 3, options: { verbose?: boolean; engine?: Engine } = {}): Promise<FailoverStack> {
+export async function startFailoverStack(nodes = 3, options: { verbose?: boolean; engine?: MediaEngine } = {}): Promise<FailoverStack> {
   const apiKey = 'APIbrowser';
   const apiSecret = randomBytes(24).toString('base64url');
   const appPort = await freePort();
   const log = options.verbose ? (line: string) => console.log(line) : undefined;
-  const cluster = await startCluster(options.engine ?? 'dev', {
+  const cluster = await startMediaCluster(options.engine ?? 'dev', {
     nodes,
     apiKey,
     apiSecret,
@@ -62,7 +61,7 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
     chromium,
     node(url) {
       const node = cluster.nodes().find((n) => n.url === url);
-      if (!node) throw new Error(`no dev node serves ${url}`);
+      if (!node) throw new Error(`no media node serves ${url}`);
       return node;
     },
     nodeStatus,

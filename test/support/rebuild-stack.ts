@@ -1,9 +1,8 @@
 // A backend (real process) over N media nodes (real processes), torn down by pid: fake nodes (GET / and
 // Twirp only, the lightest) or either engine (the dev cluster, the real LiveKit server).
 import { randomBytes } from 'node:crypto';
-import type { DevCluster } from '../../src/dev-cluster/api';
 import { startApp, StartedApp } from './app';
-import { startCluster, type Engine } from './engines';
+import { startMediaCluster, type MediaCluster, type MediaEngine } from './engines';
 import { spawnFakeNode, FakeNodeProcess } from './fake-node-process';
 import type { ConnectedParticipant } from './session-client';
 
@@ -66,7 +65,7 @@ async function fakeNodes(count: number, apiKey: string, apiSecret: string): Prom
   return set;
 }
 
-function clusterNodes(cluster: DevCluster): NodeSet {
+function clusterNodes(cluster: MediaCluster): NodeSet {
   return {
     nodes: cluster.nodes().map(({ name, url }) => ({
       url,
@@ -79,11 +78,11 @@ function clusterNodes(cluster: DevCluster): NodeSet {
   };
 }
 
-export async function startRebuildStack(nodeCount = 2, options: { engine?: Engine | 'fake'; appEnv?: NodeJS.ProcessEnv } = {}): Promise<RebuildStack> {
+export async function startRebuildStack(nodeCount = 2, options: { engine?: MediaEngine | 'fake'; appEnv?: NodeJS.ProcessEnv } = {}): Promise<RebuildStack> {
   const apiKey = 'test-key';
   const apiSecret = randomBytes(24).toString('base64url');
   const engine = options.engine ?? 'fake';
-  const set = engine === 'fake' ? await fakeNodes(nodeCount, apiKey, apiSecret) : clusterNodes(await startCluster(engine, { nodes: nodeCount, apiKey, apiSecret }));
+  const set = engine === 'fake' ? await fakeNodes(nodeCount, apiKey, apiSecret) : clusterNodes(await startMediaCluster(engine, { nodes: nodeCount, apiKey, apiSecret }));
   const sockets: ConnectedParticipant[] = [];
   let app: StartedApp | undefined;
   const close = async () => {

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedisProcess, type RedisProcess } from '../../src/local-cluster/redis-process';
+import { startRedisProcess, type RedisProcess } from '../../src/local-stack/redis-process';
 import { freePort } from '../../src/shared/ports';
 
 export interface RedisServer extends RedisProcess {

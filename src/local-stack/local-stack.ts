@@ -3,20 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { DevCluster } from '../dev-cluster/api';
-import { startDevCluster } from '../dev-cluster';
-import { startLiveKitCluster } from '../livekit-cluster';
-import { LOCAL_CLUSTER_ENV } from '../ops/dev-mode.service';
+import { startMediaCluster, type MediaCluster, type MediaEngine } from '../media-cluster';
+import { LOCAL_STACK_ENV } from '../shared/local-stack-env';
 import { findFreePortRange, freePort, isPortFree } from '../shared/ports';
 import { startNginx, type NginxProcess } from './nginx';
 import { startRedisProcess, type RedisProcess } from './redis-process';
 
-export interface LocalClusterOptions {
+export interface LocalStackOptions {
   instances: number;
   nodes: number;
   /** nginx's port, the one URL users open; 0 = a free port. */
   port: number;
-  media: 'dev' | 'livekit';
+  media: MediaEngine;
   /** Every line the backend instances print, prefixed with the instance's name. */
   onLog?: (line: string) => void;
   /** More flags for every instance (a benchmark lifts the per-address limits: its bots share one address). */
@@ -35,14 +33,14 @@ export interface BackendInstance {
   restart(): Promise<void>;
 }
 
-export interface LocalCluster {
+export interface LocalStack {
   /** nginx in front of every instance: http://127.0.0.1:PORT */
   url: string;
   instances: BackendInstance[];
-  media: DevCluster;
+  media: MediaCluster;
   redis: RedisProcess;
   nginx: NginxProcess;
-  /** The media nodes' credentials (generated per cluster), for tools that mint tokens of their own. */
+  /** The media nodes' credentials (generated per stack), for tools that mint tokens of their own. */
   apiKey: string;
   apiSecret: string;
   stop(): Promise<void>;
@@ -53,11 +51,11 @@ const START_TIMEOUT_MS = 30_000;
 
 /**
  * The production layout on one machine: Redis (append-only file on), N backend instances sharing it,
- * nginx in front of them (HTTP and WebSocket), and the media nodes (dev cluster or real LiveKit) whose
- * webhooks go to nginx. Every process on loopback, stopped by pid.
+ * nginx in front of them (HTTP and WebSocket), and the media nodes (either engine) whose webhooks go
+ * to nginx. Every process on loopback, stopped by pid.
  */
-export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'session-rebuilder-cluster-'));
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'session-rebuilder-stack-'));
   const apiKey = `local-${randomBytes(4).toString('hex')}`;
   const apiSecret = randomBytes(32).toString('base64url');
   const log = options.onLog ?? (() => undefined);
@@ -72,8 +70,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const redis = await startRedisProcess(dir, await freePort());
     cleanups.push(() => redis.stop());
 
-    const start = options.media === 'livekit' ? startLiveKitCluster : startDevCluster;
-    const media = await start({ nodes: options.nodes, apiKey, apiSecret, webhookUrl: `http://127.0.0.1:${port}/webhooks/livekit` });
+    const media = await startMediaCluster(options.media, { nodes: options.nodes, apiKey, apiSecret, webhookUrl: `http://127.0.0.1:${port}/webhooks/livekit` });
     cleanups.push(() => media.stop());
 
     const base = await findFreePortRange(options.instances);
@@ -140,7 +137,7 @@ class InstanceProcess implements BackendInstance {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--enable-source-maps', MAIN_JS, ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, [LOCAL_CLUSTER_ENV]: '1' },
+      env: { ...process.env, [LOCAL_STACK_ENV]: '1' },
     });
     this.child = child;
     let pending = '';

@@ -1,7 +1,10 @@
-// The public face of the dev cluster: the only file (with index.ts) that code outside
-// src/dev-cluster may import. Agreed between the backend, the tests and the dev cluster.
+// The public face of the media cluster: the only file (with index.ts) that code outside
+// src/media-cluster may import. Agreed between the backend, the tests and both engines.
 
-export interface DevClusterOptions {
+/** Whose nodes run: the dev engine's (werift, no Go needed) or the real LiveKit server's. */
+export type MediaEngine = 'dev' | 'livekit';
+
+export interface MediaClusterOptions {
   /** Number of node processes. */
   nodes: number;
   /** First port; nodes take consecutive ports. 0 picks a free consecutive range. */
@@ -16,22 +19,22 @@ export interface DevClusterOptions {
   onLog?: (line: string) => void;
 }
 
-export type DevNodeState = 'running' | 'hung' | 'dead';
+export type MediaNodeState = 'running' | 'hung' | 'dead';
 
-export interface DevNodeInfo {
+export interface MediaNodeInfo {
   /** `node-1`, `node-2`, ... */
   name: string;
   /** ws://127.0.0.1:PORT: what clients and the backend's --url use. */
   url: string;
   port: number;
   pid: number | undefined;
-  state: DevNodeState;
+  state: MediaNodeState;
 }
 
-export interface DevCluster {
+export interface MediaCluster {
   readonly apiKey: string;
   readonly apiSecret: string;
-  nodes(): DevNodeInfo[];
+  nodes(): MediaNodeInfo[];
   /** Accepts a node name (`node-2`) or its url. */
   kill(node: string): Promise<void>;
   /** SIGSTOP: the process keeps its sockets open but never answers. */

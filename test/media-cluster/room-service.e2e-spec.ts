@@ -15,9 +15,8 @@ import { AccessToken, RoomServiceClient, WebhookReceiver, type VideoGrant } from
 import { RTCPeerConnection, useH264 } from 'werift';
 import WebSocket from 'ws';
 import type { AppConfig } from '../../src/config/app-config';
-import type { DevCluster } from '../../src/dev-cluster/api';
 import { TokenService } from '../../src/sessions/token.service';
-import { ENGINE_NAMES, ENGINES, startCluster, type Engine } from '../support/engines';
+import { ENGINE_NAMES, ENGINES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
 import { joinToken } from './livekit-page';
 import { RawSignalClient } from './raw-signal-client';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
@@ -48,8 +47,8 @@ async function twirp(nodeUrl: string, method: string, body: unknown, authorizati
   return { status: response.status, json };
 }
 
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('media node: RoomService, webhooks and signal edge cases (%s)', (_name, engine) => {
-  let cluster: DevCluster;
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('media node: RoomService, webhooks and signal edge cases (%s)', (_name, engine) => {
+  let cluster: MediaCluster;
   let sink: WebhookSink;
   let url: string;
   let otherUrl: string;
@@ -64,7 +63,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
 
   beforeAll(async () => {
     sink = await startWebhookSink();
-    cluster = await startCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url, emptyTimeoutSec: 1 });
+    cluster = await startMediaCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url, emptyTimeoutSec: 1 });
     [url, otherUrl] = cluster.nodes().map((node) => node.url);
     rooms = new RoomServiceClient(url, API_KEY, API_SECRET);
   });

@@ -1,4 +1,4 @@
-// Entry point of one media node process, started by the dev cluster supervisor (../node-process.ts).
+// Entry point of one media node process, started by the dev engine (../dev-engine.ts) in a media cluster.
 import { MediaNode } from './media-node';
 import { decodeNodeConfig, NODE_CONFIG_ENV, PORT_IN_USE_EXIT_CODE, READY_MARKER } from './node-config';
 

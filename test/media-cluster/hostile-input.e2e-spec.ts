@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import WebSocket from 'ws';
-import type { DevCluster } from '../../src/dev-cluster/api';
-import { startCluster } from '../support/engines';
+import { startMediaCluster, type MediaCluster } from '../support/engines';
 import { joinToken } from './livekit-page';
 import { RawSignalClient } from './raw-signal-client';
 
@@ -20,7 +19,7 @@ const FRAMES = 300;
 const METHODS = ['CreateRoom', 'ListRooms', 'DeleteRoom', 'ListParticipants', 'GetParticipant', 'RemoveParticipant', 'UpdateParticipant', 'MutePublishedTrack', 'UpdateRoomMetadata', 'SendData'];
 
 describe('dev cluster: hostile input to Twirp and the signal WebSocket (fast-check)', () => {
-  let cluster: DevCluster;
+  let cluster: MediaCluster;
   let url: string;
   let rooms: RoomServiceClient;
   let listOnlyToken: string;
@@ -29,7 +28,7 @@ describe('dev cluster: hostile input to Twirp and the signal WebSocket (fast-che
   const roomNames = async () => (await rooms.listRooms()).map((room) => `${room.name}/${room.sid}/${room.metadata}/${room.numParticipants}`).sort();
 
   beforeAll(async () => {
-    cluster = await startCluster('dev', { nodes: 1, apiKey: API_KEY, apiSecret: API_SECRET });
+    cluster = await startMediaCluster('dev', { nodes: 1, apiKey: API_KEY, apiSecret: API_SECRET });
     url = cluster.nodes()[0]!.url;
     rooms = new RoomServiceClient(url, API_KEY, API_SECRET);
     await rooms.createRoom({ name: 'standing', metadata: 'keep' });

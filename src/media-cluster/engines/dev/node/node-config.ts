@@ -23,7 +23,7 @@ export function encodeNodeConfig(config: NodeConfig): string {
 }
 
 export function decodeNodeConfig(raw: string | undefined): NodeConfig {
-  if (!raw) throw new Error(`${NODE_CONFIG_ENV} is not set: a media node is started by the dev cluster`);
+  if (!raw) throw new Error(`${NODE_CONFIG_ENV} is not set: a media node is started by the media cluster's dev engine`);
   const parsed = JSON.parse(raw) as Partial<NodeConfig>;
   const problems: string[] = [];
   if (typeof parsed.name !== 'string' || parsed.name === '') problems.push('name');

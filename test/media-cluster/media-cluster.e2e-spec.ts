@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { built } from '../support/built';
-import { startDevCluster, type DevCluster } from '../support/dev-cluster';
+import { ENGINE_NAMES, ENGINES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
 
 const API_KEY = 'test-key';
 const API_SECRET = 'test-secret-that-is-long-enough';
-const CLI = built('src/dev-cluster/main.js');
+const CLI = built('src/media-cluster/main.js');
 
 function httpUrl(wsUrl: string): string {
   return wsUrl.replace(/^ws/, 'http');
@@ -35,11 +35,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-describe('dev cluster processes', () => {
-  let cluster: DevCluster;
+// One process pool serves both engines: the same process control, whichever program a node runs.
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('media cluster processes (%s)', (_name, engine) => {
+  let cluster: MediaCluster;
 
   beforeAll(async () => {
-    cluster = await startDevCluster({ nodes: 3, apiKey: API_KEY, apiSecret: API_SECRET });
+    cluster = await startMediaCluster(engine, { nodes: 3, apiKey: API_KEY, apiSecret: API_SECRET });
   });
 
   afterAll(async () => {
@@ -93,7 +94,7 @@ describe('dev cluster processes', () => {
   });
 
   it('names an unknown node in the error', async () => {
-    await assert.rejects(cluster.kill('node-9'), /Unknown dev cluster node "node-9"; known: node-1/);
+    await assert.rejects(cluster.kill('node-9'), /Unknown media node "node-9"; known: node-1/);
   });
 
   it('stop ends every process and can be called twice', async () => {
@@ -105,10 +106,10 @@ describe('dev cluster processes', () => {
   });
 });
 
-describe('startDevCluster options', () => {
-  it('refuses bad options with every problem named', async () => {
+describe('startMediaCluster options', () => {
+  it.each(ENGINES)('refuses bad options with every problem named (%s)', async (engine) => {
     await assert.rejects(
-      startDevCluster({ nodes: 0, apiKey: '', apiSecret: API_SECRET, basePort: -1, webhookUrl: 'nope' }),
+      startMediaCluster(engine, { nodes: 0, apiKey: '', apiSecret: API_SECRET, basePort: -1, webhookUrl: 'nope' }),
       (error: Error) =>
         /nodes must be/.test(error.message) && /apiKey must not be empty/.test(error.message) && /basePort/.test(error.message) && /webhookUrl/.test(error.message),
     );
@@ -116,8 +117,8 @@ describe('startDevCluster options', () => {
 });
 
 describe('npm run dev-cluster (CLI)', () => {
-  it('prints "node-N ws://127.0.0.1:PORT pid PID" per node and stops them all on SIGINT', async () => {
-    const child = spawn(process.execPath, [CLI, '--nodes', '2', '--port', '0', '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  it.each(ENGINES)('--engine %s prints "node-N ws://127.0.0.1:PORT pid PID" per node and stops them all on SIGINT', async (engine) => {
+    const child = spawn(process.execPath, [CLI, '--engine', engine, '--nodes', '2', '--port', '0', '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       const lines = createInterface({ input: child.stdout! });
       const nodes: Array<{ name: string; url: string; pid: number }> = [];

@@ -3,7 +3,7 @@
 // Prints which pid is which; lines typed on stdin crash and restart instances and nodes.
 import { parseFlags, type FlagSpec } from '../shared/cli-flags';
 import { runCommandLoop } from '../shared/command-loop';
-import { startLocalCluster, type LocalCluster } from './local-cluster';
+import { startLocalStack, type LocalStack } from './local-stack';
 
 export const USAGE = `Usage: npm run cluster -- [options]
 
@@ -37,22 +37,22 @@ function integer(raw: unknown, flag: string, fallback: number, min: number, max:
   return value;
 }
 
-function printLayout(cluster: LocalCluster): void {
-  console.log(`redis     ${cluster.redis.url} pid ${cluster.redis.pid()}`);
-  for (const instance of cluster.instances) console.log(`${instance.name} ${instance.url} pid ${instance.pid() ?? '- (dead)'}`);
-  for (const node of cluster.media.nodes()) console.log(`${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.state === 'running' ? '' : ` (${node.state})`}`);
-  console.log(`nginx     ${cluster.url} pid ${cluster.nginx.pid}`);
+function printLayout(stack: LocalStack): void {
+  console.log(`redis     ${stack.redis.url} pid ${stack.redis.pid()}`);
+  for (const instance of stack.instances) console.log(`${instance.name} ${instance.url} pid ${instance.pid() ?? '- (dead)'}`);
+  for (const node of stack.media.nodes()) console.log(`${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.state === 'running' ? '' : ` (${node.state})`}`);
+  console.log(`nginx     ${stack.url} pid ${stack.nginx.pid}`);
 }
 
-async function runCommand(cluster: LocalCluster, line: string): Promise<boolean> {
+async function runCommand(stack: LocalStack, line: string): Promise<boolean> {
   const [command, target] = line.trim().split(/\s+/);
   if (!command) return true;
   if (command === 'quit' || command === 'exit') return false;
   if (command === 'list') {
-    printLayout(cluster);
+    printLayout(stack);
     return true;
   }
-  const instance = cluster.instances.find((i) => i.name === target);
+  const instance = stack.instances.find((i) => i.name === target);
   try {
     if (instance && command === 'kill') {
       console.log(`SIGKILL ${instance.name} (pid ${instance.pid() ?? '-'})`);
@@ -61,8 +61,8 @@ async function runCommand(cluster: LocalCluster, line: string): Promise<boolean>
       await instance.restart();
       console.log(`${instance.name} running again, pid ${instance.pid()}`);
     } else if (target && ['kill', 'hang', 'resume', 'restart'].includes(command)) {
-      await cluster.media[command as 'kill' | 'hang' | 'resume' | 'restart'](target);
-      printLayout(cluster);
+      await stack.media[command as 'kill' | 'hang' | 'resume' | 'restart'](target);
+      printLayout(stack);
     } else {
       console.log(`unknown command ${JSON.stringify(line.trim())}; commands: ${COMMANDS}`);
     }
@@ -90,9 +90,9 @@ async function main(): Promise<void> {
   }
   const verbose = parsed.values.verbose === true;
   console.log(`starting Redis, ${nodes} media node(s), ${instances} backend instance(s) and nginx...`);
-  let cluster: LocalCluster;
+  let stack: LocalStack;
   try {
-    cluster = await startLocalCluster({
+    stack = await startLocalStack({
       instances,
       nodes,
       port,
@@ -106,10 +106,10 @@ async function main(): Promise<void> {
     console.error(`cluster: ${(error as Error).message}`);
     process.exit(1);
   }
-  printLayout(cluster);
-  console.log(`\nopen ${cluster.url} (every instance serves every session); commands: ${COMMANDS}`);
+  printLayout(stack);
+  console.log(`\nopen ${stack.url} (every instance serves every session); commands: ${COMMANDS}`);
 
-  runCommandLoop(() => cluster.stop(), (line) => runCommand(cluster, line));
+  runCommandLoop(() => stack.stop(), (line) => runCommand(stack, line));
 }
 
 void main();

@@ -1,8 +1,8 @@
 import { parseFlags, type FlagSpec } from '../shared/cli-flags';
-import type { DevClusterOptions } from './api';
-import { DEFAULT_EMPTY_TIMEOUT_SEC, validateDevClusterOptions } from './dev-cluster';
+import type { MediaClusterOptions, MediaEngine } from './api';
+import { DEFAULT_EMPTY_TIMEOUT_SEC, validateMediaClusterOptions } from './start-media-cluster';
 
-/** `livekit-server --dev` credentials, so any LiveKit tutorial works against the dev cluster as is. */
+/** `livekit-server --dev` credentials, so any LiveKit tutorial works against the cluster as is. */
 export const DEV_API_KEY = 'devkey';
 export const DEV_API_SECRET = 'secret';
 export const DEFAULT_NODES = 2;
@@ -21,11 +21,9 @@ export const USAGE = `Usage: npm run dev-cluster -- [options]
   --quiet              do not print the nodes' own log lines
   --help`;
 
-export type Engine = 'dev' | 'livekit';
-
 export interface CliOptions {
-  cluster: Omit<DevClusterOptions, 'onLog'>;
-  engine: Engine;
+  cluster: Omit<MediaClusterOptions, 'onLog'>;
+  engine: MediaEngine;
   quiet: boolean;
   /** Whether the secret is the public dev default (then it may be printed). */
   defaultSecret: boolean;
@@ -77,7 +75,7 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
     emptyTimeoutSec: number('--empty-timeout', DEFAULT_EMPTY_TIMEOUT_SEC),
   };
   problems.push(
-    ...validateDevClusterOptions(cluster, {
+    ...validateMediaClusterOptions(cluster, {
       nodes: '--nodes',
       basePort: '--port',
       apiKey: '--api-key',
@@ -89,5 +87,5 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
   const engine = values.get('--engine') ?? 'dev';
   if (engine !== 'dev' && engine !== 'livekit') problems.push(`--engine must be dev or livekit (got ${JSON.stringify(engine)})`);
   if (problems.length > 0) return { kind: 'error', problems };
-  return { kind: 'run', options: { cluster, engine: engine as Engine, quiet, defaultSecret: secret === undefined } };
+  return { kind: 'run', options: { cluster, engine: engine as MediaEngine, quiet, defaultSecret: secret === undefined } };
 }

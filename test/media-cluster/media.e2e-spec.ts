@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { WebhookReceiver } from 'livekit-server-sdk';
-import type { DevCluster } from '../../src/dev-cluster/api';
-import { ENGINE_NAMES, ENGINES, startCluster, type Engine } from '../support/engines';
+import { ENGINE_NAMES, ENGINES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
 import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from './livekit-page';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
 
@@ -19,8 +18,8 @@ const STILL_FLOWING_TIMEOUT_MS = 5_000;
 /** Where the test is about the SFU rather than client defaults: one small layer keeps 2 cores free. */
 const LIGHT: JoinOptions = { video: true, audio: true, publishOptions: { simulcast: false }, videoResolution: 'h180' };
 
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, Engine]))('livekit-client in Chromium (%s)', (_name, engine) => {
-  let cluster: DevCluster;
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('livekit-client in Chromium (%s)', (_name, engine) => {
+  let cluster: MediaCluster;
   let sink: WebhookSink;
   let server: HarnessServer;
   let chromium: LaunchedBrowser;
@@ -70,7 +69,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
 
   beforeAll(async () => {
     sink = await startWebhookSink();
-    cluster = await startCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url });
+    cluster = await startMediaCluster(engine, { nodes: 2, apiKey: API_KEY, apiSecret: API_SECRET, webhookUrl: sink.url });
     server = await startHarnessServer();
     chromium = await launchChromium();
     browser = chromium.browser;

@@ -1,22 +1,22 @@
-// `npm run dev-cluster -- --nodes 3`: runs a local LiveKit-compatible cluster until Ctrl-C, printing
-// each node's URL and pid. Lines typed on stdin act on it: `kill node-2`, `hang node-1`, `list`...
-import type { DevCluster } from './api';
+// `npm run dev-cluster -- --nodes 3 [--engine dev|livekit]`: runs a local media cluster until Ctrl-C,
+// printing each node's URL and pid. Lines typed on stdin act on it: `kill node-2`, `hang node-1`, `list`...
+import type { MediaCluster, MediaEngine } from './api';
 import { runCommandLoop } from '../shared/command-loop';
 import { parseCliOptions, USAGE } from './cli-options';
-import { startLiveKitCluster } from '../livekit-cluster';
-import { startDevCluster } from './dev-cluster';
+import { startMediaCluster } from './start-media-cluster';
 
 const COMMANDS = 'kill|hang|resume|restart <node>, list, quit';
+const ENGINE_NAMES: Record<MediaEngine, string> = { dev: 'dev cluster', livekit: 'livekit-server cluster' };
 
 /** One line per node, `node-1 ws://127.0.0.1:7880 pid 12345`: scripts parse it (state follows when not running). */
-function printNodes(cluster: DevCluster): void {
+function printNodes(cluster: MediaCluster): void {
   for (const node of cluster.nodes()) {
     const state = node.state === 'running' ? '' : ` (${node.state})`;
     console.log(`${node.name} ${node.url} pid ${node.pid ?? '-'}${state}`);
   }
 }
 
-async function runCommand(cluster: DevCluster, line: string): Promise<boolean> {
+async function runCommand(cluster: MediaCluster, line: string): Promise<boolean> {
   const [command, target] = line.trim().split(/\s+/);
   switch (command) {
     case '':
@@ -59,10 +59,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const { cluster: options, engine, quiet, defaultSecret } = parsed.options;
-  const start = engine === 'livekit' ? startLiveKitCluster : startDevCluster;
-  const cluster = await start({ ...options, onLog: quiet ? undefined : (line) => console.log(line) });
+  const cluster = await startMediaCluster(engine, { ...options, onLog: quiet ? undefined : (line) => console.log(line) });
   const secret = defaultSecret ? `secret "${options.apiSecret}"` : 'secret as given';
-  console.log(`dev cluster up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
+  console.log(`${ENGINE_NAMES[engine]} up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
   printNodes(cluster);
   console.log(`commands: ${COMMANDS}`);
 

@@ -1,2 +1,0 @@
-export { startLocalCluster } from './local-cluster';
-export type { BackendInstance, LocalCluster, LocalClusterOptions } from './local-cluster';

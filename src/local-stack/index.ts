@@ -1,0 +1,2 @@
+export { startLocalStack } from './local-stack';
+export type { BackendInstance, LocalStack, LocalStackOptions } from './local-stack';
