@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   // The embedded cluster's webhook URL needs the port before the app listens.
   const port = parsed.port === 0 ? await freePort() : parsed.port;
   let embedded: MediaCluster | null = null;
-  if (parsed.devCluster) embedded = await startEmbeddedCluster(parsed.resolved({ port }), logger);
+  if (parsed.embeddedCluster) embedded = await startEmbeddedCluster(parsed.resolved({ port }), logger);
   // Final from here on: nothing changes the configuration after this line.
   const config = parsed.resolved({ port, urls: embedded ? embedded.nodes().map((node) => node.url) : parsed.urls });
 

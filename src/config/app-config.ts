@@ -22,7 +22,7 @@ export const DEFAULT_MAX_SESSIONS_PER_NODE = 500;
  * copy through `resolved`, before any module sees it.
  */
 export class AppConfig {
-  /** LiveKit node URLs (ws:// or wss://). Empty at parse time means: start the embedded dev cluster. */
+  /** LiveKit node URLs (ws:// or wss://). Empty at parse time means: start the embedded media cluster. */
   @IsArray()
   @IsUrl({ protocols: ['ws', 'wss'], require_tld: false, require_protocol: true }, { each: true, message: 'each URL must be ws:// or wss://' })
   readonly urls: readonly string[] = [];
@@ -45,8 +45,9 @@ export class AppConfig {
   // Loopback by default: a public bind is an explicit choice (--host 0.0.0.0, as the Dockerfile sets).
   readonly host: string = '127.0.0.1';
 
+  /** No --url: main.ts starts a media cluster of `media` nodes on loopback and uses it. */
   @IsBoolean()
-  readonly devCluster: boolean = false;
+  readonly embeddedCluster: boolean = false;
 
   @IsInt({ message: 'must be an integer between 1 and 8' })
   @Min(1, { message: 'must be an integer between 1 and 8' })
@@ -142,11 +143,11 @@ export class AppConfig {
   readonly dev: boolean = false;
 
   /**
-   * Dev mode: the embedded dev cluster, or --dev (npm run cluster sets it on the instances it starts).
+   * Dev mode: an embedded cluster (either engine), or --dev (npm run cluster sets it on the instances it starts).
    * Operators' endpoints are then open without a token unless one is set, and the crash buttons exist.
    */
   get devMode(): boolean {
-    return this.devCluster || this.dev;
+    return this.embeddedCluster || this.dev;
   }
 
   /** A frozen copy with the URLs and port the start-up settled on. */
@@ -157,7 +158,7 @@ export class AppConfig {
   /** For logs: everything but the secret. */
   describe(): string {
     const engine = this.media === 'livekit' ? 'real LiveKit server' : 'dev cluster';
-    const mode = this.devCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
+    const mode = this.embeddedCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
     const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
     const operators = this.adminToken ? 'operator endpoints need the admin token' : this.devMode ? 'operator endpoints open (dev mode)' : 'operator endpoints off (no --admin-token)';
     const joins = this.authSecret ? 'joins need a token from your app' : 'anyone with the link may join';

@@ -20,7 +20,7 @@ describe('parseConfig', () => {
     assert.equal(config.apiKey, 'K');
     assert.equal(config.apiSecret, 'S');
     assert.equal(config.port, 5001);
-    assert.equal(config.devCluster, false);
+    assert.equal(config.embeddedCluster, false);
   });
 
   it('falls back to the environment, flags win', () => {
@@ -34,11 +34,16 @@ describe('parseConfig', () => {
 
   it('no url means the embedded dev cluster with a generated key pair', () => {
     const config = parseConfig([], { PORT: '' });
-    assert.equal(config.devCluster, true);
+    assert.equal(config.embeddedCluster, true);
     expect(config.urls).toEqual([]);
     assert.match(config.apiKey, /^dev-/);
     assert.ok(config.apiSecret.length >= 32);
     assert.notEqual(parseConfig([], {}).apiSecret, config.apiSecret, 'random per run');
+  });
+
+  it('--media livekit is an embedded cluster too, on the real server, in dev mode', () => {
+    const config = parseConfig(['--media', 'livekit'], {});
+    expect([config.embeddedCluster, config.media, config.devMode]).toEqual([true, 'livekit', true]);
   });
 
   it('names every bad value at once and never the secret', () => {

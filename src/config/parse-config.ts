@@ -105,10 +105,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
 
   const flagUrls = ((values.url as string[] | undefined) ?? []).flatMap(splitList);
   const urls = flagUrls.length > 0 ? flagUrls : splitList(env.LIVEKIT_URL ?? '');
-  const devCluster = urls.length === 0;
+  const embeddedCluster = urls.length === 0;
   const draft = {
     urls,
-    devCluster,
+    embeddedCluster,
     apiKey: flag('api-key') ?? env.LIVEKIT_API_KEY ?? '',
     apiSecret: flag('secret') ?? flag('api-secret') ?? env.LIVEKIT_API_SECRET ?? '',
     port: toInt(flag('port') ?? env.PORT, DEFAULT_PORT),
@@ -129,20 +129,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     trustProxy: splitList(flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback')),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
-  if (!devCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
+  if (!embeddedCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
   // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
   const lastDevPort = draft.devBasePort + draft.devNodes - 1;
-  if (devCluster && draft.devBasePort > 0 && lastDevPort > 65_535) {
+  if (embeddedCluster && draft.devBasePort > 0 && lastDevPort > 65_535) {
     problems.push(`${SOURCES.devBasePort}: ${draft.devNodes} nodes from port ${draft.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`);
   }
-  if (devCluster && !draft.dev && !isLoopbackHost(draft.host)) {
+  if (embeddedCluster && !draft.dev && !isLoopbackHost(draft.host)) {
     problems.push(
       `${SOURCES.host}: the embedded dev cluster (default keys, crash buttons, no access control) serves only on loopback, not on ${JSON.stringify(draft.host)}; ` +
         'give your media nodes with --url (and an --api-key / --secret), or pass --dev to expose the dev cluster on purpose',
     );
   }
-  if (devCluster) {
+  if (embeddedCluster) {
     // The embedded cluster is ours: a random key pair per run unless one is given.
     if (!draft.apiKey) draft.apiKey = `dev-${randomBytes(4).toString('hex')}`;
     if (!draft.apiSecret) draft.apiSecret = randomBytes(32).toString('base64url');

@@ -34,7 +34,7 @@ export class ReadinessService {
   }
 
   private configured() {
-    return this.indicators.check('config').up({ media: this.config.devCluster ? `embedded ${this.config.media} cluster` : `${this.config.urls.length} node(s)`, store: this.config.redis ? 'redis' : 'memory' });
+    return this.indicators.check('config').up({ media: this.config.embeddedCluster ? `embedded ${this.config.media} cluster` : `${this.config.urls.length} node(s)`, store: this.config.redis ? 'redis' : 'memory' });
   }
 
   private async storeAnswers() {
