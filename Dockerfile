@@ -3,15 +3,18 @@
 #   docker run -p 5000:5000 session-rebuilder --url wss://a.example --url wss://b.example \
 #     --api-key KEY --secret SECRET --admin-token TOKEN
 # (or the same as env: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, ADMIN_TOKEN). With no --url it
-# refuses to start: the embedded dev cluster serves only on loopback.
+# refuses to start: the embedded dev cluster serves only on loopback, and is not in the image.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY client ./client
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The media cluster (werift dev nodes, the local livekit-server launcher) and the local stack are for
+# demos and tests: built, then left out, and werift (a devDependency) goes with the prune. main.js loads
+# the media cluster only when no --url is given, which this image refuses anyway.
+RUN npm run build && rm -rf dist/src/media-cluster dist/src/local-stack && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-slim
 WORKDIR /app

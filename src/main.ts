@@ -6,7 +6,7 @@ import { createApp } from './bootstrap';
 import { AppConfig } from './config/app-config';
 import { ConfigError, parseConfig, USAGE } from './config/parse-config';
 import { DrainService } from './lifecycle/drain.service';
-import { startMediaCluster, type MediaCluster } from './media-cluster';
+import type { MediaCluster } from './media-cluster/api';
 import { freePort, isPortFree } from './shared/ports';
 
 const EXIT_BAD_CONFIG = 2;
@@ -15,7 +15,21 @@ const DRAIN_REBUILDS_MS = 5_000;
 /** The whole graceful shutdown, drain included; past it the process exits anyway. */
 const SHUTDOWN_BOUND_MS = 10_000;
 
+class NoEmbeddedCluster extends Error {}
+
+/** The media cluster, loaded only when one is started: a build without it runs with --url. */
+async function loadMediaCluster(): Promise<typeof import('./media-cluster')> {
+  // Resolved first: a folder this build left out is not an error inside the cluster's code.
+  try {
+    require.resolve('./media-cluster');
+  } catch {
+    throw new NoEmbeddedCluster('this build has no embedded media cluster (the production image leaves it out); give your media nodes with --url');
+  }
+  return import('./media-cluster');
+}
+
 async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<MediaCluster> {
+  const { startMediaCluster } = await loadMediaCluster();
   let basePort = config.devBasePort;
   if (basePort !== 0) {
     const wanted = Array.from({ length: config.devNodes }, (_, i) => basePort + i);
@@ -52,7 +66,15 @@ async function main(): Promise<void> {
   // The embedded cluster's webhook URL needs the port before the app listens.
   const port = parsed.port === 0 ? await freePort() : parsed.port;
   let embedded: MediaCluster | null = null;
-  if (parsed.embeddedCluster) embedded = await startEmbeddedCluster(parsed.resolved({ port }), logger);
+  if (parsed.embeddedCluster) {
+    try {
+      embedded = await startEmbeddedCluster(parsed.resolved({ port }), logger);
+    } catch (error) {
+      if (!(error instanceof NoEmbeddedCluster)) throw error;
+      console.error(`session-rebuilder: ${error.message}`);
+      process.exit(EXIT_BAD_CONFIG);
+    }
+  }
   // Final from here on: nothing changes the configuration after this line.
   const config = parsed.resolved({ port, urls: embedded ? embedded.nodes().map((node) => node.url) : parsed.urls });
 

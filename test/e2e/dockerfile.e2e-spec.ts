@@ -4,7 +4,7 @@
 // starts with flags passed through, and its HEALTHCHECK command must pass. USER is not emulated (the
 // tests run as one user); it is linted.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -31,6 +31,13 @@ function instructions(dockerfile: string): Array<{ op: string; args: string }> {
       const [op, ...rest] = line.split(/\s+/);
       return { op: op!.toUpperCase(), args: line.slice(op!.length).trim() };
     });
+}
+
+/** Every file below `dir`, as paths relative to it. */
+function filesBelow(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
 }
 
 /** Runs every stage; answers them in order. */
@@ -114,10 +121,18 @@ describe('Dockerfile: linted, built and started the way an engine would', () => 
     const devOnly = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies).filter(
       (name) => !name.startsWith('@types/'),
     );
-    expect(devOnly).toEqual(expect.arrayContaining(['jest', 'typescript', 'vite', 'playwright-core']));
+    expect(devOnly).toEqual(expect.arrayContaining(['jest', 'typescript', 'vite', 'playwright-core', 'werift']));
     expect(devOnly.filter((name) => existsSync(join(image.dir, 'node_modules', name)))).toEqual([]);
     expect(existsSync(join(image.dir, 'test'))).toBe(false);
   }, 600_000);
+
+  it('holds nothing of the media cluster: no dev engine, no local launchers, no werift', () => {
+    const built = filesBelow(join(image.dir, 'dist'));
+    expect(built).toContain('src/main.js');
+    expect(built.filter((file) => /^src\/(media-cluster|local-stack|dev-cluster|livekit-cluster|local-cluster)\/|media-node/.test(file))).toEqual([]);
+    expect(built.filter((file) => file.endsWith('.js') && /\bwerift\b/.test(readFileSync(join(image.dir, 'dist', file), 'utf8')))).toEqual([]);
+    expect(readdirSync(join(image.dir, 'node_modules')).filter((name) => name.includes('werift'))).toEqual([]);
+  });
 
   it('with no --url it refuses to start, saying what to pass (the dev cluster is not for 0.0.0.0)', async () => {
     const [command, ...args] = image.entrypoint!;
@@ -127,6 +142,18 @@ describe('Dockerfile: linted, built and started the way an engine would', () => 
       const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
       expect(code).toBe(2);
       expect(proc.output()).toMatch(/the embedded dev cluster .* serves only on loopback, not on "0\.0\.0\.0"; give your media nodes with --url/);
+    } finally {
+      await proc.stop(500);
+    }
+  });
+
+  it('asked for the embedded cluster on loopback, it says this build has none and exits 2', async () => {
+    const [, ...args] = image.entrypoint!;
+    const proc = spawnNode(join(image.dir, args[0]!), [...args.slice(1), '--host', '127.0.0.1', '--port', '0'], { ...image.env, LIVEKIT_URL: '', LIVEKIT_API_KEY: '', LIVEKIT_API_SECRET: '' });
+    try {
+      const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
+      expect(code).toBe(2);
+      expect(proc.output()).toMatch(/this build has no embedded media cluster \(the production image leaves it out\); give your media nodes with --url/);
     } finally {
       await proc.stop(500);
     }

@@ -32,7 +32,12 @@ class DevNodeProcess extends NodeProcess {
 
 export const DEV_ENGINE: EngineDriver = {
   assertRunnable() {
-    // Node.js and the dependencies are all it needs.
+    // werift is a devDependency: an install with --omit=dev (as the Docker image's) has none.
+    try {
+      require.resolve('werift');
+    } catch {
+      throw new Error('the dev engine needs werift, a devDependency: run `npm install` (without --omit=dev), or give your media nodes with --url');
+    }
   },
   async nodeProcesses(count: number, basePort: number, settings: NodeSettings, onLog: (line: string) => void) {
     const processes = Array.from({ length: count }, (_, index) => new DevNodeProcess({ name: `node-${index + 1}`, port: basePort + index, ...settings }, onLog));
