@@ -9,6 +9,7 @@ import { AppOverrides, CoreModule } from './core.module';
 import type { MediaCluster } from './media-cluster/api';
 import { DrainingMiddleware } from './lifecycle/draining.middleware';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { OpsModule } from './ops/ops.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -29,6 +30,7 @@ export class AppModule implements NestModule {
       imports: [
         EventEmitterModule.forRoot(),
         CoreModule.forRoot(config, embeddedCluster, overrides),
+        ObservabilityModule,
         NodesModule,
         SessionsModule,
         RealtimeModule,

@@ -9,7 +9,7 @@ import { AppLogger, logFormatFor } from './common/app-logger';
 import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import type { MediaCluster } from './media-cluster/api';
-import { RedisIoAdapter } from './realtime/redis-io.adapter';
+import { BACKPLANE, type Backplane } from './backplane/backplane';
 import { serveApiDocs } from './docs/api-docs';
 
 function packageVersion(): string {
@@ -78,6 +78,8 @@ export function securityHeaders(config: Pick<AppConfig, 'urls'>): ReturnType<typ
  */
 export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins' | 'trustProxy'>): NestExpressApplication {
   app.useGlobalPipes(createValidationPipe());
+  // socket.io rooms as the backplane shares them: across instances over Redis, in this process otherwise.
+  app.useWebSocketAdapter(app.get<Backplane>(BACKPLANE).socketAdapter(app));
   // The proxies whose X-Forwarded-For names the client (--trust-proxy; by default one on this machine,
   // as npm run cluster's nginx): rate limits and socket limits count per that address.
   app.set('trust proxy', [...config.trustProxy]);
@@ -93,6 +95,5 @@ export async function createApp(config: AppConfig, embeddedCluster: MediaCluster
     bodyParser: false,
     logger: new AppLogger(logFormatFor(config.devMode)),
   });
-  if (config.redis) app.useWebSocketAdapter(new RedisIoAdapter(app, config.redis));
   return configureApp(app, config);
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SessionPushService } from '../realtime/session-push.service';
-import { SessionRebuildService } from '../sessions/session-rebuild.service';
+import { RebuildScheduler } from '../sessions/rebuild/rebuild-scheduler.service';
 
 export interface DrainReport {
   rebuildsUnfinished: number;
@@ -19,7 +19,7 @@ export class DrainService {
   private drainingSince: number | undefined;
 
   constructor(
-    private readonly rebuilds: SessionRebuildService,
+    private readonly rebuilds: RebuildScheduler,
     private readonly push: SessionPushService,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import type { ProbeFailureKind } from './node-health.state';
+import type { ProbeFailureKind } from '../events/node.events';
 
 export const LIVEKIT_ROOM_API = Symbol('LiveKitRoomApi');
 

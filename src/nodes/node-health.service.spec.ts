@@ -5,7 +5,8 @@ import type { Clock, TimerHandle } from '../common/clock';
 import { FakeClock } from '../common/fake-clock';
 import { FAILURES_TO_DOWN, HUNG_AFTER_MS, PROBE_INTERVAL_MS, SUCCESSES_TO_UP } from './node-health.policy';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { NODE_DOWN, NODE_SUSPECT, NODE_UP, NodeTransitionEvent } from './node-health.events';
+import { AppEvents } from '../events/app-events';
+import { LocalNodeHealthBoard } from '../backplane/memory/local-node-health-board';
 import { NodeHealthService } from './node-health.service';
 import type { ProbeResult } from './node-health.state';
 import type { NodeProber } from './node-prober';
@@ -98,11 +99,11 @@ async function setup(board?: NodeHealthBoard) {
   const clock = new StallableClock();
   const prober = new ScriptedProber(clock);
   const config = parseConfig(['--url', 'ws://node-a:7880', '--api-key', 'spec-key', '--secret', 'spec-secret-spec-secret-spec-secret'], {});
-  const events = new EventEmitter2();
-  const health = new NodeHealthService(config, prober, clock, events, board);
+  const events = new AppEvents(new EventEmitter2());
+  const health = new NodeHealthService(config, prober, clock, events, board ?? new LocalNodeHealthBoard());
   const transitions: string[] = [];
-  for (const name of [NODE_DOWN, NODE_UP, NODE_SUSPECT]) {
-    events.on(name, ({ transition: t, trigger }: NodeTransitionEvent) => transitions.push(`${t.from}->${t.to}:${t.cause ?? ''}:${trigger}`));
+  for (const name of ['node-down', 'node-up', 'node-suspect'] as const) {
+    events.on(name, ({ transition: t, trigger }) => transitions.push(`${t.from}->${t.to}:${t.cause ?? ''}:${trigger}`));
   }
   await health.onApplicationBootstrap();
   return { clock, prober, health, transitions, url: config.urls[0]! };

@@ -1,15 +1,13 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SingleFlight } from '../common/keyed-lock';
 import { HUNG_AFTER_MS, LOOP_LAG_ALLOWANCE_MS, MAX_PROBES_IN_FLIGHT, PROBE_GIVE_UP_MS, PROBE_INTERVAL_MS } from './node-health.policy';
-import { NodeHealthSnapshot, NodeHealthState, NodeStatus, NodeTransition, ProbeFailureKind, ProbeResult } from './node-health.state';
-import { nodeEventName, NodeTransitionEvent, ProbeTrigger } from './node-health.events';
+import { AppEvents } from '../events/app-events';
+import type { NodeStatus, NodeTransition, ProbeFailureKind, ProbeTrigger } from '../events/node.events';
+import { NodeHealthSnapshot, NodeHealthState, ProbeResult } from './node-health.state';
 import { NODE_PROBER, NodeProber } from './node-prober';
 import { BOARD_FRESH_MS, BOARD_REFRESH_MS, NODE_HEALTH_BOARD, NodeHealthBoard, PeerNodeView } from './node-health-board';
-
-export type { ProbeTrigger };
 
 interface WatchedNode {
   state: NodeHealthState;
@@ -28,7 +26,7 @@ interface WatchedNode {
 /** A verdict waits at most this for an answer or the hung call (the loop's ticks count the silence). */
 const VERDICT_WAIT_MS = HUNG_AFTER_MS + 3 * PROBE_INTERVAL_MS;
 
-/** Watches every configured node with a probe loop and announces node-down / node-up / node-suspect (node-health.events.ts). */
+/** Watches every configured node with a probe loop and announces node-down / node-up / node-suspect (events/node.events.ts). */
 @Injectable()
 export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(NodeHealthService.name);
@@ -45,9 +43,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(NODE_PROBER) private readonly prober: NodeProber,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly events: EventEmitter2,
-    /** With several instances (--redis): what each one sees, shared (node-health-board.ts). */
-    @Optional() @Inject(NODE_HEALTH_BOARD) private readonly board?: NodeHealthBoard | null,
+    private readonly events: AppEvents,
+    /** What each instance sees of the nodes, shared (the backplane's; with one instance, nobody to share with). */
+    @Inject(NODE_HEALTH_BOARD) private readonly board: NodeHealthBoard,
   ) {
     for (const url of config.urls) {
       this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0, lastSentAt: -Infinity, answerWaiters: new Set() });
@@ -63,19 +61,17 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
       node.lastTickAt = now;
       this.schedule(url);
     }
-    if (this.board) this.joinBoard(this.board);
+    this.joinBoard(this.board);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
     for (const node of this.nodes.values()) if (node.timer) this.clock.clearTimeout(node.timer);
     if (this.boardTimer) clearInterval(this.boardTimer);
-    this.board?.close();
   }
 
-  /** Every other instance's fresh view of each node (none without --redis). */
+  /** Every other instance's fresh view of each node (none with one instance). */
   async peerViews(): Promise<PeerNodeView[]> {
-    if (!this.board) return [];
     const board = this.board;
     return (await board.read(this.urls(), BOARD_FRESH_MS)).filter((view) => view.instance !== board.instance);
   }
@@ -227,7 +223,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
 
   private myViews(): PeerNodeView[] {
     const at = Date.now();
-    return [...this.nodes.values()].map(({ state }) => ({ url: state.url, instance: this.board!.instance, status: state.status, since: state.since, reason: state.reason, at }));
+    return [...this.nodes.values()].map(({ state }) => ({ url: state.url, instance: this.board.instance, status: state.status, since: state.since, reason: state.reason, at }));
   }
 
   /**
@@ -263,7 +259,20 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     this.transitionWaiters.delete(url);
     for (const resolve of waiters) resolve();
     // Listeners run now, synchronously: a rebuild starts in the same tick as the verdict.
-    const name = nodeEventName(transition.to);
-    if (name) this.events.emit(name, new NodeTransitionEvent(url, transition, trigger));
+    const event = { url, transition, trigger };
+    switch (transition.to) {
+      case 'down':
+        return this.events.emit('node-down', event);
+      case 'up':
+        return this.events.emit('node-up', event);
+      case 'suspect':
+        return this.events.emit('node-suspect', event);
+      case 'unknown':
+        return;
+      default: {
+        const unreachable: never = transition.to;
+        return unreachable;
+      }
+    }
   }
 }

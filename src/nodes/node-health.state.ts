@@ -1,22 +1,7 @@
+import type { NodeStatus, NodeTransition, ProbeFailureKind } from '../events/node.events';
 import { FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, HUNG_AFTER_MS, SUCCESSES_TO_UP } from './node-health.policy';
 
-export type NodeStatus = 'unknown' | 'up' | 'suspect' | 'down';
-
-/**
- * refused/reset: nothing listens; timeout: no answer (a probe given up, or the hung verdict itself);
- * status: answered, but not 200; error: anything else.
- */
-export type ProbeFailureKind = 'refused' | 'reset' | 'timeout' | 'status' | 'error';
-
 export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; kind: ProbeFailureKind; detail: string; latencyMs: number };
-
-export interface NodeTransition {
-  from: NodeStatus;
-  to: NodeStatus;
-  reason: string;
-  /** What made a node go down: decides the rejoin reason pushed to clients. */
-  cause?: ProbeFailureKind;
-}
 
 export interface NodeHealthSnapshot {
   url: string;

@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Injectable } from '@nestjs/common';
-import type { ProbeFailureKind, ProbeResult } from './node-health.state';
+import type { ProbeFailureKind } from '../events/node.events';
+import type { ProbeResult } from './node-health.state';
 
 export const NODE_PROBER = Symbol('NodeProber');
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 import { ReadinessService } from './readiness.service';
 import { ApiExtraModels, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { OperatorGuard } from '../common/operator.guard';

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { NodesModule } from '../nodes/nodes.module';
+import { StateGauges } from './state-gauges';
 import { DevModeController } from './dev-mode.controller';
 import { DevModeService } from './dev-mode.service';
-import { MetricsService } from './metrics.service';
 import { OpsController } from './ops.controller';
 import { ReadinessService } from './readiness.service';
 
@@ -11,7 +11,6 @@ import { ReadinessService } from './readiness.service';
 @Module({
   imports: [NodesModule, TerminusModule.forRoot({ logger: false })],
   controllers: [OpsController, DevModeController],
-  providers: [MetricsService, DevModeService, ReadinessService],
-  exports: [MetricsService],
+  providers: [DevModeService, ReadinessService, StateGauges],
 })
 export class OpsModule {}

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { NodeHealthService } from '../nodes/node-health.service';
-import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
+import { BACKPLANE, type Backplane } from '../backplane/backplane';
 
 /** A store that does not answer within this is as good as down for a balancer deciding where to send. */
 const STORE_CHECK_MS = 1_000;
@@ -18,7 +18,7 @@ export class ReadinessService {
     private readonly checks: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly health: NodeHealthService,
-    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(BACKPLANE) private readonly backplane: Backplane,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,7 +34,7 @@ export class ReadinessService {
   }
 
   private configured() {
-    return this.indicators.check('config').up({ media: this.config.embeddedCluster ? `embedded ${this.config.media} cluster` : `${this.config.urls.length} node(s)`, store: this.config.redis ? 'redis' : 'memory' });
+    return this.indicators.check('config').up({ media: this.config.embeddedCluster ? `embedded ${this.config.media} cluster` : `${this.config.urls.length} node(s)`, store: this.backplane.kind });
   }
 
   private async storeAnswers() {
@@ -43,7 +43,7 @@ export class ReadinessService {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.store.placement('readiness-probe'),
+        this.backplane.store.placement('readiness-probe'),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS))),
       ]);
       return session.up({ latencyMs: Math.round(performance.now() - started) });

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import type { Namespace } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contracts';
-import { PARTICIPANT_LEFT, ParticipantLeftEvent, SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../sessions/session.events';
+import { OnAppEvent } from '../events/app-events';
+import type { ParticipantLeftEvent, SessionMovedEvent, SessionWaitingEvent } from '../events/session.events';
 
 export type SessionNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
 
@@ -20,7 +20,7 @@ export class SessionPushService {
     this.namespace = namespace;
   }
 
-  @OnEvent(SESSION_MOVED)
+  @OnAppEvent('session-moved')
   moved({ sessionId, url, generation, reason, invitations }: SessionMovedEvent): void {
     for (const { identity, token } of invitations) {
       this.namespace?.to(participantRoom(sessionId, identity)).emit('rejoin', { url, token, generation, reason });
@@ -37,7 +37,7 @@ export class SessionPushService {
     return sockets.length;
   }
 
-  @OnEvent(SESSION_WAITING)
+  @OnAppEvent('session-waiting')
   waiting({ sessionId, generation, reason, identities }: SessionWaitingEvent): void {
     for (const identity of identities) this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', { generation, reason });
   }
@@ -46,7 +46,7 @@ export class SessionPushService {
    * A server disconnect (the client does not reconnect by itself), on every instance through the
    * adapter: a socket kept open could still report media-lost for a session its participant left.
    */
-  @OnEvent(PARTICIPANT_LEFT)
+  @OnAppEvent('participant-left')
   left({ sessionId, identity }: ParticipantLeftEvent): void {
     this.namespace?.in(participantRoom(sessionId, identity)).disconnectSockets(true);
   }

@@ -2,7 +2,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { SessionsService } from '../sessions/sessions.service';
-import { NO_NODE_MESSAGE } from '../sessions/session-rebuild.service';
+import { NO_NODE_MESSAGE } from '../sessions/rebuild/session-mover.service';
 import {
   ClientToServerEvents,
   IDENTITY_PATTERN,
@@ -13,7 +13,7 @@ import {
   SessionHandshakeAuth,
 } from '../contracts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { MetricsService } from '../ops/metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 import { AddressLimits } from './address-limits';
 import { participantRoom, SessionNamespace, SessionPushService } from './session-push.service';
 

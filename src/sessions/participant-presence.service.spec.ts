@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../common/fake-clock';
-import type { MetricsService } from '../ops/metrics.service';
+import type { MetricsService } from '../observability/metrics.service';
 import { ParticipantPresenceService } from './participant-presence.service';
 import type { ParticipantRecord, SessionRecord } from './session.model';
+import { LocalLease } from '../backplane/memory/local-lease';
 import { SessionLocks } from './session-locks';
-import type { SessionRebuildService } from './session-rebuild.service';
-import { MemorySessionStore } from './store/memory-session-store';
+import type { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
+import { MemorySessionStore } from '../backplane/memory/memory-session-store';
 
 /** The in-memory store, counting the writes a presence event makes. */
 class CountingStore extends MemorySessionStore {
@@ -27,8 +28,8 @@ function participant(identity: string): ParticipantRecord {
 
 async function setup(size: number, extra: Partial<SessionRecord> = {}) {
   const store = new CountingStore();
-  const locks = new SessionLocks();
-  const rebuilds = { isRebuilding: () => false } as unknown as SessionRebuildService;
+  const locks = new SessionLocks(new LocalLease());
+  const rebuilds = { isMoving: () => false } as unknown as RebuildScheduler;
   const presence = new ParticipantPresenceService(store, new FakeClock(), locks, rebuilds, {} as MetricsService);
   const participants = Object.fromEntries(Array.from({ length: size }, (_, i) => [`p${i}`, participant(`p${i}`)]));
   await store.save({

@@ -4,8 +4,8 @@ import { SESSION_STORE, SessionStore } from './store/session-store';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { busyRetries, INVITE_PRESENCE_MS, PARTICIPANT_LEFT_GRACE_MS } from './session-policy';
-import { SessionRebuildService } from './session-rebuild.service';
-import { MetricsService } from '../ops/metrics.service';
+import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
+import { MetricsService } from '../observability/metrics.service';
 
 export type PresenceOutcome = 'applied' | 'ignored';
 
@@ -48,7 +48,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly locks: SessionLocks,
-    private readonly rebuilds: SessionRebuildService,
+    private readonly rebuilds: RebuildScheduler,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -77,7 +77,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
 
   /** Not during a rebuild (everyone leaves the old room then), and never for a stale room. */
   left(sessionId: string, roomSid: string, identity: string, event: PresenceEvent): Promise<PresenceOutcome> {
-    if (this.rebuilds.isRebuilding(sessionId)) return Promise.resolve('ignored');
+    if (this.rebuilds.isMoving(sessionId)) return Promise.resolve('ignored');
     let leftAt = 0;
     return this.updateParticipant(
       sessionId,
@@ -136,7 +136,7 @@ export class ParticipantPresenceService implements OnModuleDestroy {
   roomFinished(sessionId: string, roomSid: string): Promise<PresenceOutcome> {
     return this.locks.run(sessionId, async () => {
       const session = await this.currentRoom(sessionId, roomSid);
-      if (!session || this.rebuilds.isRebuilding(sessionId)) return 'ignored';
+      if (!session || this.rebuilds.isMoving(sessionId)) return 'ignored';
       const now = this.clock.now();
       const present = Object.values(session.participants).some(
         (p) => p.state === 'joined' || (p.state === 'invited' && now - p.invitedAt < INVITE_PRESENCE_MS),

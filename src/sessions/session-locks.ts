@@ -1,14 +1,21 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { KeyedLock } from '../common/keyed-lock';
-import { BUSY_ELSEWHERE, outsideLeases } from './store/redis-lease';
 
-export { BUSY_ELSEWHERE };
+/** What `runIfFree` answers when another instance holds the session. */
+export const BUSY_ELSEWHERE = Symbol('BusyElsewhere');
 
-/** A lock on one session shared by every backend instance (the Redis lease), when there are several. */
+/**
+ * A lock on one session across every backend instance that shares the store (the backplane's: a Redis
+ * lease, or nothing to share in one process). SessionLocks puts this process's own lock in front of it.
+ */
 export interface SessionLease {
+  /** Whether other instances write the same sessions (then a lock-free write is fenced by the store itself). */
+  readonly shared: boolean;
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
   /** BUSY_ELSEWHERE at once, without running `work`, while another instance holds the session. */
   runIfFree<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE>;
+  /** Runs `work` outside every lease the caller holds: background work must take its own. */
+  detached<T>(work: () => T): T;
 }
 
 export const SESSION_LEASE = Symbol('SessionLease');
@@ -22,7 +29,7 @@ export const SESSION_LEASE = Symbol('SessionLease');
 export class SessionLocks {
   private readonly local = new KeyedLock();
 
-  constructor(@Optional() @Inject(SESSION_LEASE) private readonly lease?: SessionLease | null) {}
+  constructor(@Inject(SESSION_LEASE) private readonly lease: SessionLease) {}
 
   /**
    * Whether a lock-free store write (a join's) must take the lock instead. With a shared lease, never:
@@ -31,12 +38,11 @@ export class SessionLocks {
    * waits for the session, since a holder may be between its read and its write.
    */
   blocksLockFreeWrites(sessionId: string): boolean {
-    return !this.lease && this.local.isHeld(sessionId);
+    return !this.lease.shared && this.local.isHeld(sessionId);
   }
 
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
-    const lease = this.lease;
-    return this.local.run(sessionId, lease ? () => lease.run(sessionId, work) : work);
+    return this.local.run(sessionId, () => this.lease.run(sessionId, work));
   }
 
   /**
@@ -46,8 +52,7 @@ export class SessionLocks {
    * behind it.
    */
   runUnlessBusyElsewhere<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE> {
-    const lease = this.lease;
-    return this.local.run(sessionId, lease ? () => lease.runIfFree(sessionId, work) : work);
+    return this.local.run(sessionId, () => this.lease.runIfFree(sessionId, work));
   }
 
   /**
@@ -55,6 +60,6 @@ export class SessionLocks {
    * takes the session's lock anew when it writes, instead of inheriting a lease released meanwhile.
    */
   detached<T>(work: () => T): T {
-    return outsideLeases(work);
+    return this.lease.detached(work);
   }
 }

@@ -2,12 +2,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../nodes/livekit-room.api';
 import { NodeHealthService } from '../nodes/node-health.service';
-import { MetricsService } from '../ops/metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 import { SESSION_STORE, SessionStore, type SweepView } from './store/session-store';
 import { activeParticipants, ParticipantRecord, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
 import { CONNECT_WINDOW_MS, INVITE_CONFIRM_MS, SWEEP_INTERVAL_MS } from './session-policy';
-import { SessionRebuildService } from './session-rebuild.service';
+import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
 import { sweepTimer } from './sweep-deadlines';
 
 export interface SweepResult {
@@ -73,7 +73,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
     private readonly health: NodeHealthService,
     private readonly locks: SessionLocks,
-    private readonly rebuilds: SessionRebuildService,
+    private readonly rebuilds: RebuildScheduler,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -98,7 +98,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     const occupancy = await this.occupancy();
     // Once per sweep, from the store: the clock its deadlines run on, whichever instance wrote them.
     const now = await this.store.now();
-    const ids = [...(await this.candidates(now, occupancy))].filter((id) => !this.rebuilds.isRebuilding(id));
+    const ids = [...(await this.candidates(now, occupancy))].filter((id) => !this.rebuilds.isMoving(id));
     for (let i = 0; i < ids.length; i += SWEEP_BATCH) {
       // Other work runs between batches: a sweep with much to do holds the event loop a batch at a time.
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));

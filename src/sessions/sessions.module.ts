@@ -2,11 +2,11 @@ import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { NodesModule } from '../nodes/nodes.module';
-import { OpsModule } from '../ops/ops.module';
 import { JoinAuthService } from './join-auth.service';
 import { ParticipantPresenceService } from './participant-presence.service';
 import { SessionLocks } from './session-locks';
-import { SessionRebuildService } from './session-rebuild.service';
+import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
+import { SessionMoverService } from './rebuild/session-mover.service';
 import { SessionSweeperService } from './session-sweeper.service';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
@@ -20,7 +20,6 @@ import { TokenService } from './token.service';
 @Module({
   imports: [
     NodesModule,
-    OpsModule,
     // --rate-limit per client address, per route, per minute (counters in this instance's memory:
     // behind an ip_hash balancer an address meets one instance); 0 turns it off.
     ThrottlerModule.forRootAsync({
@@ -29,7 +28,7 @@ import { TokenService } from './token.service';
     }),
   ],
   controllers: [SessionsController],
-  providers: [SessionLocks, TokenService, JoinAuthService, SessionRebuildService, SessionsService, ParticipantPresenceService, SessionSweeperService],
-  exports: [SessionsService, ParticipantPresenceService, SessionRebuildService],
+  providers: [SessionLocks, TokenService, JoinAuthService, SessionMoverService, RebuildScheduler, SessionsService, ParticipantPresenceService, SessionSweeperService],
+  exports: [SessionsService, ParticipantPresenceService, RebuildScheduler],
 })
 export class SessionsModule {}

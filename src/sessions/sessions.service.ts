@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { CLOCK, Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
@@ -14,9 +13,10 @@ import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionHead, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { PARTICIPANT_LEFT, ParticipantLeftEvent } from './session.events';
 import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, MAX_UNCONFIRMED_INVITES, TOKEN_TTL_SECONDS } from './session-policy';
-import { NO_NODE_MESSAGE, SessionRebuildService } from './session-rebuild.service';
+import { AppEvents } from '../events/app-events';
+import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
+import { NO_NODE_MESSAGE } from './rebuild/session-mover.service';
 import { TokenService } from './token.service';
 import type { JoinGrant } from './join-auth.service';
 
@@ -43,10 +43,10 @@ export class SessionsService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly health: NodeHealthService,
     private readonly placement: NodePlacementService,
-    private readonly rebuilds: SessionRebuildService,
+    private readonly rebuilds: RebuildScheduler,
     private readonly tokens: TokenService,
     private readonly locks: SessionLocks,
-    private readonly events: EventEmitter2,
+    private readonly events: AppEvents,
   ) {}
 
   /** `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it joined. */
@@ -65,11 +65,10 @@ export class SessionsService {
     let joined: Joined | undefined;
     if (!this.locks.blocksLockFreeWrites(sessionId)) {
       const added = await this.addLockFree(sessionId, dto, rejoinKey);
-      if ('nodeDown' in added) await this.rebuilds.rebuild(sessionId, added.nodeDown, 'node-down');
+      if ('nodeDown' in added) await this.rebuilds.ensureLive(sessionId, { where: { nodeUrl: added.nodeDown, waitingForNode: false } });
       else joined = added.joined;
     } else {
-      const where = await this.store.placement(sessionId);
-      if (where && !where.waitingForNode && this.health.status(where.nodeUrl) === 'down') await this.rebuilds.rebuild(sessionId, where.nodeUrl, 'node-down');
+      await this.rebuilds.ensureLive(sessionId);
     }
     joined ??= await this.locks.run(sessionId, async () => {
       const existing = await this.store.placement(sessionId);
@@ -185,15 +184,12 @@ export class SessionsService {
    */
   async rejoin(sessionId: string, identity: string, dto: RejoinDto): Promise<RejoinResponse> {
     let { session, participant } = await this.checkKey(sessionId, identity, dto.rejoinKey);
-    if (!session.waitingForNode) {
-      const reported = dto.failedUrl === session.nodeUrl && (await this.health.verdict(session.nodeUrl)) === 'down';
-      // Also when its node is already known down: finish moving it before answering.
-      if (reported || this.health.status(session.nodeUrl) === 'down') {
-        const moved = await this.rebuilds.rebuild(sessionId, session.nodeUrl, reported ? 'client-report' : 'node-down');
-        const p = moved && findParticipant(moved, identity);
-        if (!moved || !p || p.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
-        ({ session, participant } = { session: moved, participant: p });
-      }
+    // Its node lost (the client says so) or known down: moved in this request, and answered from there.
+    const moved = await this.rebuilds.ensureLive(sessionId, { reportedUrl: dto.failedUrl, where: session });
+    if (moved) {
+      const p = findParticipant(moved, identity);
+      if (!p || p.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+      ({ session, participant } = { session: moved, participant: p });
     }
     if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
     if (participant.state === 'leaving') {
@@ -233,7 +229,7 @@ export class SessionsService {
       return undefined;
     });
     this.logger.log({ msg: `session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`, sessionId, identity });
-    this.events.emit(PARTICIPANT_LEFT, new ParticipantLeftEvent(sessionId, identity));
+    this.events.emit('participant-left', { sessionId, identity });
     if (ended && !ended.waitingForNode && this.health.status(ended.nodeUrl) === 'up') {
       await this.rooms.deleteRoom(ended.nodeUrl, sessionId).catch((error: unknown) =>
         this.logger.warn(`DeleteRoom ${sessionId} on ${ended.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`),
@@ -271,19 +267,9 @@ export class SessionsService {
     return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant, session.room), generation: session.generation, reason: 'catch-up' };
   }
 
-  /** A client's signal connection to `url` dropped: probe now; a down verdict moves every session on it. */
+  /** A client's signal connection to `url` dropped: a down verdict moves the session (and its node's herd). */
   async reportMediaLost(sessionId: string, url: string): Promise<void> {
-    // Where the session stands, not its participants: a node's death brings one report per participant.
-    // While this instance's herd moves that node, a report adds nothing (see below), not even a read.
-    if (this.rebuilds.isMovingNode(url)) return;
-    const session = await this.store.placement(sessionId);
-    if (!session || session.waitingForNode || session.nodeUrl !== url) return;
-    const status = await this.health.verdict(url);
-    // Reports come in hundreds when a node dies, and with its herd: while this instance's herd moves
-    // the node's sessions, they add nothing; one another instance is moving right now is left to it
-    // (nobody waits on the report), as the herd does.
-    if (status !== 'down' || this.rebuilds.isMovingNode(url)) return;
-    await this.rebuilds.rebuild(sessionId, url, 'client-report', session.activeParticipants, { skipIfBusyElsewhere: true });
+    await this.rebuilds.ensureLive(sessionId, { reportedUrl: url, report: true });
   }
 
   async list(): Promise<SessionView[]> {

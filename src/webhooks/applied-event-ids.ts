@@ -1,7 +1,3 @@
-import type Redis from 'ioredis';
-import { redisKeys } from '../sessions/store/redis-keys';
-import { StoreUnavailableError } from '../sessions/store/store.errors';
-import { RecentEventIds, REMEMBER_EVENT_ID_MS } from './recent-event-ids';
 
 export const APPLIED_EVENT_IDS = Symbol('AppliedEventIds');
 
@@ -24,48 +20,4 @@ export interface AppliedEventIds {
   applied(id: string): Promise<void>;
   /** Its apply failed: the id is free for the retry. */
   release(id: string): Promise<void>;
-}
-
-/** One instance, no Redis: the ids in this process. */
-export class MemoryAppliedEventIds implements AppliedEventIds {
-  private readonly ids: RecentEventIds;
-
-  constructor(now: () => number) {
-    this.ids = new RecentEventIds(now);
-  }
-
-  async claim(id: string): Promise<boolean> {
-    if (this.ids.has(id)) return false;
-    this.ids.add(id);
-    return true;
-  }
-
-  async applied(id: string): Promise<void> {
-    this.ids.add(id);
-  }
-
-  async release(id: string): Promise<void> {
-    this.ids.delete(id);
-  }
-}
-
-/** With --redis: a key per id (SET NX), which expires by itself. */
-export class RedisAppliedEventIds implements AppliedEventIds {
-  constructor(private readonly redis: Redis) {}
-
-  async claim(id: string): Promise<boolean> {
-    try {
-      return (await this.redis.set(redisKeys.webhookEvent(id), 'applying', 'PX', APPLYING_CLAIM_MS, 'NX')) === 'OK';
-    } catch (error) {
-      throw new StoreUnavailableError(error);
-    }
-  }
-
-  async applied(id: string): Promise<void> {
-    await this.redis.set(redisKeys.webhookEvent(id), 'applied', 'PX', REMEMBER_EVENT_ID_MS);
-  }
-
-  async release(id: string): Promise<void> {
-    await this.redis.del(redisKeys.webhookEvent(id));
-  }
 }

@@ -1,5 +1,4 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { OpsModule } from '../ops/ops.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { WebhookAuthMiddleware } from './webhook-auth.middleware';
 import { WebhooksController } from './webhooks.controller';
@@ -7,7 +6,7 @@ import { WebhooksService } from './webhooks.service';
 
 /** LiveKit's signed webhooks, verified and applied to the registry's presence. */
 @Module({
-  imports: [SessionsModule, OpsModule],
+  imports: [SessionsModule],
   controllers: [WebhooksController],
   providers: [WebhooksService],
 })

@@ -5,9 +5,9 @@ import { parseConfig } from '../config/parse-config';
 import { DomainError } from '../common/domain-error';
 import type { ParticipantPresenceService } from '../sessions/participant-presence.service';
 import { signWebhook, webhookBody } from '../../test/support/livekit-webhook';
-import type { MetricsService } from '../ops/metrics.service';
+import type { MetricsService } from '../observability/metrics.service';
 import { StoreUnavailableError } from '../sessions/store/store.errors';
-import { MemoryAppliedEventIds } from './applied-event-ids';
+import { MemoryAppliedEventIds } from '../backplane/memory/memory-applied-event-ids';
 import { WebhooksService } from './webhooks.service';
 
 function setup() {

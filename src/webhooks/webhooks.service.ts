@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { ParticipantPresenceService, PresenceEvent, PresenceOutcome } from '../sessions/participant-presence.service';
 import { APPLIED_EVENT_IDS, AppliedEventIds } from './applied-event-ids';
-import { MetricsService } from '../ops/metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 
 export interface WebhookAck {
   event: string;

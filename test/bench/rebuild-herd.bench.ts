@@ -14,7 +14,7 @@ import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
 import { ENGINE_NAMES, startMediaCluster, type MediaCluster } from '../support/engines';
 import { operatorApi, TEST_ADMIN_TOKEN } from '../support/session-client';
-import { REBUILD_CONCURRENCY } from '../../src/sessions/session-rebuild.service';
+import { REBUILD_CONCURRENCY } from '../../src/sessions/rebuild/session-mover.service';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 import { BenchFlags } from './bench-flags';
 

@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
 import { SessionLocks } from '../../src/sessions/session-locks';
 import type { SessionRecord } from '../../src/sessions/session.model';
-import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import type { ParticipantView } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp } from '../support/in-process-app';
 import { connect, scrapeMetrics } from '../support/session-client';

@@ -71,7 +71,7 @@ describe('logs: structured, and nothing secret in them', () => {
     expect(down).toMatchObject({ nodeUrl: ann.url, from: 'up', to: 'down' });
     const created = logs.find((l) => l.msg === `session logged created on ${ann.url}`)!;
     expect(created).toMatchObject({ sessionId: 'logged', nodeUrl: ann.url, generation: 1 });
-    const rebuilt = logs.filter((l) => l.context === 'SessionRebuildService' && l.sessionId === 'logged' && /rebuilt/.test(l.msg));
+    const rebuilt = logs.filter((l) => l.context === 'SessionMoverService' && l.sessionId === 'logged' && /rebuilt/.test(l.msg));
     expect(rebuilt).toHaveLength(1); // one line per rebuild
     expect(rebuilt[0]).toMatchObject({ fromUrl: ann.url, nodeUrl: pushed[0]!.url, generation: pushed[0]!.generation });
     expect(rebuilt[0]!.identities).toEqual(expect.arrayContaining([ann.identity, bob.identity]));

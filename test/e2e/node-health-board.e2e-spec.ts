@@ -3,7 +3,8 @@
 // writes any more too. The views' own `at` stamps set the age, so nothing here waits a minute.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Redis from 'ioredis';
-import { BOARD_FORGET_MS, BOARD_FRESH_MS, RedisNodeHealthBoard, type PeerNodeView } from '../../src/nodes/node-health-board';
+import { RedisNodeHealthBoard } from '../../src/backplane/redis/redis-node-health-board';
+import { BOARD_FORGET_MS, BOARD_FRESH_MS, type PeerNodeView } from '../../src/nodes/node-health-board';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
 
 const PREFIX = 'sr-board-spec:';

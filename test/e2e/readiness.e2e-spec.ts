@@ -1,7 +1,7 @@
 // Readiness (@nestjs/terminus) at /health/ready: config, the session store answering, and at least
 // one media node up, each node in the body; 503 with the failing check and why. /health stays liveness.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import type { SessionPlacement } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp } from '../support/in-process-app';
 

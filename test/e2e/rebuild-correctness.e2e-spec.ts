@@ -2,7 +2,7 @@
 // The backend runs in this process over scripted nodes (test/support/in-process-app.ts).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
-import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import type { SessionRecord } from '../../src/sessions/session.model';
 import type { ParticipantView } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';

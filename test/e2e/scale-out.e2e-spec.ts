@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Redis from 'ioredis';
 import type { JoinResponse, RejoinResponse } from '../../src/contracts';
 import type { SessionRecord } from '../../src/sessions/session.model';
-import { RedisSessionStore } from '../../src/sessions/store/redis-session-store';
+import { RedisSessionStore } from '../../src/backplane/redis/redis-session-store';
 import { startApp, type StartedApp } from '../support/app';
 import { spawnFakeNode, type FakeNodeProcess } from '../support/fake-node-process';
 import { startRedisServer, type RedisServer } from '../support/redis-server';

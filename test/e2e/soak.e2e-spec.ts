@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JoinResponse } from '../../src/contracts';
 import { FakeClock } from '../../src/common/fake-clock';
 import { SessionSweeperService } from '../../src/sessions/session-sweeper.service';
-import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
 import { signWebhook, webhookBody } from '../support/livekit-webhook';
 import { api, join } from '../support/session-client';

@@ -6,7 +6,7 @@ import { FakeClock } from '../../src/common/fake-clock';
 import { PARTICIPANT_LEFT_GRACE_MS } from '../../src/sessions/session-policy';
 import { SessionSweeperService } from '../../src/sessions/session-sweeper.service';
 import type { ParticipantRecord, SessionRecord } from '../../src/sessions/session.model';
-import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import type { SweepView } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp } from '../support/in-process-app';
 

@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Redis from 'ioredis';
 import { REMEMBER_EVENT_ID_MS } from '../../src/webhooks/recent-event-ids';
-import { redisKeys } from '../../src/sessions/store/redis-keys';
+import { redisKeys } from '../../src/backplane/redis/redis-keys';
 import { postWebhook, signWebhook, webhookBody, type WebhookInput } from '../support/livekit-webhook';
 import { startInProcessApp, TEST_API_KEY, TEST_API_SECRET, type InProcessApp } from '../support/in-process-app';
 import { startRedisServer, type RedisServer } from '../support/redis-server';

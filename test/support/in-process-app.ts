@@ -11,7 +11,6 @@ import { NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { ProbeResult } from '../../src/nodes/node-health.state';
 import type { NodeProber } from '../../src/nodes/node-prober';
 import { parseConfig } from '../../src/config/parse-config';
-import { RedisIoAdapter } from '../../src/realtime/redis-io.adapter';
 import { TEST_ADMIN_TOKEN } from './session-client';
 
 export type ScriptedState = 'up' | 'refused' | 'silent';
@@ -121,8 +120,6 @@ export async function startInProcessApp(
     imports: [AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store })],
   }).compile();
   const nest = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() });
-  // With --redis, socket rooms span instances as in production (createApp does the same).
-  if (config.redis) nest.useWebSocketAdapter(new RedisIoAdapter(nest, config.redis));
   const app = configureApp(nest, config);
   // Listening on loopback too: socket.io clients and webhooks need a real port, supertest does not.
   await app.listen(0, '127.0.0.1');

@@ -1,21 +1,23 @@
 // Fakes around the rebuild service (node health, RoomService, the socket push) shared by its unit spec
 // and the specs that run it over the Redis store and lease.
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AppEvents } from '../../src/events/app-events';
 import { SystemClock } from '../../src/common/clock';
 import { parseConfig } from '../../src/config/parse-config';
 import { LiveKitRoomApi, NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { NodeHealthService } from '../../src/nodes/node-health.service';
-import type { NodeStatus } from '../../src/nodes/node-health.state';
+import type { NodeStatus } from '../../src/events/node.events';
 import { NodePlacementService } from '../../src/nodes/node-placement.service';
-import type { MetricsService } from '../../src/ops/metrics.service';
+import type { MetricsService } from '../../src/observability/metrics.service';
 import type { RejoinPayload, WaitingForNodePayload } from '../../src/contracts';
-import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from '../../src/sessions/session.events';
-import { MemorySessionStore } from '../../src/sessions/store/memory-session-store';
+import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import type { SessionStore } from '../../src/sessions/store/session-store';
 import { hashRejoinKey } from '../../src/sessions/rejoin-key';
 import type { SessionRecord } from '../../src/sessions/session.model';
+import { LocalLease } from '../../src/backplane/memory/local-lease';
 import { SessionLocks, type SessionLease } from '../../src/sessions/session-locks';
-import { SessionRebuildService } from '../../src/sessions/session-rebuild.service';
+import { RebuildScheduler } from '../../src/sessions/rebuild/rebuild-scheduler.service';
+import { SessionMoverService } from '../../src/sessions/rebuild/session-mover.service';
 import { TokenService } from '../../src/sessions/token.service';
 
 export class FakeHealth {
@@ -69,11 +71,11 @@ export class FakeRooms implements LiveKitRoomApi {
 export class RecordingPush {
   rejoins: Array<{ identity: string } & RejoinPayload> = [];
   waiting: Array<{ identity: string } & WaitingForNodePayload> = [];
-  constructor(events: EventEmitter2) {
-    events.on(SESSION_MOVED, ({ url, generation, reason, invitations }: SessionMovedEvent) => {
+  constructor(events: AppEvents) {
+    events.on('session-moved', ({ url, generation, reason, invitations }) => {
       for (const { identity, token } of invitations) this.rejoins.push({ identity, url, token, generation, reason });
     });
-    events.on(SESSION_WAITING, ({ generation, reason, identities }: SessionWaitingEvent) => {
+    events.on('session-waiting', ({ generation, reason, identities }) => {
       for (const identity of identities) this.waiting.push({ identity, generation, reason });
     });
   }
@@ -114,10 +116,11 @@ export async function setup(
   { pauseMs = 0, store = new MemorySessionStore() as SessionStore, lease }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease } = {},
 ) {
   const config = parseConfig(['--api-key', 'key', '--secret', 'secret-secret-secret-secret-secret'], {});
+  const clock = new SystemClock();
   const health = new FakeHealth();
   for (const [url, status] of Object.entries(statuses)) health.statuses.set(url, status);
   const rooms = new FakeRooms();
-  const events = new EventEmitter2();
+  const events = new AppEvents(new EventEmitter2());
   const push = new RecordingPush(events);
   const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService, config);
   const outcomes: string[] = [];
@@ -126,18 +129,19 @@ export async function setup(
     recordRebuild: (_reason: string, outcome: string) => outcomes.push(outcome),
     backgroundFailure: (task: string, error: unknown) => backgroundFailures.push(`${task}: ${error instanceof Error ? error.message : String(error)}`),
   } as unknown as MetricsService;
-  const service = new SessionRebuildService(
+  const mover = new SessionMoverService(
     store,
-    new SystemClock(),
+    clock,
     health as unknown as NodeHealthService,
     placement,
     new TokenService(config),
     events,
-    new SessionLocks(lease),
+    new SessionLocks(lease ?? new LocalLease()),
     metrics,
     undefined,
     pauseMs,
   );
   await store.save(session(A));
-  return { config, store, health, rooms, push, service, outcomes, backgroundFailures };
+  const scheduler = new RebuildScheduler(store, clock, health as unknown as NodeHealthService, mover, metrics);
+  return { config, store, health, rooms, push, mover, scheduler, outcomes, backgroundFailures };
 }

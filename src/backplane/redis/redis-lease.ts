@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
-import { StoreUnavailableError } from './store.errors';
+import { BUSY_ELSEWHERE, type SessionLease } from '../../sessions/session-locks';
+import { StoreUnavailableError } from '../../sessions/store/store.errors';
 
 /**
  * A lease this long survives its holder by at most that much: an instance that dies in the middle of
@@ -27,9 +28,6 @@ export interface LeaseHolder {
 
 const held = new AsyncLocalStorage<Map<string, LeaseHolder>>();
 
-/** What `runIfFree` answers when another instance holds the session. */
-export const BUSY_ELSEWHERE = Symbol('BusyElsewhere');
-
 /** The lease the current async context holds on this session, if any (read by the store's writes). */
 export function currentLease(sessionId: string): LeaseHolder | undefined {
   const lease = held.getStore()?.get(sessionId);
@@ -48,8 +46,14 @@ const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then ret
 const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /** One writer per session across every backend instance: a Redis lease (SET NX PX), renewed while held. */
-export class RedisLease {
+export class RedisLease implements SessionLease {
+  readonly shared = true;
+
   constructor(private readonly redis: Redis) {}
+
+  detached<T>(work: () => T): T {
+    return outsideLeases(work);
+  }
 
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
     return this.runHeld(sessionId, work, true) as Promise<T>;

@@ -1,13 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { NodeHealthService } from '../nodes/node-health.service';
-import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
-import { activeParticipants } from '../sessions/session.model';
 import type { RejoinReason } from '../contracts';
 
 export type RebuildOutcome = 'rebuilt' | 'waiting' | 'failed';
 
-/** Prometheus metrics on a registry of our own (no global state shared between app instances in tests). */
+/**
+ * Prometheus metrics on a registry of our own (no global state shared between app instances in tests).
+ * It knows no feature: the counters are what features report, and gauges of the features' state (node
+ * health, the session registry) are added by ops/ (state-gauges.ts), which reads them at each scrape.
+ */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
@@ -17,38 +18,8 @@ export class MetricsService {
   private readonly backgroundFailures: Counter<'task'>;
   private readonly rateLimitedTotal: Counter<'route'>;
 
-  constructor(health: NodeHealthService, @Inject(SESSION_STORE) store: SessionStore) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'session_rebuilder_' });
-    new Gauge({
-      name: 'session_rebuilder_node_up',
-      help: '1 when the media node is up (takes sessions), 0 otherwise',
-      labelNames: ['node'],
-      registers: [this.registry],
-      collect() {
-        for (const node of health.snapshots()) this.set({ node: node.url }, node.status === 'up' ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'session_rebuilder_sessions',
-      help: 'sessions in the registry, by state',
-      labelNames: ['state'],
-      registers: [this.registry],
-      async collect() {
-        const sessions = await store.list();
-        const waiting = sessions.filter((s) => s.waitingForNode).length;
-        this.set({ state: 'placed' }, sessions.length - waiting);
-        this.set({ state: 'waiting-for-node' }, waiting);
-      },
-    });
-    new Gauge({
-      name: 'session_rebuilder_participants',
-      help: 'participants that a rebuild would re-invite',
-      registers: [this.registry],
-      async collect() {
-        const sessions = await store.list();
-        this.set(sessions.reduce((sum, s) => sum + activeParticipants(s).length, 0));
-      },
-    });
     this.rebuilds = new Counter({
       name: 'session_rebuilder_rebuilds_total',
       help: 'session rebuilds, by reason and outcome',
@@ -99,5 +70,18 @@ export class MetricsService {
   recordRebuild(reason: RejoinReason, outcome: RebuildOutcome, durationMs: number): void {
     this.rebuilds.inc({ reason, outcome });
     this.rebuildDuration.observe({ reason, outcome }, durationMs / 1000);
+  }
+
+  /** A gauge read at each scrape: `collect` sets its values. */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (gauge: Gauge<L>) => void | Promise<void>): void {
+    new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        return collect(this);
+      },
+    });
   }
 }

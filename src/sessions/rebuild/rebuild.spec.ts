@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
-import { A, B, C, session, setup } from '../../test/support/rebuild-fixtures';
-import { SessionRebuildService } from './session-rebuild.service';
+import { A, B, C, session, setup } from '../../../test/support/rebuild-fixtures';
+import { RebuildScheduler } from './rebuild-scheduler.service';
+import { SessionMoverService } from './session-mover.service';
 
-describe(SessionRebuildService.name, () => {
+describe(SessionMoverService.name, () => {
   it('concurrent triggers for one session give exactly one rebuild', async () => {
-    const { store, health, rooms, push, service } = await setup({ [A]: 'down', [B]: 'up' });
+    const { store, health, rooms, push, mover } = await setup({ [A]: 'down', [B]: 'up' });
     const results = await Promise.all([
-      service.rebuild('room-1', A, 'node-down'),
-      service.rebuild('room-1', A, 'client-report'),
-      service.rebuild('room-1', A, 'client-report'),
+      mover.move('room-1', A, 'node-down'),
+      mover.move('room-1', A, 'client-report'),
+      mover.move('room-1', A, 'client-report'),
     ]);
-    const late = await service.rebuild('room-1', A, 'client-report');
-    assert.equal(await service.whenIdle(2_000), 0);
+    const late = await mover.move('room-1', A, 'client-report');
+    assert.equal(await mover.whenIdle(2_000), 0);
     expect(rooms.created).toEqual(['room-1@ws://b:7880']);
     for (const r of [...results, late]) assert.equal(r?.generation, 2);
     const saved = (await store.get('room-1'))!;
@@ -25,8 +26,8 @@ describe(SessionRebuildService.name, () => {
   });
 
   it('re-mints the same identity, name, metadata and grants', async () => {
-    const { config, push, service } = await setup({ [A]: 'down', [B]: 'up' });
-    await service.rebuild('room-1', A, 'node-down');
+    const { config, push, mover } = await setup({ [A]: 'down', [B]: 'up' });
+    await mover.move('room-1', A, 'node-down');
     const claims = await new TokenVerifier(config.apiKey, config.apiSecret).verify(push.rejoins.find((r) => r.identity === 'ann')!.token);
     assert.equal(claims.sub, 'ann');
     assert.equal(claims.name, 'ANN');
@@ -38,10 +39,10 @@ describe(SessionRebuildService.name, () => {
   });
 
   it('pushes before CreateRoom answers; the room sid is written once it does', async () => {
-    const { rooms, push, service, store } = await setup({ [A]: 'down', [B]: 'up' });
+    const { rooms, push, mover, store } = await setup({ [A]: 'down', [B]: 'up' });
     let open!: () => void;
     rooms.gate = new Promise<void>((resolve) => (open = resolve));
-    const result = await service.rebuild('room-1', A, 'node-down');
+    const result = await mover.move('room-1', A, 'node-down');
     assert.equal(result?.nodeUrl, B);
     assert.equal(push.rejoins.length, 2, 'both participants pushed while CreateRoom is still in flight');
     assert.equal(rooms.created.length, 0);
@@ -49,24 +50,24 @@ describe(SessionRebuildService.name, () => {
     assert.equal(pending.roomSid, '');
     expect(pending.formerRoomSids).toEqual(['RM_old']);
     open();
-    assert.equal(await service.whenIdle(2_000), 0);
+    assert.equal(await mover.whenIdle(2_000), 0);
     assert.equal((await store.get('room-1'))!.roomSid, 'RM_1');
   });
 
   it('does nothing when the session already left the reported node, or the node is up', async () => {
-    const { rooms, service } = await setup({ [A]: 'up', [B]: 'up' });
-    assert.equal((await service.rebuild('room-1', A, 'client-report'))?.generation, 1);
-    assert.equal((await service.rebuild('room-1', B, 'node-down'))?.generation, 1);
+    const { rooms, mover } = await setup({ [A]: 'up', [B]: 'up' });
+    assert.equal((await mover.move('room-1', A, 'client-report'))?.generation, 1);
+    assert.equal((await mover.move('room-1', B, 'node-down'))?.generation, 1);
     assert.equal(rooms.created.length, 0);
   });
 
   it('a target that answers CreateRoom with an error is left: the session moves again, without it', async () => {
-    const { health, rooms, push, service, store, outcomes } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const { health, rooms, push, mover, store, outcomes } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.answerError.add(B);
     // B first: it holds nothing, C already holds one participant.
     await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
-    await service.rebuild('room-1', A, 'node-down');
-    assert.equal(await service.whenIdle(2_000), 0);
+    await mover.move('room-1', A, 'node-down');
+    assert.equal(await mover.whenIdle(2_000), 0);
     const saved = (await store.get('room-1'))!;
     assert.equal(saved.nodeUrl, C);
     assert.equal(saved.generation, 3);
@@ -76,10 +77,10 @@ describe(SessionRebuildService.name, () => {
   });
 
   it('nodes that all answer CreateRoom with an error: each is tried once, then the session waits (no moves back and forth)', async () => {
-    const { rooms, push, service, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const { rooms, push, mover, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.answerError.add(B).add(C);
-    await service.rebuild('room-1', A, 'node-down');
-    assert.equal(await service.whenIdle(2_000), 0);
+    await mover.move('room-1', A, 'node-down');
+    assert.equal(await mover.whenIdle(2_000), 0);
     const saved = (await store.get('room-1'))!;
     expect([saved.waitingForNode, saved.generation]).toEqual([true, 3]);
     // Generation 2 on one of them, 3 on the other, and nothing after.
@@ -89,23 +90,23 @@ describe(SessionRebuildService.name, () => {
   });
 
   it('an unreachable target is reported to the health policy; the session moves when the node is found down', async () => {
-    const { health, rooms, service, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const { health, rooms, mover, scheduler, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.refuse.add(B);
     await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
-    await service.rebuild('room-1', A, 'node-down');
-    assert.equal(await service.whenIdle(2_000), 0);
+    await mover.move('room-1', A, 'node-down');
+    assert.equal(await mover.whenIdle(2_000), 0);
     expect(health.failures).toEqual([B]);
     assert.equal((await store.get('room-1'))!.nodeUrl, B, 'a failed call alone is no death');
     health.statuses.set(B, 'down');
-    await service.rebuildNode(B, 'node-down');
+    await scheduler.rebuildNode(B, 'node-down');
     const saved = (await store.get('room-1'))!;
     assert.equal(saved.nodeUrl, C);
     assert.equal(saved.generation, 3);
   });
 
   it('a session whose new node dies during its rebuild is rebuilt again', async () => {
-    const { health, push, service } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' }, { pauseMs: 30 });
-    const first = service.rebuild('room-1', A, 'node-down');
+    const { health, push, mover } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' }, { pauseMs: 30 });
+    const first = mover.move('room-1', A, 'node-down');
     // B dies after placement chose it, before the session's record names it.
     setTimeout(() => health.statuses.set(B, 'down'), 5);
     const result = await first;
@@ -115,13 +116,13 @@ describe(SessionRebuildService.name, () => {
   });
 
   it('no node up: waiting, one waiting-for-node push per participant; rebuilt when a node returns', async () => {
-    const { health, push, service, store } = await setup({ [A]: 'down', [B]: 'down' });
-    await service.rebuild('room-1', A, 'node-down');
-    await service.rebuild('room-1', A, 'client-report');
+    const { health, push, mover, scheduler, store } = await setup({ [A]: 'down', [B]: 'down' });
+    await mover.move('room-1', A, 'node-down');
+    await mover.move('room-1', A, 'client-report');
     assert.equal((await store.get('room-1'))?.waitingForNode, true);
     assert.equal(push.waiting.length, 2, 'pushed once, not per trigger');
     health.statuses.set(B, 'up');
-    await service.rebuildWaiting();
+    await scheduler.rebuildWaiting();
     const saved = (await store.get('room-1'))!;
     assert.equal(saved.waitingForNode, false);
     assert.equal(saved.nodeUrl, B);
@@ -129,33 +130,33 @@ describe(SessionRebuildService.name, () => {
   });
 
   it('the only up node answering CreateRoom with an error: the session waits; the attempt counts as rebuilt, then failed', async () => {
-    const { rooms, push, service, store, outcomes } = await setup({ [A]: 'down', [B]: 'up' });
+    const { rooms, push, mover, store, outcomes } = await setup({ [A]: 'down', [B]: 'up' });
     rooms.answerError.add(B);
-    await service.rebuild('room-1', A, 'node-down');
-    assert.equal(await service.whenIdle(2_000), 0);
+    await mover.move('room-1', A, 'node-down');
+    assert.equal(await mover.whenIdle(2_000), 0);
     assert.equal((await store.get('room-1'))?.waitingForNode, true);
     assert.equal(push.waiting.length, 2);
     expect(outcomes).toEqual(['rebuilt', 'failed']);
   });
 });
 
-describe(`${SessionRebuildService.name}: sessions left on a dead node`, () => {
+describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, () => {
   it('rebuildStranded moves sessions still on a node known down that no herd is moving (a failed herd, a dead instance)', async () => {
-    const { push, service, store } = await setup({ [A]: 'down', [B]: 'up' });
+    const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up' });
     // Nobody ran A's herd here: it ran on an instance that died, say.
-    await service.rebuildStranded();
+    await scheduler.rebuildStranded();
     expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
     expect(push.rejoins.map((r) => r.identity).sort()).toEqual(['ann', 'bob']);
-    await service.rebuildStranded(); // nothing left: no second move
+    await scheduler.rebuildStranded(); // nothing left: no second move
     expect(push.rejoins).toHaveLength(2);
   });
 
   it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {
-    const { push, service, store } = await setup({ [A]: 'down', [B]: 'up' });
+    const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up' });
     const listByNode = store.listByNode.bind(store);
     let failures = 2;
     store.listByNode = (url: string) => (failures-- > 0 ? Promise.reject(new Error('store unavailable')) : listByNode(url));
-    await service.rebuildNode(A, 'node-down');
+    await scheduler.rebuildNode(A, 'node-down');
     expect(push.rejoins).toEqual([]);
     const deadline = Date.now() + 5_000;
     while (push.rejoins.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -163,6 +164,6 @@ describe(`${SessionRebuildService.name}: sessions left on a dead node`, () => {
     expect(failures).toBe(-1); // two failed tries, one that worked, none after
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(failures).toBe(-1);
-    service.onModuleDestroy();
+    scheduler.onModuleDestroy();
   });
 });

@@ -1,20 +1,17 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
-import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
-import { CLOCK, Clock, TimerHandle } from '../common/clock';
-import { BoundedWorkQueue } from '../common/bounded-work-queue';
-import { SingleFlight } from '../common/keyed-lock';
-import { NODE_DOWN, NODE_UP, NodeTransitionEvent, ProbeTrigger } from '../nodes/node-health.events';
-import { NodeHealthService } from '../nodes/node-health.service';
-import type { NodeTransition } from '../nodes/node-health.state';
-import { NodePlacementService, ReservedNode } from '../nodes/node-placement.service';
-import { NodeCallError } from '../nodes/livekit-room.api';
-import { MetricsService } from '../ops/metrics.service';
-import type { RejoinReason } from '../contracts';
-import { SESSION_STORE, SessionStore } from './store/session-store';
-import { SESSION_MOVED, SESSION_WAITING, SessionMovedEvent, SessionWaitingEvent } from './session.events';
-import { activeParticipants, SessionRecord } from './session.model';
-import { BUSY_ELSEWHERE, SessionLocks } from './session-locks';
-import { TokenService } from './token.service';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { CLOCK, Clock } from '../../common/clock';
+import { BoundedWorkQueue } from '../../common/bounded-work-queue';
+import { SingleFlight } from '../../common/keyed-lock';
+import type { RejoinReason } from '../../contracts';
+import { AppEvents } from '../../events/app-events';
+import { NodeCallError } from '../../nodes/livekit-room.api';
+import { NodeHealthService } from '../../nodes/node-health.service';
+import { NodePlacementService, ReservedNode } from '../../nodes/node-placement.service';
+import { MetricsService } from '../../observability/metrics.service';
+import { SESSION_STORE, SessionStore } from '../store/session-store';
+import { activeParticipants, SessionRecord } from '../session.model';
+import { BUSY_ELSEWHERE, SessionLocks } from '../session-locks';
+import { TokenService } from '../token.service';
 
 /** A session whose new node dies during its rebuild is moved again, at most this many times in a row. */
 export const MAX_REBUILD_ROUNDS = 3;
@@ -32,13 +29,6 @@ export const REBUILD_CONCURRENCY = 32;
  */
 export const CREATE_ROOM_CONCURRENCY = 8;
 
-/**
- * A herd that could not finish (the store failed under it: Redis away for a moment) is tried again this
- * soon, and again, while its node stays down. A retry waits at most the store's command timeout for an
- * answer, so a Redis that comes back is used within about this long.
- */
-export const HERD_RETRY_MS = 500;
-
 /** How long a node that refused a session's room is left out of that session's rebuilds. */
 export const REFUSAL_MEMORY_MS = 30_000;
 
@@ -54,45 +44,36 @@ export const REBUILD_TEST_PAUSE_MS = Symbol('RebuildTestPauseMs');
 
 export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt as soon as one comes back';
 
-export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigger): RejoinReason {
-  if (trigger === 'report') return 'client-report';
-  return transition.cause === 'timeout' ? 'node-hung' : 'node-down';
-}
-
 /**
- * Moves sessions off dead nodes: place, raise the generation, mint a fresh token per participant and
- * push it, then create the room. One rebuild per session at a time; concurrent triggers share its result.
+ * The move of one session: place, raise the generation, mint a fresh token per participant and push
+ * it, then create the room. One move per session at a time; concurrent triggers share its result.
+ * What to move and when is RebuildScheduler's.
  *
  * The push does not wait for CreateRoom: the tokens carry the room's settings (LiveKit's roomConfig
  * claim), so whichever participant reaches the new node first creates the room as CreateRoom would
  * have. Under a herd on LiveKit (bench:scale), a rebuild that waited for CreateRoom on the node taking
  * the joins took a median of 159 ms and a p90 of 418 ms, and the pushes queued behind them were most
- * of the users' freeze (kill -> push p95 3.8 s of 3.9 s). It still
- * runs, behind its own bounded queue, for the room's sid (which tells the new room's webhooks from the
- * old one's) and for nodes that do not create rooms on join. A node that answers it with an error is
- * left: the session moves again, without that node. One that cannot be reached is reported to the
- * health policy, which moves everything if the node is down.
+ * of the users' freeze (kill -> push p95 3.8 s of 3.9 s). It still runs, behind its own bounded queue,
+ * for the room's sid (which tells the new room's webhooks from the old one's) and for nodes that do
+ * not create rooms on join. A node that answers it with an error is left: the session moves again,
+ * without that node. One that cannot be reached is reported to the health policy, which moves
+ * everything if the node is down.
  */
 @Injectable()
-export class SessionRebuildService implements OnModuleDestroy {
-  private readonly logger = new Logger(SessionRebuildService.name);
+export class SessionMoverService {
+  private readonly logger = new Logger(SessionMoverService.name);
   private readonly flights = new SingleFlight<SessionRecord | undefined | typeof BUSY_ELSEWHERE>();
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
   private readonly queue: BoundedWorkQueue;
   /** CreateRoom for rebuilt sessions, after their push. */
   private readonly confirmations: BoundedWorkQueue;
   private confirming = 0;
-  /** Herds in progress on this instance, by node url. */
-  private readonly herds = new Map<string, number>();
   /**
    * Nodes that answered a session's CreateRoom with an error, until when they are not tried again for
    * it: a rebuild leaving a refusing node skips every node that refused lately (not only the last), so
    * nodes that all refuse (a wrong API secret, say) end in waiting-for-node, not in moves back and forth.
    */
   private readonly refusals = new Map<string, Map<string, number>>();
-  /** Herds (by node url, '' for the waiting sessions) that failed on the store, and their next try. */
-  private readonly retries = new Map<string, { timer: TimerHandle; attempts: number }>();
-  private stopped = false;
 
   constructor(
     @Inject(SESSION_STORE) private readonly store: SessionStore,
@@ -100,7 +81,7 @@ export class SessionRebuildService implements OnModuleDestroy {
     private readonly health: NodeHealthService,
     private readonly placement: NodePlacementService,
     private readonly tokens: TokenService,
-    private readonly events: EventEmitter2,
+    private readonly events: AppEvents,
     private readonly locks: SessionLocks,
     private readonly metrics: MetricsService,
     @Optional() @Inject(REBUILD_QUEUE_WIDTH) queueWidth: number = REBUILD_CONCURRENCY,
@@ -110,124 +91,13 @@ export class SessionRebuildService implements OnModuleDestroy {
     this.confirmations = new BoundedWorkQueue(CREATE_ROOM_CONCURRENCY);
   }
 
-  /** The path from detection to rebuild: every session on the dead node moves. */
-  @OnEvent(NODE_DOWN)
-  onNodeDown(event: NodeTransitionEvent): Promise<void> {
-    return this.rebuildNode(event.url, rejoinReasonFor(event.transition, event.trigger));
-  }
-
-  /** A node is back: sessions that were waiting for one are placed. */
-  @OnEvent(NODE_UP)
-  onNodeUp(): Promise<void> {
-    return this.rebuildWaiting();
-  }
-
-  onModuleDestroy(): void {
-    this.stopped = true;
-    for (const { timer } of this.retries.values()) this.clock.clearTimeout(timer);
-    this.retries.clear();
-  }
-
-  /**
-   * Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are
-   * logged and counted, and a herd the store failed is tried again (HERD_RETRY_MS) while the node is down.
-   */
-  async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
-    this.herds.set(nodeUrl, (this.herds.get(nodeUrl) ?? 0) + 1);
-    let finished = false;
-    try {
-      finished = await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
-    } finally {
-      const left = this.herds.get(nodeUrl)! - 1;
-      if (left > 0) this.herds.set(nodeUrl, left);
-      else this.herds.delete(nodeUrl);
-    }
-    this.retryUnlessFinished(nodeUrl, finished, () => (this.health.status(nodeUrl) === 'down' ? this.rebuildNode(nodeUrl, reason) : undefined));
-  }
-
-  /**
-   * Whether this instance is moving every session off `nodeUrl` right now. A client's report about a
-   * session on it adds nothing then: the herd read the node's sessions when it started (none can be
-   * placed on a dead node since), and a report per participant would each take a queue slot and three
-   * store round trips to find its session moved.
-   */
-  isMovingNode(nodeUrl: string): boolean {
-    return this.herds.has(nodeUrl);
-  }
-
-  /** Every session waiting for a node, once one is up. Never rejects; tried again like a herd if the store failed. */
-  async rebuildWaiting(): Promise<void> {
-    const finished = await this.rebuildAll('rebuild-waiting', () => this.store.listWaiting(), undefined, 'node-recovered');
-    this.retryUnlessFinished('', finished, () => (this.health.upNodes().length > 0 ? this.rebuildWaiting() : undefined));
-  }
-
-  /**
-   * Sessions still on a node known down, which no herd of this instance is moving: one the store failed
-   * and whose retry has not come yet, or whose herd ran on an instance that died. Called at each sweep.
-   */
-  async rebuildStranded(): Promise<void> {
-    for (const url of this.health.downNodes()) {
-      if (this.isMovingNode(url) || this.retries.has(url)) continue;
-      if ((await this.store.sessionIdsOn(url)).length > 0) await this.rebuildNode(url, 'node-down');
-    }
-  }
-
-  private retryUnlessFinished(key: string, finished: boolean, retry: () => Promise<void> | undefined): void {
-    const pending = this.retries.get(key);
-    if (pending) this.clock.clearTimeout(pending.timer);
-    if (finished || this.stopped) {
-      if (pending?.attempts) this.logger.log({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: finished after ${pending.attempts} retries`, nodeUrl: key || undefined });
-      this.retries.delete(key);
-      return;
-    }
-    const attempts = (pending?.attempts ?? 0) + 1;
-    if (attempts === 1) this.logger.warn({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: not finished (the store failed); trying again every ${HERD_RETRY_MS} ms`, nodeUrl: key || undefined });
-    const timer = this.clock.setTimeout(() => {
-      const done = retry();
-      // Nothing left to do (the node is back, say): the streak ends here.
-      if (!done) this.retries.delete(key);
-    }, HERD_RETRY_MS);
-    this.retries.set(key, { timer, attempts });
-  }
-
-  /** Answers whether every session was handled (false when the store failed to list them or to move one). */
-  private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<boolean> {
-    const retrying = this.retries.has(fromUrl ?? '');
-    try {
-      // Shuffled before the queue sorts them by size: instances sharing a store all see a node die and
-      // would otherwise walk its sessions in the same order, queueing behind each other's leases;
-      // shuffled, each mostly takes sessions the others have not reached (for those, a no-op).
-      const sessions = shuffled(await find());
-      // First pass: sessions another instance is rebuilding right now are skipped, not waited for (its
-      // lease would hold a queue slot here for the whole of its rebuild). Second pass, once the first is
-      // done: those, waiting this time; by then they are mostly moved, and the check is a read. One
-      // whose instance died half-way is finished here once its lease expires.
-      const sizes = new Map(sessions.map((s) => [s.sessionId, activeParticipants(s).length]));
-      const first = await Promise.allSettled(sessions.map((s) => this.rebuild(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true })));
-      const skipped = sessions.filter((_, i) => first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE);
-      const second = await Promise.allSettled(skipped.map((s) => this.rebuild(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))));
-      const failures = [...first, ...second].filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-      // One line per attempt, not per session; a retry's failures are counted, not logged again.
-      if (failures.length > 0) this.failed(task, new Error(`${failures.length} of ${sessions.length} rebuild(s) failed: ${describe(failures[0]!.reason)}`), retrying);
-      return failures.length === 0;
-    } catch (error) {
-      this.failed(task, error, retrying);
-      return false;
-    }
-  }
-
-  private failed(task: string, error: unknown, quietly: boolean): void {
-    if (quietly) this.metrics.backgroundFailure(task, error);
-    else this.metrics.backgroundFailure(task, error, this.logger);
-  }
-
   /**
    * Moves the session off `fromUrl` (undefined: out of waiting-for-node). A trigger that arrives after
    * the session already moved is a no-op answering the current record.
    */
-  rebuild(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, priority?: number): Promise<SessionRecord | undefined>;
+  move(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, priority?: number): Promise<SessionRecord | undefined>;
   /** With `skipIfBusyElsewhere`: BUSY_ELSEWHERE, doing nothing, while another instance holds the session. */
-  rebuild(
+  move(
     sessionId: string,
     fromUrl: string | undefined,
     reason: RejoinReason,
@@ -235,14 +105,14 @@ export class SessionRebuildService implements OnModuleDestroy {
     options: { skipIfBusyElsewhere: true },
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE>;
   /** With `refusal`: `fromUrl` is up but answered CreateRoom with an error; the session leaves it for another node. */
-  rebuild(
+  move(
     sessionId: string,
     fromUrl: string,
     reason: RejoinReason,
     priority: number | undefined,
     options: { refusal: string },
   ): Promise<SessionRecord | undefined>;
-  async rebuild(
+  async move(
     sessionId: string,
     fromUrl: string | undefined,
     reason: RejoinReason,
@@ -272,7 +142,7 @@ export class SessionRebuildService implements OnModuleDestroy {
     return session;
   }
 
-  isRebuilding(sessionId: string): boolean {
+  isMoving(sessionId: string): boolean {
     return this.flights.isRunning(sessionId);
   }
 
@@ -303,7 +173,7 @@ export class SessionRebuildService implements OnModuleDestroy {
       session.waitingForNode = true;
       await this.store.save(session);
       if (!alreadyWaiting) {
-        this.events.emit(SESSION_WAITING, new SessionWaitingEvent(sessionId, session.generation, NO_NODE_MESSAGE, participants.map((p) => p.identity)));
+        this.events.emit('session-waiting', { sessionId, generation: session.generation, reason: NO_NODE_MESSAGE, identities: participants.map((p) => p.identity) });
         // One attempt, one outcome: a refused room was already counted as failed.
         if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
         const why = refusal === undefined ? `${session.nodeUrl} is down and no node is up` : `${session.nodeUrl} refused the room (${refusal}) and no other node can take it`;
@@ -341,7 +211,7 @@ export class SessionRebuildService implements OnModuleDestroy {
     node.settle();
     const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p, session.room)));
     const invitations = participants.map((p, i) => ({ identity: p.identity, token: tokens[i]! }));
-    this.events.emit(SESSION_MOVED, new SessionMovedEvent(sessionId, node.url, session.generation, reason, invitations));
+    this.events.emit('session-moved', { sessionId, url: node.url, generation: session.generation, reason, invitations });
     const durationMs = performance.now() - started;
     this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
     this.logger.log({
@@ -380,7 +250,7 @@ export class SessionRebuildService implements OnModuleDestroy {
           const refusal = error instanceof Error ? error.message : String(error);
           this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
           this.rememberRefusal(sessionId, node.url);
-          await this.rebuild(sessionId, node.url, reason, size, { refusal });
+          await this.move(sessionId, node.url, reason, size, { refusal });
           return;
         }
         this.refusals.delete(sessionId);
@@ -415,14 +285,4 @@ export class SessionRebuildService implements OnModuleDestroy {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A copy in random order (Fisher-Yates). */
-function shuffled<T>(items: T[]): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
 }

@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
-import { activeParticipants, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
-import { decodeTimer, parseDueKey, sweepTimer, watchesRoom } from '../sweep-deadlines';
+import { activeParticipants, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../../sessions/session.model';
+import { decodeTimer, parseDueKey, sweepTimer, watchesRoom } from '../../sessions/sweep-deadlines';
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
-import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from './session-store';
-import { LeaseLostError, StoreUnavailableError } from './store.errors';
+import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from '../../sessions/store/session-store';
+import { LeaseLostError, StoreUnavailableError } from '../../sessions/store/store.errors';
 
 // Writes are Lua scripts: the record, its participants, the per-node index, the per-node load counters
 // and the sweep's indexes change together or not at all, and a write from an instance that lost its

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { activeParticipants, findParticipant, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../session.model';
+import { activeParticipants, findParticipant, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../../sessions/session.model';
 import { type Clock, SystemClock } from '../../common/clock';
-import { dueKey, parseDueKey, sweepTimer, watchesRoom } from '../sweep-deadlines';
+import { dueKey, parseDueKey, sweepTimer, watchesRoom } from '../../sessions/sweep-deadlines';
 import { DeadlineIndex } from './deadline-index';
-import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from './session-store';
+import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from '../../sessions/store/session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
 function contribution(session: SessionRecord): { url: string; participants: number } | undefined {

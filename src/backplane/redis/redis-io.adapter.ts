@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
-import { connectRedis } from '../sessions/store/redis-connection';
+import { connectRedis } from './redis-connection';
 
 /** How long closing waits for Redis to acknowledge QUIT. */
 const QUIT_TIMEOUT_MS = 500;

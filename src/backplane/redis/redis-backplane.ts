@@ -1,0 +1,38 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { hostname } from 'node:os';
+import type { Backplane } from '../backplane';
+import { RedisAppliedEventIds } from './redis-applied-event-ids';
+import { COMMAND_TIMEOUT_MS, connectRedis, untilReady } from './redis-connection';
+import { RedisIoAdapter } from './redis-io.adapter';
+import { KEY_PREFIX } from './redis-keys';
+import { RedisLease } from './redis-lease';
+import { RedisNodeHealthBoard } from './redis-node-health-board';
+import { RedisSessionStore } from './redis-session-store';
+
+/**
+ * Several instances sharing one Redis (--redis). The only place that opens connections to it: the
+ * store's (commands fail at once while Redis is away), the node health board's subscriber and the
+ * socket.io adapter's pair (those wait for Redis rather than failing).
+ */
+export function redisBackplane(url: string): Backplane {
+  const redis = connectRedis(url, 'store');
+  const board = new RedisNodeHealthBoard(redis, connectRedis(url, 'node health', { offlineQueue: true }), `${hostname()}:${process.pid}`, KEY_PREFIX);
+  let closed = false;
+  return {
+    kind: 'redis',
+    store: new RedisSessionStore(redis),
+    lease: new RedisLease(redis),
+    healthBoard: board,
+    appliedEventIds: new RedisAppliedEventIds(redis),
+    socketAdapter: (app: INestApplicationContext) => new RedisIoAdapter(app, url),
+    // The app starts once the store's connection is up (or has failed for COMMAND_TIMEOUT_MS): the
+    // start-up probes announce node-up, whose rebuild of waiting sessions reads the store.
+    ready: () => untilReady(redis, COMMAND_TIMEOUT_MS),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      board.close();
+      redis.disconnect();
+    },
+  };
+}

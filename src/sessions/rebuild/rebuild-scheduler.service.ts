@@ -1,0 +1,209 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { CLOCK, Clock, TimerHandle } from '../../common/clock';
+import type { RejoinReason } from '../../contracts';
+import { OnAppEvent } from '../../events/app-events';
+import type { NodeTransition, NodeTransitionEvent, ProbeTrigger } from '../../events/node.events';
+import { NodeHealthService } from '../../nodes/node-health.service';
+import { MetricsService } from '../../observability/metrics.service';
+import { SESSION_STORE, type SessionPlacement, SessionStore } from '../store/session-store';
+import { activeParticipants, SessionRecord } from '../session.model';
+import { BUSY_ELSEWHERE } from '../session-locks';
+import { SessionMoverService } from './session-mover.service';
+
+/**
+ * A herd that could not finish (the store failed under it: Redis away for a moment) is tried again this
+ * soon, and again, while its node stays down. A retry waits at most the store's command timeout for an
+ * answer, so a Redis that comes back is used within about this long.
+ */
+export const HERD_RETRY_MS = 500;
+
+export function rejoinReasonFor(transition: NodeTransition, trigger: ProbeTrigger): RejoinReason {
+  if (trigger === 'report') return 'client-report';
+  return transition.cause === 'timeout' ? 'node-hung' : 'node-down';
+}
+
+/**
+ * Which sessions move, and when: a dead node's herd (node-down), the sessions waiting for a node
+ * (node-up), sessions a failed herd left behind (retried, and at each sweep), and one session whose
+ * node a join, a rejoin or a client's report finds down (ensureLive, the one way in from outside).
+ * Each move is SessionMoverService's.
+ */
+@Injectable()
+export class RebuildScheduler implements OnModuleDestroy {
+  private readonly logger = new Logger(RebuildScheduler.name);
+  /** Herds in progress on this instance, by node url. */
+  private readonly herds = new Map<string, number>();
+  /** Herds (by node url, '' for the waiting sessions) that failed on the store, and their next try. */
+  private readonly retries = new Map<string, { timer: TimerHandle; attempts: number }>();
+  private stopped = false;
+
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly health: NodeHealthService,
+    private readonly mover: SessionMoverService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** The path from detection to rebuild: every session on the dead node moves. */
+  @OnAppEvent('node-down')
+  onNodeDown(event: NodeTransitionEvent): Promise<void> {
+    return this.rebuildNode(event.url, rejoinReasonFor(event.transition, event.trigger));
+  }
+
+  /** A node is back: sessions that were waiting for one are placed. */
+  @OnAppEvent('node-up')
+  onNodeUp(): Promise<void> {
+    return this.rebuildWaiting();
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    for (const { timer } of this.retries.values()) this.clock.clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  /**
+   * The one way into one session's rebuild: if the node it is on is down, move it, and answer where it
+   * stands then (undefined when nothing moved). Down means known down, or, for the node a client says
+   * it lost (`reportedUrl`), found down by a verdict on that report (a lost socket alone moves nobody).
+   * `where` saves a read when the caller has just read it. `report`: a client's report nobody waits on,
+   * which adds nothing while this instance moves that node's herd, and leaves a session another
+   * instance is moving to it.
+   */
+  async ensureLive(
+    sessionId: string,
+    { reportedUrl, where, report = false }: { reportedUrl?: string; where?: Pick<SessionPlacement, 'nodeUrl' | 'waitingForNode'> & { activeParticipants?: number }; report?: boolean } = {},
+  ): Promise<SessionRecord | undefined> {
+    if (report && reportedUrl !== undefined && this.isMovingNode(reportedUrl)) return undefined;
+    const placed = where ?? (await this.store.placement(sessionId));
+    if (!placed || placed.waitingForNode) return undefined;
+    const reported = reportedUrl === placed.nodeUrl;
+    if (report && !reported) return undefined;
+    const status = reported ? await this.health.verdict(placed.nodeUrl) : this.health.status(placed.nodeUrl);
+    if (status !== 'down') return undefined;
+    const reason: RejoinReason = reported ? 'client-report' : 'node-down';
+    if (!report) return this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants);
+    // Reports come in hundreds when a node dies, with its herd: then they add nothing.
+    if (this.isMovingNode(placed.nodeUrl)) return undefined;
+    const moved = await this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants, { skipIfBusyElsewhere: true });
+    return moved === BUSY_ELSEWHERE ? undefined : moved;
+  }
+
+  /** Whether a move of this session is in flight on this instance. */
+  isMoving(sessionId: string): boolean {
+    return this.mover.isMoving(sessionId);
+  }
+
+  /** Resolves once no move (nor its CreateRoom) is in flight, or at `timeoutMs`; answers how many were still running. */
+  whenIdle(timeoutMs: number): Promise<number> {
+    return this.mover.whenIdle(timeoutMs);
+  }
+
+  /**
+   * Every session on a dead node, biggest first through the bounded queue. Never rejects: failures are
+   * logged and counted, and a herd the store failed is tried again (HERD_RETRY_MS) while the node is down.
+   */
+  async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
+    this.herds.set(nodeUrl, (this.herds.get(nodeUrl) ?? 0) + 1);
+    let finished = false;
+    try {
+      finished = await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
+    } finally {
+      const left = this.herds.get(nodeUrl)! - 1;
+      if (left > 0) this.herds.set(nodeUrl, left);
+      else this.herds.delete(nodeUrl);
+    }
+    this.retryUnlessFinished(nodeUrl, finished, () => (this.health.status(nodeUrl) === 'down' ? this.rebuildNode(nodeUrl, reason) : undefined));
+  }
+
+  /**
+   * Whether this instance is moving every session off `nodeUrl` right now. A client's report about a
+   * session on it adds nothing then: the herd read the node's sessions when it started (none can be
+   * placed on a dead node since), and a report per participant would each take a queue slot and three
+   * store round trips to find its session moved.
+   */
+  isMovingNode(nodeUrl: string): boolean {
+    return this.herds.has(nodeUrl);
+  }
+
+  /** Every session waiting for a node, once one is up. Never rejects; tried again like a herd if the store failed. */
+  async rebuildWaiting(): Promise<void> {
+    const finished = await this.rebuildAll('rebuild-waiting', () => this.store.listWaiting(), undefined, 'node-recovered');
+    this.retryUnlessFinished('', finished, () => (this.health.upNodes().length > 0 ? this.rebuildWaiting() : undefined));
+  }
+
+  /**
+   * Sessions still on a node known down, which no herd of this instance is moving: one the store failed
+   * and whose retry has not come yet, or whose herd ran on an instance that died. Called at each sweep.
+   */
+  async rebuildStranded(): Promise<void> {
+    for (const url of this.health.downNodes()) {
+      if (this.isMovingNode(url) || this.retries.has(url)) continue;
+      if ((await this.store.sessionIdsOn(url)).length > 0) await this.rebuildNode(url, 'node-down');
+    }
+  }
+
+  private retryUnlessFinished(key: string, finished: boolean, retry: () => Promise<void> | undefined): void {
+    const pending = this.retries.get(key);
+    if (pending) this.clock.clearTimeout(pending.timer);
+    if (finished || this.stopped) {
+      if (pending?.attempts) this.logger.log({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: finished after ${pending.attempts} retries`, nodeUrl: key || undefined });
+      this.retries.delete(key);
+      return;
+    }
+    const attempts = (pending?.attempts ?? 0) + 1;
+    if (attempts === 1) this.logger.warn({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: not finished (the store failed); trying again every ${HERD_RETRY_MS} ms`, nodeUrl: key || undefined });
+    const timer = this.clock.setTimeout(() => {
+      const done = retry();
+      // Nothing left to do (the node is back, say): the streak ends here.
+      if (!done) this.retries.delete(key);
+    }, HERD_RETRY_MS);
+    this.retries.set(key, { timer, attempts });
+  }
+
+  /** Answers whether every session was handled (false when the store failed to list them or to move one). */
+  private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<boolean> {
+    const retrying = this.retries.has(fromUrl ?? '');
+    try {
+      // Shuffled before the queue sorts them by size: instances sharing a store all see a node die and
+      // would otherwise walk its sessions in the same order, queueing behind each other's leases;
+      // shuffled, each mostly takes sessions the others have not reached (for those, a no-op).
+      const sessions = shuffled(await find());
+      // First pass: sessions another instance is rebuilding right now are skipped, not waited for (its
+      // lease would hold a queue slot here for the whole of its rebuild). Second pass, once the first is
+      // done: those, waiting this time; by then they are mostly moved, and the check is a read. One
+      // whose instance died half-way is finished here once its lease expires.
+      const sizes = new Map(sessions.map((s) => [s.sessionId, activeParticipants(s).length]));
+      const first = await Promise.allSettled(sessions.map((s) => this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true })));
+      const skipped = sessions.filter((_, i) => first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE);
+      const second = await Promise.allSettled(skipped.map((s) => this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))));
+      const failures = [...first, ...second].filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+      // One line per attempt, not per session; a retry's failures are counted, not logged again.
+      if (failures.length > 0) this.failed(task, new Error(`${failures.length} of ${sessions.length} rebuild(s) failed: ${describe(failures[0]!.reason)}`), retrying);
+      return failures.length === 0;
+    } catch (error) {
+      this.failed(task, error, retrying);
+      return false;
+    }
+  }
+
+  private failed(task: string, error: unknown, quietly: boolean): void {
+    if (quietly) this.metrics.backgroundFailure(task, error);
+    else this.metrics.backgroundFailure(task, error, this.logger);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A copy in random order (Fisher-Yates). */
+function shuffled<T>(items: T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
