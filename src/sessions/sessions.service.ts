@@ -49,10 +49,10 @@ export class SessionsService {
     private readonly events: AppEvents,
   ) {}
 
-  /** `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it joined. */
   /**
-   * `grant` (JoinAuthService): the name an auth token fixes wins over the body's; room settings count
-   * from an operator or an auth token only, anyone else's first join gets the defaults.
+   * `rejoinable: false` (the get-token call): no rejoin key, forgotten once its token expires unless it
+   * joined. `grant` (JoinAuthService): the name an auth token fixes wins over the body's; room settings
+   * count from an operator or an auth token only, anyone else's first join gets the defaults.
    */
   async join(sessionId: string, body: CreateParticipantDto, { rejoinable = true, grant = ANONYMOUS }: { rejoinable?: boolean; grant?: JoinGrant } = {}): Promise<JoinResponse> {
     const dto: CreateParticipantDto = { ...body, name: grant.name ?? body.name, room: grant.operator ? body.room : grant.room };

@@ -5,10 +5,6 @@ export type { NodeLoadCount };
 
 export const SESSION_STORE = Symbol('SessionStore');
 
-/**
- * Where sessions live. Values are copies: a caller changes a record and `save`s it, so a Redis
- * implementation (later) has the same semantics as the in-memory one.
- */
 /** Where a session stands, without its participants: what a join needs, whatever the session's size. */
 export interface SessionPlacement {
   nodeUrl: string;
@@ -47,6 +43,10 @@ export interface DueParticipant {
 /** `replaced`: written; `changed`: someone wrote the participant since it was read; `busy`: another writer holds the session. */
 export type ReplaceOutcome = 'replaced' | 'changed' | 'busy' | 'missing';
 
+/**
+ * Where sessions live: in memory or in Redis (src/backplane chooses). Values are copies: a caller changes
+ * a record and `save`s it, so both implementations have the same semantics.
+ */
 export interface SessionStore extends NodeLoadSource {
   get(sessionId: string): Promise<SessionRecord | undefined>;
   placement(sessionId: string): Promise<SessionPlacement | undefined>;
