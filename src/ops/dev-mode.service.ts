@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppInfo } from '../contracts';
 import type { MediaCluster } from '../media-cluster/api';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { BACKPLANE, type Backplane } from '../backplane/backplane';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../nodes/node-health.service';
 import { SESSION_STORE, SessionStore } from '../sessions/store/session-store';
@@ -17,13 +17,13 @@ export class DevModeService {
 
   constructor(
     @Inject(EMBEDDED_CLUSTER) private readonly cluster: MediaCluster | null,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BACKPLANE) private readonly backplane: Backplane,
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     private readonly health: NodeHealthService,
   ) {}
 
   info(): AppInfo {
-    const instance = { pid: process.pid, store: this.config.redis ? ('redis' as const) : ('memory' as const), crashable: this.instanceCrashable() };
+    const instance = { pid: process.pid, store: this.backplane.kind, crashable: this.instanceCrashable() };
     if (!this.cluster) return { devCluster: false, nodes: this.health.urls().map((url) => ({ url, status: this.health.status(url) })), instance };
     return {
       devCluster: true,
@@ -58,6 +58,6 @@ export class DevModeService {
   }
 
   private instanceCrashable(): boolean {
-    return process.env[LOCAL_STACK_ENV] === '1' && !!this.config.redis;
+    return process.env[LOCAL_STACK_ENV] === '1' && this.backplane.kind === 'redis';
   }
 }
