@@ -10,7 +10,7 @@ import { createValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import type { MediaCluster } from './media-cluster/api';
 import { BACKPLANE, type Backplane } from './backplane/backplane';
-import { serveApiDocs } from './docs/api-docs';
+import { serveApiDocs } from './openapi/serve-api-docs';
 
 function packageVersion(): string {
   try {
@@ -76,7 +76,7 @@ export function securityHeaders(config: Pick<AppConfig, 'urls'>): ReturnType<typ
  * Everything around the module that makes the HTTP app what users get: pipes, security headers, CORS
  * (only the origins an operator lists; by default none, the app's own pages need none), the built client.
  */
-export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins' | 'trustProxy'>): NestExpressApplication {
+export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins' | 'trustProxy' | 'adminToken' | 'authSecret' | 'devMode'>): NestExpressApplication {
   app.useGlobalPipes(createValidationPipe());
   // socket.io rooms as the backplane shares them: across instances over Redis, in this process otherwise.
   app.useWebSocketAdapter(app.get<Backplane>(BACKPLANE).socketAdapter(app));
@@ -85,7 +85,7 @@ export function configureApp(app: NestExpressApplication, config: Pick<AppConfig
   app.set('trust proxy', [...config.trustProxy]);
   app.use(securityHeaders(config));
   app.enableCors({ origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false });
-  serveApiDocs(app, packageVersion());
+  serveApiDocs(app, packageVersion(), config);
   serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));
   return app;
 }

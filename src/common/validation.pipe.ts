@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidationError, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 import { DomainError } from './domain-error';
 
 function collect(errors: ValidationError[], prefix = '', into: Record<string, string[]> = {}): Record<string, string[]> {
@@ -11,13 +11,18 @@ function collect(errors: ValidationError[], prefix = '', into: Record<string, st
   return into;
 }
 
+/** Unknown fields are refused (the OpenAPI description closes request bodies because of it). */
+export const VALIDATION_OPTIONS = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  forbidUnknownValues: true,
+} as const satisfies ValidationPipeOptions;
+
 /** Unknown fields are rejected, every failing field is named in `details`. */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    forbidUnknownValues: true,
+    ...VALIDATION_OPTIONS,
     exceptionFactory: (errors) => {
       const details = collect(errors);
       const fields = Object.keys(details);

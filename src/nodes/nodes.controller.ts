@@ -1,7 +1,9 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { OperatorGuard } from '../common/operator.guard';
-import { ApiErrors, ApiOperator, NodeViewDto } from '../docs/api-docs';
+import type { NodeSummary } from '../contracts';
+import { ApiErrors, ApiOperator } from '../openapi/openapi.decorators';
+import { NodeSummaryDto } from './dto/node-summary.dto';
 import { NodePlacementService } from './node-placement.service';
 
 @ApiTags('operators')
@@ -12,9 +14,9 @@ export class NodesController {
   constructor(private readonly placement: NodePlacementService) {}
 
   @Get()
-  @ApiResponse({ status: 200, type: [NodeViewDto], description: "each node's state, since when, why, and its load" })
-  @ApiErrors(401, 404, 503)
-  list() {
+  @ApiResponse({ status: 200, type: [NodeSummaryDto], description: "each node's state, since when, why, and its load" })
+  @ApiErrors([503])
+  list(): Promise<NodeSummary[]> {
     return this.placement.describe();
   }
 }

@@ -1,21 +1,23 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { SessionParamsDto } from '../sessions/dto/session-params.dto';
-import type { AppInfo } from '../contracts';
+import type { AppInfo, CrashInstanceResponse, CrashNodeResponse } from '../contracts';
 import { DevModeService } from './dev-mode.service';
 import { OperatorGuard } from '../common/operator.guard';
 import { ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ApiOperator, AppInfoDto } from '../docs/api-docs';
+import { ApiDevTool, ApiErrors, ApiOperator } from '../openapi/openapi.decorators';
+import { AppInfoDto } from './dto/app-info.dto';
+import { CrashInstanceResponseDto, CrashNodeResponseDto } from './dto/dev-tools.dto';
 
-@ApiTags('operators')
-@ApiOperator()
 @Controller('api')
 @UseGuards(OperatorGuard)
 export class DevModeController {
   constructor(private readonly devMode: DevModeService) {}
 
   @Get('info')
+  @ApiTags('operators')
+  @ApiOperator()
   @ApiResponse({ status: 200, type: AppInfoDto, description: 'the answering instance and the nodes it sees' })
-  @ApiErrors(401, 404)
+  @ApiErrors([503])
   info(): AppInfo {
     return this.devMode.info();
   }
@@ -23,18 +25,20 @@ export class DevModeController {
   /** The sample app's "crash my media node" button: SIGKILL of the node hosting the session. */
   @Post('dev/sessions/:sessionId/crash-node')
   @HttpCode(200)
-  @ApiResponse({ status: 200, description: 'the embedded dev cluster only: the node was SIGKILLed', schema: { type: 'object', properties: { killed: { type: 'string' }, url: { type: 'string' } } } })
-  @ApiErrors(400, 401, 404, 409)
-  crash(@Param() params: SessionParamsDto): Promise<{ killed: string; url: string }> {
+  @ApiDevTool()
+  @ApiResponse({ status: 200, type: CrashNodeResponseDto, description: 'the embedded dev cluster only: the node was SIGKILLed' })
+  @ApiErrors([400, 404, 409, 503], { 404: 'no such session, or no embedded cluster (started with --url)', 409: 'its node is already dead' })
+  crash(@Param() params: SessionParamsDto): Promise<CrashNodeResponse> {
     return this.devMode.crashNodeOf(params.sessionId);
   }
 
   /** The sample app's "crash my backend instance" (npm run cluster only): this instance SIGKILLs itself. */
   @Post('dev/crash-instance')
   @HttpCode(202)
-  @ApiResponse({ status: 202, description: 'npm run cluster only: this instance SIGKILLs itself', schema: { type: 'object', properties: { killed: { type: 'integer' } } } })
-  @ApiErrors(401, 404)
-  crashInstance(): { killed: number } {
+  @ApiDevTool()
+  @ApiResponse({ status: 202, type: CrashInstanceResponseDto, description: 'npm run cluster only: this instance SIGKILLs itself' })
+  @ApiErrors([404, 503], { 404: 'this instance was not started by npm run cluster' })
+  crashInstance(): CrashInstanceResponse {
     return this.devMode.crashInstance();
   }
 }

@@ -4,6 +4,7 @@ import type { ArgumentMetadata } from '@nestjs/common';
 import { createValidationPipe } from '../../common/validation.pipe';
 import { DomainError } from '../../common/domain-error';
 import { CreateParticipantDto } from './create-participant.dto';
+import { LeaveDto } from './leave.dto';
 import { RejoinDto } from './rejoin.dto';
 import { SessionParamsDto } from './session-params.dto';
 
@@ -32,6 +33,20 @@ describe('request validation', () => {
     expect(await fieldsRejected({ name: 'tab\there' }, CreateParticipantDto)).toEqual(['name']);
     expect(await fieldsRejected({ name: 42 }, CreateParticipantDto)).toEqual(['name']);
     expect(await fieldsRejected({ name: 'x'.repeat(64) }, CreateParticipantDto)).toEqual([]);
+    // Invisible and direction-changing characters: soft hyphen, zero-width space, right-to-left override.
+    for (const name of ['a\u00adb', 'a\u200bb', 'a\u202eb', '\u3000\u00a0']) expect(await fieldsRejected({ name }, CreateParticipantDto)).toEqual(['name']);
+    // 64 characters, not 64 UTF-16 units; a line separator is a space, not the end of the name.
+    expect(await fieldsRejected({ name: '😀'.repeat(64) }, CreateParticipantDto)).toEqual([]);
+    expect(await fieldsRejected({ name: '😀'.repeat(65) }, CreateParticipantDto)).toEqual(['name']);
+    expect(await fieldsRejected({ name: '\u2028Ann' }, CreateParticipantDto)).toEqual([]);
+  });
+
+  it('an optional field may be left out, not sent as null; room settings are an object', async () => {
+    expect(await fieldsRejected({ name: 'a', metadata: null }, CreateParticipantDto)).toEqual(['metadata']);
+    expect(await fieldsRejected({ name: 'a', room: null }, CreateParticipantDto)).toEqual(['room']);
+    expect(await fieldsRejected({ name: 'a', room: [] }, CreateParticipantDto)).toEqual(['room']);
+    expect(await fieldsRejected({ name: 'a', room: { emptyTimeoutSec: null } }, CreateParticipantDto)).toEqual(['room.emptyTimeoutSec']);
+    expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: null }, RejoinDto)).toEqual(['failedUrl']);
   });
 
   it('metadata at most 4 KiB of UTF-8, unknown fields rejected, nested settings checked', async () => {
@@ -47,5 +62,14 @@ describe('request validation', () => {
     expect(await fieldsRejected({ sessionId: 'x'.repeat(129) }, SessionParamsDto)).toEqual(['sessionId']);
     expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: 'http://x' }, RejoinDto)).toEqual(['failedUrl']);
     expect(await fieldsRejected({ failedUrl: 'ws://127.0.0.1:7880' }, RejoinDto)).toEqual(['rejoinKey']);
+    for (const failedUrl of ['ws://', 'ws://a b', 'ws:/a', ' ws://a', 'wss://a\n']) expect(await fieldsRejected({ rejoinKey: 'k', failedUrl }, RejoinDto)).toEqual(['failedUrl']);
+    for (const failedUrl of ['wss://media.example.com', 'ws://[::1]:7880/rtc?x=1', 'wss://nœud.example/#']) expect(await fieldsRejected({ rejoinKey: 'k', failedUrl }, RejoinDto)).toEqual([]);
+    expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: `ws://${'a'.repeat(2043)}` }, RejoinDto)).toEqual([]);
+    expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: `ws://${'a'.repeat(2044)}` }, RejoinDto)).toEqual(['failedUrl']);
+    // A key of 1-256 characters as JSON Schema counts them (variation selectors included).
+    expect(await fieldsRejected({ rejoinKey: 'k'.repeat(256) }, LeaveDto)).toEqual([]);
+    expect(await fieldsRejected({ rejoinKey: 'k' + '\ufe0f'.repeat(256) }, LeaveDto)).toEqual(['rejoinKey']);
+    expect(await fieldsRejected({ rejoinKey: '' }, LeaveDto)).toEqual(['rejoinKey']);
+    expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: 'ws://a' }, LeaveDto)).toEqual(['failedUrl']);
   });
 });

@@ -1,51 +1,71 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
-import { MAX_METADATA_BYTES, NAME_PATTERN, NAME_RULE } from '../../contracts';
-import { MaxUtf8Bytes } from './metadata.validator';
-import { SessionParamsDto } from './session-params.dto';
+import { IsInt, IsObject, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import type { JoinRequest, JoinResponse, RoomSettingsRequest } from '../../contracts';
+import { MAX_METADATA_BYTES, NAME_CHARACTERS, NAME_MAX_LENGTH, NAME_PATTERN, NAME_RULE } from '../../contracts';
+import { MaxUtf8Bytes, Omittable } from './field-rules';
+
+/**
+ * Metadata: a string of at most MAX_METADATA_BYTES of UTF-8. The schema can state only the code points
+ * (maxLength, the bound for ASCII); the bytes are in the description.
+ */
+const MetadataField = (what: string) =>
+  applyDecorators(
+    ApiPropertyOptional({ maxLength: MAX_METADATA_BYTES, description: `${what}, at most ${MAX_METADATA_BYTES} bytes of UTF-8` }),
+    Omittable(),
+    IsString(),
+    MaxUtf8Bytes(MAX_METADATA_BYTES),
+  );
+
+const MAX_EMPTY_TIMEOUT_SEC = 86_400;
+const MAX_ROOM_PARTICIPANTS = 1000;
 
 /** Room settings, honoured when this join creates the session; kept for every rebuild. */
-export class RoomSettingsDto {
-  @ApiPropertyOptional({ description: `room metadata, at most ${MAX_METADATA_BYTES} bytes of UTF-8` })
-  @IsOptional()
-  @IsString()
-  @MaxUtf8Bytes(MAX_METADATA_BYTES)
+export class RoomSettingsDto implements RoomSettingsRequest {
+  @MetadataField('room metadata')
   metadata?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 86_400, description: 'seconds the room stays open before anyone joins' })
-  @IsOptional()
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_EMPTY_TIMEOUT_SEC, description: 'seconds the room stays open before anyone joins' })
+  @Omittable()
   @IsInt()
   @Min(0)
-  @Max(86_400)
+  @Max(MAX_EMPTY_TIMEOUT_SEC)
   emptyTimeoutSec?: number;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1000, description: '0: the --max-participants cap' })
-  @IsOptional()
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_ROOM_PARTICIPANTS, description: '0: the --max-participants cap' })
+  @Omittable()
   @IsInt()
   @Min(0)
-  @Max(1000)
+  @Max(MAX_ROOM_PARTICIPANTS)
   maxParticipants?: number;
 }
 
-export class CreateParticipantDto {
-  @ApiProperty({ minLength: 1, maxLength: 64, description: NAME_RULE, example: 'Ann' })
+/** Body of a join. */
+export class CreateParticipantDto implements JoinRequest {
+  // The schema's pattern and lengths are NAME_PATTERN's two halves (no JSON Schema engine reads its look-ahead alike).
+  @ApiProperty({ pattern: NAME_CHARACTERS.source, minLength: 1, maxLength: NAME_MAX_LENGTH, description: NAME_RULE, example: 'Ann' })
   @IsString()
   @Matches(NAME_PATTERN, { message: NAME_RULE })
   name!: string;
 
-  @ApiPropertyOptional({ description: `participant metadata, carried into its token; at most ${MAX_METADATA_BYTES} bytes of UTF-8` })
-  @IsOptional()
-  @IsString()
-  @MaxUtf8Bytes(MAX_METADATA_BYTES)
+  @MetadataField('participant metadata, carried into its token')
   metadata?: string;
 
   @ApiPropertyOptional({ type: () => RoomSettingsDto, description: 'counted from an operator or an auth token only, when this join creates the session' })
-  @IsOptional()
+  @Omittable()
+  @IsObject()
   @ValidateNested()
   @Type(() => RoomSettingsDto)
   room?: RoomSettingsDto;
 }
 
-/** The original tutorial's call, kept for parity: the same session id rule as the path parameter. */
-export class GetTokenDto extends SessionParamsDto {}
+export class JoinResponseDto implements JoinResponse {
+  @ApiProperty() sessionId!: string;
+  @ApiProperty() identity!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'the media node to connect to' }) url!: string;
+  @ApiProperty({ description: 'LiveKit access token for room = sessionId, 10 minutes' }) token!: string;
+  @ApiProperty({ description: 'returned once; rejoins, leaves and the socket handshake need it' }) rejoinKey!: string;
+  @ApiProperty({ type: 'integer', description: 'placement counter: a newer one wins' }) generation!: number;
+}

@@ -1,18 +1,30 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
+import type { RejoinRequest, RejoinResponse } from '../../contracts';
+import { MAX_NODE_URL_LENGTH, NODE_URL_PATTERN, NODE_URL_RULE } from '../../contracts';
+import { CodePoints, Omittable } from './field-rules';
+import { RejoinKeyField } from './leave.dto';
 
-export class RejoinKeyDto {
-  @ApiProperty({ minLength: 1, maxLength: 256, description: 'the key the join answered, once' })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(256)
+export class RejoinDto implements RejoinRequest {
+  @RejoinKeyField()
   rejoinKey!: string;
+
+  @ApiPropertyOptional({
+    pattern: NODE_URL_PATTERN.source,
+    minLength: 1,
+    maxLength: MAX_NODE_URL_LENGTH,
+    description: 'the ws:// or wss:// node URL the client lost; probed at once',
+    example: 'ws://127.0.0.1:7880',
+  })
+  @Omittable()
+  @IsString()
+  @CodePoints(1, MAX_NODE_URL_LENGTH)
+  @Matches(NODE_URL_PATTERN, { message: NODE_URL_RULE })
+  failedUrl?: string;
 }
 
-export class RejoinDto extends RejoinKeyDto {
-  /** The node URL the client lost; the backend probes it at once. */
-  @ApiPropertyOptional({ format: 'uri', description: 'the ws:// or wss:// node URL the client lost; probed at once', example: 'ws://127.0.0.1:7880' })
-  @IsOptional()
-  @IsUrl({ protocols: ['ws', 'wss'], require_tld: false, require_protocol: true }, { message: 'failedUrl must be a ws:// or wss:// URL' })
-  failedUrl?: string;
+export class RejoinResponseDto implements RejoinResponse {
+  @ApiProperty() url!: string;
+  @ApiProperty() token!: string;
+  @ApiProperty({ type: 'integer' }) generation!: number;
 }
