@@ -15,6 +15,8 @@ export interface StartAppOptions {
   args?: string[];
   /** How long to wait for GET /health (the dev cluster takes a few seconds). Default 30 s. */
   startTimeoutMs?: number;
+  /** The operators' bearer token; TEST_ADMIN_TOKEN by default, null for none (dev mode: open). */
+  adminToken?: string | null;
 }
 
 export interface StartedApp {
@@ -50,7 +52,8 @@ export async function startApp(options: StartAppOptions = {}): Promise<StartedAp
   if (options.apiKey) args.push('--api-key', options.apiKey);
   if (options.secret) args.push('--secret', options.secret);
   // Operators' endpoints as in production: behind the admin token (specs read them with operatorApi).
-  if (!options.args?.includes('--admin-token')) args.push('--admin-token', TEST_ADMIN_TOKEN);
+  const adminToken = options.adminToken === undefined ? TEST_ADMIN_TOKEN : options.adminToken;
+  if (adminToken !== null && !options.args?.includes('--admin-token')) args.push('--admin-token', adminToken);
   // Every spec's clients share 127.0.0.1: the per-address limits are off unless a spec sets them.
   if (!options.args?.includes('--rate-limit')) args.push('--rate-limit', '0');
   if (!options.args?.includes('--max-sockets-per-address')) args.push('--max-sockets-per-address', '0');
