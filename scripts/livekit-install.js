@@ -9,7 +9,9 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const moduleDir = path.join(root, 'tools', 'livekit-server');
-const version = /github\.com\/livekit\/livekit-server (v[\d.]+)/.exec(fs.readFileSync(path.join(moduleDir, 'go.mod'), 'utf8'))?.[1];
+const version = /github\.com\/livekit\/livekit-server (v[\d.]+)/.exec(
+  fs.readFileSync(path.join(moduleDir, 'go.mod'), 'utf8'),
+)?.[1];
 if (!version) {
   console.error('livekit:install: tools/livekit-server/go.mod names no github.com/livekit/livekit-server version');
   process.exit(1);
@@ -31,7 +33,9 @@ if (go.error || go.status !== 0) {
   process.exit(1);
 }
 
-console.log(`livekit:install: building livekit-server ${version} with ${go.stdout.trim()} (a few minutes the first time)...`);
+console.log(
+  `livekit:install: building livekit-server ${version} with ${go.stdout.trim()} (a few minutes the first time)...`,
+);
 const started = Date.now();
 fs.mkdirSync(path.dirname(binary), { recursive: true });
 const partial = `${binary}.partial`;
@@ -44,7 +48,9 @@ const build = spawnSync('go', ['build', '-trimpath', '-o', partial, 'github.com/
 });
 if (build.status !== 0) {
   fs.rmSync(partial, { force: true });
-  console.error(`livekit:install: the build of livekit-server ${version} failed (exit ${build.status ?? build.signal}); see the output above`);
+  console.error(
+    `livekit:install: the build of livekit-server ${version} failed (exit ${build.status ?? build.signal}); see the output above`,
+  );
   process.exit(1);
 }
 fs.renameSync(partial, binary);

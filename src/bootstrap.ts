@@ -14,7 +14,10 @@ import { serveApiDocs } from './openapi/serve-api-docs';
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(findProjectRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+    return (
+      (JSON.parse(readFileSync(join(findProjectRoot(), 'package.json'), 'utf8')) as { version?: string }).version ??
+      '0.0.0'
+    );
   } catch {
     return '0.0.0';
   }
@@ -45,7 +48,9 @@ function serveClient(app: NestExpressApplication, clientDist: string): void {
     res
       .status(200)
       .type('text/plain')
-      .send(`session-rebuilder backend is running, but the browser client is not built (${clientDist} is missing).\nBuild it with: npm run build:client   (npm start does it for you)\nAPI: /api/nodes, /api/sessions, /health, /metrics\n`);
+      .send(
+        `session-rebuilder backend is running, but the browser client is not built (${clientDist} is missing).\nBuild it with: npm run build:client   (npm start does it for you)\nAPI: /api/nodes, /api/sessions, /health, /metrics\n`,
+      );
   });
 }
 
@@ -76,7 +81,10 @@ export function securityHeaders(config: Pick<AppConfig, 'urls'>): ReturnType<typ
  * Everything around the module that makes the HTTP app what users get: pipes, security headers, CORS
  * (only the origins an operator lists; by default none, the app's own pages need none), the built client.
  */
-export function configureApp(app: NestExpressApplication, config: Pick<AppConfig, 'urls' | 'corsOrigins' | 'trustProxy' | 'adminToken' | 'authSecret' | 'devMode'>): NestExpressApplication {
+export function configureApp(
+  app: NestExpressApplication,
+  config: Pick<AppConfig, 'urls' | 'corsOrigins' | 'trustProxy' | 'adminToken' | 'authSecret' | 'devMode'>,
+): NestExpressApplication {
   app.useGlobalPipes(createValidationPipe());
   // socket.io rooms as the backplane shares them: across instances over Redis, in this process otherwise.
   app.useWebSocketAdapter(app.get<Backplane>(BACKPLANE).socketAdapter(app));
@@ -86,11 +94,18 @@ export function configureApp(app: NestExpressApplication, config: Pick<AppConfig
   app.use(securityHeaders(config));
   app.enableCors({ origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false });
   serveApiDocs(app, packageVersion(), config);
-  serveClient(app, process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'));
+  serveClient(
+    app,
+    process.env.CLIENT_DIST ? resolve(process.env.CLIENT_DIST) : join(findProjectRoot(), 'client', 'dist'),
+  );
   return app;
 }
 
-export async function createApp(config: AppConfig, embeddedCluster: MediaCluster | null, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  embeddedCluster: MediaCluster | null,
+  overrides: AppOverrides = {},
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, embeddedCluster, overrides), {
     bodyParser: false,
     logger: new AppLogger(logFormatFor(config.devMode)),

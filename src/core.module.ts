@@ -10,7 +10,11 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import type { MediaCluster } from './media-cluster/api';
 import { EMBEDDED_CLUSTER } from './ops/dev-mode.service';
 import { SESSION_LEASE } from './sessions/session-locks';
-import { REBUILD_CONCURRENCY, REBUILD_QUEUE_WIDTH, REBUILD_TEST_PAUSE_MS } from './sessions/rebuild/session-mover.service';
+import {
+  REBUILD_CONCURRENCY,
+  REBUILD_QUEUE_WIDTH,
+  REBUILD_TEST_PAUSE_MS,
+} from './sessions/rebuild/session-mover.service';
 import { AppEvents } from './events/app-events';
 import { SESSION_STORE, SessionStore } from './sessions/store/session-store';
 import { APPLIED_EVENT_IDS } from './webhooks/applied-event-ids';
@@ -61,11 +65,19 @@ export class CoreModule {
       { provide: AppEvents, useClass: AppEvents },
       // Placement reads node load from the registry through nodes/' own interface.
       { provide: NODE_LOAD_SOURCE, useExisting: SESSION_STORE },
-      overrides.prober ? { provide: NODE_PROBER, useValue: overrides.prober } : { provide: NODE_PROBER, useClass: HttpNodeProber },
-      overrides.roomApi ? { provide: LIVEKIT_ROOM_API, useValue: overrides.roomApi } : { provide: LIVEKIT_ROOM_API, useClass: LiveKitRoomServiceApi },
+      overrides.prober
+        ? { provide: NODE_PROBER, useValue: overrides.prober }
+        : { provide: NODE_PROBER, useClass: HttpNodeProber },
+      overrides.roomApi
+        ? { provide: LIVEKIT_ROOM_API, useValue: overrides.roomApi }
+        : { provide: LIVEKIT_ROOM_API, useClass: LiveKitRoomServiceApi },
       { provide: REBUILD_QUEUE_WIDTH, useValue: overrides.rebuildConcurrency ?? REBUILD_CONCURRENCY },
       { provide: REBUILD_TEST_PAUSE_MS, useValue: Number(process.env.SESSION_REBUILDER_TEST_REBUILD_PAUSE_MS) || 0 },
     ];
-    return { module: CoreModule, providers: [...providers, BackplaneShutdown], exports: providers.map((p) => p.provide) };
+    return {
+      module: CoreModule,
+      providers: [...providers, BackplaneShutdown],
+      exports: providers.map((p) => p.provide),
+    };
   }
 }

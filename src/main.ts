@@ -23,7 +23,9 @@ async function loadMediaCluster(): Promise<typeof import('./media-cluster')> {
   try {
     require.resolve('./media-cluster');
   } catch {
-    throw new NoEmbeddedCluster('this build has no embedded media cluster (the production image leaves it out); give your media nodes with --url');
+    throw new NoEmbeddedCluster(
+      'this build has no embedded media cluster (the production image leaves it out); give your media nodes with --url',
+    );
   }
   return import('./media-cluster');
 }
@@ -89,7 +91,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_BOUND_MS).unref();
     if (app) {
-      await app.get(DrainService).drain(DRAIN_REBUILDS_MS).catch((error: unknown) => logger.error(`drain failed: ${String(error)}`));
+      await app
+        .get(DrainService)
+        .drain(DRAIN_REBUILDS_MS)
+        .catch((error: unknown) => logger.error(`drain failed: ${String(error)}`));
       // Keep-alive connections (a load balancer's) would hold the HTTP server open until they time out.
       (app.getHttpServer() as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     }
@@ -108,7 +113,10 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.log(`config: ${config.describe()}`);
-  for (const node of embedded?.nodes() ?? []) console.log(`session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid})`);
+  for (const node of embedded?.nodes() ?? [])
+    console.log(
+      `session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid})`,
+    );
   if (!embedded) for (const url of config.urls) console.log(`session-rebuilder: media node ${url}`);
   console.log(`session-rebuilder: app http://127.0.0.1:${config.port}`);
 }
@@ -116,11 +124,18 @@ async function main(): Promise<void> {
 /** Binding --port / --host failed: the operator's input, so the message says it all and a stack adds nothing. */
 function isBindError(error: unknown): error is NodeJS.ErrnoException {
   const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
-  return (syscall === 'listen' && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')) || (syscall === 'getaddrinfo' && code === 'ENOTFOUND');
+  return (
+    (syscall === 'listen' && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')) ||
+    (syscall === 'getaddrinfo' && code === 'ENOTFOUND')
+  );
 }
 
 main().catch((error: unknown) => {
-  const detail = isBindError(error) ? `${error.message} (check --port / --host)` : error instanceof Error ? error.stack : String(error);
+  const detail = isBindError(error)
+    ? `${error.message} (check --port / --host)`
+    : error instanceof Error
+      ? error.stack
+      : String(error);
   console.error(`session-rebuilder: failed to start: ${detail}`);
   process.exit(1);
 });

@@ -8,6 +8,11 @@ export function apiErrorBody(statusCode: number, message: string, details?: Reco
   return body;
 }
 
-export function sendApiError(res: Response, statusCode: number, message: string, details?: Record<string, string[]>): void {
+export function sendApiError(
+  res: Response,
+  statusCode: number,
+  message: string,
+  details?: Record<string, string[]>,
+): void {
   res.status(statusCode).json(apiErrorBody(statusCode, message, details));
 }

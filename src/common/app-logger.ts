@@ -9,8 +9,24 @@ export type LogFormat = 'json' | 'pretty';
  * Keys whose values never reach a log line, wherever a logged object carries them (one level deep):
  * access tokens, rejoin keys, secrets and authorization headers. Messages themselves never hold them.
  */
-const SECRET_KEYS = ['token', 'tokens', 'rejoinKey', 'rejoinKeyHash', 'secret', 'apiSecret', 'adminToken', 'authSecret', 'authorization', 'password'];
-export const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((key) => `*.${key}`), 'req.headers.authorization', 'req.headers.cookie'];
+const SECRET_KEYS = [
+  'token',
+  'tokens',
+  'rejoinKey',
+  'rejoinKeyHash',
+  'secret',
+  'apiSecret',
+  'adminToken',
+  'authSecret',
+  'authorization',
+  'password',
+];
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((key) => `*.${key}`),
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
 
 // Nest's own start-up chatter (one line per module, route and socket handler) buries the lines that
 // matter to an operator: node transitions, rebuilds, the app URL. Shown again with LOG_LEVEL=debug.
@@ -40,7 +56,14 @@ export class AppLogger extends PinoNestLogger {
     };
     const stream =
       format === 'pretty'
-        ? pretty({ sync: true, colorize: process.stdout.isTTY === true, singleLine: true, ignore: 'pid,hostname,context', translateTime: 'SYS:HH:MM:ss.l', messageFormat: '[{context}] {msg}' })
+        ? pretty({
+            sync: true,
+            colorize: process.stdout.isTTY === true,
+            singleLine: true,
+            ignore: 'pid,hostname,context',
+            translateTime: 'SYS:HH:MM:ss.l',
+            messageFormat: '[{context}] {msg}',
+          })
         : pino.destination({ dest: 1, sync: true });
     // pino-http's options carry the logger's; no request is logged (autoLogging off): the API's
     // answers are counted in /metrics, and a line per request would drown the ones that matter.

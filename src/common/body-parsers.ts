@@ -10,14 +10,17 @@ export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 /** A body-parser error as the domain error the one exception filter turns into HTTP. */
 function asDomainError(error: unknown, limitBytes: number): DomainError {
   const err = error as { type?: string; message?: string };
-  if (err.type === 'entity.too.large') return new DomainError('payload-too-large', `request body is larger than ${limitBytes} bytes`);
+  if (err.type === 'entity.too.large')
+    return new DomainError('payload-too-large', `request body is larger than ${limitBytes} bytes`);
   if (err.type === 'entity.parse.failed') return new DomainError('validation-failed', 'request body is not valid JSON');
   return new DomainError('validation-failed', err.message ?? 'bad request body');
 }
 
 /** Runs a body-parser; its failure rejects, which Nest hands to the exception filter (next(err) would bypass it). */
 function parse(parser: RequestHandler, limitBytes: number, req: Request, res: Response): Promise<void> {
-  return new Promise((resolve, reject) => parser(req, res, (error?: unknown) => (error ? reject(asDomainError(error, limitBytes)) : resolve())));
+  return new Promise((resolve, reject) =>
+    parser(req, res, (error?: unknown) => (error ? reject(asDomainError(error, limitBytes)) : resolve())),
+  );
 }
 
 const webhookParser = text({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES });

@@ -14,7 +14,8 @@ export class BoundedWorkQueue {
   private readonly waiting: Waiting[] = [];
 
   constructor(readonly concurrency: number) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
 
   get active(): number {

@@ -23,8 +23,15 @@ export class OperatorGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
     if (this.access.isOperator(req.headers.authorization)) return true;
-    if (!this.access.tokenConfigured) throw new DomainError('not-found', `${req.method} ${req.path} is served only with --admin-token (or in dev mode)`);
-    context.switchToHttp().getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="session-rebuilder operators"');
+    if (!this.access.tokenConfigured)
+      throw new DomainError(
+        'not-found',
+        `${req.method} ${req.path} is served only with --admin-token (or in dev mode)`,
+      );
+    context
+      .switchToHttp()
+      .getResponse<Response>()
+      .setHeader('WWW-Authenticate', 'Bearer realm="session-rebuilder operators"');
     throw new DomainError('unauthorized', 'an operator endpoint: send Authorization: Bearer <the --admin-token>');
   }
 }

@@ -1,6 +1,13 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerLimitDetail,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
 import { MetricsService } from '../observability/metrics.service';
 import { DomainError } from './domain-error';
 
@@ -20,9 +27,15 @@ export class RateLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     this.metrics.rateLimited(context.getHandler().name);
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
-    throw new DomainError('too-many-requests', `too many requests from this address: at most ${detail.limit} a minute; retry after ${retryAfter} s`);
+    throw new DomainError(
+      'too-many-requests',
+      `too many requests from this address: at most ${detail.limit} a minute; retry after ${retryAfter} s`,
+    );
   }
 }

@@ -1,7 +1,11 @@
 import { ValidationError, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 import { DomainError } from './domain-error';
 
-function collect(errors: ValidationError[], prefix = '', into: Record<string, string[]> = {}): Record<string, string[]> {
+function collect(
+  errors: ValidationError[],
+  prefix = '',
+  into: Record<string, string[]> = {},
+): Record<string, string[]> {
   for (const error of errors) {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const messages = Object.values(error.constraints ?? {});
@@ -26,7 +30,11 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => {
       const details = collect(errors);
       const fields = Object.keys(details);
-      return new DomainError('validation-failed', `invalid ${fields.join(', ')}: ${fields.map((f) => details[f].join(', ')).join('; ')}`, details);
+      return new DomainError(
+        'validation-failed',
+        `invalid ${fields.join(', ')}: ${fields.map((f) => details[f].join(', ')).join('; ')}`,
+        details,
+      );
     },
   });
 }

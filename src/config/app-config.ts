@@ -1,4 +1,18 @@
-import { ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
@@ -24,7 +38,10 @@ export const DEFAULT_MAX_SESSIONS_PER_NODE = 500;
 export class AppConfig {
   /** LiveKit node URLs (ws:// or wss://). Empty at parse time means: start the embedded media cluster. */
   @IsArray()
-  @IsUrl({ protocols: ['ws', 'wss'], require_tld: false, require_protocol: true }, { each: true, message: 'each URL must be ws:// or wss://' })
+  @IsUrl(
+    { protocols: ['ws', 'wss'], require_tld: false, require_protocol: true },
+    { each: true, message: 'each URL must be ws:// or wss://' },
+  )
   readonly urls: readonly string[] = [];
 
   @IsString()
@@ -70,7 +87,10 @@ export class AppConfig {
 
   /** Redis shared by every backend instance (sessions, keys, locks, socket rooms); unset = in memory, one instance. */
   @IsOptional()
-  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'must be a redis:// or rediss:// URL' })
+  @IsUrl(
+    { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },
+    { message: 'must be a redis:// or rediss:// URL' },
+  )
   readonly redis: string | undefined = undefined;
 
   /**
@@ -87,7 +107,7 @@ export class AppConfig {
    */
   @IsOptional()
   @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters (it guards every session\'s name and participants)' })
+  @MinLength(16, { message: "must be at least 16 characters (it guards every session's name and participants)" })
   readonly adminToken: string | undefined = undefined;
 
   /**
@@ -160,7 +180,11 @@ export class AppConfig {
     const engine = this.media === 'livekit' ? 'real LiveKit server' : 'dev cluster';
     const mode = this.embeddedCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
     const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
-    const operators = this.adminToken ? 'operator endpoints need the admin token' : this.devMode ? 'operator endpoints open (dev mode)' : 'operator endpoints off (no --admin-token)';
+    const operators = this.adminToken
+      ? 'operator endpoints need the admin token'
+      : this.devMode
+        ? 'operator endpoints open (dev mode)'
+        : 'operator endpoints off (no --admin-token)';
     const joins = this.authSecret ? 'joins need a token from your app' : 'anyone with the link may join';
     return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}, ${operators}, ${joins}`;
   }

@@ -15,7 +15,20 @@ function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
 
 describe('parseConfig', () => {
   it('reads repeated and comma-separated --url flags, key, secret and port', () => {
-    const config = parseConfig(['--url', 'ws://127.0.0.1:7880', '--url=ws://127.0.0.1:7881,wss://media.example.com', '--api-key', 'K', '--secret', 'S', '--port', '5001'], {});
+    const config = parseConfig(
+      [
+        '--url',
+        'ws://127.0.0.1:7880',
+        '--url=ws://127.0.0.1:7881,wss://media.example.com',
+        '--api-key',
+        'K',
+        '--secret',
+        'S',
+        '--port',
+        '5001',
+      ],
+      {},
+    );
     expect(config.urls).toEqual(['ws://127.0.0.1:7880', 'ws://127.0.0.1:7881', 'wss://media.example.com']);
     assert.equal(config.apiKey, 'K');
     assert.equal(config.apiSecret, 'S');
@@ -24,7 +37,12 @@ describe('parseConfig', () => {
   });
 
   it('falls back to the environment, flags win', () => {
-    const env = { LIVEKIT_URL: 'ws://a:7880, ws://b:7880', LIVEKIT_API_KEY: 'EK', LIVEKIT_API_SECRET: 'ES', PORT: '6000' };
+    const env = {
+      LIVEKIT_URL: 'ws://a:7880, ws://b:7880',
+      LIVEKIT_API_KEY: 'EK',
+      LIVEKIT_API_SECRET: 'ES',
+      PORT: '6000',
+    };
     const fromEnv = parseConfig([], env);
     expect(fromEnv.urls).toEqual(['ws://a:7880', 'ws://b:7880']);
     expect([fromEnv.apiKey, fromEnv.apiSecret, fromEnv.port]).toEqual(['EK', 'ES', 6000]);
@@ -47,7 +65,17 @@ describe('parseConfig', () => {
   });
 
   it('names every bad value at once and never the secret', () => {
-    const found = problems(['--url', 'http://x', '--url', 'ws://ok:1', '--secret', 'hunter2-secret', '--port', '70000', '--bogus']);
+    const found = problems([
+      '--url',
+      'http://x',
+      '--url',
+      'ws://ok:1',
+      '--secret',
+      'hunter2-secret',
+      '--port',
+      '70000',
+      '--bogus',
+    ]);
     assert.equal(found.length, 4, found.join('\n'));
     assert.ok(found.some((p) => p === 'unknown option "--bogus"'));
     assert.ok(found.some((p) => p.startsWith('--url') && p.includes('http://x')));
@@ -58,32 +86,52 @@ describe('parseConfig', () => {
 
   it('a missing secret with --url is named, and a flag without value too', () => {
     const found = problems(['--url', 'ws://a:1', '--api-key', 'K', '--port']);
-    assert.ok(found.some((p) => p.startsWith('--secret')), found.join('\n'));
-    assert.ok(found.some((p) => p === '--port needs a value'), found.join('\n'));
+    assert.ok(
+      found.some((p) => p.startsWith('--secret')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p === '--port needs a value'),
+      found.join('\n'),
+    );
   });
 
   it('refuses a dev base port that leaves no room for every dev node', () => {
     const found = problems(['--dev-base-port', '65535', '--dev-nodes', '2']);
-    expect(found).toEqual(['--dev-base-port: 2 nodes from port 65535 would need port 65536; the last must be at most 65535']);
+    expect(found).toEqual([
+      '--dev-base-port: 2 nodes from port 65535 would need port 65536; the last must be at most 65535',
+    ]);
     assert.equal(parseConfig(['--dev-base-port', '65534', '--dev-nodes', '2'], {}).devBasePort, 65534);
   });
 
   it('refuses the same url twice', () => {
-    assert.ok(problems(['--url', 'ws://a:1,ws://a:1', '--api-key', 'K', '--secret', 'S']).some((p) => p.includes('twice')));
+    assert.ok(
+      problems(['--url', 'ws://a:1,ws://a:1', '--api-key', 'K', '--secret', 'S']).some((p) => p.includes('twice')),
+    );
   });
 
   it('takes --redis or REDIS_URL (the flag wins) and refuses what is not a redis:// URL', () => {
     const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
-    expect(parseConfig([...base, '--redis', 'redis://127.0.0.1:6379'], { REDIS_URL: 'redis://other:1' }).redis).toBe('redis://127.0.0.1:6379');
+    expect(parseConfig([...base, '--redis', 'redis://127.0.0.1:6379'], { REDIS_URL: 'redis://other:1' }).redis).toBe(
+      'redis://127.0.0.1:6379',
+    );
     expect(parseConfig(base, { REDIS_URL: 'redis://127.0.0.1:6380' }).redis).toBe('redis://127.0.0.1:6380');
     expect(parseConfig(base, {}).redis).toBeUndefined();
-    expect(problems([...base, '--redis', 'http://127.0.0.1:6379'])).toEqual(['--redis / REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379")']);
+    expect(problems([...base, '--redis', 'http://127.0.0.1:6379'])).toEqual([
+      '--redis / REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379")',
+    ]);
   });
 
   it('takes --cors-origin (repeatable, or comma-separated in CORS_ORIGIN) and refuses what is not a bare origin', () => {
     const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
-    expect(parseConfig([...base, '--cors-origin', 'https://a.example', '--cors-origin', 'http://localhost:5173/'], {}).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
-    expect(parseConfig(base, { CORS_ORIGIN: 'https://a.example,https://b.example' }).corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(
+      parseConfig([...base, '--cors-origin', 'https://a.example', '--cors-origin', 'http://localhost:5173/'], {})
+        .corsOrigins,
+    ).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(parseConfig(base, { CORS_ORIGIN: 'https://a.example,https://b.example' }).corsOrigins).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
     expect(parseConfig(base, {}).corsOrigins).toEqual([]);
     expect(problems([...base, '--cors-origin', 'https://a.example/app', '--cors-origin', 'ftp://x'])).toEqual([
       '--cors-origin / CORS_ORIGIN: each must be an origin, http(s)://host[:port] with no path (got ["https://a.example/app","ftp://x"])',
@@ -97,7 +145,9 @@ describe('parseConfig', () => {
     expect(config.adminToken).toBe(token);
     expect(config.describe()).toContain('operator endpoints need the admin token');
     expect(config.describe()).not.toContain(token);
-    expect(parseConfig(base, { ADMIN_TOKEN: 'from-the-environment-0123' }).adminToken).toBe('from-the-environment-0123');
+    expect(parseConfig(base, { ADMIN_TOKEN: 'from-the-environment-0123' }).adminToken).toBe(
+      'from-the-environment-0123',
+    );
     expect(parseConfig(base, {}).describe()).toContain('operator endpoints off (no --admin-token)');
     expect(problems([...base, '--admin-token', 'short-secret'])).toEqual([
       "--admin-token / ADMIN_TOKEN: must be at least 16 characters (it guards every session's name and participants)",
@@ -113,7 +163,9 @@ describe('parseConfig', () => {
     expect(config.describe()).not.toContain(secret);
     expect(parseConfig(base, { AUTH_SECRET: secret }).authSecret).toBe(secret);
     expect(parseConfig(base, {}).describe()).toContain('anyone with the link may join');
-    expect(problems([...base, '--auth-secret', 'too-short-secret'])).toEqual(['--auth-secret / AUTH_SECRET: must be at least 32 characters (an HS256 key)']);
+    expect(problems([...base, '--auth-secret', 'too-short-secret'])).toEqual([
+      '--auth-secret / AUTH_SECRET: must be at least 32 characters (an HS256 key)',
+    ]);
   });
 
   it('takes --auth-max-age or AUTH_MAX_AGE in seconds (the flag wins), 24 h by default, 0 for none, and names a bad value', () => {
@@ -126,16 +178,33 @@ describe('parseConfig', () => {
       '--port / PORT: must be an integer between 0 and 65535 (got "x")',
       '--auth-max-age / AUTH_MAX_AGE: must be a number of seconds >= 0 (0: no maximum) (got "10m")',
     ]);
-    expect(problems(base, { AUTH_MAX_AGE: '-5' })).toEqual(['--auth-max-age / AUTH_MAX_AGE: must be a number of seconds >= 0 (0: no maximum) (got "-5")']);
+    expect(problems(base, { AUTH_MAX_AGE: '-5' })).toEqual([
+      '--auth-max-age / AUTH_MAX_AGE: must be a number of seconds >= 0 (0: no maximum) (got "-5")',
+    ]);
   });
 
   it('limits: --rate-limit, --max-sockets-per-address, --max-participants (or env) with defaults, 0 for none; --trust-proxy', () => {
     const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
     const defaults = parseConfig(base, {});
-    expect([defaults.rateLimit, defaults.maxSocketsPerAddress, defaults.maxParticipants, defaults.trustProxy]).toEqual([60, 32, 100, ['loopback']]);
-    const set = parseConfig([...base, '--rate-limit', '0', '--max-sockets-per-address', '5', '--trust-proxy', '10.0.0.0/8, loopback'], { MAX_PARTICIPANTS: '1000' });
-    expect([set.rateLimit, set.maxSocketsPerAddress, set.maxParticipants, set.trustProxy]).toEqual([0, 5, 1000, ['10.0.0.0/8', 'loopback']]);
-    expect(problems([...base, '--rate-limit', '-1', '--max-participants', '1001', '--trust-proxy', 'everyone'])).toEqual([
+    expect([defaults.rateLimit, defaults.maxSocketsPerAddress, defaults.maxParticipants, defaults.trustProxy]).toEqual([
+      60,
+      32,
+      100,
+      ['loopback'],
+    ]);
+    const set = parseConfig(
+      [...base, '--rate-limit', '0', '--max-sockets-per-address', '5', '--trust-proxy', '10.0.0.0/8, loopback'],
+      { MAX_PARTICIPANTS: '1000' },
+    );
+    expect([set.rateLimit, set.maxSocketsPerAddress, set.maxParticipants, set.trustProxy]).toEqual([
+      0,
+      5,
+      1000,
+      ['10.0.0.0/8', 'loopback'],
+    ]);
+    expect(
+      problems([...base, '--rate-limit', '-1', '--max-participants', '1001', '--trust-proxy', 'everyone']),
+    ).toEqual([
       '--rate-limit / RATE_LIMIT: must be an integer >= 0 (0: no limit) (got "-1")',
       '--max-participants / MAX_PARTICIPANTS: must be an integer between 0 and 1000 (0: no cap) (got "1001")',
       '--trust-proxy / TRUST_PROXY: must be loopback, linklocal, uniquelocal, or addresses / subnets, comma-separated (got "everyone")',
@@ -156,11 +225,15 @@ describe('parseConfig', () => {
     ]);
     expect(parseConfig(['--host', '0.0.0.0', '--dev'], {}).host).toBe('0.0.0.0');
     for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) expect(isLoopbackHost(host)).toBe(true);
-    for (const host of ['0.0.0.0', '10.0.0.5', 'example.com', '::', '128.0.0.1']) expect(isLoopbackHost(host)).toBe(false);
+    for (const host of ['0.0.0.0', '10.0.0.5', 'example.com', '::', '128.0.0.1'])
+      expect(isLoopbackHost(host)).toBe(false);
   });
 
   it('never shows a Redis password in the start-up line', () => {
-    const config = parseConfig(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://user:hunter2@127.0.0.1:6379'], {});
+    const config = parseConfig(
+      ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://user:hunter2@127.0.0.1:6379'],
+      {},
+    );
     expect(config.describe()).toContain('redis://user:***@127.0.0.1:6379');
     expect(config.describe()).not.toContain('hunter2');
   });
@@ -168,7 +241,10 @@ describe('parseConfig', () => {
   it('redacts a Redis password given as a query parameter (ioredis takes ?password=) as well as in the userinfo, and nothing else', () => {
     const cases: Array<[string, string]> = [
       ['redis://127.0.0.1:6379/0?password=hunter2', 'redis://127.0.0.1:6379/0?password=***'],
-      ['rediss://cache.example:6380/2?tls=true&password=hun%26ter2&family=6', 'rediss://cache.example:6380/2?tls=true&password=***&family=6'],
+      [
+        'rediss://cache.example:6380/2?tls=true&password=hun%26ter2&family=6',
+        'rediss://cache.example:6380/2?tls=true&password=***&family=6',
+      ],
       ['redis://h:1?sentinelPassword=hunter2&name=mymaster', 'redis://h:1?sentinelPassword=***&name=mymaster'],
       ['redis://h:1?pass%77ord=hunter2', 'redis://h:1?pass%77ord=***'], // what ioredis reads as password after decoding
       ['redis://user:hunter2@127.0.0.1:6379', 'redis://user:***@127.0.0.1:6379'],
@@ -181,7 +257,10 @@ describe('parseConfig', () => {
       ['redis://[::1]:6379/0?family=6', 'redis://[::1]:6379/0?family=6'],
     ];
     for (const [url, shown] of cases) expect([url, redactUrl(url)]).toEqual([url, shown]);
-    const config = parseConfig(['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://127.0.0.1:6379/0?password=hunter2'], {});
+    const config = parseConfig(
+      ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S', '--redis', 'redis://127.0.0.1:6379/0?password=hunter2'],
+      {},
+    );
     expect(config.describe()).toContain('sessions in Redis at redis://127.0.0.1:6379/0?password=***');
     expect(config.describe()).not.toContain('hunter2');
   });

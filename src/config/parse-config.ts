@@ -123,18 +123,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     authSecret: flag('auth-secret') ?? (env.AUTH_SECRET || undefined),
     authMaxAge: toInt(flag('auth-max-age') ?? env.AUTH_MAX_AGE, DEFAULT_AUTH_MAX_AGE_SECONDS),
     rateLimit: toInt(flag('rate-limit') ?? env.RATE_LIMIT, DEFAULT_RATE_LIMIT),
-    maxSocketsPerAddress: toInt(flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS, DEFAULT_MAX_SOCKETS_PER_ADDRESS),
+    maxSocketsPerAddress: toInt(
+      flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
+      DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+    ),
     maxParticipants: toInt(flag('max-participants') ?? env.MAX_PARTICIPANTS, DEFAULT_MAX_PARTICIPANTS),
-    maxSessionsPerNode: toInt(flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE, DEFAULT_MAX_SESSIONS_PER_NODE),
+    maxSessionsPerNode: toInt(
+      flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE,
+      DEFAULT_MAX_SESSIONS_PER_NODE,
+    ),
     trustProxy: splitList(flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback')),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
   };
-  if (!embeddedCluster && flag('media') !== undefined) problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
+  if (!embeddedCluster && flag('media') !== undefined)
+    problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
   // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
   const lastDevPort = draft.devBasePort + draft.devNodes - 1;
   if (embeddedCluster && draft.devBasePort > 0 && lastDevPort > 65_535) {
-    problems.push(`${SOURCES.devBasePort}: ${draft.devNodes} nodes from port ${draft.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`);
+    problems.push(
+      `${SOURCES.devBasePort}: ${draft.devNodes} nodes from port ${draft.devBasePort} would need port ${lastDevPort}; the last must be at most 65535`,
+    );
   }
   if (embeddedCluster && !draft.dev && !isLoopbackHost(draft.host)) {
     problems.push(
@@ -163,11 +172,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     urls: urls.filter((url) => !validUrl(url)),
   };
   const badOrigins = draft.corsOrigins.filter((origin) => !validOrigin(origin));
-  if (badOrigins.length > 0) problems.push(`${SOURCES.corsOrigins}: each must be an origin, http(s)://host[:port] with no path (got ${JSON.stringify(badOrigins)})`);
+  if (badOrigins.length > 0)
+    problems.push(
+      `${SOURCES.corsOrigins}: each must be an origin, http(s)://host[:port] with no path (got ${JSON.stringify(badOrigins)})`,
+    );
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
-    const value = error.property === 'redis' && typeof error.value === 'string' ? redactUrl(error.value) : (raw[error.property] ?? error.value);
-    const shown = ['apiSecret', 'adminToken', 'authSecret'].includes(error.property) || value === '' ? '' : ` (got ${JSON.stringify(value)})`;
+    const value =
+      error.property === 'redis' && typeof error.value === 'string'
+        ? redactUrl(error.value)
+        : (raw[error.property] ?? error.value);
+    const shown =
+      ['apiSecret', 'adminToken', 'authSecret'].includes(error.property) || value === ''
+        ? ''
+        : ` (got ${JSON.stringify(value)})`;
     problems.push(`${source}: ${[...new Set(Object.values(error.constraints ?? {}))].join(', ')}${shown}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -36,7 +36,11 @@ export class AppEvents {
 
 /** `@OnEvent` whose handler must take the event's payload: a handler of another shape does not compile. */
 export function OnAppEvent<K extends AppEventName>(name: K) {
-  return <T extends (payload: AppEventMap[K]) => unknown>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): void => {
+  return <T extends (payload: AppEventMap[K]) => unknown>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): void => {
     OnEvent(name)(target, key, descriptor);
   };
 }

@@ -34,7 +34,9 @@ export class DrainService {
     const rebuildsUnfinished = await this.rebuilds.whenIdle(rebuildTimeoutMs);
     const socketsClosed = this.push.closeAllConnections();
     const report = { rebuildsUnfinished, socketsClosed, durationMs: Date.now() - started };
-    this.logger.warn(`drained in ${report.durationMs} ms: ${socketsClosed} socket(s) closed, ${rebuildsUnfinished} rebuild(s) left unfinished`);
+    this.logger.warn(
+      `drained in ${report.durationMs} ms: ${socketsClosed} socket(s) closed, ${rebuildsUnfinished} rebuild(s) left unfinished`,
+    );
     return report;
   }
 }

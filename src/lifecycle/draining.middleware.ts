@@ -3,7 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { sendApiError } from '../common/api-error';
 import { DrainService } from './drain.service';
 
-export const DRAINING_MESSAGE = 'this backend instance is shutting down; try again (behind a load balancer another instance answers)';
+export const DRAINING_MESSAGE =
+  'this backend instance is shutting down; try again (behind a load balancer another instance answers)';
 
 /** While draining, every API call and /health answer 503 (a load balancer stops sending); webhooks are still taken. */
 @Injectable()

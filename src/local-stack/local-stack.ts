@@ -70,7 +70,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const redis = await startRedisProcess(dir, await freePort());
     cleanups.push(() => redis.stop());
 
-    const media = await startMediaCluster(options.media, { nodes: options.nodes, apiKey, apiSecret, webhookUrl: `http://127.0.0.1:${port}/webhooks/livekit` });
+    const media = await startMediaCluster(options.media, {
+      nodes: options.nodes,
+      apiKey,
+      apiSecret,
+      webhookUrl: `http://127.0.0.1:${port}/webhooks/livekit`,
+    });
     cleanups.push(() => media.stop());
 
     const base = await findFreePortRange(options.instances);
@@ -90,11 +95,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       '--dev',
       ...(options.instanceArgs ?? []),
     ];
-    const instances = Array.from({ length: options.instances }, (_, i) => new InstanceProcess(`instance-${i + 1}`, base + i, args(base + i), log));
+    const instances = Array.from(
+      { length: options.instances },
+      (_, i) => new InstanceProcess(`instance-${i + 1}`, base + i, args(base + i), log),
+    );
     cleanups.push(() => Promise.all(instances.map((instance) => instance.stop())).then(() => undefined));
     await Promise.all(instances.map((instance) => instance.start()));
 
-    const nginx = await startNginx({ dir, port, upstreams: instances.map((i) => i.port), sticky: true, failTimeoutSec: 5 });
+    const nginx = await startNginx({
+      dir,
+      port,
+      upstreams: instances.map((i) => i.port),
+      sticky: true,
+      failTimeoutSec: 5,
+    });
     cleanups.push(() => nginx.stop());
     return { url: `http://127.0.0.1:${port}`, instances, media, redis, nginx, apiKey, apiSecret, stop };
   } catch (error) {
@@ -151,13 +165,15 @@ class InstanceProcess implements BackendInstance {
     child.stderr!.on('data', onData);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      if (!this.alive()) throw new Error(`${this.name} exited while starting (code ${child.exitCode ?? child.signalCode})`);
+      if (!this.alive())
+        throw new Error(`${this.name} exited while starting (code ${child.exitCode ?? child.signalCode})`);
       try {
         if ((await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(500) })).ok) return;
       } catch {
         /* not listening yet */
       }
-      if (Date.now() > deadline) throw new Error(`${this.name} did not answer ${this.url}/health within ${START_TIMEOUT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} did not answer ${this.url}/health within ${START_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

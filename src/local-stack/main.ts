@@ -39,8 +39,12 @@ function integer(raw: unknown, flag: string, fallback: number, min: number, max:
 
 function printLayout(stack: LocalStack): void {
   console.log(`redis     ${stack.redis.url} pid ${stack.redis.pid()}`);
-  for (const instance of stack.instances) console.log(`${instance.name} ${instance.url} pid ${instance.pid() ?? '- (dead)'}`);
-  for (const node of stack.media.nodes()) console.log(`${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.state === 'running' ? '' : ` (${node.state})`}`);
+  for (const instance of stack.instances)
+    console.log(`${instance.name} ${instance.url} pid ${instance.pid() ?? '- (dead)'}`);
+  for (const node of stack.media.nodes())
+    console.log(
+      `${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.state === 'running' ? '' : ` (${node.state})`}`,
+    );
   console.log(`nginx     ${stack.url} pid ${stack.nginx.pid}`);
 }
 
@@ -83,7 +87,8 @@ async function main(): Promise<void> {
   const nodes = integer(parsed.values.nodes, '--nodes', 2, 1, 8, problems);
   const port = integer(parsed.values.port, '--port', 5000, 0, 65535, problems);
   const media = parsed.values.media ?? 'dev';
-  if (media !== 'dev' && media !== 'livekit') problems.push(`--media must be dev or livekit (got ${JSON.stringify(media)})`);
+  if (media !== 'dev' && media !== 'livekit')
+    problems.push(`--media must be dev or livekit (got ${JSON.stringify(media)})`);
   if (problems.length > 0) {
     console.error(`cluster: bad configuration:\n  - ${problems.join('\n  - ')}\n\n${USAGE}`);
     process.exit(2);
@@ -99,7 +104,8 @@ async function main(): Promise<void> {
       media: media as 'dev' | 'livekit',
       onLog: (line) => {
         // Rebuilds and node verdicts always show; the rest with --verbose.
-        if (verbose || /rebuilt|waiting for a node| -> (down|up|suspect)|unreachable|reachable again/.test(line)) console.log(line);
+        if (verbose || /rebuilt|waiting for a node| -> (down|up|suspect)|unreachable|reachable again/.test(line))
+          console.log(line);
       },
     });
   } catch (error) {
@@ -109,7 +115,10 @@ async function main(): Promise<void> {
   printLayout(stack);
   console.log(`\nopen ${stack.url} (every instance serves every session); commands: ${COMMANDS}`);
 
-  runCommandLoop(() => stack.stop(), (line) => runCommand(stack, line));
+  runCommandLoop(
+    () => stack.stop(),
+    (line) => runCommand(stack, line),
+  );
 }
 
 void main();

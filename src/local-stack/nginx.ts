@@ -63,17 +63,21 @@ export interface NginxProcess {
 
 /** Starts Debian's nginx with a generated config; fails with what to install when it is missing. */
 export async function startNginx(options: NginxOptions): Promise<NginxProcess> {
-  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(options.dir, sub), { recursive: true });
+  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(options.dir, sub), { recursive: true });
   const conf = join(options.dir, 'nginx.conf');
   writeFileSync(conf, nginxConfig(options));
   const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', options.dir], { stdio: 'ignore' });
   await new Promise<void>((resolve, reject) => {
-    child.once('error', (error) => reject(new Error(`nginx could not be started: ${error.message} (Debian: apt-get install nginx)`)));
+    child.once('error', (error) =>
+      reject(new Error(`nginx could not be started: ${error.message} (Debian: apt-get install nginx)`)),
+    );
     child.once('spawn', () => resolve());
   });
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with code ${child.exitCode}; see ${options.dir}/nginx-error.log`);
+    if (child.exitCode !== null)
+      throw new Error(`nginx exited with code ${child.exitCode}; see ${options.dir}/nginx-error.log`);
     try {
       await fetch(`http://127.0.0.1:${options.port}/`, { signal: AbortSignal.timeout(500) });
       break;

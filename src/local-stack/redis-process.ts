@@ -14,7 +14,9 @@ export interface RedisProcess {
 export function requireRedisServer(): void {
   const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-server is not installed; it is needed for several backend instances (Debian: apt-get install redis-server)');
+    throw new Error(
+      'redis-server is not installed; it is needed for several backend instances (Debian: apt-get install redis-server)',
+    );
   }
 }
 
@@ -23,9 +25,26 @@ export async function startRedisProcess(dir: string, port: number): Promise<Redi
   requireRedisServer();
   let child: ChildProcess | undefined;
   const start = async () => {
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = proc;
     await new Promise<void>((resolve, reject) => {
       let output = '';

@@ -20,7 +20,18 @@ describe('parseCliOptions', () => {
 
   it('takes flags (spaced or with =) over the environment', () => {
     const parsed = parseCliOptions(
-      ['--nodes', '3', '--port=9000', '--api-key', 'K', '--secret', 'S', '--webhook', 'http://127.0.0.1:5000/webhooks/livekit', '--quiet'],
+      [
+        '--nodes',
+        '3',
+        '--port=9000',
+        '--api-key',
+        'K',
+        '--secret',
+        'S',
+        '--webhook',
+        'http://127.0.0.1:5000/webhooks/livekit',
+        '--quiet',
+      ],
       { LIVEKIT_API_KEY: 'envkey', LIVEKIT_API_SECRET: 'envsecret' },
     );
     assert.equal(parsed.kind, 'run');
@@ -44,11 +55,21 @@ describe('parseCliOptions', () => {
   });
 
   it('names every bad value at once, by the flag the user typed', () => {
-    const parsed = parseCliOptions(['--nodes', 'many', '--port', '70000', '--webhook', 'ftp://x', '--empty-timeout', '-1', '--bogus', '--secret'], {});
+    const parsed = parseCliOptions(
+      ['--nodes', 'many', '--port', '70000', '--webhook', 'ftp://x', '--empty-timeout', '-1', '--bogus', '--secret'],
+      {},
+    );
     assert.equal(parsed.kind, 'error');
     if (parsed.kind !== 'error') return;
     const text = parsed.problems.join('\n');
-    for (const fragment of ['--nodes must be a number', '--port must be', '--webhook must be an http(s) URL', '--empty-timeout must be', 'unknown option "--bogus"', '--secret needs a value']) {
+    for (const fragment of [
+      '--nodes must be a number',
+      '--port must be',
+      '--webhook must be an http(s) URL',
+      '--empty-timeout must be',
+      'unknown option "--bogus"',
+      '--secret needs a value',
+    ]) {
       assert.match(text, new RegExp(fragment.replace(/[()]/g, '\\$&')));
     }
     assert.equal(parsed.problems.length, 6);

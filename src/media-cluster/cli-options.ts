@@ -52,7 +52,9 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
   const problems = parsed.problems;
   const quiet = parsed.values.quiet === true;
   const values = new Map<ValueFlag, string>(
-    Object.entries(parsed.values).flatMap(([name, value]) => (typeof value === 'string' && value !== '' ? [[`--${name}` as ValueFlag, value]] : [])),
+    Object.entries(parsed.values).flatMap(([name, value]) =>
+      typeof value === 'string' && value !== '' ? [[`--${name}` as ValueFlag, value]] : [],
+    ),
   );
 
   const number = (flag: ValueFlag, fallback: number): number => {
@@ -85,7 +87,11 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv): CliPars
     }),
   );
   const engine = values.get('--engine') ?? 'dev';
-  if (engine !== 'dev' && engine !== 'livekit') problems.push(`--engine must be dev or livekit (got ${JSON.stringify(engine)})`);
+  if (engine !== 'dev' && engine !== 'livekit')
+    problems.push(`--engine must be dev or livekit (got ${JSON.stringify(engine)})`);
   if (problems.length > 0) return { kind: 'error', problems };
-  return { kind: 'run', options: { cluster, engine: engine as MediaEngine, quiet, defaultSecret: secret === undefined } };
+  return {
+    kind: 'run',
+    options: { cluster, engine: engine as MediaEngine, quiet, defaultSecret: secret === undefined },
+  };
 }

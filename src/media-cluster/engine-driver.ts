@@ -13,5 +13,10 @@ export interface EngineDriver {
   /** Throws, saying what to install, when this machine cannot run the engine's nodes. */
   assertRunnable(): void;
   /** `node-1` ... `node-N` on basePort, basePort + 1, ...; `dispose` runs once every node has stopped. */
-  nodeProcesses(count: number, basePort: number, settings: NodeSettings, onLog: (line: string) => void): Promise<{ processes: NodeProcess[]; dispose?: () => void }>;
+  nodeProcesses(
+    count: number,
+    basePort: number,
+    settings: NodeSettings,
+    onLog: (line: string) => void,
+  ): Promise<{ processes: NodeProcess[]; dispose?: () => void }>;
 }

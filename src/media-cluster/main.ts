@@ -59,13 +59,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const { cluster: options, engine, quiet, defaultSecret } = parsed.options;
-  const cluster = await startMediaCluster(engine, { ...options, onLog: quiet ? undefined : (line) => console.log(line) });
+  const cluster = await startMediaCluster(engine, {
+    ...options,
+    onLog: quiet ? undefined : (line) => console.log(line),
+  });
   const secret = defaultSecret ? `secret "${options.apiSecret}"` : 'secret as given';
   console.log(`${ENGINE_NAMES[engine]} up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
   printNodes(cluster);
   console.log(`commands: ${COMMANDS}`);
 
-  runCommandLoop(() => cluster.stop(), (line) => runCommand(cluster, line));
+  runCommandLoop(
+    () => cluster.stop(),
+    (line) => runCommand(cluster, line),
+  );
 }
 
 main().catch((error) => {

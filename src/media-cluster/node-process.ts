@@ -89,7 +89,9 @@ export abstract class NodeProcess {
       };
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        settle(new NodeStartError(`${this.name} did not listen within ${launch.readyTimeoutMs} ms${this.tail()}`, false));
+        settle(
+          new NodeStartError(`${this.name} did not listen within ${launch.readyTimeoutMs} ms${this.tail()}`, false),
+        );
       }, launch.readyTimeoutMs);
       const readyLine = 'line' in launch.ready ? launch.ready.line : undefined;
       const onLine = (line: string) => {
@@ -100,14 +102,21 @@ export abstract class NodeProcess {
       createInterface({ input: child.stdout! }).on('line', onLine);
       createInterface({ input: child.stderr! }).on('line', onLine);
       child.stdin?.on('error', () => undefined);
-      child.once('error', (error) => settle(new NodeStartError(`${this.name} could not be spawned: ${error.message}`, false)));
+      child.once('error', (error) =>
+        settle(new NodeStartError(`${this.name} could not be spawned: ${error.message}`, false)),
+      );
       child.once('exit', (code, signal) => {
         if (this.child === child) this.child = undefined;
         const wasRunning = this.current !== 'dead';
         this.current = 'dead';
         if (!settled) {
           const portInUse = code !== null && code === launch.portInUseExitCode;
-          settle(new NodeStartError(`${this.name} exited (${signal ?? `code ${code}`}) before listening${this.tail()}`, portInUse));
+          settle(
+            new NodeStartError(
+              `${this.name} exited (${signal ?? `code ${code}`}) before listening${this.tail()}`,
+              portInUse,
+            ),
+          );
         } else if (wasRunning && signal !== 'SIGKILL') {
           this.onLog(`[${this.name}] exited on its own (${signal ?? `code ${code}`})`);
         }

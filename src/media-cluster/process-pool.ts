@@ -55,7 +55,9 @@ export class ProcessPool implements MediaCluster {
 
   private find(node: string): NodeProcess {
     const wanted = normalizeNodeRef(node);
-    const found = this.processes.find((candidate) => candidate.name === wanted || normalizeNodeRef(candidate.url) === wanted);
+    const found = this.processes.find(
+      (candidate) => candidate.name === wanted || normalizeNodeRef(candidate.url) === wanted,
+    );
     if (!found) {
       const known = this.processes.map((candidate) => `${candidate.name} (${candidate.url})`).join(', ');
       throw new Error(`Unknown media node "${node}"; known: ${known}`);

@@ -14,7 +14,10 @@ const PORT_RANGE_ATTEMPTS = 3;
 
 const ENGINES: Record<MediaEngine, EngineDriver> = { dev: DEV_ENGINE, livekit: LIVEKIT_ENGINE };
 
-export type OptionNames = Record<'nodes' | 'basePort' | 'apiKey' | 'apiSecret' | 'webhookUrl' | 'emptyTimeoutSec', string>;
+export type OptionNames = Record<
+  'nodes' | 'basePort' | 'apiKey' | 'apiSecret' | 'webhookUrl' | 'emptyTimeoutSec',
+  string
+>;
 const OPTION_NAMES: OptionNames = {
   nodes: 'nodes',
   basePort: 'basePort',
@@ -29,7 +32,8 @@ export function validateMediaClusterOptions(options: MediaClusterOptions, names:
   const problems: string[] = [];
   const { nodes, basePort = 0, apiKey, apiSecret, webhookUrl, emptyTimeoutSec } = options;
   const nodeCount = Number.isInteger(nodes) && nodes >= 1 && nodes <= MAX_NODES ? nodes : undefined;
-  if (nodeCount === undefined) problems.push(`${names.nodes} must be an integer from 1 to ${MAX_NODES} (got ${String(nodes)})`);
+  if (nodeCount === undefined)
+    problems.push(`${names.nodes} must be an integer from 1 to ${MAX_NODES} (got ${String(nodes)})`);
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + (nodeCount ?? 1) - 1 > 65_535) {
     problems.push(`${names.basePort} must be 0 or a port that leaves room for every node (got ${String(basePort)})`);
   }

@@ -105,7 +105,12 @@ export class LiveKitRoomServiceApi implements LiveKitRoomApi {
       return await fn(client);
     } catch (error) {
       const kind = transportKind(error);
-      if (kind) throw new NodeCallError(nodeUrl, kind, `RoomService on ${nodeUrl}: ${kind} (${error instanceof Error ? error.message : String(error)})`);
+      if (kind)
+        throw new NodeCallError(
+          nodeUrl,
+          kind,
+          `RoomService on ${nodeUrl}: ${kind} (${error instanceof Error ? error.message : String(error)})`,
+        );
       throw error;
     }
   }

@@ -74,13 +74,20 @@ class ScriptedProber implements NodeProber {
       case 'ok':
         return Promise.resolve({ ok: true, latencyMs: 1 });
       case 'slow':
-        return new Promise((resolve) => this.clock.setTimeout(() => resolve({ ok: true, latencyMs: this.slowMs }), this.slowMs));
+        return new Promise((resolve) =>
+          this.clock.setTimeout(() => resolve({ ok: true, latencyMs: this.slowMs }), this.slowMs),
+        );
       case 'refused':
         return Promise.resolve({ ok: false, kind: 'refused', detail: 'ECONNREFUSED', latencyMs: 1 });
       case 'status':
         return Promise.resolve({ ok: false, kind: 'status', detail: 'GET / answered 406', latencyMs: 1 });
       case 'hung':
-        return new Promise((resolve) => this.clock.setTimeout(() => resolve({ ok: false, kind: 'timeout', detail: 'given up', latencyMs: giveUpMs }), giveUpMs));
+        return new Promise((resolve) =>
+          this.clock.setTimeout(
+            () => resolve({ ok: false, kind: 'timeout', detail: 'given up', latencyMs: giveUpMs }),
+            giveUpMs,
+          ),
+        );
     }
   }
 }
@@ -98,7 +105,10 @@ async function run(clock: StallableClock, ms: number): Promise<void> {
 async function setup(board?: NodeHealthBoard) {
   const clock = new StallableClock();
   const prober = new ScriptedProber(clock);
-  const config = parseConfig(['--url', 'ws://node-a:7880', '--api-key', 'spec-key', '--secret', 'spec-secret-spec-secret-spec-secret'], {});
+  const config = parseConfig(
+    ['--url', 'ws://node-a:7880', '--api-key', 'spec-key', '--secret', 'spec-secret-spec-secret-spec-secret'],
+    {},
+  );
   const events = new AppEvents(new EventEmitter2());
   const health = new NodeHealthService(config, prober, clock, events, board ?? new LocalNodeHealthBoard());
   const transitions: string[] = [];
@@ -110,7 +120,12 @@ async function setup(board?: NodeHealthBoard) {
 }
 
 /** Time from the node stopping to its `down`, with the loop probing as usual. */
-async function timeToDown(clock: StallableClock, health: NodeHealthService, url: string, limitMs: number): Promise<number> {
+async function timeToDown(
+  clock: StallableClock,
+  health: NodeHealthService,
+  url: string,
+  limitMs: number,
+): Promise<number> {
   const started = clock.now();
   while (health.status(url) !== 'down' && clock.now() - started < limitMs) await run(clock, 10);
   return clock.now() - started;
@@ -164,8 +179,14 @@ describe(NodeHealthService.name, () => {
     await run(clock, HUNG_AFTER_MS * 3);
     assert.equal(health.status(url), 'up');
     assert.ok(!transitions.some((t) => t.includes('->down')), transitions.join(', '));
-    assert.ok(transitions.some((t) => t.startsWith('up->suspect')), 'the silence was noticed');
-    assert.ok(transitions.some((t) => t.startsWith('suspect->up')), 'and cleared by the late answer');
+    assert.ok(
+      transitions.some((t) => t.startsWith('up->suspect')),
+      'the silence was noticed',
+    );
+    assert.ok(
+      transitions.some((t) => t.startsWith('suspect->up')),
+      'and cleared by the late answer',
+    );
     health.onModuleDestroy();
   });
 
@@ -176,7 +197,11 @@ describe(NodeHealthService.name, () => {
     // The backend is blocked 3 s (GC, a burst of work): its probe timers fire 3 s late.
     clock.stall(3 * HUNG_AFTER_MS);
     await run(clock, PROBE_INTERVAL_MS);
-    assert.notEqual(health.status(url), 'down', `3 s of backend lag counted as node silence: ${transitions.join(', ')}`);
+    assert.notEqual(
+      health.status(url),
+      'down',
+      `3 s of backend lag counted as node silence: ${transitions.join(', ')}`,
+    );
     // The node really is hung: on-time silence still finds it within the bound.
     const elapsed = await timeToDown(clock, health, url, 5_000);
     assert.equal(health.status(url), 'down');
@@ -256,7 +281,7 @@ describe(NodeHealthService.name, () => {
     health.onModuleDestroy();
   });
 
-  it('a non-200 answer and a report are not FAILURES_TO_DOWN: the report asks again at the loop\'s pace', async () => {
+  it("a non-200 answer and a report are not FAILURES_TO_DOWN: the report asks again at the loop's pace", async () => {
     const { clock, prober, health, url } = await setup();
     // A proxy answers 406 for one short window, caught by one loop probe.
     prober.behaviour = 'status';
@@ -295,15 +320,19 @@ describe(NodeHealthService.name, () => {
   it('shares its view with the other instances: on joining, and announced on every transition', async () => {
     const board = new FakeBoard();
     const { clock, prober, health, url } = await setup(board);
-    expect(board.published.map((p) => [p.announce, p.views.map((v) => `${v.url}:${v.status}`)])).toEqual([[false, [`${url}:up`]]]);
+    expect(board.published.map((p) => [p.announce, p.views.map((v) => `${v.url}:${v.status}`)])).toEqual([
+      [false, [`${url}:up`]],
+    ]);
     prober.behaviour = 'refused';
     await run(clock, PROBE_INTERVAL_MS);
     const announced = board.published.filter((p) => p.announce).flatMap((p) => p.views);
-    expect(announced.map((v) => [v.url, v.instance, v.status, v.reason])).toEqual([[url, 'host-a:1', 'down', expect.stringMatching(/refused/)]]);
+    expect(announced.map((v) => [v.url, v.instance, v.status, v.reason])).toEqual([
+      [url, 'host-a:1', 'down', expect.stringMatching(/refused/)],
+    ]);
     health.onModuleDestroy();
   });
 
-  it("another instance seeing a node down makes this one probe at once; its own answer decides", async () => {
+  it('another instance seeing a node down makes this one probe at once; its own answer decides', async () => {
     const board = new FakeBoard();
     const { prober, health, transitions, url } = await setup(board);
     // Alive here (the other instance's trouble is its own): probed at once, nothing changes.
@@ -319,7 +348,10 @@ describe(NodeHealthService.name, () => {
     assert.equal(health.status(url), 'down');
     assert.equal(transitions.at(-1), 'up->down:refused:peer');
     // What the other instance sees is there for operators.
-    expect((await health.peerViews()).map((v) => [v.instance, v.status])).toEqual([['host-b:2', 'down'], ['host-b:2', 'down']]);
+    expect((await health.peerViews()).map((v) => [v.instance, v.status])).toEqual([
+      ['host-b:2', 'down'],
+      ['host-b:2', 'down'],
+    ]);
     health.onModuleDestroy();
   });
 });

@@ -2,12 +2,24 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SingleFlight } from '../common/keyed-lock';
-import { HUNG_AFTER_MS, LOOP_LAG_ALLOWANCE_MS, MAX_PROBES_IN_FLIGHT, PROBE_GIVE_UP_MS, PROBE_INTERVAL_MS } from './node-health.policy';
+import {
+  HUNG_AFTER_MS,
+  LOOP_LAG_ALLOWANCE_MS,
+  MAX_PROBES_IN_FLIGHT,
+  PROBE_GIVE_UP_MS,
+  PROBE_INTERVAL_MS,
+} from './node-health.policy';
 import { AppEvents } from '../events/app-events';
 import type { NodeStatus, NodeTransition, ProbeFailureKind, ProbeTrigger } from '../events/node.events';
 import { NodeHealthSnapshot, NodeHealthState, ProbeResult } from './node-health.state';
 import { NODE_PROBER, NodeProber } from './node-prober';
-import { BOARD_FRESH_MS, BOARD_REFRESH_MS, NODE_HEALTH_BOARD, NodeHealthBoard, PeerNodeView } from './node-health-board';
+import {
+  BOARD_FRESH_MS,
+  BOARD_REFRESH_MS,
+  NODE_HEALTH_BOARD,
+  NodeHealthBoard,
+  PeerNodeView,
+} from './node-health-board';
 
 interface WatchedNode {
   state: NodeHealthState;
@@ -48,7 +60,14 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(NODE_HEALTH_BOARD) private readonly board: NodeHealthBoard,
   ) {
     for (const url of config.urls) {
-      this.nodes.set(url, { state: new NodeHealthState(url, clock.now()), inFlight: 0, dueAt: 0, lastTickAt: 0, lastSentAt: -Infinity, answerWaiters: new Set() });
+      this.nodes.set(url, {
+        state: new NodeHealthState(url, clock.now()),
+        inFlight: 0,
+        dueAt: 0,
+        lastTickAt: 0,
+        lastSentAt: -Infinity,
+        answerWaiters: new Set(),
+      });
     }
   }
 
@@ -111,12 +130,18 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     if (!node) return undefined;
     if (this.stopped) return node.state.status;
     let timer: TimerHandle | undefined;
-    const waited = new Promise<'waited'>((resolve) => (timer = this.clock.setTimeout(() => resolve('waited'), VERDICT_WAIT_MS)));
+    const waited = new Promise<'waited'>(
+      (resolve) => (timer = this.clock.setTimeout(() => resolve('waited'), VERDICT_WAIT_MS)),
+    );
     try {
       for (;;) {
         const answer = this.nextAnswer(url, node);
         const transition = this.nextTransition(url);
-        const result = await Promise.race([answer.promise, transition.promise.then(() => 'transition' as const), waited]);
+        const result = await Promise.race([
+          answer.promise,
+          transition.promise.then(() => 'transition' as const),
+          waited,
+        ]);
         answer.cancel();
         transition.cancel();
         const status = node.state.status;
@@ -139,7 +164,11 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     if (!node || this.stopped) return;
     const transition = node.state.markSuspect(`${cause}: ${detail} (RoomService call)`, cause, this.clock.now());
     if (transition) this.emit(url, transition, 'report');
-    this.onDemand.run(url, () => this.probe(url, 'report')).catch((error: unknown) => this.logger.error(`probe of ${url} failed: ${error instanceof Error ? error.message : String(error)}`));
+    this.onDemand
+      .run(url, () => this.probe(url, 'report'))
+      .catch((error: unknown) =>
+        this.logger.error(`probe of ${url} failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
   }
 
   private nextTransition(url: string): { promise: Promise<void>; cancel: () => void } {
@@ -153,7 +182,8 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   /** The node's next probe answer: from a probe of its own when the loop is late, else the loop's. */
   private nextAnswer(url: string, node: WatchedNode): { promise: Promise<ProbeResult>; cancel: () => void } {
     const loopLate = this.clock.now() - node.lastSentAt >= PROBE_INTERVAL_MS && node.inFlight < MAX_PROBES_IN_FLIGHT;
-    if (loopLate || this.onDemand.isRunning(url)) return { promise: this.onDemand.run(url, () => this.probe(url, 'report')), cancel: () => undefined };
+    if (loopLate || this.onDemand.isRunning(url))
+      return { promise: this.onDemand.run(url, () => this.probe(url, 'report')), cancel: () => undefined };
     let resolver!: (result: ProbeResult) => void;
     const promise = new Promise<ProbeResult>((resolve) => (resolver = resolve));
     node.answerWaiters.add(resolver);
@@ -212,18 +242,39 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
    */
   private joinBoard(board: NodeHealthBoard): void {
     const share = (views: PeerNodeView[], announce: boolean) =>
-      board.publish(views, announce).catch((error: unknown) => this.logger.debug(`node health not shared: ${error instanceof Error ? error.message : String(error)}`));
+      board
+        .publish(views, announce)
+        .catch((error: unknown) =>
+          this.logger.debug(`node health not shared: ${error instanceof Error ? error.message : String(error)}`),
+        );
     void share(this.myViews(), false);
     this.boardTimer = setInterval(() => void share(this.myViews(), false), BOARD_REFRESH_MS);
     this.boardTimer.unref();
-    this.shareTransition = (url) => void share(this.myViews().filter((view) => view.url === url), true);
+    this.shareTransition = (url) =>
+      void share(
+        this.myViews().filter((view) => view.url === url),
+        true,
+      );
     // Nothing here is waited for: while Redis is away the subscription waits for it, and the start must not.
-    board.subscribe((view) => this.peerSaw(view)).catch((error: unknown) => this.logger.warn(`not listening to other instances' node health: ${error instanceof Error ? error.message : String(error)}`));
+    board
+      .subscribe((view) => this.peerSaw(view))
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `not listening to other instances' node health: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
   }
 
   private myViews(): PeerNodeView[] {
     const at = Date.now();
-    return [...this.nodes.values()].map(({ state }) => ({ url: state.url, instance: this.board.instance, status: state.status, since: state.since, reason: state.reason, at }));
+    return [...this.nodes.values()].map(({ state }) => ({
+      url: state.url,
+      instance: this.board.instance,
+      status: state.status,
+      since: state.since,
+      reason: state.reason,
+      at,
+    }));
   }
 
   /**
@@ -234,7 +285,11 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private peerSaw(view: PeerNodeView): void {
     const node = this.nodes.get(view.url);
     if (!node || this.stopped || view.status === node.state.status || view.status === 'unknown') return;
-    this.onDemand.run(view.url, () => this.probe(view.url, 'peer')).catch((error: unknown) => this.logger.error(`probe of ${view.url} failed: ${error instanceof Error ? error.message : String(error)}`));
+    this.onDemand
+      .run(view.url, () => this.probe(view.url, 'peer'))
+      .catch((error: unknown) =>
+        this.logger.error(`probe of ${view.url} failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
   }
 
   private within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -1,7 +1,8 @@
 import type { NodeStatus, NodeTransition, ProbeFailureKind } from '../events/node.events';
 import { FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, HUNG_AFTER_MS, SUCCESSES_TO_UP } from './node-health.policy';
 
-export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; kind: ProbeFailureKind; detail: string; latencyMs: number };
+export type ProbeResult =
+  { ok: true; latencyMs: number } | { ok: false; kind: ProbeFailureKind; detail: string; latencyMs: number };
 
 export interface NodeHealthSnapshot {
   url: string;
@@ -67,7 +68,15 @@ export class NodeHealthState {
       this.consecutiveHardFailures = 0;
       this.consecutiveSuccesses++;
       const recovered = this.status === 'down' ? this.consecutiveSuccesses >= SUCCESSES_TO_UP : this.status !== 'up';
-      return recovered ? this.move('up', this.status === 'down' ? `answered ${this.consecutiveSuccesses} probes in a row` : `answered (${result.latencyMs} ms)`, now) : undefined;
+      return recovered
+        ? this.move(
+            'up',
+            this.status === 'down'
+              ? `answered ${this.consecutiveSuccesses} probes in a row`
+              : `answered (${result.latencyMs} ms)`,
+            now,
+          )
+        : undefined;
     }
     this.consecutiveSuccesses = 0;
     this.consecutiveFailures++;
@@ -77,7 +86,13 @@ export class NodeHealthState {
       return undefined;
     }
     const down = this.consecutiveHardFailures >= HARD_FAILURES_TO_DOWN || this.consecutiveFailures >= FAILURES_TO_DOWN;
-    if (down) return this.move('down', `${result.kind}: ${result.detail} (${this.consecutiveFailures} failed probe(s))`, now, result.kind);
+    if (down)
+      return this.move(
+        'down',
+        `${result.kind}: ${result.detail} (${this.consecutiveFailures} failed probe(s))`,
+        now,
+        result.kind,
+      );
     if (this.status !== 'suspect') return this.move('suspect', `${result.kind}: ${result.detail}`, now, result.kind);
     return undefined;
   }
@@ -95,9 +110,15 @@ export class NodeHealthState {
       return undefined;
     }
     if (this.silentMs >= HUNG_AFTER_MS) {
-      return this.move('down', `timeout: no answer for ${Math.round(this.silentMs)} ms (backend lag excluded)`, now, 'timeout');
+      return this.move(
+        'down',
+        `timeout: no answer for ${Math.round(this.silentMs)} ms (backend lag excluded)`,
+        now,
+        'timeout',
+      );
     }
-    if (this.silentMs >= SUSPECT_AFTER_MS && this.status === 'up') return this.move('suspect', `timeout: no answer for ${Math.round(this.silentMs)} ms`, now, 'timeout');
+    if (this.silentMs >= SUSPECT_AFTER_MS && this.status === 'up')
+      return this.move('suspect', `timeout: no answer for ${Math.round(this.silentMs)} ms`, now, 'timeout');
     return undefined;
   }
 

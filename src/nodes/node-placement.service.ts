@@ -68,7 +68,9 @@ export class NodePlacementService {
       url: node.url,
       sessions: loads.get(node.url)?.sessions ?? 0,
       participants: loads.get(node.url)?.participants ?? 0,
-      peers: views.filter((view) => view.url === node.url).map(({ instance, status, since, reason }) => ({ instance, status, since, reason })),
+      peers: views
+        .filter((view) => view.url === node.url)
+        .map(({ instance, status, since, reason }) => ({ instance, status, since, reason })),
     }));
   }
 
@@ -107,7 +109,11 @@ export class NodePlacementService {
   async reserveNode(weight: number, exclude: ReadonlySet<string> = new Set()): Promise<ReservedNode | undefined> {
     const reservation = await this.reserve(weight, exclude);
     if (!reservation) return undefined;
-    return { url: reservation.url, settle: () => this.settle(reservation), cancel: () => this.reservations.delete(reservation) };
+    return {
+      url: reservation.url,
+      settle: () => this.settle(reservation),
+      cancel: () => this.reservations.delete(reservation),
+    };
   }
 
   /** CreateRoom on one node; a failed call makes the node suspect (probed at once) and is rethrown. */
@@ -116,7 +122,9 @@ export class NodePlacementService {
       return await this.rooms.createRoom(url, roomName, settings);
     } catch (error) {
       if (error instanceof NodeCallError) this.health.reportFailure(url, error.kind, error.message);
-      this.logger.warn(`CreateRoom ${roomName} on ${url} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `CreateRoom ${roomName} on ${url} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       throw error;
     }
   }
@@ -134,7 +142,11 @@ export class NodePlacementService {
     try {
       const committed = await shared.loads;
       const loads = this.health.upNodes().map((url) => {
-        const load = { url, sessions: committed.get(url)?.sessions ?? 0, participants: committed.get(url)?.participants ?? 0 };
+        const load = {
+          url,
+          sessions: committed.get(url)?.sessions ?? 0,
+          participants: committed.get(url)?.participants ?? 0,
+        };
         for (const r of this.reservations) {
           // Settled before this read started: already in `committed`.
           if (r.url !== url || (r.settledAt !== undefined && r.settledAt <= read.startedAt)) continue;
@@ -174,6 +186,7 @@ export class NodePlacementService {
   private forgetSettled(): void {
     let oldestRead = Number.POSITIVE_INFINITY;
     for (const read of this.openReads) oldestRead = Math.min(oldestRead, read.startedAt);
-    for (const r of this.reservations) if (r.settledAt !== undefined && r.settledAt <= oldestRead) this.reservations.delete(r);
+    for (const r of this.reservations)
+      if (r.settledAt !== undefined && r.settledAt <= oldestRead) this.reservations.delete(r);
   }
 }

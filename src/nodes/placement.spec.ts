@@ -14,7 +14,13 @@ describe(pickLeastLoaded.name, () => {
   });
 
   it('keeps configuration order on a full tie', () => {
-    assert.equal(pickLeastLoaded([{ url: 'ws://x', participants: 0, sessions: 0 }, { url: 'ws://y', participants: 0, sessions: 0 }]), 'ws://x');
+    assert.equal(
+      pickLeastLoaded([
+        { url: 'ws://x', participants: 0, sessions: 0 },
+        { url: 'ws://y', participants: 0, sessions: 0 },
+      ]),
+      'ws://x',
+    );
   });
 
   it('skips excluded nodes and answers undefined when none is left', () => {
@@ -23,7 +29,7 @@ describe(pickLeastLoaded.name, () => {
     assert.equal(pickLeastLoaded([]), undefined);
   });
 
-  it('weighs the session about to be placed against each node\'s capacity', () => {
+  it("weighs the session about to be placed against each node's capacity", () => {
     // A 3-person session fits on b (2 + 3 <= 5) but not on a (4 + 3 > 5); c is excluded.
     expect(pickLeastLoaded(loads, new Set(['ws://c']), 3, 5)).toBe('ws://b');
     expect(pickLeastLoaded(loads, new Set(['ws://c']), 4, 5)).toBeUndefined();

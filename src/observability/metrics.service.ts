@@ -73,7 +73,12 @@ export class MetricsService {
   }
 
   /** A gauge read at each scrape: `collect` sets its values. */
-  gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (gauge: Gauge<L>) => void | Promise<void>): void {
+  gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect: (gauge: Gauge<L>) => void | Promise<void>,
+  ): void {
     new Gauge<L>({
       name,
       help,

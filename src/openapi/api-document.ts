@@ -2,7 +2,14 @@
 // token, a join token, or anyone), which operations exist at all (operators' endpoints without a token
 // outside dev mode, the dev tools outside dev mode: neither is served), the error answers that come with
 // each access rule, and request bodies as strict as the validation pipe (unknown fields are refused).
-import type { OpenAPIObject, OperationObject, PathItemObject, ReferenceObject, SchemaObject, SecurityRequirementObject } from '@nestjs/swagger';
+import type {
+  OpenAPIObject,
+  OperationObject,
+  PathItemObject,
+  ReferenceObject,
+  SchemaObject,
+  SecurityRequirementObject,
+} from '@nestjs/swagger';
 import { VALIDATION_OPTIONS } from '../common/validation.pipe';
 import type { AppConfig } from '../config/app-config';
 import { DEV_TOOLS_TAG, ERROR_MEANINGS, errorResponse, SECURITY } from './openapi.decorators';
@@ -14,11 +21,13 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 const OPERATOR_401 = 'no admin token, or a wrong one: send Authorization: Bearer <the --admin-token>';
 const JOIN_401 = 'no join token, or one that is not valid (signature, exp, --auth-max-age, claims)';
-const WEBHOOK_401 = "no LiveKit signature, or one that does not match the body (answered before the body is read)";
+const WEBHOOK_401 = 'no LiveKit signature, or one that does not match the body (answered before the body is read)';
 
 /** The operations of one path item, by method. */
 export function operationsOf(item: PathItemObject): Array<[HttpMethod, OperationObject]> {
-  return HTTP_METHODS.flatMap((method) => (item[method] ? [[method, item[method]] as [HttpMethod, OperationObject]] : []));
+  return HTTP_METHODS.flatMap((method) =>
+    item[method] ? [[method, item[method]] as [HttpMethod, OperationObject]] : [],
+  );
 }
 
 export function apiDocumentFor(base: OpenAPIObject, config: ApiDocsConfig): OpenAPIObject {
@@ -28,7 +37,13 @@ export function apiDocumentFor(base: OpenAPIObject, config: ApiDocsConfig): Open
     for (const [method, operation] of operationsOf(item)) {
       const schemes = new Set((operation.security ?? []).flatMap((requirement) => Object.keys(requirement)));
       const devTool = operation.tags?.includes(DEV_TOOLS_TAG) ?? false;
-      const rule = schemes.has(SECURITY.join) ? access.join : schemes.has(SECURITY.admin) ? (devTool ? access.devTool : access.operator) : undefined;
+      const rule = schemes.has(SECURITY.join)
+        ? access.join
+        : schemes.has(SECURITY.admin)
+          ? devTool
+            ? access.devTool
+            : access.operator
+          : undefined;
       if (rule === 'not served') {
         delete item[method];
         continue;
@@ -36,12 +51,16 @@ export function apiDocumentFor(base: OpenAPIObject, config: ApiDocsConfig): Open
       if (rule) {
         if (rule.security.length > 0) operation.security = rule.security;
         else delete operation.security;
-        for (const [status, description] of Object.entries(rule.errors)) operation.responses[status] ??= errorResponse(description);
+        for (const [status, description] of Object.entries(rule.errors))
+          operation.responses[status] ??= errorResponse(description);
       }
       if (schemes.has(SECURITY.livekit)) operation.responses['401'] ??= errorResponse(WEBHOOK_401);
       // Handlers read Authorization with @Headers, which describes it as a parameter; the security
       // requirements say it, and OpenAPI ignores a header parameter of that name.
-      operation.parameters = operation.parameters?.filter((parameter) => '$ref' in parameter || parameter.in !== 'header' || parameter.name.toLowerCase() !== 'authorization');
+      operation.parameters = operation.parameters?.filter(
+        (parameter) =>
+          '$ref' in parameter || parameter.in !== 'header' || parameter.name.toLowerCase() !== 'authorization',
+      );
       operation.responses = sortedByStatus(operation.responses);
     }
     if (operationsOf(item).length === 0) delete document.paths[path];
@@ -58,7 +77,11 @@ interface AccessRule {
   errors: Record<number, string>;
 }
 
-function accessRules(config: ApiDocsConfig): { operator: AccessRule | 'not served'; devTool: AccessRule | 'not served'; join: AccessRule } {
+function accessRules(config: ApiDocsConfig): {
+  operator: AccessRule | 'not served';
+  devTool: AccessRule | 'not served';
+  join: AccessRule;
+} {
   const admin = config.adminToken ? [{ [SECURITY.admin]: [] }] : [];
   const operator: AccessRule | 'not served' = config.adminToken
     ? { security: admin, errors: { 401: OPERATOR_401 } }
@@ -77,7 +100,11 @@ function keepUsedSecuritySchemes(document: OpenAPIObject): void {
   const schemes = document.components?.securitySchemes;
   if (!schemes) return;
   const used = new Set(
-    Object.values(document.paths).flatMap((item) => operationsOf(item).flatMap(([, operation]) => (operation.security ?? []).flatMap((requirement) => Object.keys(requirement)))),
+    Object.values(document.paths).flatMap((item) =>
+      operationsOf(item).flatMap(([, operation]) =>
+        (operation.security ?? []).flatMap((requirement) => Object.keys(requirement)),
+      ),
+    ),
   );
   for (const name of Object.keys(schemes)) if (!used.has(name)) delete schemes[name];
 }
@@ -95,7 +122,8 @@ function forbidUnknownFields(document: OpenAPIObject): void {
     if ('$ref' in schema) return close(schemas[schema.$ref.replace('#/components/schemas/', '')]);
     if (seen.has(schema)) return;
     seen.add(schema);
-    if (schema.type === 'object' && schema.properties && schema.additionalProperties === undefined) schema.additionalProperties = false;
+    if (schema.type === 'object' && schema.properties && schema.additionalProperties === undefined)
+      schema.additionalProperties = false;
     for (const property of Object.values(schema.properties ?? {})) close(property);
     for (const part of [...(schema.allOf ?? []), ...(schema.oneOf ?? []), ...(schema.anyOf ?? [])]) close(part);
     if (schema.items) close(schema.items);

@@ -2,7 +2,15 @@
 // call. Who may call is stated for the strictest configuration; the document served is narrowed to the
 // configuration that runs (api-document.ts).
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiSecurity,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { ApiErrorBody } from '../contracts';
 
 /** The security schemes of the description (components.securitySchemes). */
@@ -25,7 +33,11 @@ export class ApiErrorDto implements ApiErrorBody {
   error!: string;
   @ApiProperty({ example: 'invalid name: name must be 1-64 printable characters' })
   message!: string;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'every failing field, for a 400' })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'array', items: { type: 'string' } },
+    description: 'every failing field, for a 400',
+  })
   details?: Record<string, string[]>;
 }
 
@@ -50,7 +62,9 @@ export function errorResponse(description: string) {
 export function ApiErrors(statuses: number[], meanings: Record<number, string> = {}): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiExtraModels(ApiErrorDto),
-    ...statuses.map((status) => ApiResponse({ status, ...errorResponse(meanings[status] ?? ERROR_MEANINGS[status] ?? 'error') })),
+    ...statuses.map((status) =>
+      ApiResponse({ status, ...errorResponse(meanings[status] ?? ERROR_MEANINGS[status] ?? 'error') }),
+    ),
   );
 }
 

@@ -5,8 +5,14 @@ import { methodNotAllowed } from './method-not-allowed';
 import { DEV_TOOLS_TAG, SECURITY } from './openapi.decorators';
 
 function accessSummary(config: ApiDocsConfig): string {
-  const joins = config.authSecret ? 'joins need a join token signed with the --auth-secret (or the admin token)' : 'anyone with the link may join';
-  const operators = config.adminToken ? "operators' endpoints need the admin token" : config.devMode ? "operators' endpoints are open (dev mode)" : "operators' endpoints are off (no --admin-token)";
+  const joins = config.authSecret
+    ? 'joins need a join token signed with the --auth-secret (or the admin token)'
+    : 'anyone with the link may join';
+  const operators = config.adminToken
+    ? "operators' endpoints need the admin token"
+    : config.devMode
+      ? "operators' endpoints are open (dev mode)"
+      : "operators' endpoints are off (no --admin-token)";
   return `This instance: ${joins}; ${operators}.`;
 }
 
@@ -23,10 +29,29 @@ export function serveApiDocs(app: NestExpressApplication, version: string, confi
     .setVersion(version)
     .addTag(DEV_TOOLS_TAG, "the sample app's crash buttons: dev mode only")
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'the --admin-token' }, SECURITY.admin)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a join token your app signed with the --auth-secret' }, SECURITY.join)
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: "LiveKit's webhook signature: a JWT holding the body's sha256, signed with the API secret" }, SECURITY.livekit);
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'a join token your app signed with the --auth-secret',
+      },
+      SECURITY.join,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'Authorization',
+        description: "LiveKit's webhook signature: a JWT holding the body's sha256, signed with the API secret",
+      },
+      SECURITY.livekit,
+    );
   // Tags as the controllers give them, one per operation (not the controller's name besides).
-  const document = apiDocumentFor(SwaggerModule.createDocument(app, builder.build(), { autoTagControllers: false }), config);
+  const document = apiDocumentFor(
+    SwaggerModule.createDocument(app, builder.build(), { autoTagControllers: false }),
+    config,
+  );
   app.use(methodNotAllowed(document));
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
 }

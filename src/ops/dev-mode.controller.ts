@@ -26,8 +26,15 @@ export class DevModeController {
   @Post('dev/sessions/:sessionId/crash-node')
   @HttpCode(200)
   @ApiDevTool()
-  @ApiResponse({ status: 200, type: CrashNodeResponseDto, description: 'the embedded dev cluster only: the node was SIGKILLed' })
-  @ApiErrors([400, 404, 409, 503], { 404: 'no such session, or no embedded cluster (started with --url)', 409: 'its node is already dead' })
+  @ApiResponse({
+    status: 200,
+    type: CrashNodeResponseDto,
+    description: 'the embedded dev cluster only: the node was SIGKILLed',
+  })
+  @ApiErrors([400, 404, 409, 503], {
+    404: 'no such session, or no embedded cluster (started with --url)',
+    409: 'its node is already dead',
+  })
   crash(@Param() params: SessionParamsDto): Promise<CrashNodeResponse> {
     return this.devMode.crashNodeOf(params.sessionId);
   }
@@ -36,7 +43,11 @@ export class DevModeController {
   @Post('dev/crash-instance')
   @HttpCode(202)
   @ApiDevTool()
-  @ApiResponse({ status: 202, type: CrashInstanceResponseDto, description: 'npm run cluster only: this instance SIGKILLs itself' })
+  @ApiResponse({
+    status: 202,
+    type: CrashInstanceResponseDto,
+    description: 'npm run cluster only: this instance SIGKILLs itself',
+  })
   @ApiErrors([404, 503], { 404: 'this instance was not started by npm run cluster' })
   crashInstance(): CrashInstanceResponse {
     return this.devMode.crashInstance();

@@ -24,20 +24,35 @@ export class DevModeService {
 
   info(): AppInfo {
     const instance = { pid: process.pid, store: this.backplane.kind, crashable: this.instanceCrashable() };
-    if (!this.cluster) return { devCluster: false, nodes: this.health.urls().map((url) => ({ url, status: this.health.status(url) })), instance };
+    if (!this.cluster)
+      return {
+        devCluster: false,
+        nodes: this.health.urls().map((url) => ({ url, status: this.health.status(url) })),
+        instance,
+      };
     return {
       devCluster: true,
-      nodes: this.cluster.nodes().map((n) => ({ url: n.url, status: this.health.status(n.url), name: n.name, pid: n.pid, process: n.state })),
+      nodes: this.cluster
+        .nodes()
+        .map((n) => ({ url: n.url, status: this.health.status(n.url), name: n.name, pid: n.pid, process: n.state })),
       instance,
     };
   }
 
   async crashNodeOf(sessionId: string): Promise<{ killed: string; url: string }> {
-    if (!this.cluster) throw new DomainError('not-dev-cluster', 'crash-node works only with the embedded dev cluster (start without --url)');
+    if (!this.cluster)
+      throw new DomainError(
+        'not-dev-cluster',
+        'crash-node works only with the embedded dev cluster (start without --url)',
+      );
     const session = await this.store.get(sessionId);
     if (!session) throw new DomainError('not-found', `no session ${sessionId}`);
     const node = this.cluster.nodes().find((n) => n.url === session.nodeUrl);
-    if (!node) throw new DomainError('not-found', `session ${sessionId} is on ${session.nodeUrl}, which is not an embedded cluster node`);
+    if (!node)
+      throw new DomainError(
+        'not-found',
+        `session ${sessionId} is on ${session.nodeUrl}, which is not an embedded cluster node`,
+      );
     if (node.state === 'dead') throw new DomainError('conflict', `${node.name} (${node.url}) is already dead`);
     this.logger.warn(`crashing ${node.name} (${node.url}, pid ${node.pid}) on request, session ${sessionId}`);
     await this.cluster.kill(node.name);
@@ -50,7 +65,10 @@ export class DevModeService {
    */
   crashInstance(): { killed: number } {
     if (!this.instanceCrashable()) {
-      throw new DomainError('not-dev-cluster', 'crash-instance works only for instances started by npm run cluster (several instances over Redis)');
+      throw new DomainError(
+        'not-dev-cluster',
+        'crash-instance works only for instances started by npm run cluster (several instances over Redis)',
+      );
     }
     this.logger.warn(`SIGKILL of this instance (pid ${process.pid}) on request`);
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);

@@ -26,12 +26,20 @@ export class OpsController {
 
   /** Readiness: the store answers and a media node is up (each node listed); 503 with the same body otherwise. */
   @Get('health/ready')
-  @ApiResponse({ status: 200, type: ReadinessResponseDto, description: 'ready: config, store and at least one media node up' })
+  @ApiResponse({
+    status: 200,
+    type: ReadinessResponseDto,
+    description: 'ready: config, store and at least one media node up',
+  })
   @ApiExtraModels(ReadinessResponseDto, ApiErrorDto)
   @ApiResponse({
     status: 503,
     description: 'not ready: which check failed and why (terminus), or this instance is shutting down (an API error)',
-    content: { 'application/json': { schema: { oneOf: [{ $ref: getSchemaPath(ReadinessResponseDto) }, { $ref: getSchemaPath(ApiErrorDto) }] } } },
+    content: {
+      'application/json': {
+        schema: { oneOf: [{ $ref: getSchemaPath(ReadinessResponseDto) }, { $ref: getSchemaPath(ApiErrorDto) }] },
+      },
+    },
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<ReadinessResponse> {
     const { ready, result } = await this.readiness.check();
@@ -42,7 +50,11 @@ export class OpsController {
   @Get('metrics')
   @UseGuards(OperatorGuard)
   @ApiOperator()
-  @ApiResponse({ status: 200, description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } })
+  @ApiResponse({
+    status: 200,
+    description: 'Prometheus text format',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   async scrape(@Res({ passthrough: true }) res: Response): Promise<string> {
     // Set here rather than with @Header: that would describe the errors as text too.
     res.type('text/plain; version=0.0.4; charset=utf-8');

@@ -25,7 +25,10 @@ export class ReadinessService {
   /** The terminus result, with its HTTP status: 200 ready, 503 not. */
   async check(): Promise<{ ready: boolean; result: HealthCheckResult }> {
     try {
-      return { ready: true, result: await this.checks.check([() => this.configured(), () => this.storeAnswers(), () => this.mediaNodes()]) };
+      return {
+        ready: true,
+        result: await this.checks.check([() => this.configured(), () => this.storeAnswers(), () => this.mediaNodes()]),
+      };
     } catch (error) {
       const result = (error as { getResponse?: () => unknown }).getResponse?.() as HealthCheckResult | undefined;
       if (!result) throw error;
@@ -34,7 +37,14 @@ export class ReadinessService {
   }
 
   private configured() {
-    return this.indicators.check('config').up({ media: this.config.embeddedCluster ? `embedded ${this.config.media} cluster` : `${this.config.urls.length} node(s)`, store: this.backplane.kind });
+    return this.indicators
+      .check('config')
+      .up({
+        media: this.config.embeddedCluster
+          ? `embedded ${this.config.media} cluster`
+          : `${this.config.urls.length} node(s)`,
+        store: this.backplane.kind,
+      });
   }
 
   private async storeAnswers() {
@@ -44,7 +54,10 @@ export class ReadinessService {
     try {
       await Promise.race([
         this.backplane.store.placement('readiness-probe'),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS))),
+        new Promise(
+          (_, reject) =>
+            (timer = setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS)),
+        ),
       ]);
       return session.up({ latencyMs: Math.round(performance.now() - started) });
     } catch (error) {

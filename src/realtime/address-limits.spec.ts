@@ -23,7 +23,11 @@ describe(AddressLimits.name, () => {
     expect(limits.admit('a')).toBeDefined(); // the same minute
     time.now += 1;
     expect(limits.admit('a')).toBeUndefined(); // a new one
-    expect([limits.admit('a'), limits.admit('a'), limits.admit('a')]).toEqual([undefined, undefined, 'too many connection attempts from this address: at most 3 a minute']);
+    expect([limits.admit('a'), limits.admit('a'), limits.admit('a')]).toEqual([
+      undefined,
+      undefined,
+      'too many connection attempts from this address: at most 3 a minute',
+    ]);
   });
 
   it('holds only the addresses of the last minute', () => {

@@ -48,9 +48,11 @@ export class AddressLimits {
         const started = { address, windowStart: now, count: 1 };
         this.handshakes.set(address, started);
         this.windows.push(started);
-      } else if (++window.count > this.perMinute) return `too many connection attempts from this address: at most ${this.perMinute} a minute`;
+      } else if (++window.count > this.perMinute)
+        return `too many connection attempts from this address: at most ${this.perMinute} a minute`;
     }
-    if (this.maxSockets > 0 && (this.open.get(address) ?? 0) >= this.maxSockets) return `too many open connections from this address: at most ${this.maxSockets}`;
+    if (this.maxSockets > 0 && (this.open.get(address) ?? 0) >= this.maxSockets)
+      return `too many open connections from this address: at most ${this.maxSockets}`;
     return undefined;
   }
 

@@ -39,7 +39,8 @@ export class SessionPushService {
 
   @OnAppEvent('session-waiting')
   waiting({ sessionId, generation, reason, identities }: SessionWaitingEvent): void {
-    for (const identity of identities) this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', { generation, reason });
+    for (const identity of identities)
+      this.namespace?.to(participantRoom(sessionId, identity)).emit('waiting-for-node', { generation, reason });
   }
 
   /**

@@ -1,5 +1,12 @@
 import { Inject, Logger } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { SessionsService } from '../sessions/sessions.service';
 import { NO_NODE_MESSAGE } from '../sessions/rebuild/session-mover.service';
@@ -91,7 +98,12 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
       socket.conn.once('close', release);
       const auth = (socket.handshake.auth ?? {}) as Partial<SessionHandshakeAuth>;
       const { sessionId, identity, rejoinKey, generation: clientGeneration } = auth;
-      if (typeof sessionId !== 'string' || !SESSION_ID_PATTERN.test(sessionId) || typeof identity !== 'string' || !IDENTITY_PATTERN.test(identity)) {
+      if (
+        typeof sessionId !== 'string' ||
+        !SESSION_ID_PATTERN.test(sessionId) ||
+        typeof identity !== 'string' ||
+        !IDENTITY_PATTERN.test(identity)
+      ) {
         refuse('handshake needs auth {sessionId, identity, rejoinKey}');
         return;
       }
@@ -122,7 +134,11 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
       if (++messages <= MAX_SOCKET_MESSAGES_PER_SECOND) return next();
       if (!socket.connected) return; // what was already buffered when it was closed
       this.metrics.rateLimited('socket-messages');
-      this.logger.warn({ msg: `socket of ${sessionId}/${identity} closed: over ${MAX_SOCKET_MESSAGES_PER_SECOND} messages a second`, sessionId, identity });
+      this.logger.warn({
+        msg: `socket of ${sessionId}/${identity} closed: over ${MAX_SOCKET_MESSAGES_PER_SECOND} messages a second`,
+        sessionId,
+        identity,
+      });
       socket.disconnect(true);
     });
     void socket.join(participantRoom(sessionId, identity));
@@ -131,7 +147,10 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
     // Pushes are not replayed: a socket that comes back behind the session is sent the move it missed.
     this.sessions.catchUp(sessionId, identity, clientGeneration).then(
       (missed) => missed && socket.emit('rejoin', missed),
-      (error: unknown) => this.logger.error(`catch-up for ${sessionId}/${identity}: ${error instanceof Error ? error.message : String(error)}`),
+      (error: unknown) =>
+        this.logger.error(
+          `catch-up for ${sessionId}/${identity}: ${error instanceof Error ? error.message : String(error)}`,
+        ),
     );
   }
 
@@ -143,8 +162,10 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
     if (now - (reportedAt.get(payload.url) ?? -Infinity) < MEDIA_LOST_REPORT_INTERVAL_MS) return;
     if (reportedAt.size >= MAX_REPORTED_URLS && !reportedAt.has(payload.url)) reportedAt.clear();
     reportedAt.set(payload.url, now);
-    this.sessions.reportMediaLost(sessionId, payload.url).catch((error: unknown) =>
-      this.logger.error(`media-lost for ${sessionId}: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    this.sessions
+      .reportMediaLost(sessionId, payload.url)
+      .catch((error: unknown) =>
+        this.logger.error(`media-lost for ${sessionId}: ${error instanceof Error ? error.message : String(error)}`),
+      );
   }
 }

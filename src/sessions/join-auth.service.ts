@@ -33,7 +33,8 @@ interface JoinClaims {
 /** Leeway for the app's clock running ahead of ours, where a token's life is measured from now (it has no iat). */
 const CLOCK_SKEW_SECONDS = 60;
 
-const NEEDS_TOKEN = 'this backend admits joins with a token from your app: Authorization: Bearer <JWT, HS256, signed with its auth secret>';
+const NEEDS_TOKEN =
+  'this backend admits joins with a token from your app: Authorization: Bearer <JWT, HS256, signed with its auth secret>';
 
 /**
  * Who may join. Default: anyone with the link, as in the original tutorial, with the operator's room
@@ -62,7 +63,11 @@ export class JoinAuthService {
     if (!patterns.some((pattern) => matchesSessionPattern(pattern, sessionId))) {
       throw new DomainError('forbidden', `the join token does not cover session ${sessionId}`);
     }
-    return { operator: false, ...(claims.name !== undefined && { name: claims.name }), ...(claims.room && { room: this.roomOf(claims.room) }) };
+    return {
+      operator: false,
+      ...(claims.name !== undefined && { name: claims.name }),
+      ...(claims.room && { room: this.roomOf(claims.room) }),
+    };
   }
 
   private async verify(token: string): Promise<JoinClaims> {
@@ -81,9 +86,15 @@ export class JoinAuthService {
     if (!(isPattern(sessions) || (Array.isArray(sessions) && sessions.length > 0 && sessions.every(isPattern)))) {
       problems.push('sessions must be a session id or pattern (A-Z, a-z, 0-9, _, -, *), or a list of them');
     }
-    if (payload.name !== undefined && !(typeof payload.name === 'string' && NAME_PATTERN.test(payload.name))) problems.push(`name: ${NAME_RULE}`);
-    if (payload.room !== undefined && (typeof payload.room !== 'object' || payload.room === null || Array.isArray(payload.room))) problems.push('room must be an object');
-    if (problems.length > 0) throw new DomainError('unauthorized', `the join token's claims are not valid: ${problems.join('; ')}`);
+    if (payload.name !== undefined && !(typeof payload.name === 'string' && NAME_PATTERN.test(payload.name)))
+      problems.push(`name: ${NAME_RULE}`);
+    if (
+      payload.room !== undefined &&
+      (typeof payload.room !== 'object' || payload.room === null || Array.isArray(payload.room))
+    )
+      problems.push('room must be an object');
+    if (problems.length > 0)
+      throw new DomainError('unauthorized', `the join token's claims are not valid: ${problems.join('; ')}`);
     return payload as unknown as JoinClaims;
   }
 
@@ -102,7 +113,11 @@ export class JoinAuthService {
         : fromNow > this.maxAgeSeconds + CLOCK_SKEW_SECONDS
           ? `its exp is ${fromNow} s from now`
           : undefined;
-    if (why) throw new DomainError('unauthorized', `the join token lives too long: ${why}; this backend accepts at most ${this.maxAgeSeconds} s (--auth-max-age)`);
+    if (why)
+      throw new DomainError(
+        'unauthorized',
+        `the join token lives too long: ${why}; this backend accepts at most ${this.maxAgeSeconds} s (--auth-max-age)`,
+      );
   }
 
   private roomOf(raw: Record<string, unknown>): RoomSettingsDto {

@@ -23,7 +23,15 @@ class CountingStore extends MemorySessionStore {
 }
 
 function participant(identity: string): ParticipantRecord {
-  return { identity, name: identity, metadata: '', grants: { canPublish: true, canSubscribe: true, canPublishData: true }, rejoinKeyHash: 'h', state: 'invited', invitedAt: 0 };
+  return {
+    identity,
+    name: identity,
+    metadata: '',
+    grants: { canPublish: true, canSubscribe: true, canPublishData: true },
+    rejoinKeyHash: 'h',
+    state: 'invited',
+    invitedAt: 0,
+  };
 }
 
 async function setup(size: number, extra: Partial<SessionRecord> = {}) {
@@ -53,11 +61,19 @@ describe(ParticipantPresenceService.name, () => {
     expect(await presence.joined('big', 'RM_new', 'p500', { connectionSid: 'PA_1', createdAt: 10 })).toBe('applied');
     expect([store.saves, store.replaces]).toEqual([0, 1]);
     const session = (await store.get('big'))!;
-    expect([session.participants.p500?.state, session.participants.p500?.connectionSid, session.participants.p499?.state]).toEqual(['joined', 'PA_1', 'invited']);
+    expect([
+      session.participants.p500?.state,
+      session.participants.p500?.connectionSid,
+      session.participants.p499?.state,
+    ]).toEqual(['joined', 'PA_1', 'invited']);
     // Its leave, then a late duplicate of the join: the duplicate is stale, nothing written.
     expect(await presence.left('big', 'RM_new', 'p500', { connectionSid: 'PA_1', createdAt: 11 })).toBe('applied');
     expect(await presence.joined('big', 'RM_new', 'p500', { connectionSid: 'PA_1', createdAt: 10 })).toBe('ignored');
-    expect([(await store.get('big'))!.participants.p500?.state, store.saves, store.replaces]).toEqual(['leaving', 0, 2]);
+    expect([(await store.get('big'))!.participants.p500?.state, store.saves, store.replaces]).toEqual([
+      'leaving',
+      0,
+      2,
+    ]);
     presence.onModuleDestroy();
   });
 

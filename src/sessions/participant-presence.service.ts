@@ -84,7 +84,8 @@ export class ParticipantPresenceService implements OnModuleDestroy {
       roomSid,
       identity,
       (participant) => {
-        if (participant.state === 'left' || participant.state === 'leaving' || isStale(participant, event, 'left')) return false;
+        if (participant.state === 'left' || participant.state === 'leaving' || isStale(participant, event, 'left'))
+          return false;
         participant.state = 'leaving';
         participant.leftAt = leftAt = this.clock.now();
         participant.departedSid = event.connectionSid || undefined;
@@ -160,7 +161,9 @@ export class ParticipantPresenceService implements OnModuleDestroy {
       key,
       this.clock.setTimeout(() => {
         this.graceTimers.delete(key);
-        this.expire(sessionId, identity, leftAt).catch((error: unknown) => this.metrics.backgroundFailure('grace-expiry', error, this.logger));
+        this.expire(sessionId, identity, leftAt).catch((error: unknown) =>
+          this.metrics.backgroundFailure('grace-expiry', error, this.logger),
+        );
       }, PARTICIPANT_LEFT_GRACE_MS),
     );
   }
@@ -179,7 +182,11 @@ export class ParticipantPresenceService implements OnModuleDestroy {
       if (!session || !participant || participant.state !== 'leaving' || participant.leftAt !== leftAt) return;
       // The grace period is over: forgotten at once (a later rejoin is an unknown participant).
       delete session.participants[identity];
-      this.logger.log({ msg: `session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; forgotten`, sessionId, identity });
+      this.logger.log({
+        msg: `session ${sessionId}: ${identity} did not come back within ${PARTICIPANT_LEFT_GRACE_MS} ms; forgotten`,
+        sessionId,
+        identity,
+      });
       if (activeParticipants(session).length === 0) await this.store.delete(sessionId);
       else await this.store.save(session);
     });

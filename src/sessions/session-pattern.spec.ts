@@ -39,7 +39,8 @@ describe(matchesSessionPattern.name, () => {
       ['t*m-*-r*d', 'team-x-red', true],
       ['*', 'not.an.id', false], // a star matches id characters only
     ];
-    for (const [pattern, id, expected] of cases) expect([pattern, id, matchesSessionPattern(pattern, id)]).toEqual([pattern, id, expected]);
+    for (const [pattern, id, expected] of cases)
+      expect([pattern, id, matchesSessionPattern(pattern, id)]).toEqual([pattern, id, expected]);
   });
 
   it('agrees with the RegExp it replaces on every short pattern and id over a, b and *', () => {
@@ -57,7 +58,10 @@ describe(matchesSessionPattern.name, () => {
     let compared = 0;
     for (const pattern of patterns) {
       for (const id of ids) {
-        if (matchesSessionPattern(pattern, id) !== byRegExp(pattern, id)) throw new Error(`${pattern} against "${id}": ${!byRegExp(pattern, id)}, the RegExp says ${byRegExp(pattern, id)}`);
+        if (matchesSessionPattern(pattern, id) !== byRegExp(pattern, id))
+          throw new Error(
+            `${pattern} against "${id}": ${!byRegExp(pattern, id)}, the RegExp says ${byRegExp(pattern, id)}`,
+          );
         compared++;
       }
     }
@@ -66,16 +70,19 @@ describe(matchesSessionPattern.name, () => {
 
   const longestId = 'a'.repeat(MAX_LENGTH);
   const worst: Array<[string, string, string]> = [
-    ['six stars then Z (the review\'s 49.6 s)', '******Z', longestId],
+    ["six stars then Z (the review's 49.6 s)", '******Z', longestId],
     ['64 stars then Z', '*'.repeat(64) + 'Z', longestId],
     ['127 stars then Z (the longest pattern)', '*'.repeat(MAX_LENGTH - 1) + 'Z', longestId],
     ['a*a*...a*aZ (the longest pattern)', 'a*'.repeat(63) + 'aZ', longestId],
     ['*a*a...*a against an id ending in b', '*a'.repeat(64), 'a'.repeat(MAX_LENGTH - 1) + 'b'],
   ];
-  it.each(worst)(`answers within ${WITHIN_MS} ms for %s against a ${MAX_LENGTH}-character id that does not match`, (_, pattern, id) => {
-    expect(pattern.length).toBeLessThanOrEqual(MAX_LENGTH);
-    const { matched, ms } = timed(pattern, id);
-    expect(matched).toBe(false);
-    expect(ms).toBeLessThan(WITHIN_MS);
-  });
+  it.each(worst)(
+    `answers within ${WITHIN_MS} ms for %s against a ${MAX_LENGTH}-character id that does not match`,
+    (_, pattern, id) => {
+      expect(pattern.length).toBeLessThanOrEqual(MAX_LENGTH);
+      const { matched, ms } = timed(pattern, id);
+      expect(matched).toBe(false);
+      expect(ms).toBeLessThan(WITHIN_MS);
+    },
+  );
 });

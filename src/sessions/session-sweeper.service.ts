@@ -34,7 +34,12 @@ type Connected = Set<string> | undefined;
  * connected. Time is the store's, as the deadlines: `now` and `deadline` (its sweepTimer's, if any)
  * come from it; the record's own timestamps were written on other instances' clocks.
  */
-function fate(p: ParticipantRecord, now: number, deadline: number | undefined, connected: () => Connected): 'keep' | 'forget' | 'confirm' {
+function fate(
+  p: ParticipantRecord,
+  now: number,
+  deadline: number | undefined,
+  connected: () => Connected,
+): 'keep' | 'forget' | 'confirm' {
   if (deadline === undefined || now < deadline) return 'keep';
   if (p.state === 'left' || p.state === 'leaving') return 'forget';
   if (p.state !== 'invited') return 'keep';
@@ -52,7 +57,9 @@ function invitedAt(p: ParticipantRecord, deadline: number): number {
 }
 
 function inviteDue({ session, deadlines }: SweepView, now: number): boolean {
-  return Object.values(session.participants).some((p) => p.state === 'invited' && now >= (deadlines[p.identity] ?? Infinity));
+  return Object.values(session.participants).some(
+    (p) => p.state === 'invited' && now >= (deadlines[p.identity] ?? Infinity),
+  );
 }
 
 /**
@@ -114,7 +121,9 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
       }
     }
     if (result.prunedParticipants + result.endedSessions > 0) {
-      this.logger.log(`sweep: ${result.prunedParticipants} participant(s) forgotten, ${result.endedSessions} session(s) ended`);
+      this.logger.log(
+        `sweep: ${result.prunedParticipants} participant(s) forgotten, ${result.endedSessions} session(s) ended`,
+      );
     }
     return result;
   }
@@ -143,7 +152,9 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
         emptyRooms++;
       }
     }
-    this.logger.debug(`sweep: ${ids.size} session(s) to read: ${due.length} participant(s) due, ${watched.length} room(s) watched, ${emptyRooms} empty or gone`);
+    this.logger.debug(
+      `sweep: ${ids.size} session(s) to read: ${due.length} participant(s) due, ${watched.length} room(s) watched, ${emptyRooms} empty or gone`,
+    );
     return ids;
   }
 
@@ -156,7 +167,9 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
           const rooms = await this.rooms.listRooms(url);
           occupancy.set(url, new Map(rooms.map((room) => [room.name, room.participants])));
         } catch (error) {
-          this.logger.debug(`sweep: ListRooms on ${url} failed: ${error instanceof Error ? error.message : String(error)}`);
+          this.logger.debug(
+            `sweep: ListRooms on ${url} failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
       }),
     );
@@ -176,18 +189,29 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     try {
       return new Set(await this.rooms.listParticipants(session.nodeUrl, session.sessionId));
     } catch (error) {
-      this.logger.debug(`sweep: ListParticipants ${session.sessionId} on ${session.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.debug(
+        `sweep: ListParticipants ${session.sessionId} on ${session.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return undefined;
     }
   }
 
-  private async sweepSession(sessionId: string, now: number, occupancy: Occupancy, connected: Connected): Promise<{ pruned: number; ended: boolean }> {
+  private async sweepSession(
+    sessionId: string,
+    now: number,
+    occupancy: Occupancy,
+    connected: Connected,
+  ): Promise<{ pruned: number; ended: boolean }> {
     const [view] = await this.store.sweepView([sessionId]);
     if (!view) return { pruned: 0, ended: false };
     const { session } = view;
     const { gone, confirmed, emptyChanged, why } = this.plan(view, now, occupancy, connected);
     const invites = gone.filter((p) => p.state === 'invited' && p.expiresAt === undefined).length;
-    if (invites > 0) this.logger.log({ msg: `session ${sessionId}: ${invites} invite(s) never seen connected within ${INVITE_CONFIRM_MS} ms; forgotten`, sessionId });
+    if (invites > 0)
+      this.logger.log({
+        msg: `session ${sessionId}: ${invites} invite(s) never seen connected within ${INVITE_CONFIRM_MS} ms; forgotten`,
+        sessionId,
+      });
     if (why) {
       await this.store.delete(sessionId);
       this.logger.log(`session ${sessionId} ended: ${why}`);
@@ -220,7 +244,13 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     }
     const emptyChanged = this.updateEmptiness(session, now, occupancy);
     const why = this.endReason(session, deadlines, now);
-    return { gone, confirmed, emptyChanged, why, changes: gone.length > 0 || confirmed > 0 || emptyChanged || why !== undefined };
+    return {
+      gone,
+      confirmed,
+      emptyChanged,
+      why,
+      changes: gone.length > 0 || confirmed > 0 || emptyChanged || why !== undefined,
+    };
   }
 
   /** Records what the session's node says about its room; answers whether the record changed. */
@@ -244,11 +274,16 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     if (activeParticipants(session).length === 0) return 'nobody left in it';
     if (session.emptySince === undefined) return undefined;
     // A fresh invite (a join, a rejoin, a rebuild's move) restarts the wait: someone holding a new token is about to connect.
-    const invites = Object.values(session.participants).filter((p) => p.state === 'invited' && deadlines[p.identity] !== undefined);
+    const invites = Object.values(session.participants).filter(
+      (p) => p.state === 'invited' && deadlines[p.identity] !== undefined,
+    );
     const lastInvite = Math.max(-Infinity, ...invites.map((p) => invitedAt(p, deadlines[p.identity]!)));
     const emptyFor = now - Math.max(session.emptySince, lastInvite + CONNECT_WINDOW_MS);
-    const joinedOnce = session.seenOccupied || Object.values(session.participants).some((p) => p.joinedAt !== undefined);
+    const joinedOnce =
+      session.seenOccupied || Object.values(session.participants).some((p) => p.joinedAt !== undefined);
     const limitSec = joinedOnce ? session.room.departureTimeoutSec : session.room.emptyTimeoutSec;
-    return emptyFor >= limitSec * 1000 ? `its node reported the room empty for ${Math.round(emptyFor / 1000)} s` : undefined;
+    return emptyFor >= limitSec * 1000
+      ? `its node reported the room empty for ${Math.round(emptyFor / 1000)} s`
+      : undefined;
   }
 }

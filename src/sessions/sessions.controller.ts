@@ -28,7 +28,11 @@ export class SessionsController {
   @ApiJoin()
   @ApiResponse({ status: 201, type: JoinResponseDto, description: 'joined: connect to url with token; keep rejoinKey' })
   @ApiErrors([400, 409, 413, 429, 502, 503])
-  async join(@Param() params: SessionParamsDto, @Body() body: CreateParticipantDto, @Headers('authorization') authorization?: string): Promise<JoinResponse> {
+  async join(
+    @Param() params: SessionParamsDto,
+    @Body() body: CreateParticipantDto,
+    @Headers('authorization') authorization?: string,
+  ): Promise<JoinResponse> {
     const grant = await this.joinAuth.authorize(authorization, params.sessionId);
     return this.sessions.join(params.sessionId, body, { grant });
   }
@@ -64,9 +68,16 @@ export class SessionsController {
   @UseGuards(RateLimitGuard)
   @HttpCode(200)
   @ApiJoin()
-  @ApiResponse({ status: 200, type: GetTokenResponseDto, description: "the original tutorial's call: a token for a fresh participant" })
+  @ApiResponse({
+    status: 200,
+    type: GetTokenResponseDto,
+    description: "the original tutorial's call: a token for a fresh participant",
+  })
   @ApiErrors([400, 409, 413, 429, 502, 503])
-  async getToken(@Body() body: GetTokenDto, @Headers('authorization') authorization?: string): Promise<GetTokenResponse> {
+  async getToken(
+    @Body() body: GetTokenDto,
+    @Headers('authorization') authorization?: string,
+  ): Promise<GetTokenResponse> {
     const grant = await this.joinAuth.authorize(authorization, body.sessionId);
     return this.sessions.getToken(body.sessionId, grant);
   }

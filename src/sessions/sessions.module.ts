@@ -24,11 +24,23 @@ import { TokenService } from './token.service';
     // behind an ip_hash balancer an address meets one instance); 0 turns it off.
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: Math.max(1, config.rateLimit) }], skipIf: () => config.rateLimit === 0 }),
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ ttl: 60_000, limit: Math.max(1, config.rateLimit) }],
+        skipIf: () => config.rateLimit === 0,
+      }),
     }),
   ],
   controllers: [SessionsController],
-  providers: [SessionLocks, TokenService, JoinAuthService, SessionMoverService, RebuildScheduler, SessionsService, ParticipantPresenceService, SessionSweeperService],
+  providers: [
+    SessionLocks,
+    TokenService,
+    JoinAuthService,
+    SessionMoverService,
+    RebuildScheduler,
+    SessionsService,
+    ParticipantPresenceService,
+    SessionSweeperService,
+  ],
   exports: [SessionsService, ParticipantPresenceService, RebuildScheduler],
 })
 export class SessionsModule {}

@@ -13,7 +13,13 @@ import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
 import { activeParticipants, findParticipant, ParticipantRecord, SessionHead, SessionRecord } from './session.model';
 import { SessionLocks } from './session-locks';
-import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, MAX_UNCONFIRMED_INVITES, TOKEN_TTL_SECONDS } from './session-policy';
+import {
+  busyRetries,
+  DEFAULT_GRANTS,
+  DEFAULT_ROOM_SETTINGS,
+  MAX_UNCONFIRMED_INVITES,
+  TOKEN_TTL_SECONDS,
+} from './session-policy';
 import { AppEvents } from '../events/app-events';
 import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
 import { NO_NODE_MESSAGE } from './rebuild/session-mover.service';
@@ -54,8 +60,16 @@ export class SessionsService {
    * joined. `grant` (JoinAuthService): the name an auth token fixes wins over the body's; room settings
    * count from an operator or an auth token only, anyone else's first join gets the defaults.
    */
-  async join(sessionId: string, body: CreateParticipantDto, { rejoinable = true, grant = ANONYMOUS }: { rejoinable?: boolean; grant?: JoinGrant } = {}): Promise<JoinResponse> {
-    const dto: CreateParticipantDto = { ...body, name: grant.name ?? body.name, room: grant.operator ? body.room : grant.room };
+  async join(
+    sessionId: string,
+    body: CreateParticipantDto,
+    { rejoinable = true, grant = ANONYMOUS }: { rejoinable?: boolean; grant?: JoinGrant } = {},
+  ): Promise<JoinResponse> {
+    const dto: CreateParticipantDto = {
+      ...body,
+      name: grant.name ?? body.name,
+      room: grant.operator ? body.room : grant.room,
+    };
     // One atomic store step adds the newcomer to an existing session without its lock and without
     // reading its participants: a join into a session of 1,000 costs what one into 2 does, and joins
     // into one session run side by side. The locked path is for creating a session, or when another
@@ -65,7 +79,8 @@ export class SessionsService {
     let joined: Joined | undefined;
     if (!this.locks.blocksLockFreeWrites(sessionId)) {
       const added = await this.addLockFree(sessionId, dto, rejoinKey);
-      if ('nodeDown' in added) await this.rebuilds.ensureLive(sessionId, { where: { nodeUrl: added.nodeDown, waitingForNode: false } });
+      if ('nodeDown' in added)
+        await this.rebuilds.ensureLive(sessionId, { where: { nodeUrl: added.nodeDown, waitingForNode: false } });
       else joined = added.joined;
     } else {
       await this.rebuilds.ensureLive(sessionId);
@@ -106,11 +121,20 @@ export class SessionsService {
    * The join's fast path. `joined` undefined sends it down the locked path (the session is busy, gone
    * or full); `nodeDown` names the dead node the session is still on.
    */
-  private async addLockFree(sessionId: string, dto: CreateParticipantDto, rejoinKey: string): Promise<{ joined?: Joined } | { nodeDown: string }> {
+  private async addLockFree(
+    sessionId: string,
+    dto: CreateParticipantDto,
+    rejoinKey: string,
+  ): Promise<{ joined?: Joined } | { nodeDown: string }> {
     const retryWhileBusy = busyRetries();
     for (;;) {
       const participant = this.newParticipant(dto, rejoinKey, () => false);
-      const added = await this.store.addParticipant(sessionId, participant, this.health.downNodes(), MAX_UNCONFIRMED_INVITES);
+      const added = await this.store.addParticipant(
+        sessionId,
+        participant,
+        this.health.downNodes(),
+        MAX_UNCONFIRMED_INVITES,
+      );
       if (added.outcome === 'added') return { joined: { session: added, participant } };
       if (added.outcome === 'node-down') return { nodeDown: added.nodeUrl };
       // Another writer (a rebuild, the sweep, presence) holds the session for a moment: asked again
@@ -139,14 +163,21 @@ export class SessionsService {
           throw new DomainError('conflict', `session ${sessionId} is full (${where?.maxParticipants} participants)`);
         case 'too-many-unconfirmed':
           // Passing: they connect within seconds, or the sweep forgets them after INVITE_CONFIRM_MS.
-          throw new DomainError('too-many-requests', `session ${sessionId} has ${MAX_UNCONFIRMED_INVITES} participants who have not connected yet; try again in a few seconds`);
+          throw new DomainError(
+            'too-many-requests',
+            `session ${sessionId} has ${MAX_UNCONFIRMED_INVITES} participants who have not connected yet; try again in a few seconds`,
+          );
         default:
           throw new DomainError('not-found', `session ${sessionId} ended while joining; join again`);
       }
     }
   }
 
-  private newParticipant(dto: CreateParticipantDto, rejoinKey: string, taken: (identity: string) => boolean): ParticipantRecord {
+  private newParticipant(
+    dto: CreateParticipantDto,
+    rejoinKey: string,
+    taken: (identity: string) => boolean,
+  ): ParticipantRecord {
     const now = this.clock.now();
     return {
       identity: newIdentity(dto.name, taken),
@@ -161,10 +192,15 @@ export class SessionsService {
   }
 
   /** Under the session's lock: one more participant, saved. An empty `rejoinKey` makes a key-less one that expires with its token. */
-  private async addParticipant(session: SessionRecord, dto: CreateParticipantDto, rejoinKey: string): Promise<{ session: SessionRecord; participant: ParticipantRecord }> {
+  private async addParticipant(
+    session: SessionRecord,
+    dto: CreateParticipantDto,
+    rejoinKey: string,
+  ): Promise<{ session: SessionRecord; participant: ParticipantRecord }> {
     if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
     const max = session.room.maxParticipants;
-    if (max > 0 && activeParticipants(session).length >= max) throw new DomainError('conflict', `session ${session.sessionId} is full (${max} participants)`);
+    if (max > 0 && activeParticipants(session).length >= max)
+      throw new DomainError('conflict', `session ${session.sessionId} is full (${max} participants)`);
     const participant = this.newParticipant(dto, rejoinKey, (id) => findParticipant(session, id) !== undefined);
     session.participants[participant.identity] = participant;
     await this.store.save(session);
@@ -188,7 +224,8 @@ export class SessionsService {
     const moved = await this.rebuilds.ensureLive(sessionId, { reportedUrl: dto.failedUrl, where: session });
     if (moved) {
       const p = findParticipant(moved, identity);
-      if (!p || p.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+      if (!p || p.state === 'left')
+        throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
       ({ session, participant } = { session: moved, participant: p });
     }
     if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
@@ -196,7 +233,8 @@ export class SessionsService {
       ({ session, participant } = await this.locks.run(sessionId, async () => {
         const current = await this.store.get(sessionId);
         const p = current && findParticipant(current, identity);
-        if (!current || !p || p.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+        if (!current || !p || p.state === 'left')
+          throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
         if (p.state === 'leaving') {
           // Asking to come back ends the grace period in their favour.
           p.state = 'invited';
@@ -209,7 +247,11 @@ export class SessionsService {
       if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
     }
     // With the room's settings: the room may not exist yet on a node the session just moved to.
-    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant, session.room), generation: session.generation };
+    return {
+      url: session.nodeUrl,
+      token: await this.tokens.mint(sessionId, participant, session.room),
+      generation: session.generation,
+    };
   }
 
   async leave(sessionId: string, identity: string, rejoinKey: string): Promise<void> {
@@ -218,7 +260,8 @@ export class SessionsService {
       const session = await this.store.get(sessionId);
       const participant = session && findParticipant(session, identity);
       // Checked again under the lock: a rebuild or another leave may have changed the record since.
-      if (!session || !participant || participant.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+      if (!session || !participant || participant.state === 'left')
+        throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
       participant.state = 'left';
       participant.leftAt = this.clock.now();
       if (activeParticipants(session).length === 0) {
@@ -228,12 +271,20 @@ export class SessionsService {
       await this.store.save(session);
       return undefined;
     });
-    this.logger.log({ msg: `session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`, sessionId, identity });
+    this.logger.log({
+      msg: `session ${sessionId}: ${identity} left for good${ended ? '; session ended' : ''}`,
+      sessionId,
+      identity,
+    });
     this.events.emit('participant-left', { sessionId, identity });
     if (ended && !ended.waitingForNode && this.health.status(ended.nodeUrl) === 'up') {
-      await this.rooms.deleteRoom(ended.nodeUrl, sessionId).catch((error: unknown) =>
-        this.logger.warn(`DeleteRoom ${sessionId} on ${ended.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
+      await this.rooms
+        .deleteRoom(ended.nodeUrl, sessionId)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            `DeleteRoom ${sessionId} on ${ended.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
     }
   }
 
@@ -251,7 +302,8 @@ export class SessionsService {
     if (!view || !rejoinKeyMatches(rejoinKey, view.participant.rejoinKeyHash)) {
       throw new DomainError('unauthorized', 'unknown participant or wrong rejoin key');
     }
-    if (view.participant.state === 'left') throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
+    if (view.participant.state === 'left')
+      throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
     return view;
   }
 
@@ -262,9 +314,20 @@ export class SessionsService {
    */
   async catchUp(sessionId: string, identity: string, clientGeneration: number): Promise<RejoinPayload | undefined> {
     const view = await this.store.participantView(sessionId, identity);
-    if (!view || view.participant.state === 'left' || view.session.waitingForNode || view.session.generation <= clientGeneration) return undefined;
+    if (
+      !view ||
+      view.participant.state === 'left' ||
+      view.session.waitingForNode ||
+      view.session.generation <= clientGeneration
+    )
+      return undefined;
     const { session, participant } = view;
-    return { url: session.nodeUrl, token: await this.tokens.mint(sessionId, participant, session.room), generation: session.generation, reason: 'catch-up' };
+    return {
+      url: session.nodeUrl,
+      token: await this.tokens.mint(sessionId, participant, session.room),
+      generation: session.generation,
+      reason: 'catch-up',
+    };
   }
 
   /** A client's signal connection to `url` dropped: a down verdict moves the session (and its node's herd). */
@@ -291,7 +354,10 @@ export class SessionsService {
     return wanted === 0 ? cap : Math.min(wanted, cap);
   }
 
-  private async createSession(sessionId: string, dto: CreateParticipantDto): Promise<{ session: SessionRecord; placed: PlacedRoom }> {
+  private async createSession(
+    sessionId: string,
+    dto: CreateParticipantDto,
+  ): Promise<{ session: SessionRecord; placed: PlacedRoom }> {
     const room = {
       ...DEFAULT_ROOM_SETTINGS,
       ...(dto.room?.metadata !== undefined && { metadata: dto.room.metadata }),
@@ -301,10 +367,18 @@ export class SessionsService {
     // Weight 1: the participant about to join; the placement counts it until the record is saved.
     const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);
     if (!placed) {
-      const why = this.health.upNodes().length > 0 ? 'every media node that is up is full (--node-capacity, --max-sessions-per-node)' : 'no media node is up';
+      const why =
+        this.health.upNodes().length > 0
+          ? 'every media node that is up is full (--node-capacity, --max-sessions-per-node)'
+          : 'no media node is up';
       throw new DomainError('no-node-available', `${why}; try again in a moment`);
     }
-    this.logger.log({ msg: `session ${sessionId} created on ${placed.url}`, sessionId, nodeUrl: placed.url, generation: 1 });
+    this.logger.log({
+      msg: `session ${sessionId} created on ${placed.url}`,
+      sessionId,
+      nodeUrl: placed.url,
+      generation: 1,
+    });
     const session: SessionRecord = {
       sessionId,
       room,

@@ -22,7 +22,13 @@ describe(TokenService.name, () => {
     assert.equal(claims.sub, 'ann-abc123');
     assert.equal(claims.name, 'Ann É');
     assert.equal(claims.metadata, '{"role":"host"}');
-    expect(claims.video).toEqual({ roomJoin: true, room: 'team-42', canPublish: false, canSubscribe: true, canPublishData: true });
+    expect(claims.video).toEqual({
+      roomJoin: true,
+      room: 'team-42',
+      canPublish: false,
+      canSubscribe: true,
+      canPublishData: true,
+    });
     const ttl = (claims.exp as number) - (claims.nbf as number);
     assert.equal(ttl, TOKEN_TTL_SECONDS);
     assert.ok(ttl <= 15 * 60, 'minutes, not the SDK default of 6 h');
@@ -31,11 +37,27 @@ describe(TokenService.name, () => {
 
   it("with the room's settings, carries them as LiveKit's roomConfig claim (what a node creates the room with on a first join)", async () => {
     const config = parseConfig(['--api-key', 'APIk', '--secret', 'secret-for-tokens-secret-for-tokens'], {});
-    const participant = { identity: 'ann-abc123', name: 'Ann', metadata: '', grants: { canPublish: true, canSubscribe: true, canPublishData: true }, rejoinKeyHash: 'x', state: 'invited' as const, invitedAt: 0 };
+    const participant = {
+      identity: 'ann-abc123',
+      name: 'Ann',
+      metadata: '',
+      grants: { canPublish: true, canSubscribe: true, canPublishData: true },
+      rejoinKeyHash: 'x',
+      state: 'invited' as const,
+      invitedAt: 0,
+    };
     const room = { metadata: '{"topic":"standup"}', emptyTimeoutSec: 120, departureTimeoutSec: 15, maxParticipants: 6 };
     const verifier = new TokenVerifier(config.apiKey, config.apiSecret);
     const claims = await verifier.verify(await new TokenService(config).mint('team-42', participant, room));
-    expect(claims.roomConfig).toEqual({ emptyTimeout: 120, departureTimeout: 15, maxParticipants: 6, metadata: '{"topic":"standup"}' });
-    assert.equal((await verifier.verify(await new TokenService(config).mint('team-42', participant))).roomConfig, undefined);
+    expect(claims.roomConfig).toEqual({
+      emptyTimeout: 120,
+      departureTimeout: 15,
+      maxParticipants: 6,
+      metadata: '{"topic":"standup"}',
+    });
+    assert.equal(
+      (await verifier.verify(await new TokenService(config).mint('team-42', participant))).roomConfig,
+      undefined,
+    );
   });
 });

@@ -15,15 +15,21 @@ export interface ParsedFlags {
  * parseArgs alone would take the next flag as the value.
  */
 export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags {
-  const takesValue = (arg: string) => arg.startsWith('--') && !arg.includes('=') && spec[arg.slice(2)]?.type === 'string';
-  const args = argv.map((arg, i) => (takesValue(arg) && (i + 1 >= argv.length || argv[i + 1]!.startsWith('--')) ? `${arg}=` : arg));
+  const takesValue = (arg: string) =>
+    arg.startsWith('--') && !arg.includes('=') && spec[arg.slice(2)]?.type === 'string';
+  const args = argv.map((arg, i) =>
+    takesValue(arg) && (i + 1 >= argv.length || argv[i + 1]!.startsWith('--')) ? `${arg}=` : arg,
+  );
   const { values, tokens } = parseArgs({ args, options: spec, strict: false, allowPositionals: true, tokens: true });
   const problems: string[] = [];
   for (const token of tokens) {
     if (token.kind === 'positional') problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
-    else if (token.kind === 'option' && !Object.hasOwn(spec, token.name)) problems.push(`unknown option ${JSON.stringify(token.rawName)}`);
-    else if (token.kind === 'option' && spec[token.name]!.type === 'string' && !token.value) problems.push(`${token.rawName} needs a value`);
-    else if (token.kind === 'option' && spec[token.name]!.type === 'boolean' && token.inlineValue) problems.push(`${token.rawName} takes no value`);
+    else if (token.kind === 'option' && !Object.hasOwn(spec, token.name))
+      problems.push(`unknown option ${JSON.stringify(token.rawName)}`);
+    else if (token.kind === 'option' && spec[token.name]!.type === 'string' && !token.value)
+      problems.push(`${token.rawName} needs a value`);
+    else if (token.kind === 'option' && spec[token.name]!.type === 'boolean' && token.inlineValue)
+      problems.push(`${token.rawName} takes no value`);
   }
   return { values: values as ParsedFlags['values'], problems };
 }

@@ -14,7 +14,9 @@ export async function waitUntilStopped(pid: number, timeoutMs = 2_000): Promise<
     let states: string[];
     try {
       const tasks = await readdir(`/proc/${pid}/task`);
-      states = await Promise.all(tasks.map(async (task) => threadState(await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8'))));
+      states = await Promise.all(
+        tasks.map(async (task) => threadState(await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8'))),
+      );
     } catch {
       return;
     }

@@ -1,4 +1,3 @@
-
 export const APPLIED_EVENT_IDS = Symbol('AppliedEventIds');
 
 /**

@@ -16,9 +16,15 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiConsumes('application/webhook+json')
   @ApiWebhookSignature()
-  @ApiBody({ description: "LiveKit's webhook event (protojson), signed: Authorization holds a JWT with the body's sha256", schema: { type: 'string' } })
+  @ApiBody({
+    description: "LiveKit's webhook event (protojson), signed: Authorization holds a JWT with the body's sha256",
+    schema: { type: 'string' },
+  })
   @ApiResponse({ status: 200, type: WebhookResponseDto, description: 'taken (applied, ignored, or a duplicate id)' })
-  @ApiErrors([400, 413, 503], { 400: 'the signed body is not a LiveKit event', 503: 'the session store (Redis) is unreachable' })
+  @ApiErrors([400, 413, 503], {
+    400: 'the signed body is not a LiveKit event',
+    503: 'the session store (Redis) is unreachable',
+  })
   receive(@Req() req: Request, @Headers('authorization') authorization?: string): Promise<WebhookResponse> {
     return this.webhooks.receive(req.body, authorization);
   }

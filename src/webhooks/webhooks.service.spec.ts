@@ -27,7 +27,13 @@ function setup() {
   } as unknown as ParticipantPresenceService;
   const refused: string[] = [];
   const metrics = { webhookRefused: (reason: string) => refused.push(reason) } as unknown as MetricsService;
-  return { config, calls, joining, refused, service: new WebhooksService(config, new MemoryAppliedEventIds(() => Date.now()), presence, metrics) };
+  return {
+    config,
+    calls,
+    joining,
+    refused,
+    service: new WebhooksService(config, new MemoryAppliedEventIds(() => Date.now()), presence, metrics),
+  };
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string) {
@@ -40,7 +46,10 @@ describe(WebhooksService.name, () => {
     const body = webhookBody({ event: 'participant_joined', room: 'daily', roomSid: 'RM_1', identity: 'ann-1' });
     const auth = await signWebhook(body, config.apiKey, config.apiSecret);
     // The SDK's own receiver agrees the signature is right: the signer is faithful.
-    assert.equal((await new WebhookReceiver(config.apiKey, config.apiSecret).receive(body, auth)).event, 'participant_joined');
+    assert.equal(
+      (await new WebhookReceiver(config.apiKey, config.apiSecret).receive(body, auth)).event,
+      'participant_joined',
+    );
     expect(await service.receive(body, auth)).toEqual({ event: 'participant_joined', outcome: 'applied' });
     const left = webhookBody({ event: 'participant_left', room: 'daily', roomSid: 'RM_1', identity: 'ann-1' });
     await service.receive(left, await signWebhook(left, config.apiKey, config.apiSecret));
@@ -53,9 +62,15 @@ describe(WebhooksService.name, () => {
     const { config, calls, refused, service } = setup();
     const body = webhookBody({ event: 'participant_joined', room: 'daily', identity: 'ann-1' });
     await rejectsWith(service.receive(body, undefined), 'unauthorized');
-    await rejectsWith(service.receive(body, await signWebhook(body, config.apiKey, 'another-secret-another-secret-00')), 'unauthorized');
+    await rejectsWith(
+      service.receive(body, await signWebhook(body, config.apiKey, 'another-secret-another-secret-00')),
+      'unauthorized',
+    );
     await rejectsWith(service.receive(body, await signWebhook(body, 'OtherKey', config.apiSecret)), 'unauthorized');
-    await rejectsWith(service.receive(body, await signWebhook(body.replace('ann-1', 'eve-1'), config.apiKey, config.apiSecret)), 'unauthorized');
+    await rejectsWith(
+      service.receive(body, await signWebhook(body.replace('ann-1', 'eve-1'), config.apiKey, config.apiSecret)),
+      'unauthorized',
+    );
     await rejectsWith(service.receive(body, 'not-a-jwt'), 'unauthorized');
     expect(calls).toEqual([]); // nothing reached the registry
     expect(refused).toEqual(Array(5).fill('signature')); // each counted for operators
@@ -72,7 +87,13 @@ describe(WebhooksService.name, () => {
 
   it('two deliveries of one event at once: one applies it, the other is a duplicate', async () => {
     const { config, calls, joining, service } = setup();
-    const body = webhookBody({ event: 'participant_joined', room: 'daily', roomSid: 'RM_1', identity: 'ann-1', id: 'EV_twice' });
+    const body = webhookBody({
+      event: 'participant_joined',
+      room: 'daily',
+      roomSid: 'RM_1',
+      identity: 'ann-1',
+      id: 'EV_twice',
+    });
     const auth = await signWebhook(body, config.apiKey, config.apiSecret);
     let open!: () => void;
     joining.gate = new Promise((resolve) => (open = resolve));
@@ -82,15 +103,22 @@ describe(WebhooksService.name, () => {
     let secondSettled = false;
     void second.finally(() => (secondSettled = true));
     const deadline = Date.now() + 2_000;
-    while (!secondSettled && calls.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    while (!secondSettled && calls.length < 2 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 1));
     open();
     expect((await Promise.all([first, second])).map((ack) => ack.outcome).sort()).toEqual(['applied', 'duplicate']);
     expect(calls).toEqual(['joined daily RM_1 ann-1']);
   });
 
-  it('an apply that fails gives the id back: LiveKit\'s retry of the delivery is applied', async () => {
+  it("an apply that fails gives the id back: LiveKit's retry of the delivery is applied", async () => {
     const { config, calls, joining, service } = setup();
-    const body = webhookBody({ event: 'participant_joined', room: 'daily', roomSid: 'RM_1', identity: 'ann-1', id: 'EV_retried' });
+    const body = webhookBody({
+      event: 'participant_joined',
+      room: 'daily',
+      roomSid: 'RM_1',
+      identity: 'ann-1',
+      id: 'EV_retried',
+    });
     const auth = await signWebhook(body, config.apiKey, config.apiSecret);
     joining.fail = true;
     await rejectsWith(service.receive(body, auth), 'store-unavailable');
@@ -100,16 +128,25 @@ describe(WebhooksService.name, () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('checks the Authorization alone, before any body: LiveKit\'s signature or 401, each refusal counted', async () => {
+  it("checks the Authorization alone, before any body: LiveKit's signature or 401, each refusal counted", async () => {
     const { config, refused, service } = setup();
     const body = webhookBody({ event: 'participant_joined', room: 'daily', identity: 'ann-1' });
     await service.checkAuthorization(await signWebhook(body, config.apiKey, config.apiSecret));
     await service.checkAuthorization(await signWebhook('another body', config.apiKey, config.apiSecret)); // the sha256 waits for the body
     await rejectsWith(service.checkAuthorization(undefined), 'unauthorized');
     await rejectsWith(service.checkAuthorization('not-a-jwt'), 'unauthorized');
-    await rejectsWith(service.checkAuthorization(await signWebhook(body, config.apiKey, 'another-secret-another-secret-00')), 'unauthorized');
-    await rejectsWith(service.checkAuthorization(await signWebhook(body, 'OtherKey', config.apiSecret)), 'unauthorized');
-    await rejectsWith(service.checkAuthorization(await signWebhook(body, config.apiKey, config.apiSecret, { expiredSecondsAgo: 60 })), 'unauthorized');
+    await rejectsWith(
+      service.checkAuthorization(await signWebhook(body, config.apiKey, 'another-secret-another-secret-00')),
+      'unauthorized',
+    );
+    await rejectsWith(
+      service.checkAuthorization(await signWebhook(body, 'OtherKey', config.apiSecret)),
+      'unauthorized',
+    );
+    await rejectsWith(
+      service.checkAuthorization(await signWebhook(body, config.apiKey, config.apiSecret, { expiredSecondsAgo: 60 })),
+      'unauthorized',
+    );
     expect(refused).toEqual(Array(5).fill('signature'));
   });
 });

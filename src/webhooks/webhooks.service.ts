@@ -59,7 +59,8 @@ export class WebhooksService {
   }
 
   private async receiveChecked(rawBody: unknown, authorization: string | undefined): Promise<WebhookAck> {
-    if (typeof rawBody !== 'string' || rawBody.length === 0) throw new DomainError('bad-webhook', 'webhook body is empty');
+    if (typeof rawBody !== 'string' || rawBody.length === 0)
+      throw new DomainError('bad-webhook', 'webhook body is empty');
     if (!authorization) throw new DomainError('unauthorized', 'webhook has no Authorization header');
     let event: WebhookEvent;
     try {
@@ -67,7 +68,10 @@ export class WebhooksService {
     } catch (error) {
       // receive() checks the signature, then parses: tell a bad signature (401) from a bad body (400).
       if (await this.signatureMatches(rawBody, authorization)) {
-        throw new DomainError('bad-webhook', `malformed webhook body: ${error instanceof Error ? error.message : String(error)}`);
+        throw new DomainError(
+          'bad-webhook',
+          `malformed webhook body: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       throw new DomainError('unauthorized', 'webhook signature does not match');
     }
@@ -79,10 +83,16 @@ export class WebhooksService {
       outcome = await this.apply(event);
     } catch (error) {
       // Given back, so that LiveKit's retry (it gets a 503) is applied; else the claim expires.
-      await this.appliedIds.release(event.id).catch((cause: unknown) => this.logger.warn(`webhook ${event.id} not released after a failed apply: ${String(cause)}`));
+      await this.appliedIds
+        .release(event.id)
+        .catch((cause: unknown) =>
+          this.logger.warn(`webhook ${event.id} not released after a failed apply: ${String(cause)}`),
+        );
       throw error;
     }
-    await this.appliedIds.applied(event.id).catch((cause: unknown) => this.logger.warn(`webhook ${event.id} applied but not remembered: ${String(cause)}`));
+    await this.appliedIds
+      .applied(event.id)
+      .catch((cause: unknown) => this.logger.warn(`webhook ${event.id} applied but not remembered: ${String(cause)}`));
     return { event: event.event, outcome };
   }
 
@@ -90,7 +100,10 @@ export class WebhooksService {
     const sessionId = event.room?.name ?? '';
     const roomSid = event.room?.sid ?? '';
     const identity = event.participant?.identity ?? '';
-    const seen: PresenceEvent = { connectionSid: event.participant?.sid ?? '', createdAt: Number(event.createdAt ?? 0) };
+    const seen: PresenceEvent = {
+      connectionSid: event.participant?.sid ?? '',
+      createdAt: Number(event.createdAt ?? 0),
+    };
     switch (event.event) {
       case 'participant_joined':
         return identity ? this.presence.joined(sessionId, roomSid, identity, seen) : 'ignored';

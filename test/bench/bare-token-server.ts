@@ -22,4 +22,6 @@ const server = createServer((req, res) => {
     });
   });
 });
-server.listen(0, '127.0.0.1', () => console.log(`bare-token-server listening ${(server.address() as AddressInfo).port}`));
+server.listen(0, '127.0.0.1', () =>
+  console.log(`bare-token-server listening ${(server.address() as AddressInfo).port}`),
+);

@@ -16,7 +16,8 @@ export class BenchFlags {
 
   string<T extends string>(name: string, fallback: T, allowed?: readonly T[]): T {
     const value = (this.values[name] as T | undefined) ?? fallback;
-    if (allowed && !allowed.includes(value)) this.problems.push(`--${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    if (allowed && !allowed.includes(value))
+      this.problems.push(`--${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
     return value;
   }
 
@@ -24,7 +25,8 @@ export class BenchFlags {
     const raw = this.values[name];
     if (typeof raw !== 'string') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) this.problems.push(`--${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
+    if (!Number.isInteger(value) || value < min)
+      this.problems.push(`--${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
     return value;
   }
 
@@ -33,7 +35,8 @@ export class BenchFlags {
     const raw = this.values[name];
     if (typeof raw !== 'string') return fallback;
     const list = raw.split(',').map((part) => Number(part.trim()));
-    if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n >= min)) this.problems.push(`--${name} must be integers >= ${min}, comma-separated (got ${JSON.stringify(raw)})`);
+    if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n >= min))
+      this.problems.push(`--${name} must be integers >= ${min}, comma-separated (got ${JSON.stringify(raw)})`);
     return list;
   }
 
@@ -42,7 +45,8 @@ export class BenchFlags {
     const raw = this.values[name];
     if (typeof raw !== 'string') return [...fallback];
     const list = raw.split(',').map((part) => part.trim()) as T[];
-    if (!list.every((word) => allowed.includes(word))) this.problems.push(`--${name} takes ${allowed.join(', ')} (got ${JSON.stringify(raw)})`);
+    if (!list.every((word) => allowed.includes(word)))
+      this.problems.push(`--${name} takes ${allowed.join(', ')} (got ${JSON.stringify(raw)})`);
     return list;
   }
 

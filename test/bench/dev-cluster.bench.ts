@@ -15,7 +15,14 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { ENGINE_NAMES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
-import { HarnessParticipant, joinToken, startHarnessServer, waitFor, type HarnessServer, type JoinOptions } from '../media-cluster/livekit-page';
+import {
+  HarnessParticipant,
+  joinToken,
+  startHarnessServer,
+  waitFor,
+  type HarnessServer,
+  type JoinOptions,
+} from '../media-cluster/livekit-page';
 
 const API_KEY = 'bench-key';
 const API_SECRET = 'bench-secret-that-is-long-enough';
@@ -37,7 +44,12 @@ interface Args {
 }
 
 function readArgs(): Args {
-  const flags = new BenchFlags('bench:dev-cluster', { engine: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' }, sizes: { type: 'string' } });
+  const flags = new BenchFlags('bench:dev-cluster', {
+    engine: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    sizes: { type: 'string' },
+  });
   const engine = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
   const args = {
     engines: engine === 'both' ? (['dev', 'livekit'] as MediaEngine[]) : [engine],
@@ -74,7 +86,12 @@ function round(value: number, digits = 0): number {
   return Math.round(value * factor) / factor;
 }
 
-const PUBLISH_360P: JoinOptions = { video: true, audio: true, videoResolution: 'h360', publishOptions: { simulcast: false } };
+const PUBLISH_360P: JoinOptions = {
+  video: true,
+  audio: true,
+  videoResolution: 'h360',
+  publishOptions: { simulcast: false },
+};
 
 class Bench {
   private readonly open: HarnessParticipant[] = [];
@@ -88,7 +105,11 @@ class Bench {
   async join(identity: string, room: string, options: JoinOptions, nodeIndex = 0) {
     const person = await HarnessParticipant.open(this.browser, this.server, identity);
     this.open.push(person);
-    const timings = await person.join(this.cluster.nodes()[nodeIndex].url, await joinToken(API_KEY, API_SECRET, identity, room), options);
+    const timings = await person.join(
+      this.cluster.nodes()[nodeIndex].url,
+      await joinToken(API_KEY, API_SECRET, identity, room),
+      options,
+    );
     return { person, timings };
   }
 
@@ -103,8 +124,16 @@ class Bench {
   async joinRound(round: number, connectOptions: Record<string, unknown>) {
     const room = `join-${round}-${Object.keys(connectOptions).length}`;
     const { person: publisher } = await this.join(`pub-${round}`, room, PUBLISH_360P);
-    const { person: joiner, timings } = await this.join(`sub-${round}`, room, { video: false, audio: false, roomOptions: connectOptions });
-    await waitFor('first frame', async () => (await joiner.firstFrameAt())[publisher.identity] !== undefined, MEDIA_TIMEOUT_MS);
+    const { person: joiner, timings } = await this.join(`sub-${round}`, room, {
+      video: false,
+      audio: false,
+      roomOptions: connectOptions,
+    });
+    await waitFor(
+      'first frame',
+      async () => (await joiner.firstFrameAt())[publisher.identity] !== undefined,
+      MEDIA_TIMEOUT_MS,
+    );
     const firstFrameMs = (await joiner.firstFrameAt())[publisher.identity];
     await this.closeAll();
     return { connectMs: timings.connectMs, firstFrameMs };
@@ -118,12 +147,19 @@ class Bench {
     const pid = this.cluster.nodes()[0].pid!;
     const idleRss = rssMb(pid);
     const people: HarnessParticipant[] = [];
-    for (let index = 0; index < size; index++) people.push((await this.join(`p${index}`, `fwd-${size}`, PUBLISH_360P)).person);
+    for (let index = 0; index < size; index++)
+      people.push((await this.join(`p${index}`, `fwd-${size}`, PUBLISH_360P)).person);
     for (const person of people) {
-      await waitFor(`${person.identity} decoding everyone`, async () => {
-        const media = await person.media();
-        return Object.keys(media).length === size - 1 && Object.values(media).every((seen) => seen.videoFramesDecoded > 0);
-      }, MEDIA_TIMEOUT_MS);
+      await waitFor(
+        `${person.identity} decoding everyone`,
+        async () => {
+          const media = await person.media();
+          return (
+            Object.keys(media).length === size - 1 && Object.values(media).every((seen) => seen.videoFramesDecoded > 0)
+          );
+        },
+        MEDIA_TIMEOUT_MS,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
     const framesBefore = await Promise.all(people.map((person) => person.media()));
@@ -174,7 +210,10 @@ async function measure(engine: MediaEngine, args: Args) {
   const chromium = await launchChromium();
   const bench = new Bench(cluster, chromium.browser, server);
   try {
-    const joins: Record<string, Array<{ connectMs: number; firstFrameMs: number }>> = { defaultOptions: [], v0Direct: [] };
+    const joins: Record<string, Array<{ connectMs: number; firstFrameMs: number }>> = {
+      defaultOptions: [],
+      v0Direct: [],
+    };
     for (let index = 0; index < args.rounds; index++) {
       joins.defaultOptions.push(await bench.joinRound(index, {}));
       joins.v0Direct.push(await bench.joinRound(index, { singlePeerConnection: false }));
@@ -202,7 +241,12 @@ async function measure(engine: MediaEngine, args: Args) {
       engine,
       when: new Date().toISOString(),
       // Chromium shares the machine: with a high load its encoders starve, and fps/kbps show it.
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((load) => round(load, 2)) },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadavg().map((load) => round(load, 2)),
+      },
       startup: { twoNodesMs: startupMs, restartOneNodeMs: restartMs },
       join: { defaultOptions: summary(joins.defaultOptions), v0Direct: summary(joins.v0Direct), samples: joins },
       forwarding,
@@ -213,15 +257,25 @@ async function measure(engine: MediaEngine, args: Args) {
       `\n${ENGINE_NAMES[engine]} (${result.machine.cpus} cpus, load average ${loadAtStart[0]} at start, ${result.machine.loadAverageAtEnd[0]} at end)`,
     );
     console.log(`startup: 2 nodes listening in ${startupMs} ms; restart of one node ${restartMs} ms`);
-    console.log('\njoin (joiner subscribes to one 360p publisher)      connect ms (median/max)   first frame ms after connect() (median/max)');
+    console.log(
+      '\njoin (joiner subscribes to one 360p publisher)      connect ms (median/max)   first frame ms after connect() (median/max)',
+    );
     // livekit-client tries the single-PC /rtc/v1 path first: the real server serves it, the dev cluster
     // answers 404 and the client falls back to /rtc.
-    const defaultPath = engine === 'livekit' ? 'default options (v1, single PC)' : 'default options (v1 tried, 404, v0)';
-    for (const [name, stats] of Object.entries({ [defaultPath]: result.join.defaultOptions, 'singlePeerConnection: false (v0)': result.join.v0Direct })) {
-      console.log(`  ${name.padEnd(48)} ${`${stats.connectMsMedian} / ${stats.connectMsMax}`.padEnd(25)} ${stats.firstFrameMsMedian} / ${stats.firstFrameMsMax}`);
+    const defaultPath =
+      engine === 'livekit' ? 'default options (v1, single PC)' : 'default options (v1 tried, 404, v0)';
+    for (const [name, stats] of Object.entries({
+      [defaultPath]: result.join.defaultOptions,
+      'singlePeerConnection: false (v0)': result.join.v0Direct,
+    })) {
+      console.log(
+        `  ${name.padEnd(48)} ${`${stats.connectMsMedian} / ${stats.connectMsMax}`.padEnd(25)} ${stats.firstFrameMsMedian} / ${stats.firstFrameMsMax}`,
+      );
     }
     console.log('\nforwarding on one node (everyone publishes 360p VP8 + opus, no simulcast)');
-    console.log('  participants  video streams  node CPU % of a core  % per stream  streams/core  kbps/stream  fps/stream  RSS MB  MB/participant');
+    console.log(
+      '  participants  video streams  node CPU % of a core  % per stream  streams/core  kbps/stream  fps/stream  RSS MB  MB/participant',
+    );
     for (const row of forwarding) {
       console.log(
         `  ${String(row.participants).padEnd(13)} ${String(row.forwardedVideoStreams).padEnd(14)} ${String(row.nodeCpuPercentOfOneCore).padEnd(21)} ` +
@@ -229,11 +283,14 @@ async function measure(engine: MediaEngine, args: Args) {
           `${String(row.meanDecodedFpsPerStream).padEnd(11)} ${String(row.nodeRssMb).padEnd(7)} ${row.rssMbPerParticipant}`,
       );
     }
-    for (const failure of failures) console.log(`  ${String(failure.participants).padEnd(13)} FAILED: ${failure.error}`);
+    for (const failure of failures)
+      console.log(`  ${String(failure.participants).padEnd(13)} FAILED: ${failure.error}`);
     const fourByThree = forwarding.find((row) => row.participants === 4);
     if (fourByThree) {
       const verdict = fourByThree.nodeCpuPercentOfOneCore < TARGET_4X3_CPU_PERCENT ? 'meets' : 'MISSES';
-      console.log(`\n4 x 3: ${fourByThree.nodeCpuPercentOfOneCore} % of one core, ${verdict} the < ${TARGET_4X3_CPU_PERCENT} % target`);
+      console.log(
+        `\n4 x 3: ${fourByThree.nodeCpuPercentOfOneCore} % of one core, ${verdict} the < ${TARGET_4X3_CPU_PERCENT} % target`,
+      );
     }
     return result;
   } finally {
@@ -253,10 +310,15 @@ async function main(): Promise<void> {
     // The dev cluster held to the real server: ratios above 1 mean the dev cluster costs more.
     console.log('\ndev cluster / real LiveKit server');
     const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
-    console.log(`  connect() median: ${ratio(dev.join.defaultOptions.connectMsMedian, livekit.join.defaultOptions.connectMsMedian)}; first frame after connect median: ${ratio(dev.join.defaultOptions.firstFrameMsMedian, livekit.join.defaultOptions.firstFrameMsMedian)}`);
+    console.log(
+      `  connect() median: ${ratio(dev.join.defaultOptions.connectMsMedian, livekit.join.defaultOptions.connectMsMedian)}; first frame after connect median: ${ratio(dev.join.defaultOptions.firstFrameMsMedian, livekit.join.defaultOptions.firstFrameMsMedian)}`,
+    );
     for (const row of dev.forwarding) {
       const other = livekit.forwarding.find((r) => r.participants === row.participants);
-      if (other) console.log(`  ${row.participants} participants: CPU per forwarded stream ${ratio(row.cpuPercentPerVideoStream, other.cpuPercentPerVideoStream)}, RSS ${ratio(row.nodeRssMb, other.nodeRssMb)}`);
+      if (other)
+        console.log(
+          `  ${row.participants} participants: CPU per forwarded stream ${ratio(row.cpuPercentPerVideoStream, other.cpuPercentPerVideoStream)}, RSS ${ratio(row.nodeRssMb, other.nodeRssMb)}`,
+        );
     }
   }
   mkdirSync(OUT_DIR, { recursive: true });

@@ -74,7 +74,9 @@ export function renderSvg(groups: ChartGroup[], title: string, footnote: string)
   const maxMs = Math.max(3_000, ...groups.flatMap((g) => g.samples.map((s) => s.totalMs))) * 1.05;
   const x = (ms: number) => left + (ms / maxMs) * (width - left - right);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
   parts.push(`<text x="${left}" y="24" font-size="15" font-weight="600">${escape(title)}</text>`);
   PHASES.forEach((phase, i) => {
@@ -84,30 +86,46 @@ export function renderSvg(groups: ChartGroup[], title: string, footnote: string)
   });
   for (let ms = 0; ms <= maxMs; ms += 500) {
     parts.push(`<line x1="${x(ms)}" x2="${x(ms)}" y1="${top - 6}" y2="${height - 60}" stroke="#eee"/>`);
-    parts.push(`<text x="${x(ms)}" y="${height - 44}" text-anchor="middle" fill="#666">${(ms / 1000).toFixed(1)} s</text>`);
+    parts.push(
+      `<text x="${x(ms)}" y="${height - 44}" text-anchor="middle" fill="#666">${(ms / 1000).toFixed(1)} s</text>`,
+    );
   }
   groups.forEach((group, row) => {
     const y = top + row * rowHeight;
     const totals = group.samples.map((s) => s.totalMs);
     const stats = summarize(totals);
-    parts.push(`<text x="${left - 10}" y="${y + 18}" text-anchor="end" font-weight="600">${escape(group.label)}</text>`);
+    parts.push(
+      `<text x="${left - 10}" y="${y + 18}" text-anchor="end" font-weight="600">${escape(group.label)}</text>`,
+    );
     parts.push(
       `<text x="${left - 10}" y="${y + 34}" text-anchor="end" fill="#444">median ${fmt(stats.median)} · p95 ${fmt(stats.p95)} · n=${stats.count}</text>`,
     );
     let cursor = 0;
     for (const phase of PHASES) {
-      const value = percentile(group.samples.map((s) => s.phases[phase]), 50);
+      const value = percentile(
+        group.samples.map((s) => s.phases[phase]),
+        50,
+      );
       if (!Number.isFinite(value) || value <= 0) continue;
-      parts.push(`<rect x="${x(cursor)}" y="${y + 6}" width="${x(cursor + value) - x(cursor)}" height="16" fill="${PHASE_COLORS[phase]}" opacity="0.85"><title>${phase}: ${Math.round(value)} ms</title></rect>`);
+      parts.push(
+        `<rect x="${x(cursor)}" y="${y + 6}" width="${x(cursor + value) - x(cursor)}" height="16" fill="${PHASE_COLORS[phase]}" opacity="0.85"><title>${phase}: ${Math.round(value)} ms</title></rect>`,
+      );
       cursor += value;
     }
     group.samples.forEach((sample, i) => {
       const jitter = ((i * 7) % 13) - 6;
-      parts.push(`<circle cx="${x(sample.totalMs)}" cy="${y + 36 + jitter / 2}" r="2.6" fill="#222" opacity="0.55"><title>run ${sample.run} ${escape(sample.participant)}: ${Math.round(sample.totalMs)} ms</title></circle>`);
+      parts.push(
+        `<circle cx="${x(sample.totalMs)}" cy="${y + 36 + jitter / 2}" r="2.6" fill="#222" opacity="0.55"><title>run ${sample.run} ${escape(sample.participant)}: ${Math.round(sample.totalMs)} ms</title></circle>`,
+      );
     });
-    if (Number.isFinite(stats.p95)) parts.push(`<line x1="${x(stats.p95)}" x2="${x(stats.p95)}" y1="${y + 26}" y2="${y + 46}" stroke="black" stroke-width="2"/>`);
+    if (Number.isFinite(stats.p95))
+      parts.push(
+        `<line x1="${x(stats.p95)}" x2="${x(stats.p95)}" y1="${y + 26}" y2="${y + 46}" stroke="black" stroke-width="2"/>`,
+      );
     if (group.targetP95Ms) {
-      parts.push(`<line x1="${x(group.targetP95Ms)}" x2="${x(group.targetP95Ms)}" y1="${y + 2}" y2="${y + 50}" stroke="#e5484d" stroke-dasharray="4 3"/>`);
+      parts.push(
+        `<line x1="${x(group.targetP95Ms)}" x2="${x(group.targetP95Ms)}" y1="${y + 2}" y2="${y + 50}" stroke="#e5484d" stroke-dasharray="4 3"/>`,
+      );
     }
   });
   parts.push(`<text x="${left}" y="${height - 18}" fill="#444">${escape(footnote)}</text>`);

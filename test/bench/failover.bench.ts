@@ -9,7 +9,13 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startBaselinePageServer, type BaselinePageServer } from '../support/baseline-page';
 import { ENGINE_NAMES, type MediaEngine } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
-import { expectEveryoneSeesEveryone, joinThroughPage, sleep, type MoveTimingSnapshot, type Participant } from '../support/participant-page';
+import {
+  expectEveryoneSeesEveryone,
+  joinThroughPage,
+  sleep,
+  type MoveTimingSnapshot,
+  type Participant,
+} from '../support/participant-page';
 import { PHASES, RecoveryDetector, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
 import { BenchFlags } from './bench-flags';
 import { startLiveKitPeer } from './livekit-peer';
@@ -89,7 +95,13 @@ function log(message: string): void {
   console.log(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 }
 
-async function runIncident(stack: FailoverStack, engine: MediaEngine, people: Participant[], scenario: Scenario, run: number): Promise<Sample[]> {
+async function runIncident(
+  stack: FailoverStack,
+  engine: MediaEngine,
+  people: Participant[],
+  scenario: Scenario,
+  run: number,
+): Promise<Sample[]> {
   const before = await Promise.all(people.map(async (p) => (await p.snapshot()).moves.length));
   const hostUrl = (await people[0]!.snapshot()).url!;
   const node = stack.node(hostUrl);
@@ -103,12 +115,25 @@ async function runIncident(stack: FailoverStack, engine: MediaEngine, people: Pa
     const snaps = await Promise.all(people.map((p) => p.snapshot()));
     finals = snaps.map((snap, i) => {
       const moves = snap.moves.slice(before[i]);
-      const last = [...moves].reverse().find((m) => m.outcome === 'done' || m.outcome === 'no-frames' || m.outcome === undefined);
+      const last = [...moves]
+        .reverse()
+        .find((m) => m.outcome === 'done' || m.outcome === 'no-frames' || m.outcome === undefined);
       return { moves, last };
     });
-    if (finals.every((f) => f.last && f.last.outcome !== undefined && f.last.firstFrameAt !== undefined && (f.last.allFramesAt !== undefined || f.last.outcome !== 'done' || f.last.expectedRemotes.length === 0)))
+    if (
+      finals.every(
+        (f) =>
+          f.last &&
+          f.last.outcome !== undefined &&
+          f.last.firstFrameAt !== undefined &&
+          (f.last.allFramesAt !== undefined || f.last.outcome !== 'done' || f.last.expectedRemotes.length === 0),
+      )
+    )
       break;
-    if (Date.now() > deadline) throw new Error(`${scenario} run ${run}: not everyone recovered within ${INCIDENT_TIMEOUT_MS} ms: ${JSON.stringify(finals.map((f) => f.last))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${scenario} run ${run}: not everyone recovered within ${INCIDENT_TIMEOUT_MS} ms: ${JSON.stringify(finals.map((f) => f.last))}`,
+      );
     await sleep(100);
   }
   // Independent check from outside the library: video is really flowing again everywhere.
@@ -135,14 +160,22 @@ async function runIncident(stack: FailoverStack, engine: MediaEngine, people: Pa
       phases,
       trigger: f.moves[0]?.trigger ?? '?',
       moves: f.moves.length,
-      marks: Object.fromEntries(Object.entries(last.marks ?? {}).map(([name, at]) => [name, Math.round(at - last.tokenAt!)])),
+      marks: Object.fromEntries(
+        Object.entries(last.marks ?? {}).map(([name, at]) => [name, Math.round(at - last.tokenAt!)]),
+      ),
     };
   });
   const totals = samples.map((s) => Math.round(s.totalMs));
-  log(`${engine} ${scenario} x${people.length} run ${run}: ${totals.join(' / ')} ms (${samples.map((s) => s.trigger).join(', ')})`);
+  log(
+    `${engine} ${scenario} x${people.length} run ${run}: ${totals.join(' / ')} ms (${samples.map((s) => s.trigger).join(', ')})`,
+  );
   for (const s of samples) {
     const steps = PHASES.map((p) => `${p} ${Math.round(s.phases[p])}`).join(', ');
-    log(`  ${s.participant}: ${steps}; after token: ${Object.entries(s.marks ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(
+      `  ${s.participant}: ${steps}; after token: ${Object.entries(s.marks ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   }
 
   if (scenario === 'SIGKILL') await stack.cluster.restart(node.name);
@@ -176,10 +209,17 @@ async function openBaselinePages(chromium: FailoverStack['chromium'], pageUrl: s
     }
     const receivers = () => Promise.all(pages.map((page) => page.evaluate(() => window.__baseline!.receivers())));
     const deadline = Date.now() + 15_000;
-    for (let first = await receivers(); ; ) {
+    for (let first = await receivers(); ;) {
       await sleep(BASELINE_POLL_MS);
       const next = await receivers();
-      if (next.every((rows, i) => rows.length > 0 && rows.every((r) => r.framesDecoded > (first[i]!.find((f) => f.key === r.key)?.framesDecoded ?? 0)))) break;
+      if (
+        next.every(
+          (rows, i) =>
+            rows.length > 0 &&
+            rows.every((r) => r.framesDecoded > (first[i]!.find((f) => f.key === r.key)?.framesDecoded ?? 0)),
+        )
+      )
+        break;
       if (Date.now() > deadline) throw new Error('baseline pages never decoded each other before the kill');
       first = next;
     }
@@ -193,7 +233,12 @@ async function openBaselinePages(chromium: FailoverStack['chromium'], pageUrl: s
 type BaselinePages = Awaited<ReturnType<typeof openBaselinePages>>;
 
 /** Polls the pages after a kill until each one's video is back (RecoveryDetector) or `waitMs` pass. */
-async function measureRecovery(pages: BaselinePages, beforeKill: Awaited<ReturnType<BaselinePages['receivers']>>, killAt: number, waitMs: number) {
+async function measureRecovery(
+  pages: BaselinePages,
+  beforeKill: Awaited<ReturnType<BaselinePages['receivers']>>,
+  killAt: number,
+  waitMs: number,
+) {
   const recoveryMs: Array<number | undefined> = beforeKill.map(() => undefined);
   const evidence: string[] = beforeKill.map(() => '');
   const detectors = beforeKill.map((rows) => new RecoveryDetector(rows, BASELINE_POLL_MS, BASELINE_STEADY_MS));
@@ -210,22 +255,43 @@ async function measureRecovery(pages: BaselinePages, beforeKill: Awaited<ReturnT
     });
   }
   const events = (
-    await Promise.all(pages.pages.map((page, i) => page.evaluate(() => window.__baseline!.events).then((list) => list.map((e) => ({ participant: i + 1, ...e, at: Math.round(e.at - killAt) })))))
+    await Promise.all(
+      pages.pages.map((page, i) =>
+        page
+          .evaluate(() => window.__baseline!.events)
+          .then((list) => list.map((e) => ({ participant: i + 1, ...e, at: Math.round(e.at - killAt) }))),
+      ),
+    )
   ).flat();
-  return { recovered: recoveryMs.every((v) => v !== undefined), recoveryMs, evidence, waitedMs: Date.now() - killAt, events };
+  return {
+    recovered: recoveryMs.every((v) => v !== undefined),
+    recoveryMs,
+    evidence,
+    waitedMs: Date.now() - killAt,
+    events,
+  };
 }
 
 function logBaseline(result: BaselineResult, waitMs: number): BaselineResult {
   const back = result.recoveryMs.map((v) => Math.round(v!)).join(' / ');
-  log(`baseline ${result.engine} (${result.variant}): ${result.recovered ? `video back after ${back} ms` : `not back within ${waitMs} ms`}`);
+  log(
+    `baseline ${result.engine} (${result.variant}): ${result.recovered ? `video back after ${back} ms` : `not back within ${waitMs} ms`}`,
+  );
   return result;
 }
 
 /** livekit-client exactly as an app gets it: `new Room()`, default options, token minted once, no backend. */
-async function runBaseline(stack: FailoverStack, baselinePage: BaselinePageServer, engine: MediaEngine, variant: 'node-stays-dead' | 'same-node-restarted'): Promise<BaselineResult> {
+async function runBaseline(
+  stack: FailoverStack,
+  baselinePage: BaselinePageServer,
+  engine: MediaEngine,
+  variant: 'node-stays-dead' | 'same-node-restarted',
+): Promise<BaselineResult> {
   const node = stack.cluster.nodes()[0]!;
   const room = `baseline-${engine}-${variant}-${process.pid}`;
-  const tokens = await Promise.all([1, 2].map((i) => mintToken(stack.cluster.apiKey, stack.cluster.apiSecret, room, `baseline-${i}`)));
+  const tokens = await Promise.all(
+    [1, 2].map((i) => mintToken(stack.cluster.apiKey, stack.cluster.apiSecret, room, `baseline-${i}`)),
+  );
   const pages = await openBaselinePages(stack.chromium, baselinePage.pageUrl, node.url, tokens);
   try {
     // Sampled before the kill: frames decoded after it but sent before it must not look like recovery.
@@ -240,7 +306,9 @@ async function runBaseline(stack: FailoverStack, baselinePage: BaselinePageServe
     // Self-check: with its only node dead, a client has nowhere to get video from. A recovery here
     // means the measurement is broken, and every figure beside it is suspect.
     if (variant === 'node-stays-dead' && measured.recoveryMs.some((v) => v !== undefined)) {
-      throw new Error(`baseline claims video back while its node is dead (${measured.evidence.filter(Boolean).join('; ')}): the measurement is broken`);
+      throw new Error(
+        `baseline claims video back while its node is dead (${measured.evidence.filter(Boolean).join('; ')}): the measurement is broken`,
+      );
     }
     return logBaseline({ engine, variant, ...measured }, BASELINE_WAIT_MS);
   } finally {
@@ -269,7 +337,10 @@ async function runLiveKitPeer(stack: FailoverStack, baselinePage: BaselinePageSe
         await node.kill();
         // Not the room's node if the video never paused: bring it back, try the other.
         const look = await measureRecovery(pages, beforeKill, killAt, PEER_LOOK_MS);
-        const neverPaused = look.recovered && look.evidence.every((e) => e.startsWith('old receivers')) && Math.max(...look.recoveryMs.map(Number)) < 1_000;
+        const neverPaused =
+          look.recovered &&
+          look.evidence.every((e) => e.startsWith('old receivers')) &&
+          Math.max(...look.recoveryMs.map(Number)) < 1_000;
         if (neverPaused) {
           log(`peer: ${node.name} did not host the room (video never paused); restarting it`);
           await node.start();
@@ -290,31 +361,34 @@ async function runLiveKitPeer(stack: FailoverStack, baselinePage: BaselinePageSe
 
 function summaries(samples: Sample[], conditions: RunConditions[]) {
   const groups: Record<string, unknown> = {};
-  for (const engine of BENCH_ENGINES) for (const scenario of SCENARIOS) {
-    for (const size of SIZES) {
-      const group = samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size);
-      if (group.length === 0) continue;
-      const runs = conditions.filter((c) => c.engine === engine && c.scenario === scenario && c.participants === size);
-      groups[`${engine} ${scenario} x${size}`] = {
-        totalMs: summarize(group.map((s) => s.totalMs)),
-        // Spread across runs: each run's median, and how busy the machine was meanwhile.
-        runMediansMs: summarize(runs.map((r) => r.medianMs)),
-        runMedianMinMs: Math.min(...runs.map((r) => r.medianMs)),
-        load1: summarize(runs.map((r) => r.load1)),
-        idlePct: summarize(runs.map((r) => r.idlePct)),
-        allRemotesMs: summarize(group.flatMap((s) => (s.allRemotesMs === undefined ? [] : [s.allRemotesMs]))),
-        phases: Object.fromEntries(PHASES.map((phase) => [phase, summarize(group.map((s) => s.phases[phase]))])),
-        marksAfterToken: Object.fromEntries(
-          [...new Set(group.flatMap((s) => Object.keys(s.marks ?? {})))].map((name) => [
-            name,
-            summarize(group.flatMap((s) => (s.marks?.[name] === undefined ? [] : [s.marks[name]!]))),
-          ]),
-        ),
-      };
+  for (const engine of BENCH_ENGINES)
+    for (const scenario of SCENARIOS) {
+      for (const size of SIZES) {
+        const group = samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size);
+        if (group.length === 0) continue;
+        const runs = conditions.filter(
+          (c) => c.engine === engine && c.scenario === scenario && c.participants === size,
+        );
+        groups[`${engine} ${scenario} x${size}`] = {
+          totalMs: summarize(group.map((s) => s.totalMs)),
+          // Spread across runs: each run's median, and how busy the machine was meanwhile.
+          runMediansMs: summarize(runs.map((r) => r.medianMs)),
+          runMedianMinMs: Math.min(...runs.map((r) => r.medianMs)),
+          load1: summarize(runs.map((r) => r.load1)),
+          idlePct: summarize(runs.map((r) => r.idlePct)),
+          allRemotesMs: summarize(group.flatMap((s) => (s.allRemotesMs === undefined ? [] : [s.allRemotesMs]))),
+          phases: Object.fromEntries(PHASES.map((phase) => [phase, summarize(group.map((s) => s.phases[phase]))])),
+          marksAfterToken: Object.fromEntries(
+            [...new Set(group.flatMap((s) => Object.keys(s.marks ?? {})))].map((name) => [
+              name,
+              summarize(group.flatMap((s) => (s.marks?.[name] === undefined ? [] : [s.marks[name]!]))),
+            ]),
+          ),
+        };
+      }
+      const all = samples.filter((s) => s.engine === engine && s.scenario === scenario);
+      if (all.length) groups[`${engine} ${scenario} (all)`] = { totalMs: summarize(all.map((s) => s.totalMs)) };
     }
-    const all = samples.filter((s) => s.engine === engine && s.scenario === scenario);
-    if (all.length) groups[`${engine} ${scenario} (all)`] = { totalMs: summarize(all.map((s) => s.totalMs)) };
-  }
   return groups;
 }
 
@@ -322,14 +396,18 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const outDir = resolve(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  log(`failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 nodes, on ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' and ')}`);
+  log(
+    `failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 nodes, on ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' and ')}`,
+  );
   const stacks = new Map<MediaEngine, FailoverStack>();
   let baselinePage: BaselinePageServer | undefined;
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
   const conditions: RunConditions[] = [];
-  const groups = BENCH_ENGINES.flatMap((engine) => SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ engine, scenario, size }))));
+  const groups = BENCH_ENGINES.flatMap((engine) =>
+    SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ engine, scenario, size }))),
+  );
   try {
     // Before the stacks: a missing build:baseline fails at once, not after every run.
     if (BASELINE || PEER) baselinePage = await startBaselinePageServer();
@@ -344,13 +422,21 @@ async function main(): Promise<void> {
         try {
           await stack.healAll();
           const sessionId = `bench-${engine}-${scenario.toLowerCase()}-${size}-${run}-${process.pid}`;
-          for (let i = 0; i < size; i++) people.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, `P${i + 1}`));
+          for (let i = 0; i < size; i++)
+            people.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, `P${i + 1}`));
           await expectEveryoneSeesEveryone(people, 20_000);
           const load = measureMachineLoad();
           const runSamples = await runIncident(stack, engine, people, scenario, run);
           samples.push(...runSamples);
           const during = load();
-          conditions.push({ engine, scenario, participants: size, run, ...during, medianMs: summarize(runSamples.map((x) => x.totalMs)).median });
+          conditions.push({
+            engine,
+            scenario,
+            participants: size,
+            run,
+            ...during,
+            medianMs: summarize(runSamples.map((x) => x.totalMs)).median,
+          });
           log(`  machine: load ${during.load1}, ${during.idlePct} % idle during the incident`);
         } catch (err) {
           failures.push(`${engine} ${scenario} x${size} run ${run}: ${(err as Error).message}`);
@@ -426,8 +512,12 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, `failover-${stamp}.svg`), svg);
   writeFileSync(join(outDir, 'failover-latest.svg'), svg);
 
-  console.log(`\nkill -> first newly decoded remote frame (ms); ${RUNS} rounds, groups interleaved; ${require('node:os').cpus().length} cpus`);
-  console.log('group                 n    median   p95     max    | median phases: detect/token/connect/publish/frame | all remotes p95 | run medians min/med/max | load (med) | idle % (med)');
+  console.log(
+    `\nkill -> first newly decoded remote frame (ms); ${RUNS} rounds, groups interleaved; ${require('node:os').cpus().length} cpus`,
+  );
+  console.log(
+    'group                 n    median   p95     max    | median phases: detect/token/connect/publish/frame | all remotes p95 | run medians min/med/max | load (med) | idle % (med)',
+  );
   for (const [name, value] of Object.entries(summary)) {
     const v = value as {
       totalMs: ReturnType<typeof summarize>;
@@ -439,18 +529,30 @@ async function main(): Promise<void> {
       idlePct?: ReturnType<typeof summarize>;
     };
     const phases = v.phases ? PHASES.map((p) => Math.round(v.phases![p].median)).join('/') : '';
-    const spread = v.runMediansMs ? `${Math.round(v.runMedianMinMs!)}/${Math.round(v.runMediansMs.median)}/${Math.round(v.runMediansMs.max)}` : '';
-    const machine = v.load1 ? `${v.load1.median.toFixed(2).padStart(10)} | ${v.idlePct!.median.toFixed(1).padStart(11)}` : '';
+    const spread = v.runMediansMs
+      ? `${Math.round(v.runMedianMinMs!)}/${Math.round(v.runMediansMs.median)}/${Math.round(v.runMediansMs.max)}`
+      : '';
+    const machine = v.load1
+      ? `${v.load1.median.toFixed(2).padStart(10)} | ${v.idlePct!.median.toFixed(1).padStart(11)}`
+      : '';
     console.log(
       `${name.padEnd(20)} ${String(v.totalMs.count).padStart(3)} ${fmt(v.totalMs.median)} ${fmt(v.totalMs.p95)} ${fmt(v.totalMs.max)} | ${phases.padEnd(48)} | ${v.allRemotesMs ? fmt(v.allRemotesMs.p95).padEnd(15) : ''.padEnd(15)} | ${spread.padEnd(23)} | ${machine}`,
     );
   }
   if (BENCH_ENGINES.length > 1) {
-    console.log(`\nside by side (median / p95 ms, n): ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' | ')} | ratio of medians`);
+    console.log(
+      `\nside by side (median / p95 ms, n): ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' | ')} | ratio of medians`,
+    );
     for (const scenario of SCENARIOS) {
       for (const size of SIZES) {
-        const cells = BENCH_ENGINES.map((engine) => (summary[`${engine} ${scenario} x${size}`] as { totalMs: ReturnType<typeof summarize> } | undefined)?.totalMs);
-        const text = cells.map((c) => (c ? `${Math.round(c.median)} / ${Math.round(c.p95)} (${c.count})` : 'n/a').padEnd(22));
+        const cells = BENCH_ENGINES.map(
+          (engine) =>
+            (summary[`${engine} ${scenario} x${size}`] as { totalMs: ReturnType<typeof summarize> } | undefined)
+              ?.totalMs,
+        );
+        const text = cells.map((c) =>
+          (c ? `${Math.round(c.median)} / ${Math.round(c.p95)} (${c.count})` : 'n/a').padEnd(22),
+        );
         const ratio = cells[0] && cells[1] ? (cells[1].median / cells[0].median).toFixed(2) : 'n/a';
         console.log(`${`${scenario} x${size}`.padEnd(14)} ${text.join(' | ')} | ${ratio}`);
       }
@@ -458,11 +560,18 @@ async function main(): Promise<void> {
   }
   for (const [name, value] of Object.entries(summary)) {
     const marks = (value as { marksAfterToken?: Record<string, ReturnType<typeof summarize>> }).marksAfterToken;
-    if (marks) console.log(`${name}: median ms after token: ${Object.entries(marks).map(([k, v]) => `${k} ${Math.round(v.median)}`).join(', ')}`);
+    if (marks)
+      console.log(
+        `${name}: median ms after token: ${Object.entries(marks)
+          .map(([k, v]) => `${k} ${Math.round(v.median)}`)
+          .join(', ')}`,
+      );
   }
   console.log(footnote);
   if (failures.length) console.log(`failed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
-  console.log(`wrote ${join(outDir, 'failover-latest.json')} and .svg; total duration ${(durationMs / 1000).toFixed(0)} s`);
+  console.log(
+    `wrote ${join(outDir, 'failover-latest.json')} and .svg; total duration ${(durationMs / 1000).toFixed(0)} s`,
+  );
   if (failures.length > 0 || samples.length === 0) process.exitCode = 1;
 }
 

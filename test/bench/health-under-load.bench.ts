@@ -36,10 +36,13 @@ interface ProbeSample {
 function probeOnce(port: number): Promise<number> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(performance.now() - started));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/', agent: false, headers: { connection: 'close' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(performance.now() - started));
+      },
+    );
     req.on('error', () => resolve(Number.NaN));
     req.end();
   });
@@ -63,7 +66,10 @@ function quantiles(values: number[]) {
 async function appLoopLag(appUrl: string): Promise<{ lagMs: number; maxMs: number }> {
   const text = await scrapeMetrics(appUrl);
   const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
-  return { lagMs: value('session_rebuilder_nodejs_eventloop_lag_seconds'), maxMs: value('session_rebuilder_nodejs_eventloop_lag_max_seconds') };
+  return {
+    lagMs: value('session_rebuilder_nodejs_eventloop_lag_seconds'),
+    maxMs: value('session_rebuilder_nodejs_eventloop_lag_max_seconds'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -88,7 +94,11 @@ async function main(): Promise<void> {
         const timerLateMs = performance.now() - expected;
         expected += SIDE_PROBE_INTERVAL_MS;
         const sentAt = Date.now();
-        inFlight.push(probeOnce(node.port).then((latencyMs) => void samples.push({ node: node.name, sentAt, latencyMs, timerLateMs })));
+        inFlight.push(
+          probeOnce(node.port).then(
+            (latencyMs) => void samples.push({ node: node.name, sentAt, latencyMs, timerLateMs }),
+          ),
+        );
       }
       await Promise.all(inFlight);
     });
@@ -102,17 +112,22 @@ async function main(): Promise<void> {
         }
       }
     })();
-    const pids = { app: stack.app.pid, ...Object.fromEntries(nodes.map((n) => [n.name, n.pid!])) } as Record<string, number>;
+    const pids = { app: stack.app.pid, ...Object.fromEntries(nodes.map((n) => [n.name, n.pid!])) } as Record<
+      string,
+      number
+    >;
     const ticksBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
     const started = Date.now();
 
     if (MODE === 'browser' || MODE === 'both') {
       const sessionId = `load-${process.pid}`;
-      for (const name of ['Ada', 'Grace', 'Linus', 'Barbara']) participants.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, name));
+      for (const name of ['Ada', 'Grace', 'Linus', 'Barbara'])
+        participants.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, name));
       console.log(`4 participants joined after ${Date.now() - started} ms`);
     }
     if (MODE === 'burn' || MODE === 'both') {
-      for (let i = 0; i < cpus().length; i++) burners.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+      for (let i = 0; i < cpus().length; i++)
+        burners.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
     }
     await sleep(SECONDS * 1000);
     const elapsedSec = (Date.now() - started) / 1000;
@@ -121,8 +136,14 @@ async function main(): Promise<void> {
     await Promise.all([...sideProbes, lagWatch]);
     ownLoop.disable();
     for (const p of participants) {
-      const lines = await p.page.evaluate(() => window.__sessionRebuilder.log.map((e: any) => e.message as string)).catch(() => [] as string[]);
-      pageLogs.push(...lines.filter((l: string) => /no media node|rejoin|moving|move/i.test(l)).map((l: string) => `${p.name}: ${l}`));
+      const lines = await p.page
+        .evaluate(() => window.__sessionRebuilder.log.map((e: any) => e.message as string))
+        .catch(() => [] as string[]);
+      pageLogs.push(
+        ...lines
+          .filter((l: string) => /no media node|rejoin|moving|move/i.test(l))
+          .map((l: string) => `${p.name}: ${l}`),
+      );
     }
 
     const output = stack.app.output().slice(outputBefore);
@@ -132,13 +153,21 @@ async function main(): Promise<void> {
       mode: MODE,
       seconds: SECONDS,
       loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
-      cpuPercent: Object.fromEntries(Object.keys(pids).map((k) => [k, Math.round(((ticksAfter[k]! - ticksBefore[k]!) / 100 / elapsedSec) * 100)])),
-      sideProbeLatencyMs: Object.fromEntries(nodes.map((n) => [n.name, quantiles(samples.filter((s) => s.node === n.name).map((s) => s.latencyMs))])),
+      cpuPercent: Object.fromEntries(
+        Object.keys(pids).map((k) => [k, Math.round(((ticksAfter[k]! - ticksBefore[k]!) / 100 / elapsedSec) * 100)]),
+      ),
+      sideProbeLatencyMs: Object.fromEntries(
+        nodes.map((n) => [n.name, quantiles(samples.filter((s) => s.node === n.name).map((s) => s.latencyMs))]),
+      ),
       sideProbesOver450ms: samples.filter((s) => s.latencyMs > 450).length,
       sideProbesOver900ms: samples.filter((s) => s.latencyMs > 900).length,
       sideProbeTotal: samples.length,
       benchTimerLateMs: quantiles(samples.map((s) => s.timerLateMs)),
-      benchLoopDelayMs: { p50: Math.round(ownLoop.percentile(50) / 1e6), p99: Math.round(ownLoop.percentile(99) / 1e6), max: Math.round(ownLoop.max / 1e6) },
+      benchLoopDelayMs: {
+        p50: Math.round(ownLoop.percentile(50) / 1e6),
+        p99: Math.round(ownLoop.percentile(99) / 1e6),
+        max: Math.round(ownLoop.max / 1e6),
+      },
       backendLoopLagMs: { sampled: quantiles(appLag), maxPerSecond: quantiles(appLagMax) },
       backendDowns: transitions.filter((l) => / -> down /.test(l)).length,
       backendSuspects: transitions.filter((l) => / -> suspect /.test(l)).length,

@@ -17,7 +17,11 @@ export interface LiveKitPeer {
   stop(): Promise<void>;
 }
 
-export async function startLiveKitPeer(apiKey: string, apiSecret: string, onLog: (line: string) => void = () => undefined): Promise<LiveKitPeer> {
+export async function startLiveKitPeer(
+  apiKey: string,
+  apiSecret: string,
+  onLog: (line: string) => void = () => undefined,
+): Promise<LiveKitPeer> {
   const binary = requireLivekitBinary();
   const dir = mkdtempSync(join(tmpdir(), 'livekit-peer-'));
   const stops: Array<() => void> = [];

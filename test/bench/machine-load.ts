@@ -26,6 +26,9 @@ export function measureMachineLoad(): () => MachineLoad {
   return () => {
     const end = cpuTimes();
     const total = end.total - start.total;
-    return { load1: Math.round(load1 * 100) / 100, idlePct: total > 0 ? Math.round(((end.idle - start.idle) / total) * 1000) / 10 : NaN };
+    return {
+      load1: Math.round(load1 * 100) / 100,
+      idlePct: total > 0 ? Math.round(((end.idle - start.idle) / total) * 1000) / 10 : NaN,
+    };
   };
 }

@@ -18,7 +18,12 @@ import { REBUILD_CONCURRENCY } from '../../src/sessions/rebuild/session-mover.se
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
 import { BenchFlags } from './bench-flags';
 
-const flags = new BenchFlags('bench:rebuild-herd', { engine: { type: 'string' }, runs: { type: 'string' }, sessions: { type: 'string' }, widths: { type: 'string' } });
+const flags = new BenchFlags('bench:rebuild-herd', {
+  engine: { type: 'string' },
+  runs: { type: 'string' },
+  sessions: { type: 'string' },
+  widths: { type: 'string' },
+});
 const ENGINE = flags.string('engine', 'dev', ['dev', 'livekit'] as const);
 const RUNS = flags.int('runs', 3);
 const SESSIONS = flags.int('sessions', 100);
@@ -47,7 +52,11 @@ const quantile = (values: number[], q: number) => {
 const round = (n: number) => Math.round(n);
 
 async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
 }
 
@@ -63,7 +72,22 @@ async function nodesUp(appUrl: string, count: number): Promise<void> {
 
 async function oneRun(cluster: MediaCluster, width: number, runId: string): Promise<Run> {
   const urls = cluster.nodes().map((n) => n.url);
-  const config = parseConfig(['--api-key', API_KEY, '--secret', API_SECRET, '--port', '0', '--admin-token', TEST_ADMIN_TOKEN, '--rate-limit', '0', ...urls.flatMap((u) => ['--url', u])], {});
+  const config = parseConfig(
+    [
+      '--api-key',
+      API_KEY,
+      '--secret',
+      API_SECRET,
+      '--port',
+      '0',
+      '--admin-token',
+      TEST_ADMIN_TOKEN,
+      '--rate-limit',
+      '0',
+      ...urls.flatMap((u) => ['--url', u]),
+    ],
+    {},
+  );
   const app: INestApplication = await createApp(config, null, { rebuildConcurrency: width });
   await app.listen(0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
@@ -72,7 +96,8 @@ async function oneRun(cluster: MediaCluster, width: number, runId: string): Prom
     // Sessions of 1-4 participants; placement spreads them, so 3N sessions put about N on each node.
     const joins: Array<() => Promise<void>> = [];
     for (let i = 0; i < SESSIONS * urls.length; i++) {
-      for (let p = 0; p <= i % 4; p++) joins.push(() => post(`${appUrl}/api/sessions/${runId}-${i}/participants`, { name: `P${p}` }));
+      for (let p = 0; p <= i % 4; p++)
+        joins.push(() => post(`${appUrl}/api/sessions/${runId}-${i}/participants`, { name: `P${p}` }));
     }
     for (let i = 0; i < joins.length; i += 16) await Promise.all(joins.slice(i, i + 16).map((f) => f()));
     const store = app.get<SessionStore>(SESSION_STORE);
@@ -136,22 +161,42 @@ async function main(): Promise<void> {
       sessionsMoved: round(mine.reduce((n, r) => n + r.sessionsMoved, 0) / mine.length),
       medianMs: round(quantile(all, 0.5)),
       p95Ms: round(quantile(all, 0.95)),
-      lastMedianMs: round(quantile(mine.map((r) => r.lastMs), 0.5)),
+      lastMedianMs: round(
+        quantile(
+          mine.map((r) => r.lastMs),
+          0.5,
+        ),
+      ),
       lastMaxMs: round(Math.max(...mine.map((r) => r.lastMs))),
       worstImbalance: Math.max(...mine.map((r) => r.imbalance)).toFixed(3),
     };
   });
-  const machine = { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)) };
-  console.log(`\nrebuild herd: a node with ~${SESSIONS} sessions SIGKILLed, 3 nodes (${ENGINE_NAMES[ENGINE]}), ${RUNS} run(s) per width, interleaved`);
-  console.log(`machine: ${machine.cpus} cpus, load average ${machine.loadAverageAtStart[0]} at start, ${machine.loadAverageAtEnd[0]} at end; REBUILD_CONCURRENCY = ${REBUILD_CONCURRENCY}`);
-  console.log('| width | runs | sessions moved | per session median | p95 | last (median of runs) | last (max) | most-loaded survivor / fair share |');
+  const machine = {
+    cpus: cpus().length,
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)),
+  };
+  console.log(
+    `\nrebuild herd: a node with ~${SESSIONS} sessions SIGKILLed, 3 nodes (${ENGINE_NAMES[ENGINE]}), ${RUNS} run(s) per width, interleaved`,
+  );
+  console.log(
+    `machine: ${machine.cpus} cpus, load average ${machine.loadAverageAtStart[0]} at start, ${machine.loadAverageAtEnd[0]} at end; REBUILD_CONCURRENCY = ${REBUILD_CONCURRENCY}`,
+  );
+  console.log(
+    '| width | runs | sessions moved | per session median | p95 | last (median of runs) | last (max) | most-loaded survivor / fair share |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.width} | ${r.runs} | ${r.sessionsMoved} | ${r.medianMs} ms | ${r.p95Ms} ms | ${r.lastMedianMs} ms | ${r.lastMaxMs} ms | ${r.worstImbalance} |`);
+    console.log(
+      `| ${r.width} | ${r.runs} | ${r.sessionsMoved} | ${r.medianMs} ms | ${r.p95Ms} ms | ${r.lastMedianMs} ms | ${r.lastMaxMs} ms | ${r.worstImbalance} |`,
+    );
   }
   const outDir = join(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `rebuild-herd-${ENGINE}.json`), `${JSON.stringify({ engine: ENGINE, machine, rows, runs }, null, 2)}\n`);
+  writeFileSync(
+    join(outDir, `rebuild-herd-${ENGINE}.json`),
+    `${JSON.stringify({ engine: ENGINE, machine, rows, runs }, null, 2)}\n`,
+  );
   console.log(`\nwritten: bench-results/rebuild-herd-${ENGINE}.json`);
 }
 

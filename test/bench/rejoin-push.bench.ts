@@ -5,7 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProjectRoot } from '../../src/bootstrap';
-import { PROBE_INTERVAL_MS, HUNG_AFTER_MS, FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, SUCCESSES_TO_UP } from '../../src/nodes/node-health.policy';
+import {
+  PROBE_INTERVAL_MS,
+  HUNG_AFTER_MS,
+  FAILURES_TO_DOWN,
+  HARD_FAILURES_TO_DOWN,
+  SUCCESSES_TO_UP,
+} from '../../src/nodes/node-health.policy';
 import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join as joinSession, operatorApi } from '../support/session-client';
@@ -58,11 +64,17 @@ async function oneRun(stack: RebuildStack, fault: Fault, path: Path, run: number
     if (path === 'client-report') {
       // The client's best case: it reports the instant its signal drops (the real one: 50-450 ms later).
       annSocket.socket.emit('media-lost', { url: ann.url });
-      const res = await api<RejoinResponse>(stack.app.url, 'POST', `/api/sessions/${sessionId}/participants/${bob.identity}/rejoin`, {
-        rejoinKey: bob.rejoinKey,
-        failedUrl: bob.url,
-      });
-      if (res.status !== 200 || res.body.url === ann.url) throw new Error(`rejoin answered ${res.status} ${JSON.stringify(res.body)}`);
+      const res = await api<RejoinResponse>(
+        stack.app.url,
+        'POST',
+        `/api/sessions/${sessionId}/participants/${bob.identity}/rejoin`,
+        {
+          rejoinKey: bob.rejoinKey,
+          failedUrl: bob.url,
+        },
+      );
+      if (res.status !== 200 || res.body.url === ann.url)
+        throw new Error(`rejoin answered ${res.status} ${JSON.stringify(res.body)}`);
       httpMs = performance.now() - stoppedAt;
     }
     const push = await bobSocket.nextRejoin(2, 10_000);
@@ -72,7 +84,10 @@ async function oneRun(stack: RebuildStack, fault: Fault, path: Path, run: number
     bobSocket.close();
     await node.kill();
     await stack.restartNode(index);
-    for (const p of [ann, bob]) await api(stack.app.url, 'DELETE', `/api/sessions/${sessionId}/participants/${p.identity}`, { rejoinKey: p.rejoinKey });
+    for (const p of [ann, bob])
+      await api(stack.app.url, 'DELETE', `/api/sessions/${sessionId}/participants/${p.identity}`, {
+        rejoinKey: p.rejoinKey,
+      });
   }
 }
 
@@ -83,14 +98,26 @@ async function main(): Promise<void> {
     ['hang', 'probe-only'],
     ['hang', 'client-report'],
   ];
-  const results: Array<{ fault: Fault; path: Path; samples: Sample[]; push: ReturnType<typeof stats>; http?: ReturnType<typeof stats> }> = [];
+  const results: Array<{
+    fault: Fault;
+    path: Path;
+    samples: Sample[];
+    push: ReturnType<typeof stats>;
+    http?: ReturnType<typeof stats>;
+  }> = [];
   const stack = await startRebuildStack(2);
   try {
     for (const [fault, path] of scenarios) {
       const samples: Sample[] = [];
       for (let run = 0; run < RUNS; run++) samples.push(await oneRun(stack, fault, path, run));
       const http = samples.filter((s) => s.httpMs !== undefined).map((s) => s.httpMs!);
-      results.push({ fault, path, samples, push: stats(samples.map((s) => s.pushMs)), http: http.length ? stats(http) : undefined });
+      results.push({
+        fault,
+        path,
+        samples,
+        push: stats(samples.map((s) => s.pushMs)),
+        http: http.length ? stats(http) : undefined,
+      });
       process.stderr.write(`done: ${fault} / ${path}\n`);
     }
   } finally {

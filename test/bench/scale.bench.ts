@@ -70,7 +70,10 @@ class SignalBot {
   movedAfterMs: number | undefined;
   movedTo: string | undefined;
   error: string | undefined;
-  private readonly ping = setInterval(() => this.signal?.send({ case: 'ping', value: BigInt(Date.now()) }), PING_EVERY_MS);
+  private readonly ping = setInterval(
+    () => this.signal?.send({ case: 'ping', value: BigInt(Date.now()) }),
+    PING_EVERY_MS,
+  );
 
   private constructor(
     readonly joined: JoinResponse,
@@ -90,7 +93,8 @@ class SignalBot {
     this.socket.socket.on('rejoin', (payload: RejoinPayload) => void this.move(payload, killedAt));
     const signal = this.signal!;
     void signal.closed.then(() => {
-      if (this.signal === signal && this.pushAfterMs === undefined) this.socket.socket.emit('media-lost', { url: this.joined.url });
+      if (this.signal === signal && this.pushAfterMs === undefined)
+        this.socket.socket.emit('media-lost', { url: this.joined.url });
     });
   }
 
@@ -139,12 +143,20 @@ async function untilEveryInstanceSees(cluster: LocalStack, url: string, status: 
 /** One POST with a JSON body over `agent`; answers the status and the body. */
 function post(agent: Agent, url: URL, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -156,7 +168,12 @@ function post(agent: Agent, url: URL, body: string): Promise<{ status: number; t
  * connections; `--client fetch` uses fetch, which spends several times the CPU per request (it held a
  * core at ~3,000 requests/s, capping the bare server there), as the figures before this client did.
  */
-async function joinRate(base: string, seconds: number, path: (i: number) => string, stopAfter = Infinity): Promise<{ perSec: number; count: number }> {
+async function joinRate(
+  base: string,
+  seconds: number,
+  path: (i: number) => string,
+  stopAfter = Infinity,
+): Promise<{ perSec: number; count: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: ISSUE_CONCURRENCY });
   const send = async (url: string, body: string) => {
     if (CLIENT === 'http') return post(agent, new URL(url), body);
@@ -257,7 +274,11 @@ async function failoverRun(cluster: LocalStack, bots: SignalBot[]): Promise<Fail
   for (const bot of bots) bot.follow(killedAt);
   logLine('KILL');
   await cluster.media.kill(node1!.name);
-  while (performance.now() - killedAt < MOVE_DEADLINE_MS && bots.some((b) => b.movedAfterMs === undefined && b.error === undefined)) await sleep(50);
+  while (
+    performance.now() - killedAt < MOVE_DEADLINE_MS &&
+    bots.some((b) => b.movedAfterMs === undefined && b.error === undefined)
+  )
+    await sleep(50);
   const windowSec = (performance.now() - killedAt) / 1000;
   const after = pids.map(processUsage);
   const botsCpu = process.cpuUsage(botsBefore);
@@ -271,7 +292,11 @@ async function failoverRun(cluster: LocalStack, bots: SignalBot[]): Promise<Fail
     errors: [...new Set(bots.flatMap((b) => (b.error ? [b.error] : [])))].slice(0, 5),
     ...quantiles(moved),
     push: quantiles(pushed),
-    cpu: { instances: cpu.slice(0, -1), mediaNode: cpu[cpu.length - 1]!, bots: Math.round(((botsCpu.user + botsCpu.system) / 1e6 / windowSec) * 100) },
+    cpu: {
+      instances: cpu.slice(0, -1),
+      mediaNode: cpu[cpu.length - 1]!,
+      bots: Math.round(((botsCpu.user + botsCpu.system) / 1e6 / windowSec) * 100),
+    },
     rssMb: after.slice(0, -1).map((a) => a.rssMb),
   };
 }
@@ -313,7 +338,8 @@ async function floorRun(cluster: LocalStack): Promise<Quantiles> {
 async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<IssuanceRow[]> {
   const instance = cluster.instances[0]!.url;
   const issuance: IssuanceRow[] = [];
-  const row = (what: string, ours: number, bareRate: number) => issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
+  const row = (what: string, ours: number, bareRate: number) =>
+    issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
   // Both warmed up first (the JIT), then the bare server measured right before each row: the
   // machine's load drifts between rows.
   await joinRate(bareUrl, 1, () => '/');
@@ -322,9 +348,18 @@ async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<Issuan
   let size = 0;
   for (const step of GROWTH_STEPS) {
     const bareRate = await bareNow();
-    const { perSec, count } = await joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size);
+    const { perSec, count } = await joinRate(
+      instance,
+      ISSUE_SECONDS,
+      () => '/api/sessions/grow/participants',
+      step - size,
+    );
     size += count;
-    row(`joins into one session, ${step - 250}->${step} participants${step === 250 ? ' (the first creates it)' : ''}`, perSec, bareRate);
+    row(
+      `joins into one session, ${step - 250}->${step} participants${step === 250 ? ' (the first creates it)' : ''}`,
+      perSec,
+      bareRate,
+    );
   }
   const bareRate = await bareNow();
   const created = await joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`);
@@ -342,7 +377,16 @@ async function oneRun(engine: MediaEngine, run: number, bareUrl: string): Promis
     onLog: LOG_FILE ? logLine : undefined,
     // A thousand bots and the token-rate loops share one address, one session grows to 1,000, and the
     // row of new sessions creates thousands.
-    instanceArgs: ['--rate-limit', '0', '--max-sockets-per-address', '0', '--max-participants', '1000', '--max-sessions-per-node', '0'],
+    instanceArgs: [
+      '--rate-limit',
+      '0',
+      '--max-sockets-per-address',
+      '0',
+      '--max-participants',
+      '1000',
+      '--max-sessions-per-node',
+      '0',
+    ],
   });
   const bots: SignalBot[] = [];
   try {
@@ -365,7 +409,10 @@ async function main(): Promise<void> {
     `bench:scale: ${SESSIONS} sessions x ${SIZE} participants on one media node, 2 backend instances over Redis behind nginx; ` +
       `${RUNS} run(s) per engine (${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(', ')}), interleaved; ${cpus().length} cpus`,
   );
-  const bare = spawnNode(builtTest('test/bench/bare-token-server.js'), ['bench-key', 'bench-secret-bench-secret-bench-secret']);
+  const bare = spawnNode(builtTest('test/bench/bare-token-server.js'), [
+    'bench-key',
+    'bench-secret-bench-secret-bench-secret',
+  ]);
   const runs: Run[] = [];
   const failures: string[] = [];
   try {
@@ -397,8 +444,12 @@ async function main(): Promise<void> {
     await bare.stop(1_000);
   }
 
-  console.log(`\nfailover: the media node holding ${SESSIONS * SIZE} participants in ${SESSIONS} sessions SIGKILLed; kill -> JoinResponse on the other node, per participant; medians over runs (min-max)`);
-  console.log('| engine | runs | moved / lost (all runs) | median | p95 | last | kill -> push p95 | instances CPU % | instances RSS MB | media node CPU % | bots CPU % | target |');
+  console.log(
+    `\nfailover: the media node holding ${SESSIONS * SIZE} participants in ${SESSIONS} sessions SIGKILLed; kill -> JoinResponse on the other node, per participant; medians over runs (min-max)`,
+  );
+  console.log(
+    '| engine | runs | moved / lost (all runs) | median | p95 | last | kill -> push p95 | instances CPU % | instances RSS MB | media node CPU % | bots CPU % | target |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   const span = (values: number[]) => `${median(values)} (${Math.min(...values)}-${Math.max(...values)})`;
   for (const engine of BENCH_ENGINES) {
@@ -418,7 +469,9 @@ async function main(): Promise<void> {
   console.log('| engine | node alone: median | p95 | last | ours p95 / node p95 | ours p95 - node p95 |');
   console.log('|---|---|---|---|---|---|');
   for (const engine of BENCH_ENGINES) {
-    const mine = runs.filter((r) => r.engine === engine).flatMap((r) => (r.failover && r.floor ? [{ failover: r.failover, floor: r.floor }] : []));
+    const mine = runs
+      .filter((r) => r.engine === engine)
+      .flatMap((r) => (r.failover && r.floor ? [{ failover: r.failover, floor: r.floor }] : []));
     if (mine.length === 0) continue;
     const ratios = mine.map((r) => Math.round((r.failover.p95Ms / r.floor.p95Ms) * 100) / 100);
     const gaps = mine.map((r) => r.failover.p95Ms - r.floor.p95Ms);
@@ -434,14 +487,30 @@ async function main(): Promise<void> {
   const rows = runs[0]?.issuance.map((r) => r.what) ?? [];
   for (const what of rows) {
     const all = runs.flatMap((r) => r.issuance.filter((row) => row.what === what));
-    console.log(`| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} |`);
+    console.log(
+      `| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} |`,
+    );
   }
   if (failures.length) console.log(`\nfailed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
 
   const result = {
     generatedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
-    settings: { engines: BENCH_ENGINES, runs: RUNS, part: PART, client: CLIENT, sessions: SESSIONS, size: SIZE, instances: 2, issueSeconds: ISSUE_SECONDS, issueConcurrency: ISSUE_CONCURRENCY },
+    machine: {
+      cpus: cpus().length,
+      loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+    },
+    settings: {
+      engines: BENCH_ENGINES,
+      runs: RUNS,
+      part: PART,
+      client: CLIENT,
+      sessions: SESSIONS,
+      size: SIZE,
+      instances: 2,
+      issueSeconds: ISSUE_SECONDS,
+      issueConcurrency: ISSUE_CONCURRENCY,
+    },
     runs,
     failures,
   };

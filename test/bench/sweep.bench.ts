@@ -17,7 +17,12 @@ import { startInProcessApp } from '../support/in-process-app';
 import { startRedisServer } from '../support/redis-server';
 import { BenchFlags } from './bench-flags';
 
-const flags = new BenchFlags('bench:sweep', { sessions: { type: 'string' }, participants: { type: 'string' }, runs: { type: 'string' }, stores: { type: 'string' } });
+const flags = new BenchFlags('bench:sweep', {
+  sessions: { type: 'string' },
+  participants: { type: 'string' },
+  runs: { type: 'string' },
+  stores: { type: 'string' },
+});
 const SESSIONS = flags.int('sessions', 10_000);
 const PARTICIPANTS = flags.int('participants', 10);
 const RUNS = flags.int('runs', 3);
@@ -58,7 +63,17 @@ function record(sessionId: string, nodeUrl: string, now: number): SessionRecord 
       lastEventAt: Math.floor(now / 1000) - 59,
     };
   }
-  return { sessionId, room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 100 }, nodeUrl, roomSid: `RM_${sessionId}`, generation: 1, waitingForNode: false, createdAt: now - 60_000, seenOccupied: true, participants };
+  return {
+    sessionId,
+    room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 100 },
+    nodeUrl,
+    roomSid: `RM_${sessionId}`,
+    generation: 1,
+    waitingForNode: false,
+    createdAt: now - 60_000,
+    seenOccupied: true,
+    participants,
+  };
 }
 
 async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
@@ -101,15 +116,27 @@ async function benchStore(kind: 'memory' | 'redis'): Promise<Row[]> {
       stack.nodes.rooms.get(url)!.set(id, { name: id, sid: `RM_${id}`, participants: PARTICIPANTS });
       await store.save(record(id, url, now));
     });
-    console.log(`${kind}: ${SESSIONS} sessions of ${PARTICIPANTS} saved in ${Math.round(performance.now() - populated)} ms`);
+    console.log(
+      `${kind}: ${SESSIONS} sessions of ${PARTICIPANTS} saved in ${Math.round(performance.now() - populated)} ms`,
+    );
 
-    const idle: Row = { store: kind, round: 'nothing due', sessions: SESSIONS, participants: SESSIONS * PARTICIPANTS, sweepMs: [], stallMs: [], pruned: [] };
+    const idle: Row = {
+      store: kind,
+      round: 'nothing due',
+      sessions: SESSIONS,
+      participants: SESSIONS * PARTICIPANTS,
+      sweepMs: [],
+      stallMs: [],
+      pruned: [],
+    };
     for (let run = 0; run < RUNS; run++) {
       const m = await measured(sweeper);
       idle.sweepMs.push(m.ms);
       idle.stallMs.push(m.stallMs);
       idle.pruned.push(m.pruned);
-      console.log(`${kind}, nothing due, run ${run + 1}/${RUNS}: ${round1(m.ms)} ms, longest stall ${round1(m.stallMs)} ms`);
+      console.log(
+        `${kind}, nothing due, run ${run + 1}/${RUNS}: ${round1(m.ms)} ms, longest stall ${round1(m.stallMs)} ms`,
+      );
     }
 
     // One participant leaves in 1 % of the sessions (as DELETE writes it); forgotten after the grace period.
@@ -122,9 +149,19 @@ async function benchStore(kind: 'memory' | 'redis'): Promise<Row[]> {
     });
     await new Promise((resolve) => setTimeout(resolve, PARTICIPANT_LEFT_GRACE_MS + 1_000));
     const m = await measured(sweeper);
-    console.log(`${kind}, ${LEAVERS} leavers due: ${round1(m.ms)} ms, longest stall ${round1(m.stallMs)} ms, ${m.pruned} forgotten`);
+    console.log(
+      `${kind}, ${LEAVERS} leavers due: ${round1(m.ms)} ms, longest stall ${round1(m.stallMs)} ms, ${m.pruned} forgotten`,
+    );
     if (m.pruned !== LEAVERS) throw new Error(`the sweep forgot ${m.pruned} participants, expected ${LEAVERS}`);
-    const due: Row = { store: kind, round: 'leavers due', sessions: SESSIONS, participants: SESSIONS * PARTICIPANTS, sweepMs: [m.ms], stallMs: [m.stallMs], pruned: [m.pruned] };
+    const due: Row = {
+      store: kind,
+      round: 'leavers due',
+      sessions: SESSIONS,
+      participants: SESSIONS * PARTICIPANTS,
+      sweepMs: [m.ms],
+      stallMs: [m.stallMs],
+      pruned: [m.pruned],
+    };
     return [idle, due];
   } finally {
     await stack.close();
@@ -136,17 +173,32 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg().map((l) => l.toFixed(2));
   const rows: Row[] = [];
   for (const kind of STORES) rows.push(...(await benchStore(kind)));
-  const machine = { cpus: cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)) };
-  console.log(`\nsweep: ${SESSIONS} sessions x ${PARTICIPANTS} participants; 'nothing due' ${RUNS} run(s), 'leavers due' one sweep after ${LEAVERS} participants left`);
-  console.log(`machine: ${machine.cpus} cpus, load average ${machine.loadAverageAtStart[0]} at start, ${machine.loadAverageAtEnd[0]} at end`);
-  console.log('| store | round | sessions | participants | sweep (median) | sweep (max) | longest event-loop stall (max) | forgotten |');
+  const machine = {
+    cpus: cpus().length,
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)),
+  };
+  console.log(
+    `\nsweep: ${SESSIONS} sessions x ${PARTICIPANTS} participants; 'nothing due' ${RUNS} run(s), 'leavers due' one sweep after ${LEAVERS} participants left`,
+  );
+  console.log(
+    `machine: ${machine.cpus} cpus, load average ${machine.loadAverageAtStart[0]} at start, ${machine.loadAverageAtEnd[0]} at end`,
+  );
+  console.log(
+    '| store | round | sessions | participants | sweep (median) | sweep (max) | longest event-loop stall (max) | forgotten |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.store} | ${r.round} | ${r.sessions} | ${r.participants} | ${round1(median(r.sweepMs))} ms | ${round1(Math.max(...r.sweepMs))} ms | ${round1(Math.max(...r.stallMs))} ms | ${r.pruned[0]} |`);
+    console.log(
+      `| ${r.store} | ${r.round} | ${r.sessions} | ${r.participants} | ${round1(median(r.sweepMs))} ms | ${round1(Math.max(...r.sweepMs))} ms | ${round1(Math.max(...r.stallMs))} ms | ${r.pruned[0]} |`,
+    );
   }
   const outDir = join(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'sweep.json'), `${JSON.stringify({ sessions: SESSIONS, participantsPerSession: PARTICIPANTS, runs: RUNS, machine, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(outDir, 'sweep.json'),
+    `${JSON.stringify({ sessions: SESSIONS, participantsPerSession: PARTICIPANTS, runs: RUNS, machine, rows }, null, 2)}\n`,
+  );
   console.log('\nwritten: bench-results/sweep.json');
 }
 

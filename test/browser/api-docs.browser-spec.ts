@@ -22,10 +22,9 @@ describe('API docs in Chromium', () => {
     it(`/api/docs lists every operation of /api/docs-json, with no console or page error (${name})`, async () => {
       const stack = await startInProcessApp(options);
       try {
-        const operations = Object.values(((await (await fetch(`${stack.url}/api/docs-json`)).json()) as { paths: Record<string, object> }).paths).reduce(
-          (n, methods) => n + Object.keys(methods).length,
-          0,
-        );
+        const operations = Object.values(
+          ((await (await fetch(`${stack.url}/api/docs-json`)).json()) as { paths: Record<string, object> }).paths,
+        ).reduce((n, methods) => n + Object.keys(methods).length, 0);
         const page = await chromium.browser.newPage();
         const problems: string[] = [];
         page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));

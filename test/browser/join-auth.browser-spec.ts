@@ -30,7 +30,11 @@ describe('sample app: ?auth= against --auth-secret', () => {
     return { page, context };
   };
   const participantsOf = async (sessionId: string) =>
-    (await operatorApi<Array<{ sessionId: string; participants: Array<{ name: string }> }>>(stack.url, '/api/sessions')).body.find((s) => s.sessionId === sessionId)?.participants.map((p) => p.name);
+    (
+      await operatorApi<Array<{ sessionId: string; participants: Array<{ name: string }> }>>(stack.url, '/api/sessions')
+    ).body
+      .find((s) => s.sessionId === sessionId)
+      ?.participants.map((p) => p.name);
 
   it('without ?auth= the page says why the join was refused; nothing is created', async () => {
     const { page, context } = await open('session=locked');
@@ -44,11 +48,15 @@ describe('sample app: ?auth= against --auth-secret', () => {
   });
 
   it("with ?auth=<JWT> the join goes through under the token's name", async () => {
-    const jwt = await new SignJWT({ sessions: 'team-*', name: 'Ann from the app' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(AUTH_SECRET));
+    const jwt = await new SignJWT({ sessions: 'team-*', name: 'Ann from the app' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(AUTH_SECRET));
     const { context } = await open(`session=team-blue&auth=${encodeURIComponent(jwt)}`);
     try {
       const deadline = Date.now() + 15_000;
-      while (!(await participantsOf('team-blue')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      while (!(await participantsOf('team-blue')) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await participantsOf('team-blue')).toEqual(['Ann from the app']);
       expect(context.pages()[0]!.url()).not.toContain('auth='); // not left in the address bar or history
     } finally {

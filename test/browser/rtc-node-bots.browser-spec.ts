@@ -16,90 +16,113 @@ const MEDIA_TIMEOUT_MS = 15_000;
 /** Probe verdict (250 ms), the push, a new Room and its first keyframe; generous for a loaded machine. */
 const BACK_AFTER_KILL_TIMEOUT_MS = 15_000;
 
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('@livekit/rtc-node bots (%s)', (_name, engine) => {
-  let stack: RebuildStack;
-  let server: HarnessServer;
-  let chromium: LaunchedBrowser;
-  const bots: RtcNodeBot[] = [];
-  const pages: HarnessParticipant[] = [];
-  const sessionId = `bots-${engine}-${process.pid}`;
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))(
+  '@livekit/rtc-node bots (%s)',
+  (_name, engine) => {
+    let stack: RebuildStack;
+    let server: HarnessServer;
+    let chromium: LaunchedBrowser;
+    const bots: RtcNodeBot[] = [];
+    const pages: HarnessParticipant[] = [];
+    const sessionId = `bots-${engine}-${process.pid}`;
 
-  beforeAll(async () => {
-    stack = await startRebuildStack(2, { engine });
-    server = await startHarnessServer();
-    chromium = await launchChromium();
-  });
+    beforeAll(async () => {
+      stack = await startRebuildStack(2, { engine });
+      server = await startHarnessServer();
+      chromium = await launchChromium();
+    });
 
-  afterAll(async () => {
-    for (const bot of bots) await bot.close();
-    for (const page of pages) await page.close();
-    await chromium?.close();
-    await server?.close();
-    await stack?.close();
-  });
+    afterAll(async () => {
+      for (const bot of bots) await bot.close();
+      for (const page of pages) await page.close();
+      await chromium?.close();
+      await server?.close();
+      await stack?.close();
+    });
 
-  it('a publishing bot’s video, audio, reliable and lossy data reach a second bot and a Chromium page', async () => {
-    const speaker = await RtcNodeBot.join(stack.app.url, sessionId, 'Speaker bot', { publish: true });
-    bots.push(speaker);
-    const listener = await RtcNodeBot.join(stack.app.url, sessionId, 'Listener bot', { publish: true });
-    bots.push(listener);
-    expect(listener.joined.url).toBe(speaker.joined.url);
+    it('a publishing bot’s video, audio, reliable and lossy data reach a second bot and a Chromium page', async () => {
+      const speaker = await RtcNodeBot.join(stack.app.url, sessionId, 'Speaker bot', { publish: true });
+      bots.push(speaker);
+      const listener = await RtcNodeBot.join(stack.app.url, sessionId, 'Listener bot', { publish: true });
+      bots.push(listener);
+      expect(listener.joined.url).toBe(speaker.joined.url);
 
-    // The page joins the same session through our API, with the unmodified livekit-client.
-    const viewerJoin = await join(stack.app.url, sessionId, 'Viewer page');
-    const viewer = await HarnessParticipant.open(chromium.browser, server, viewerJoin.identity);
-    pages.push(viewer);
-    await viewer.join(viewerJoin.url, viewerJoin.token, { video: false, audio: false });
+      // The page joins the same session through our API, with the unmodified livekit-client.
+      const viewerJoin = await join(stack.app.url, sessionId, 'Viewer page');
+      const viewer = await HarnessParticipant.open(chromium.browser, server, viewerJoin.identity);
+      pages.push(viewer);
+      await viewer.join(viewerJoin.url, viewerJoin.token, { video: false, audio: false });
 
-    await waitFor('the listener bot decodes the speaker’s video and audio', async () => listener.framesFrom(speaker.identity) > 10 && listener.audioFramesFrom(speaker.identity) > 10, MEDIA_TIMEOUT_MS, 100);
-    await waitFor('the speaker bot decodes the listener’s video', async () => speaker.framesFrom(listener.identity) > 10, MEDIA_TIMEOUT_MS, 100);
-    await waitFor(
-      'the page decodes the speaker’s video and plays its audio',
-      async () => {
-        const seen = (await viewer.media())[speaker.identity];
-        return !!seen && seen.videoFramesDecoded > 10 && seen.audioSamplesReceived > 0;
-      },
-      MEDIA_TIMEOUT_MS,
-      200,
-    );
+      await waitFor(
+        'the listener bot decodes the speaker’s video and audio',
+        async () => listener.framesFrom(speaker.identity) > 10 && listener.audioFramesFrom(speaker.identity) > 10,
+        MEDIA_TIMEOUT_MS,
+        100,
+      );
+      await waitFor(
+        'the speaker bot decodes the listener’s video',
+        async () => speaker.framesFrom(listener.identity) > 10,
+        MEDIA_TIMEOUT_MS,
+        100,
+      );
+      await waitFor(
+        'the page decodes the speaker’s video and plays its audio',
+        async () => {
+          const seen = (await viewer.media())[speaker.identity];
+          return !!seen && seen.videoFramesDecoded > 10 && seen.audioSamplesReceived > 0;
+        },
+        MEDIA_TIMEOUT_MS,
+        200,
+      );
 
-    await speaker.sendData('hello reliably', true);
-    await speaker.sendData('hello quickly', false);
-    await waitFor('the listener bot gets both packets', async () => listener.received.data.length >= 2, 5_000);
-    expect(listener.received.data.map(({ from, text, kind }) => `${from}:${kind}:${text}`).sort()).toEqual([
-      `${speaker.identity}:lossy:hello quickly`,
-      `${speaker.identity}:reliable:hello reliably`,
-    ]);
-    await waitFor('the page gets both packets', async () => (await viewer.received()).length >= 2, 5_000);
-    expect((await viewer.received()).map(({ from, text }) => `${from}:${text}`).sort()).toEqual([
-      `${speaker.identity}:hello quickly`,
-      `${speaker.identity}:hello reliably`,
-    ]);
-  });
+      await speaker.sendData('hello reliably', true);
+      await speaker.sendData('hello quickly', false);
+      await waitFor('the listener bot gets both packets', async () => listener.received.data.length >= 2, 5_000);
+      expect(listener.received.data.map(({ from, text, kind }) => `${from}:${kind}:${text}`).sort()).toEqual([
+        `${speaker.identity}:lossy:hello quickly`,
+        `${speaker.identity}:reliable:hello reliably`,
+      ]);
+      await waitFor('the page gets both packets', async () => (await viewer.received()).length >= 2, 5_000);
+      expect((await viewer.received()).map(({ from, text }) => `${from}:${text}`).sort()).toEqual([
+        `${speaker.identity}:hello quickly`,
+        `${speaker.identity}:hello reliably`,
+      ]);
+    });
 
-  it('SIGKILL of the bots’ node: both follow the rejoin push to the other node and decode each other again', async () => {
-    const [speaker, listener] = bots;
-    for (const page of pages.splice(0)) await page.close();
-    const oldUrl = speaker.joined.url;
-    const node = stack.nodes.find((n) => n.url === oldUrl)!;
-    const framesBefore = listener.framesFrom(speaker.identity);
-    const killedAt = performance.now();
-    await node.kill();
+    it('SIGKILL of the bots’ node: both follow the rejoin push to the other node and decode each other again', async () => {
+      const [speaker, listener] = bots;
+      for (const page of pages.splice(0)) await page.close();
+      const oldUrl = speaker.joined.url;
+      const node = stack.nodes.find((n) => n.url === oldUrl)!;
+      const framesBefore = listener.framesFrom(speaker.identity);
+      const killedAt = performance.now();
+      await node.kill();
 
-    await Promise.all(bots.map((bot) => bot.waitForGeneration(speaker.joined.generation + 1, BACK_AFTER_KILL_TIMEOUT_MS)));
-    for (const bot of bots) expect(bot.connections.at(-1)!.url).not.toBe(oldUrl);
-    await waitFor(
-      'each bot decodes the other on the new node',
-      async () => listener.firstFrameAfterMove.has(speaker.identity) && speaker.firstFrameAfterMove.has(listener.identity),
-      BACK_AFTER_KILL_TIMEOUT_MS,
-      50,
-    );
-    const backAfterMs = Math.round(listener.firstFrameAfterMove.get(speaker.identity)! - killedAt);
-    console.log(`rtc-node bots (${ENGINE_NAMES[engine]}): listener decodes the speaker again ${backAfterMs} ms after SIGKILL`);
-    await waitFor('video keeps flowing', async () => listener.framesFrom(speaker.identity) > framesBefore + 20, MEDIA_TIMEOUT_MS, 100);
-    expect(bots.flatMap((bot) => bot.problems)).toEqual([]);
-  });
-});
+      await Promise.all(
+        bots.map((bot) => bot.waitForGeneration(speaker.joined.generation + 1, BACK_AFTER_KILL_TIMEOUT_MS)),
+      );
+      for (const bot of bots) expect(bot.connections.at(-1)!.url).not.toBe(oldUrl);
+      await waitFor(
+        'each bot decodes the other on the new node',
+        async () =>
+          listener.firstFrameAfterMove.has(speaker.identity) && speaker.firstFrameAfterMove.has(listener.identity),
+        BACK_AFTER_KILL_TIMEOUT_MS,
+        50,
+      );
+      const backAfterMs = Math.round(listener.firstFrameAfterMove.get(speaker.identity)! - killedAt);
+      console.log(
+        `rtc-node bots (${ENGINE_NAMES[engine]}): listener decodes the speaker again ${backAfterMs} ms after SIGKILL`,
+      );
+      await waitFor(
+        'video keeps flowing',
+        async () => listener.framesFrom(speaker.identity) > framesBefore + 20,
+        MEDIA_TIMEOUT_MS,
+        100,
+      );
+      expect(bots.flatMap((bot) => bot.problems)).toEqual([]);
+    });
+  },
+);
 
 afterAll(async () => {
   // The Rust core's threads would keep Jest's process alive.

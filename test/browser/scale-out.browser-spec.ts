@@ -7,7 +7,13 @@ import type * as LocalStackApi from '../../src/local-stack';
 import type { AppInfo } from '../../src/contracts';
 import { built } from '../support/built';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
-import { expectEveryoneSeesEveryone, joinThroughPage, sleep, waitForMoveAway, type Participant } from '../support/participant-page';
+import {
+  expectEveryoneSeesEveryone,
+  joinThroughPage,
+  sleep,
+  waitForMoveAway,
+  type Participant,
+} from '../support/participant-page';
 
 const { startLocalStack } = require(built('src/local-stack')) as typeof LocalStackApi;
 
@@ -65,10 +71,17 @@ describe('two backend instances over Redis behind nginx, in Chromium (dev cluste
     expect(longestStall).toBeLessThan(STALL_MS);
 
     const reopened = await Promise.all(
-      people.map(async (person) => (await person.logSince(crashedAt)).find((entry) => entry.message.startsWith('realtime channel to the backend open'))?.at),
+      people.map(
+        async (person) =>
+          (await person.logSince(crashedAt)).find((entry) =>
+            entry.message.startsWith('realtime channel to the backend open'),
+          )?.at,
+      ),
     );
     const backAfter = reopened.map((at) => (at === undefined ? Infinity : at - crashedAt));
-    console.log(`scale-out in Chromium: sockets back ${backAfter.join(' / ')} ms after the instance crash; longest video stall ${longestStall} ms`);
+    console.log(
+      `scale-out in Chromium: sockets back ${backAfter.join(' / ')} ms after the instance crash; longest video stall ${longestStall} ms`,
+    );
     for (const ms of backAfter) expect(ms).toBeLessThan(SOCKET_BACK_MS);
     const answering = (await (await fetch(`${cluster.url}/api/info`)).json()) as AppInfo;
     expect(answering.instance.pid).toBe(survivor.pid());

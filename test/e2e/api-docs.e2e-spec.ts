@@ -22,7 +22,9 @@ describe('the API description of the configuration that runs', () => {
     stacks.push(stack);
     const document = (await request(stack.app.getHttpServer()).get('/api/docs-json').expect(200)).body as OpenAPIObject;
     const operations = new Map<string, OperationObject>(
-      Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => [`${method} ${path}`, operation as OperationObject])),
+      Object.entries(document.paths).flatMap(([path, item]) =>
+        Object.entries(item).map(([method, operation]) => [`${method} ${path}`, operation as OperationObject]),
+      ),
     );
     const op = (key: string): OperationObject => {
       const operation = operations.get(key);
@@ -44,7 +46,11 @@ describe('the API description of the configuration that runs', () => {
       expect(errors(key)).toContain('401');
     }
     for (const key of DEV_TOOLS) expect(operations.has(key)).toBe(false);
-    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(['admin', 'join', 'livekit-webhook']);
+    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual([
+      'admin',
+      'join',
+      'livekit-webhook',
+    ]);
   });
 
   it('--admin-token alone: joins take an optional admin token and answer no 401 or 403', async () => {
@@ -64,7 +70,9 @@ describe('the API description of the configuration that runs', () => {
       expect(op(key).security).toBeUndefined();
       expect(errors(key)).not.toContain('401');
     }
-    expect([...operations].filter(([, operation]) => operation.security).map(([key]) => key)).toEqual(['post /webhooks/livekit']);
+    expect([...operations].filter(([, operation]) => operation.security).map(([key]) => key)).toEqual([
+      'post /webhooks/livekit',
+    ]);
     expect(Object.keys(document.components?.securitySchemes ?? {})).toEqual(['livekit-webhook']);
   });
 
@@ -73,17 +81,28 @@ describe('the API description of the configuration that runs', () => {
     for (const key of [...OPERATORS, ...DEV_TOOLS]) expect(operations.has(key)).toBe(false);
     await request(stack.app.getHttpServer()).get('/api/sessions').expect(404);
     expect([...operations.keys()].sort()).toEqual(
-      ['delete /api/sessions/{sessionId}/participants/{identity}', GET_TOKEN, JOIN, 'post /api/sessions/{sessionId}/participants/{identity}/rejoin', 'get /health', 'get /health/ready', 'post /webhooks/livekit'].sort(),
+      [
+        'delete /api/sessions/{sessionId}/participants/{identity}',
+        GET_TOKEN,
+        JOIN,
+        'post /api/sessions/{sessionId}/participants/{identity}/rejoin',
+        'get /health',
+        'get /health/ready',
+        'post /webhooks/livekit',
+      ].sort(),
     );
   });
 
   it('request bodies are closed to unknown fields, nested ones too, and Authorization is no header parameter', async () => {
     const { document, operations } = await describedBy({});
     const schemas = document.components?.schemas as Record<string, SchemaObject>;
-    for (const name of ['CreateParticipantDto', 'RoomSettingsDto', 'RejoinDto', 'LeaveDto', 'GetTokenDto']) expect([name, schemas[name].additionalProperties]).toEqual([name, false]);
+    for (const name of ['CreateParticipantDto', 'RoomSettingsDto', 'RejoinDto', 'LeaveDto', 'GetTokenDto'])
+      expect([name, schemas[name].additionalProperties]).toEqual([name, false]);
     // Answers are not closed: a client must take a field added later.
     expect(schemas.JoinResponseDto.additionalProperties).toBeUndefined();
-    const headers = [...operations.values()].flatMap((operation) => (operation.parameters ?? []).filter((p) => 'in' in p && p.in === 'header'));
+    const headers = [...operations.values()].flatMap((operation) =>
+      (operation.parameters ?? []).filter((p) => 'in' in p && p.in === 'header'),
+    );
     expect(headers).toEqual([]);
   });
 
@@ -97,7 +116,11 @@ describe('the API description of the configuration that runs', () => {
       for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'TRACE'].filter((m) => !methods.includes(m))) {
         const res = await http()[method.toLowerCase() as 'get'](path);
         expect([method, path, res.status, res.headers.allow]).toEqual([method, path, 405, allow]);
-        expect(res.body).toEqual({ statusCode: 405, error: 'Method Not Allowed', message: `${method} is not served here; ${path} answers ${allow}` });
+        expect(res.body).toEqual({
+          statusCode: 405,
+          error: 'Method Not Allowed',
+          message: `${method} is not served here; ${path} answers ${allow}`,
+        });
       }
       const options = await http().options(path);
       expect([path, options.status, options.headers.allow]).toEqual([path, 204, allow]);

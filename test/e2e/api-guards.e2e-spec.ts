@@ -18,7 +18,11 @@ describe('API guards: keys, validation, webhooks', () => {
   /** No stack traces and only the documented fields in any error body. */
   const expectApiError = (body: ApiErrorBody, status: number) => {
     expect(body.statusCode).toBe(status);
-    expect(Object.keys(body).filter((k) => k !== 'details').sort()).toEqual(['error', 'message', 'statusCode']);
+    expect(
+      Object.keys(body)
+        .filter((k) => k !== 'details')
+        .sort(),
+    ).toEqual(['error', 'message', 'statusCode']);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.[jt]s:\d+/);
   };
 
@@ -31,7 +35,10 @@ describe('API guards: keys, validation, webhooks', () => {
   });
 
   it('a wrong rejoin key is 401 over HTTP and refused at the socket handshake', async () => {
-    const res = await http().post(`/api/sessions/guarded/participants/${ann.identity}/rejoin`).send({ rejoinKey: 'nope' }).expect(401);
+    const res = await http()
+      .post(`/api/sessions/guarded/participants/${ann.identity}/rejoin`)
+      .send({ rejoinKey: 'nope' })
+      .expect(401);
     expectApiError(res.body as ApiErrorBody, 401);
     await expect(connect(stack.url, { ...ann, rejoinKey: 'nope' })).rejects.toThrow(/wrong rejoin key/);
     await expect(connect(stack.url, { ...ann, identity: 'nobody-000000' })).rejects.toThrow(/unknown participant/);
@@ -41,15 +48,24 @@ describe('API guards: keys, validation, webhooks', () => {
   });
 
   it('validates every input and names the failing fields', async () => {
-    const post = (path: string, body: unknown) => http().post(path).set('content-type', 'application/json').send(body as object);
+    const post = (path: string, body: unknown) =>
+      http()
+        .post(path)
+        .set('content-type', 'application/json')
+        .send(body as object);
     const badId = await post('/api/sessions/bad%20id/participants', { name: 'Ann' }).expect(400);
     expect((badId.body as ApiErrorBody).details?.sessionId).toBeDefined();
     const unknown = await post('/api/sessions/ok/participants', { name: 'Ann', admin: true }).expect(400);
     expect((unknown.body as ApiErrorBody).details?.admin).toBeDefined();
-    const badName = await post('/api/sessions/ok/participants', { name: 'x'.repeat(65), metadata: 'y'.repeat(4097) }).expect(400);
+    const badName = await post('/api/sessions/ok/participants', {
+      name: 'x'.repeat(65),
+      metadata: 'y'.repeat(4097),
+    }).expect(400);
     expect(Object.keys((badName.body as ApiErrorBody).details ?? {}).sort()).toEqual(['metadata', 'name']);
     await post('/api/sessions/ok/participants', { name: 'a\u0007b' }).expect(400);
-    const huge = await post('/api/sessions/ok/participants', { name: 'Ann', metadata: 'z'.repeat(17 * 1024) }).expect(413);
+    const huge = await post('/api/sessions/ok/participants', { name: 'Ann', metadata: 'z'.repeat(17 * 1024) }).expect(
+      413,
+    );
     expect((huge.body as ApiErrorBody).message).toBe('request body is larger than 16384 bytes');
     const notJson = await post('/api/sessions/ok/participants', '{"name":').expect(400);
     expect((notJson.body as ApiErrorBody).message).toBe('request body is not valid JSON');
@@ -59,7 +75,12 @@ describe('API guards: keys, validation, webhooks', () => {
   it('a webhook body over its own limit (1 MiB) is 413 naming that limit', async () => {
     // LiveKit's signature (of another body: the sha256 is checked after the body, which never comes).
     const signature = await signWebhook('x', TEST_API_KEY, TEST_API_SECRET);
-    const res = await http().post('/webhooks/livekit').set('content-type', 'application/webhook+json').set('authorization', signature).send('x'.repeat(1024 * 1024 + 1)).expect(413);
+    const res = await http()
+      .post('/webhooks/livekit')
+      .set('content-type', 'application/webhook+json')
+      .set('authorization', signature)
+      .send('x'.repeat(1024 * 1024 + 1))
+      .expect(413);
     expect((res.body as ApiErrorBody).message).toBe('request body is larger than 1048576 bytes');
   });
 
@@ -76,8 +97,12 @@ describe('API guards: keys, validation, webhooks', () => {
     // A genuine webhook replayed after its token expired (LiveKit signs them for 5 min): refused.
     await webhook(body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET, { expiredSecondsAgo: 60 })).expect(401);
     const state = async () => {
-      const sessions = (await operator('/api/sessions').expect(200)).body as Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
-      return sessions.find((s) => s.sessionId === 'guarded')!.participants.find((p) => p.identity === ann.identity)!.state;
+      const sessions = (await operator('/api/sessions').expect(200)).body as Array<{
+        sessionId: string;
+        participants: Array<{ identity: string; state: string }>;
+      }>;
+      return sessions.find((s) => s.sessionId === 'guarded')!.participants.find((p) => p.identity === ann.identity)!
+        .state;
     };
     expect(await state()).toBe('invited'); // refused webhooks changed nothing
 
@@ -105,8 +130,14 @@ describe('API guards: keys, validation, webhooks', () => {
 
   it('a participant who left for good is never re-invited', async () => {
     const bob = await join('guarded', 'Bob');
-    await http().delete(`/api/sessions/guarded/participants/${bob.identity}`).send({ rejoinKey: bob.rejoinKey }).expect(204);
-    await http().post(`/api/sessions/guarded/participants/${bob.identity}/rejoin`).send({ rejoinKey: bob.rejoinKey }).expect(404);
+    await http()
+      .delete(`/api/sessions/guarded/participants/${bob.identity}`)
+      .send({ rejoinKey: bob.rejoinKey })
+      .expect(204);
+    await http()
+      .post(`/api/sessions/guarded/participants/${bob.identity}/rejoin`)
+      .send({ rejoinKey: bob.rejoinKey })
+      .expect(404);
     await expect(connect(stack.url, bob)).rejects.toThrow(/has left/);
   });
 });
@@ -130,7 +161,10 @@ describe("operators' endpoints: the admin token, dev mode, or not served", () =>
       expect(missing.headers['www-authenticate']).toMatch(/^Bearer /);
       expect((missing.body as ApiErrorBody).message).toMatch(/Authorization: Bearer/);
       await http().get(path).set('authorization', `Bearer ${TEST_ADMIN_TOKEN}x`).expect(401);
-      await http().get(path).set('authorization', `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`).expect(401);
+      await http()
+        .get(path)
+        .set('authorization', `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`)
+        .expect(401);
       await http().get(path).set(OPERATOR_HEADERS).expect(200);
     }
     await http().post('/api/dev/sessions/any/crash-node').expect(401);

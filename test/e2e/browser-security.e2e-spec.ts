@@ -23,14 +23,18 @@ describe('security headers and CORS', () => {
     expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
     const csp = res.headers['content-security-policy'] as string;
     const connect = csp.split(';').find((d) => d.trim().startsWith('connect-src'))!;
-    for (const source of ["'self'", 'ws://127.0.0.11:7880', 'http://127.0.0.11:7880', 'ws://127.0.0.12:7880']) expect(connect.split(' ')).toContain(source);
+    for (const source of ["'self'", 'ws://127.0.0.11:7880', 'http://127.0.0.11:7880', 'ws://127.0.0.12:7880'])
+      expect(connect.split(' ')).toContain(source);
     expect(csp).not.toContain('upgrade-insecure-requests');
     expect(csp).toContain("script-src 'self'");
     expect(res.headers['strict-transport-security']).toBeUndefined();
   });
 
   it('by default tells no other origin it may call the API', async () => {
-    const simple = await request(plain.app.getHttpServer()).get('/health').set('Origin', 'https://evil.example').expect(200);
+    const simple = await request(plain.app.getHttpServer())
+      .get('/health')
+      .set('Origin', 'https://evil.example')
+      .expect(200);
     expect(simple.headers['access-control-allow-origin']).toBeUndefined();
     const preflight = await request(plain.app.getHttpServer())
       .options('/api/sessions/s/participants')
@@ -40,9 +44,15 @@ describe('security headers and CORS', () => {
   });
 
   it('allows exactly the origins given with --cors-origin', async () => {
-    const allowed = await request(listed.app.getHttpServer()).get('/health').set('Origin', 'https://app.example.com').expect(200);
+    const allowed = await request(listed.app.getHttpServer())
+      .get('/health')
+      .set('Origin', 'https://app.example.com')
+      .expect(200);
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    const other = await request(listed.app.getHttpServer()).get('/health').set('Origin', 'https://evil.example').expect(200);
+    const other = await request(listed.app.getHttpServer())
+      .get('/health')
+      .set('Origin', 'https://evil.example')
+      .expect(200);
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

@@ -16,11 +16,23 @@ import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { TEST_HOOK_QUERY } from '../support/participant-page';
 
 // Only ever read inside page.evaluate(), i.e. in the browser.
-declare const window: { __sessionRebuilder?: { state: string; framesDecoded(): Promise<Record<string, number>> }; __baseline?: unknown };
+declare const window: {
+  __sessionRebuilder?: { state: string; framesDecoded(): Promise<Record<string, number>> };
+  __baseline?: unknown;
+};
 
 /** The production config as build:client runs it, into a scratch directory (client/dist is other specs'). */
 async function buildClient(outDir: string): Promise<void> {
-  const vite = spawnNode(fromRoot('node_modules/vite/bin/vite.js'), ['build', '--config', fromRoot('client/vite.config.ts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']);
+  const vite = spawnNode(fromRoot('node_modules/vite/bin/vite.js'), [
+    'build',
+    '--config',
+    fromRoot('client/vite.config.ts'),
+    '--outDir',
+    outDir,
+    '--emptyOutDir',
+    '--logLevel',
+    'warn',
+  ]);
   const code = await new Promise((resolve) => vite.child.once('exit', resolve));
   if (code !== 0) throw new Error(`vite build exited with ${code}:\n${vite.output()}`);
 }
@@ -34,7 +46,12 @@ describe('the production client build', () => {
     dist = mkdtempSync(join(tmpdir(), 'sr-client-dist-'));
     await buildClient(dist);
     // Its one node is never up: the page is only loaded, never joined.
-    app = await startApp({ urls: [`ws://127.0.0.1:${await freePort()}`], apiKey: 'APIclientbuild', secret: randomBytes(24).toString('base64url'), env: { CLIENT_DIST: dist } });
+    app = await startApp({
+      urls: [`ws://127.0.0.1:${await freePort()}`],
+      apiKey: 'APIclientbuild',
+      secret: randomBytes(24).toString('base64url'),
+      env: { CLIENT_DIST: dist },
+    });
     chromium = await launchChromium();
   });
   afterAll(async () => {
@@ -61,12 +78,19 @@ describe('the production client build', () => {
     const files = (readdirSync(dist, { recursive: true }) as string[]).map((file) => file.split('\\').join('/'));
     expect(files).toContain('index.html');
     expect(files.filter((file) => /baseline/i.test(file))).toEqual([]);
-    const mentioning = files.filter((file) => /\.(html|js|css|map)$/.test(file) && /__baseline|src\/baseline\/|baseline\.html/.test(readFileSync(join(dist, file), 'utf8')));
+    const mentioning = files.filter(
+      (file) =>
+        /\.(html|js|css|map)$/.test(file) &&
+        /__baseline|src\/baseline\/|baseline\.html/.test(readFileSync(join(dist, file), 'utf8')),
+    );
     expect(mentioning).toEqual([]);
   });
 
   it('GET /baseline.html is the sample app (the SPA fallback), not a bare livekit-client page', async () => {
-    const seen = await withPage('/baseline.html', async (page) => ({ title: await page.title(), baseline: await page.evaluate(() => typeof window.__baseline) }));
+    const seen = await withPage('/baseline.html', async (page) => ({
+      title: await page.title(),
+      baseline: await page.evaluate(() => typeof window.__baseline),
+    }));
     expect(seen).toEqual({ title: 'session-rebuilder', baseline: 'undefined' });
   });
 

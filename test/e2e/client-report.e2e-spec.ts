@@ -32,8 +32,13 @@ describe('client reports, with the probe loop frozen (in-process app)', () => {
         const rejoin = await socket.nextRejoin(2, 5_000);
         expect(rejoin).toMatchObject({ reason: 'client-report', generation: 2 });
         expect(rejoin.url).not.toBe(ann.url);
-        const nodes = (await operatorApi<Array<{ url: string; status: string; reason: string }>>(stack.url, '/api/nodes')).body;
-        expect(nodes.find((n) => n.url === ann.url)).toMatchObject({ status: 'down', reason: expect.stringMatching(/^refused/) });
+        const nodes = (
+          await operatorApi<Array<{ url: string; status: string; reason: string }>>(stack.url, '/api/nodes')
+        ).body;
+        expect(nodes.find((n) => n.url === ann.url)).toMatchObject({
+          status: 'down',
+          reason: expect.stringMatching(/^refused/),
+        });
       } finally {
         socket.close();
       }

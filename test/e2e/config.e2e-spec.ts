@@ -6,12 +6,16 @@ import { spawnNode } from '../support/child-process';
 describe('start-up configuration', () => {
   it('bad values exit with code 2 and one message naming every one of them, without the secret', async () => {
     const secret = 'very-secret-value-never-logged';
-    const proc = spawnNode(MAIN_JS, ['--url', 'http://nope', '--url', 'ws://127.0.0.1:7880', '--secret', secret, '--port', 'abc'], {
-      LIVEKIT_URL: '',
-      LIVEKIT_API_KEY: '',
-      LIVEKIT_API_SECRET: '',
-      PORT: '',
-    });
+    const proc = spawnNode(
+      MAIN_JS,
+      ['--url', 'http://nope', '--url', 'ws://127.0.0.1:7880', '--secret', secret, '--port', 'abc'],
+      {
+        LIVEKIT_URL: '',
+        LIVEKIT_API_KEY: '',
+        LIVEKIT_API_SECRET: '',
+        PORT: '',
+      },
+    );
     try {
       const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
       assert.equal(code, 2);
@@ -26,11 +30,21 @@ describe('start-up configuration', () => {
   });
 
   it('the embedded dev cluster on a public --host (the Docker image with no --url) refuses to start, saying what to pass', async () => {
-    const proc = spawnNode(MAIN_JS, ['--host', '0.0.0.0', '--port', '0'], { LIVEKIT_URL: '', LIVEKIT_API_KEY: '', LIVEKIT_API_SECRET: '', PORT: '', HOST: '', DEV_MODE: '' });
+    const proc = spawnNode(MAIN_JS, ['--host', '0.0.0.0', '--port', '0'], {
+      LIVEKIT_URL: '',
+      LIVEKIT_API_KEY: '',
+      LIVEKIT_API_SECRET: '',
+      PORT: '',
+      HOST: '',
+      DEV_MODE: '',
+    });
     try {
       const code = await new Promise<number | null>((resolve) => proc.child.once('exit', (c) => resolve(c)));
       assert.equal(code, 2);
-      assert.match(proc.output(), /--host \/ HOST: the embedded dev cluster .* serves only on loopback, not on "0\.0\.0\.0"; give your media nodes with --url .* or pass --dev/);
+      assert.match(
+        proc.output(),
+        /--host \/ HOST: the embedded dev cluster .* serves only on loopback, not on "0\.0\.0\.0"; give your media nodes with --url .* or pass --dev/,
+      );
       assert.doesNotMatch(proc.output(), /\n\s+at /); // no stack
     } finally {
       await proc.stop(500);

@@ -35,7 +35,9 @@ describe('graceful shutdown on SIGTERM', () => {
   it('answers 503 while draining, finishes the rebuild in flight, closes sockets so they reconnect, and exits in time', async () => {
     const joined = await join(app.url, 'draining', 'Dee');
     const participant = await connect(app.url, joined);
-    const disconnected = new Promise<string>((resolve) => participant.socket.once('disconnect', (reason) => resolve(reason)));
+    const disconnected = new Promise<string>((resolve) =>
+      participant.socket.once('disconnect', (reason) => resolve(reason)),
+    );
     nodes.find((n) => n.url === joined.url)!.kill();
     await waitUntil(() => app.output().includes('session draining: rebuild paused'), 10_000);
 
@@ -53,7 +55,9 @@ describe('graceful shutdown on SIGTERM', () => {
     process.kill(app.pid, 'SIGTERM');
     await waitUntil(() => app.output().includes('draining: new requests answer 503'), 5_000);
 
-    const refused = await api<{ message: string }>(app.url, 'POST', '/api/sessions/another/participants', { name: 'Late' });
+    const refused = await api<{ message: string }>(app.url, 'POST', '/api/sessions/another/participants', {
+      name: 'Late',
+    });
     expect(refused.status).toBe(503);
     expect(refused.body.message).toMatch(/shutting down/);
     expect((await fetch(`${app.url}/health`)).status).toBe(503);

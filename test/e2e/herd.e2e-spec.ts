@@ -19,8 +19,13 @@ describe('a herd of rebuilds', () => {
 
   const store = () => stack!.app.get<SessionStore>(SESSION_STORE);
   const perNode = async () => {
-    const counts = new Map<string, number>([[A, 0], [B, 0], [C, 0]]);
-    for (const s of await store().list()) if (!s.waitingForNode) counts.set(s.nodeUrl, (counts.get(s.nodeUrl) ?? 0) + 1);
+    const counts = new Map<string, number>([
+      [A, 0],
+      [B, 0],
+      [C, 0],
+    ]);
+    for (const s of await store().list())
+      if (!s.waitingForNode) counts.set(s.nodeUrl, (counts.get(s.nodeUrl) ?? 0) + 1);
     return counts;
   };
   const until = async (what: string, done: () => Promise<boolean>, ms = 15_000) => {
@@ -76,7 +81,10 @@ describe('a herd of rebuilds', () => {
     await fill(12);
     const onB = (await store().list()).filter((s) => s.nodeUrl === B).map((s) => s.sessionId);
     expect(onB.length).toBeGreaterThan(0);
-    const nodeB = async () => ((await operatorApi<Array<{ url: string; status: string }>>(stack!.url, '/api/nodes')).body).find((n) => n.url === B)!;
+    const nodeB = async () =>
+      (await operatorApi<Array<{ url: string; status: string }>>(stack!.url, '/api/nodes')).body.find(
+        (n) => n.url === B,
+      )!;
 
     // B still answers its probes, but its RoomService times out under the herd (2 s against our 1.5 s).
     scripted.createDelayMs.set(B, 2_000);

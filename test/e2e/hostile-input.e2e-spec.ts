@@ -27,7 +27,11 @@ describe('hostile input: webhooks, socket handshakes and socket events (fast-che
     registry = async () => (await operatorApi(stack.url, '/api/sessions')).body;
   });
   afterAll(async () => {
-    console.log(`hostile inputs received: ${Object.entries(received).map(([surface, n]) => `${surface} ${n}`).join(', ')}`);
+    console.log(
+      `hostile inputs received: ${Object.entries(received)
+        .map(([surface, n]) => `${surface} ${n}`)
+        .join(', ')}`,
+    );
     await stack?.close();
   });
 
@@ -36,7 +40,10 @@ describe('hostile input: webhooks, socket handshakes and socket events (fast-che
     const text = fc.oneof(fc.string(), fc.constantFrom('fuzzed', ann.identity, '', '__proto__', 'constructor'));
     const structured = fc
       .record({
-        event: fc.oneof(fc.constantFrom('participant_joined', 'participant_left', 'room_finished', 'room_started', 'track_published'), fc.string()),
+        event: fc.oneof(
+          fc.constantFrom('participant_joined', 'participant_left', 'room_finished', 'room_started', 'track_published'),
+          fc.string(),
+        ),
         room: text,
         roomSid: fc.option(fc.string(), { nil: undefined }),
         identity: fc.option(text, { nil: undefined }),
@@ -50,14 +57,21 @@ describe('hostile input: webhooks, socket handshakes and socket events (fast-che
           return JSON.stringify(input); // the protocol refused it: send it raw
         }
       });
-    const raw = fc.oneof(fc.json(), fc.string({ minLength: 1 }), fc.jsonValue().map((v) => JSON.stringify({ event: 'participant_left', room: { name: 'fuzzed' }, extra: v })));
+    const raw = fc.oneof(
+      fc.json(),
+      fc.string({ minLength: 1 }),
+      fc.jsonValue().map((v) => JSON.stringify({ event: 'participant_left', room: { name: 'fuzzed' }, extra: v })),
+    );
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(fc.oneof(structured, raw), async (body) => {
         received.webhook = (received.webhook ?? 0) + 1;
         const res = await fetch(`${stack.url}/webhooks/livekit`, {
           method: 'POST',
-          headers: { 'content-type': 'application/webhook+json', authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET) },
+          headers: {
+            'content-type': 'application/webhook+json',
+            authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
+          },
           body,
         });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -75,19 +89,30 @@ describe('hostile input: webhooks, socket handshakes and socket events (fast-che
     const before = await registry();
     const value = fc.oneof(fc.string(), fc.constantFrom('fuzzed', ann.identity), fc.anything());
     await fc.assert(
-      fc.asyncProperty(fc.record({ sessionId: value, identity: value, rejoinKey: value, generation: fc.anything() }, { requiredKeys: [] }), async (auth) => {
-        received['socket handshake'] = (received['socket handshake'] ?? 0) + 1;
-        const socket = io(`${stack.url}/session`, { auth: auth as Record<string, unknown>, transports: ['websocket'], reconnection: false, timeout: 5_000 });
-        try {
-          const reason = await new Promise<string>((resolve) => {
-            socket.once('connect', () => resolve('CONNECTED'));
-            socket.once('connect_error', (error) => resolve(error.message));
+      fc.asyncProperty(
+        fc.record(
+          { sessionId: value, identity: value, rejoinKey: value, generation: fc.anything() },
+          { requiredKeys: [] },
+        ),
+        async (auth) => {
+          received['socket handshake'] = (received['socket handshake'] ?? 0) + 1;
+          const socket = io(`${stack.url}/session`, {
+            auth: auth as Record<string, unknown>,
+            transports: ['websocket'],
+            reconnection: false,
+            timeout: 5_000,
           });
-          return reason !== 'CONNECTED' && reason.length > 0;
-        } finally {
-          socket.close();
-        }
-      }),
+          try {
+            const reason = await new Promise<string>((resolve) => {
+              socket.once('connect', () => resolve('CONNECTED'));
+              socket.once('connect_error', (error) => resolve(error.message));
+            });
+            return reason !== 'CONNECTED' && reason.length > 0;
+          } finally {
+            socket.close();
+          }
+        },
+      ),
       { numRuns: HANDSHAKES, seed: 20261202 },
     );
     expect(await registry()).toEqual(before);
@@ -102,17 +127,22 @@ describe('hostile input: webhooks, socket handshakes and socket events (fast-che
     let sent = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.constant('media-lost'), fc.string({ minLength: 1 })), fc.array(fc.anything(), { maxLength: 3 }), async (event, args) => {
-          received['socket event'] = (received['socket event'] ?? 0) + 1;
-          if (['connect', 'disconnect', 'disconnecting', 'error', 'newListener', 'removeListener'].includes(event)) return true; // reserved by socket.io
-          if (!socket || sent++ % MAX_SOCKET_MESSAGES_PER_SECOND === 0) {
-            socket?.close();
-            socket = await connect(stack.url, ann);
-            socket.socket.on('disconnect', (reason) => reason === 'io server disconnect' && closedByServer++);
-          }
-          (socket.socket as unknown as { emit: (event: string, ...args: unknown[]) => void }).emit(event, ...args);
-          return true;
-        }),
+        fc.asyncProperty(
+          fc.oneof(fc.constant('media-lost'), fc.string({ minLength: 1 })),
+          fc.array(fc.anything(), { maxLength: 3 }),
+          async (event, args) => {
+            received['socket event'] = (received['socket event'] ?? 0) + 1;
+            if (['connect', 'disconnect', 'disconnecting', 'error', 'newListener', 'removeListener'].includes(event))
+              return true; // reserved by socket.io
+            if (!socket || sent++ % MAX_SOCKET_MESSAGES_PER_SECOND === 0) {
+              socket?.close();
+              socket = await connect(stack.url, ann);
+              socket.socket.on('disconnect', (reason) => reason === 'io server disconnect' && closedByServer++);
+            }
+            (socket.socket as unknown as { emit: (event: string, ...args: unknown[]) => void }).emit(event, ...args);
+            return true;
+          },
+        ),
         { numRuns: SOCKET_EVENTS, seed: 20261203 },
       );
       // A moment to take them all; the last socket is still the participant's.

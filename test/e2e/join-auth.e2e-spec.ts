@@ -10,19 +10,31 @@ import { OPERATOR_HEADERS } from '../support/session-client';
 
 const AUTH_SECRET = 'the-developers-app-shares-this-secret-0123';
 
-async function joinToken(claims: Record<string, unknown>, { secret = AUTH_SECRET, expiresIn = '5m' as string | number } = {}): Promise<string> {
+async function joinToken(
+  claims: Record<string, unknown>,
+  { secret = AUTH_SECRET, expiresIn = '5m' as string | number } = {},
+): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
   if (expiresIn !== 0) jwt.setExpirationTime(typeof expiresIn === 'number' ? expiresIn : expiresIn);
   return jwt.sign(new TextEncoder().encode(secret));
 }
 
-type SessionsView = Array<{ sessionId: string; room: { maxParticipants: number; emptyTimeoutSec: number; metadata: string }; participants: Array<{ name: string }> }>;
+type SessionsView = Array<{
+  sessionId: string;
+  room: { maxParticipants: number; emptyTimeoutSec: number; metadata: string };
+  participants: Array<{ name: string }>;
+}>;
 
-describe('joins with --auth-secret: a token from the developer\'s app', () => {
+describe("joins with --auth-secret: a token from the developer's app", () => {
   let stack: InProcessApp;
   const http = () => request(stack.app.getHttpServer());
-  const sessions = async () => (await http().get('/api/sessions').set(OPERATOR_HEADERS).expect(200)).body as SessionsView;
-  const joinWith = (sessionId: string, authorization: string | undefined, body: Record<string, unknown> = { name: 'Ann' }) => {
+  const sessions = async () =>
+    (await http().get('/api/sessions').set(OPERATOR_HEADERS).expect(200)).body as SessionsView;
+  const joinWith = (
+    sessionId: string,
+    authorization: string | undefined,
+    body: Record<string, unknown> = { name: 'Ann' },
+  ) => {
     const req = http().post(`/api/sessions/${sessionId}/participants`).send(body);
     return authorization === undefined ? req : req.set('authorization', authorization);
   };
@@ -38,11 +50,23 @@ describe('joins with --auth-secret: a token from the developer\'s app', () => {
     const missing = await joinWith('closed', undefined).expect(401);
     expect((missing.body as ApiErrorBody).message).toMatch(/Authorization: Bearer <JWT, HS256/);
     const cases: Array<[string, RegExp]> = [
-      [`Bearer ${await joinToken({ sessions: 'closed' }, { secret: 'somebody-elses-secret-0123456789abcdef' })}`, /not valid \(ERR_JWS_SIGNATURE_VERIFICATION_FAILED\)/],
-      [`Bearer ${await joinToken({ sessions: 'closed' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 })}`, /has expired/],
-      [`Bearer ${await joinToken({ sessions: 'closed' }, { expiresIn: 0 })}`, /not valid \(ERR_JWT_CLAIM_VALIDATION_FAILED\)/],
+      [
+        `Bearer ${await joinToken({ sessions: 'closed' }, { secret: 'somebody-elses-secret-0123456789abcdef' })}`,
+        /not valid \(ERR_JWS_SIGNATURE_VERIFICATION_FAILED\)/,
+      ],
+      [
+        `Bearer ${await joinToken({ sessions: 'closed' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 })}`,
+        /has expired/,
+      ],
+      [
+        `Bearer ${await joinToken({ sessions: 'closed' }, { expiresIn: 0 })}`,
+        /not valid \(ERR_JWT_CLAIM_VALIDATION_FAILED\)/,
+      ],
       [`Bearer ${await joinToken({ sessoins: 'closed' })}`, /claims are not valid: sessions must be/],
-      [`Bearer ${await joinToken({ sessions: 'closed', room: { maxParticipants: 100_000 } })}`, /room settings are not valid: maxParticipants/],
+      [
+        `Bearer ${await joinToken({ sessions: 'closed', room: { maxParticipants: 100_000 } })}`,
+        /room settings are not valid: maxParticipants/,
+      ],
       ['Bearer not.a.jwt', /not valid/],
       [`Basic ${Buffer.from('user:pass').toString('base64')}`, /Authorization: Bearer/],
     ];
@@ -55,8 +79,13 @@ describe('joins with --auth-secret: a token from the developer\'s app', () => {
   });
 
   it('refuses a token that lives longer than --auth-max-age (24 h by default): 401 with why, nothing created', async () => {
-    const res = await joinWith('century', `Bearer ${await joinToken({ sessions: 'century' }, { expiresIn: '100y' })}`).expect(401);
-    expect((res.body as ApiErrorBody).message).toMatch(/^the join token lives too long: its exp is 3155760000 s after its iat; this backend accepts at most 86400 s \(--auth-max-age\)$/);
+    const res = await joinWith(
+      'century',
+      `Bearer ${await joinToken({ sessions: 'century' }, { expiresIn: '100y' })}`,
+    ).expect(401);
+    expect((res.body as ApiErrorBody).message).toMatch(
+      /^the join token lives too long: its exp is 3155760000 s after its iat; this backend accepts at most 86400 s \(--auth-max-age\)$/,
+    );
     await joinWith('day', `Bearer ${await joinToken({ sessions: 'day' }, { expiresIn: '24h' })}`).expect(201);
     expect((await sessions()).map((s) => s.sessionId)).not.toContain('century');
   });
@@ -69,17 +98,34 @@ describe('joins with --auth-secret: a token from the developer\'s app', () => {
     expect((await sessions()).map((s) => s.sessionId)).not.toContain('elsewhere');
   });
 
-  it('a covering token admits the join: its name over the body\'s, its room settings over the body\'s', async () => {
-    const token = await joinToken({ sessions: ['team-*'], name: 'Ann from the app', room: { maxParticipants: 3, metadata: 'from-claims' } });
-    const joined = (await joinWith('team-red', `Bearer ${token}`, { name: 'Mallory', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201)).body as JoinResponse;
+  it("a covering token admits the join: its name over the body's, its room settings over the body's", async () => {
+    const token = await joinToken({
+      sessions: ['team-*'],
+      name: 'Ann from the app',
+      room: { maxParticipants: 3, metadata: 'from-claims' },
+    });
+    const joined = (
+      await joinWith('team-red', `Bearer ${token}`, {
+        name: 'Mallory',
+        room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 },
+      }).expect(201)
+    ).body as JoinResponse;
     expect(joined.name).toBe('Ann from the app');
     const created = (await sessions()).find((s) => s.sessionId === 'team-red')!;
-    expect([created.room.maxParticipants, created.room.metadata, created.room.emptyTimeoutSec]).toEqual([3, 'from-claims', 300]);
+    expect([created.room.maxParticipants, created.room.metadata, created.room.emptyTimeoutSec]).toEqual([
+      3,
+      'from-claims',
+      300,
+    ]);
     expect(created.participants.map((p) => p.name)).toEqual(['Ann from the app']);
     const plain = await joinToken({ sessions: 'team-*' });
     await joinWith('team-blue', `Bearer ${plain}`, { name: 'Bob', room: { maxParticipants: 1000 } }).expect(201);
     expect((await sessions()).find((s) => s.sessionId === 'team-blue')!.room.maxParticipants).toBe(100); // the body's do not count: the default cap
-    const got = await http().post('/api/get-token').set('authorization', `Bearer ${plain}`).send({ sessionId: 'team-green' }).expect(200);
+    const got = await http()
+      .post('/api/get-token')
+      .set('authorization', `Bearer ${plain}`)
+      .send({ sessionId: 'team-green' })
+      .expect(200);
     expect(got.body).toEqual({ token: expect.any(String), url: expect.any(String) });
   });
 
@@ -100,8 +146,15 @@ describe('joins without --auth-secret: anyone with the link, room settings from 
   });
 
   it("an anonymous first joiner gets the operator's defaults, not a 24-hour room for 1,000", async () => {
-    await http().post('/api/sessions/open/participants').send({ name: 'Ann', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201);
-    await http().post('/api/sessions/run-by-ops/participants').set(OPERATOR_HEADERS).send({ name: 'Op', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } }).expect(201);
+    await http()
+      .post('/api/sessions/open/participants')
+      .send({ name: 'Ann', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } })
+      .expect(201);
+    await http()
+      .post('/api/sessions/run-by-ops/participants')
+      .set(OPERATOR_HEADERS)
+      .send({ name: 'Op', room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 } })
+      .expect(201);
     const list = (await http().get('/api/sessions').set(OPERATOR_HEADERS).expect(200)).body as SessionsView;
     const room = (id: string) => list.find((s) => s.sessionId === id)!.room;
     expect([room('open').maxParticipants, room('open').emptyTimeoutSec]).toEqual([100, 300]);
@@ -112,8 +165,13 @@ describe('joins without --auth-secret: anyone with the link, room settings from 
 
 describe('joins with --auth-max-age: how long a join token may live', () => {
   let stack: InProcessApp;
-  const join = (sessionId: string, token: string) => request(stack.app.getHttpServer()).post(`/api/sessions/${sessionId}/participants`).set('authorization', `Bearer ${token}`).send({ name: 'Ann' });
-  const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(AUTH_SECRET));
+  const join = (sessionId: string, token: string) =>
+    request(stack.app.getHttpServer())
+      .post(`/api/sessions/${sessionId}/participants`)
+      .set('authorization', `Bearer ${token}`)
+      .send({ name: 'Ann' });
+  const sign = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(AUTH_SECRET));
   const now = () => Math.floor(Date.now() / 1000);
 
   beforeAll(async () => {
@@ -126,11 +184,20 @@ describe('joins with --auth-max-age: how long a join token may live', () => {
   it('admits a token of exactly the maximum, refuses one a minute longer, with or without iat, and one whose iat is set ahead to hide its life', async () => {
     await join('ten-minutes', await joinToken({ sessions: 'ten-minutes' }, { expiresIn: '10m' })).expect(201);
     const eleven = await join('eleven', await joinToken({ sessions: 'eleven' }, { expiresIn: '11m' })).expect(401);
-    expect((eleven.body as ApiErrorBody).message).toBe('the join token lives too long: its exp is 660 s after its iat; this backend accepts at most 600 s (--auth-max-age)');
+    expect((eleven.body as ApiErrorBody).message).toBe(
+      'the join token lives too long: its exp is 660 s after its iat; this backend accepts at most 600 s (--auth-max-age)',
+    );
     await join('no-iat', await sign({ sessions: 'no-iat', exp: now() + 540 })).expect(201);
     const noIat = await join('no-iat-long', await sign({ sessions: 'no-iat-long', exp: now() + 3_600 })).expect(401);
-    expect((noIat.body as ApiErrorBody).message).toMatch(/^the join token lives too long: its exp is 3\d{3} s from now; this backend accepts at most 600 s \(--auth-max-age\)$/);
-    const ahead = await join('ahead', await sign({ sessions: 'ahead', iat: now() + 86_400, exp: now() + 86_400 + 60 })).expect(401);
-    expect((ahead.body as ApiErrorBody).message).toMatch(/^the join token lives too long: its exp is 86\d{3} s from now/);
+    expect((noIat.body as ApiErrorBody).message).toMatch(
+      /^the join token lives too long: its exp is 3\d{3} s from now; this backend accepts at most 600 s \(--auth-max-age\)$/,
+    );
+    const ahead = await join(
+      'ahead',
+      await sign({ sessions: 'ahead', iat: now() + 86_400, exp: now() + 86_400 + 60 }),
+    ).expect(401);
+    expect((ahead.body as ApiErrorBody).message).toMatch(
+      /^the join token lives too long: its exp is 86\d{3} s from now/,
+    );
   });
 });

@@ -55,7 +55,11 @@ describe('key checks read one participant; leaves are rate-limited', () => {
   const people: JoinResponse[] = [];
   const path = (p: JoinResponse) => `/api/sessions/${p.sessionId}/participants/${p.identity}`;
   /** From an address of its own: the burst below is 100 clients, not one over --rate-limit. */
-  const rejoin = (p: JoinResponse, i: number) => request(stack.app.getHttpServer()).post(`${path(p)}/rejoin`).set('x-forwarded-for', `192.0.2.${i + 1}`).send({ rejoinKey: p.rejoinKey });
+  const rejoin = (p: JoinResponse, i: number) =>
+    request(stack.app.getHttpServer())
+      .post(`${path(p)}/rejoin`)
+      .set('x-forwarded-for', `192.0.2.${i + 1}`)
+      .send({ rejoinKey: p.rejoinKey });
 
   beforeAll(async () => {
     stack = await startInProcessApp({ nodes: 2, store, args: ['--rate-limit', '5'] });
@@ -77,9 +81,13 @@ describe('key checks read one participant; leaves are rate-limited', () => {
     const victim = people[0]!;
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
-      const res = await request(stack.app.getHttpServer()).delete(path(victim)).set('x-forwarded-for', '203.0.113.7').send({ rejoinKey: `guess-${i}` });
+      const res = await request(stack.app.getHttpServer())
+        .delete(path(victim))
+        .set('x-forwarded-for', '203.0.113.7')
+        .send({ rejoinKey: `guess-${i}` });
       statuses.push(res.status);
-      if (res.status === 429) expect((res.body as ApiErrorBody).message).toMatch(/^too many requests from this address: at most 5 a minute/);
+      if (res.status === 429)
+        expect((res.body as ApiErrorBody).message).toMatch(/^too many requests from this address: at most 5 a minute/);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
     expect(await scrapeMetrics(stack.url)).toMatch(/session_rebuilder_rate_limited_total\{route="leave"\} 3\n/);
@@ -88,7 +96,18 @@ describe('key checks read one participant; leaves are rate-limited', () => {
   it(`a key check on a session of ${PARTICIPANTS} participants with 4 KiB metadata each reads one participant`, async () => {
     const ann = people[1]!;
     const checks: Array<[string, () => Promise<unknown>]> = [
-      ['DELETE, wrong key', async () => expect((await request(stack.app.getHttpServer()).delete(path(ann)).set('x-forwarded-for', '203.0.113.8').send({ rejoinKey: 'wrong' })).status).toBe(401)],
+      [
+        'DELETE, wrong key',
+        async () =>
+          expect(
+            (
+              await request(stack.app.getHttpServer())
+                .delete(path(ann))
+                .set('x-forwarded-for', '203.0.113.8')
+                .send({ rejoinKey: 'wrong' })
+            ).status,
+          ).toBe(401),
+      ],
       ['rejoin', async () => expect((await rejoin(ann, 200)).status).toBe(200)],
       ['socket handshake', async () => (await connect(stack.url, ann)).close()],
     ];
@@ -96,7 +115,10 @@ describe('key checks read one participant; leaves are rate-limited', () => {
       store.reads = [];
       await check();
       // What the check read, by method and size: one participant and the session's record around it.
-      expect({ what, methods: [...new Set(store.reads.map((r) => r.method))] }).toEqual({ what, methods: ['participantView'] });
+      expect({ what, methods: [...new Set(store.reads.map((r) => r.method))] }).toEqual({
+        what,
+        methods: ['participantView'],
+      });
       expect(store.bytesRead()).toBeLessThan(ONE_PARTICIPANT_BYTES);
     }
   });

@@ -10,7 +10,10 @@ const CLOSED_WITHIN_MS = 1_000;
 /** Resolves with the disconnect's reason; rejects if the socket is still open after CLOSED_WITHIN_MS. */
 function closedSoon({ socket }: ConnectedParticipant): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the leaver's socket is still open ${CLOSED_WITHIN_MS} ms after the DELETE`)), CLOSED_WITHIN_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the leaver's socket is still open ${CLOSED_WITHIN_MS} ms after the DELETE`)),
+      CLOSED_WITHIN_MS,
+    );
     socket.once('disconnect', (reason) => {
       clearTimeout(timer);
       resolve(reason);
@@ -34,7 +37,13 @@ describe('leaving for good', () => {
     const bobSocket = await connect(stack.url, bob);
     try {
       const closed = annTabs.map(closedSoon);
-      expect((await api(stack.url, 'DELETE', `/api/sessions/leave-1/participants/${ann.identity}`, { rejoinKey: ann.rejoinKey })).status).toBe(204);
+      expect(
+        (
+          await api(stack.url, 'DELETE', `/api/sessions/leave-1/participants/${ann.identity}`, {
+            rejoinKey: ann.rejoinKey,
+          })
+        ).status,
+      ).toBe(204);
       // A server-side disconnect: the socket.io client does not reconnect by itself.
       expect(await Promise.all(closed)).toEqual(['io server disconnect', 'io server disconnect']);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -66,7 +75,13 @@ describe('leaving for good', () => {
       const bobSocket = await connect(a.url, bob);
       try {
         const closed = closedSoon(annSocket);
-        expect((await api(b.url, 'DELETE', `/api/sessions/leave-2/participants/${ann.identity}`, { rejoinKey: ann.rejoinKey })).status).toBe(204);
+        expect(
+          (
+            await api(b.url, 'DELETE', `/api/sessions/leave-2/participants/${ann.identity}`, {
+              rejoinKey: ann.rejoinKey,
+            })
+          ).status,
+        ).toBe(204);
         expect(await closed).toBe('io server disconnect');
         await new Promise((resolve) => setTimeout(resolve, 200));
         expect(bobSocket.socket.connected).toBe(true);

@@ -41,7 +41,10 @@ describe(RedisNodeHealthBoard.name, () => {
     const gone = board('host:1001'); // started ten minutes ago and died since
     const live = board('host:1003');
     await quiet.publish([view(quiet.instance, now - BOARD_FORGET_MS + 5_000)], false);
-    await gone.publish([view(gone.instance, now - 10 * 60_000), view(gone.instance, now - 10 * 60_000, 'ws://10.0.0.2:7880')], false);
+    await gone.publish(
+      [view(gone.instance, now - 10 * 60_000), view(gone.instance, now - 10 * 60_000, 'ws://10.0.0.2:7880')],
+      false,
+    );
     expect((await reader.hkeys(`${PREFIX}node-health:${NODE}`)).sort()).toEqual(['host:1001', 'host:1002']);
     await live.publish([view(live.instance, now)], true);
     expect((await reader.hkeys(`${PREFIX}node-health:${NODE}`)).sort()).toEqual(['host:1002', 'host:1003']);

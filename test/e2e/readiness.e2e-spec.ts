@@ -16,7 +16,11 @@ class FlakyStore extends MemorySessionStore {
 interface Readiness {
   status: string;
   error?: Record<string, { status: string; message?: string }>;
-  details: { config: { status: string }; store: { status: string; message?: string }; media: { status: string; up: number; nodes: Array<{ url: string; status: string; reason: string }> } };
+  details: {
+    config: { status: string };
+    store: { status: string; message?: string };
+    media: { status: string; up: number; nodes: Array<{ url: string; status: string; reason: string }> };
+  };
 }
 
 describe('readiness: /health/ready', () => {
@@ -47,7 +51,11 @@ describe('readiness: /health/ready', () => {
     const { status, body } = await until((r) => r.status === 200);
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
-    expect([body.details.config.status, body.details.store.status, body.details.media.status]).toEqual(['up', 'up', 'up']);
+    expect([body.details.config.status, body.details.store.status, body.details.media.status]).toEqual([
+      'up',
+      'up',
+      'up',
+    ]);
     expect(body.details.media.nodes.map((n) => [n.url, n.status])).toEqual(stack.nodes.urls.map((url) => [url, 'up']));
   });
 
@@ -70,7 +78,10 @@ describe('readiness: /health/ready', () => {
     try {
       const { status, body } = await ready();
       expect(status).toBe(503);
-      expect(body.details.store).toEqual({ status: 'down', message: 'the session store (Redis) is unavailable, try again shortly' });
+      expect(body.details.store).toEqual({
+        status: 'down',
+        message: 'the session store (Redis) is unavailable, try again shortly',
+      });
       expect(body.details.media.status).toBe('up');
     } finally {
       store.failing = undefined;

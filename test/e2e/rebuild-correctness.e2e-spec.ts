@@ -68,29 +68,42 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     const body = webhookBody(input);
     const res = await fetch(`${stack.url}/webhooks/livekit`, {
       method: 'POST',
-      headers: { 'content-type': 'application/webhook+json', authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET) },
+      headers: {
+        'content-type': 'application/webhook+json',
+        authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
+      },
       body,
     });
     const answer = (await res.json()) as { outcome?: string };
     return { status: res.status, outcome: answer.outcome };
   };
 
-  it.each(PROTOTYPE_NAMES)('identity %p in a rejoin or leave URL is an unknown participant (401), not a 500', async (name) => {
-    await join(stack.url, 'p1', 'Ann');
-    const path = `/api/sessions/p1/participants/${encodeURIComponent(name)}`;
-    const rejoin = await api<ApiErrorBody>(stack.url, 'POST', `${path}/rejoin`, { rejoinKey: 'whatever' });
-    const leave = await api<ApiErrorBody>(stack.url, 'DELETE', path, { rejoinKey: 'whatever' });
-    expect([rejoin.status, leave.status]).toEqual([401, 401]);
-    expect(rejoin.body.message).toBe('unknown participant or wrong rejoin key');
-  });
+  it.each(PROTOTYPE_NAMES)(
+    'identity %p in a rejoin or leave URL is an unknown participant (401), not a 500',
+    async (name) => {
+      await join(stack.url, 'p1', 'Ann');
+      const path = `/api/sessions/p1/participants/${encodeURIComponent(name)}`;
+      const rejoin = await api<ApiErrorBody>(stack.url, 'POST', `${path}/rejoin`, { rejoinKey: 'whatever' });
+      const leave = await api<ApiErrorBody>(stack.url, 'DELETE', path, { rejoinKey: 'whatever' });
+      expect([rejoin.status, leave.status]).toEqual([401, 401]);
+      expect(rejoin.body.message).toBe('unknown participant or wrong rejoin key');
+    },
+  );
 
   it.each(PROTOTYPE_NAMES)('session id %p is a session like any other', async (name) => {
-    const res = await api<JoinResponse>(stack.url, 'POST', `/api/sessions/${encodeURIComponent(name)}/participants`, { name: 'Bob' });
+    const res = await api<JoinResponse>(stack.url, 'POST', `/api/sessions/${encodeURIComponent(name)}/participants`, {
+      name: 'Bob',
+    });
     // `__proto__` does not match the id pattern's rule? It does ([A-Za-z0-9_-]): it must work.
     expect(res.status).toBe(201);
-    const again = await api(stack.url, 'POST', `/api/sessions/${encodeURIComponent(name)}/participants/${res.body.identity}/rejoin`, {
-      rejoinKey: res.body.rejoinKey,
-    });
+    const again = await api(
+      stack.url,
+      'POST',
+      `/api/sessions/${encodeURIComponent(name)}/participants/${res.body.identity}/rejoin`,
+      {
+        rejoinKey: res.body.rejoinKey,
+      },
+    );
     expect(again.status).toBe(200);
   });
 
@@ -103,7 +116,9 @@ describe('rebuild correctness: ids, races, webhook order', () => {
       delete session.participants[ann.identity];
       await store.save(session);
     });
-    const leave = await api<ApiErrorBody>(stack.url, 'DELETE', `/api/sessions/race-1/participants/${ann.identity}`, { rejoinKey: ann.rejoinKey });
+    const leave = await api<ApiErrorBody>(stack.url, 'DELETE', `/api/sessions/race-1/participants/${ann.identity}`, {
+      rejoinKey: ann.rejoinKey,
+    });
     expect(leave.status).toBe(404);
   });
 
@@ -117,13 +132,19 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     expect(await stateOf('order-1', ann.identity)).toBe('leaving');
     // The same connection's join, delivered late (a retry), and an older event of another connection.
     expect((await deliver({ ...base, event: 'participant_joined', createdAt: t + 1 })).outcome).toBe('ignored');
-    expect((await deliver({ ...base, event: 'participant_joined', participantSid: 'PA_older', createdAt: t - 5 })).outcome).toBe('ignored');
+    expect(
+      (await deliver({ ...base, event: 'participant_joined', participantSid: 'PA_older', createdAt: t - 5 })).outcome,
+    ).toBe('ignored');
     expect(await stateOf('order-1', ann.identity)).toBe('leaving');
     // A new connection of the same identity, newer than the leave, is a real return.
-    expect((await deliver({ ...base, event: 'participant_joined', participantSid: 'PA_second', createdAt: t + 2 })).outcome).toBe('applied');
+    expect(
+      (await deliver({ ...base, event: 'participant_joined', participantSid: 'PA_second', createdAt: t + 2 })).outcome,
+    ).toBe('applied');
     expect(await stateOf('order-1', ann.identity)).toBe('joined');
     // The first connection's late goodbye says nothing about the second.
-    expect((await deliver({ ...base, event: 'participant_left', participantSid: 'PA_first', createdAt: t + 2 })).outcome).toBe('ignored');
+    expect(
+      (await deliver({ ...base, event: 'participant_left', participantSid: 'PA_first', createdAt: t + 2 })).outcome,
+    ).toBe('ignored');
     expect(await stateOf('order-1', ann.identity)).toBe('joined');
   });
 
@@ -136,7 +157,9 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     const left = { ...base, event: 'participant_left', createdAt: t + 1, id: 'EV_left_once' } as const;
     expect((await deliver(left)).outcome).toBe('applied');
     // Ann asks to come back within the grace period: invited again.
-    const back = await api(stack.url, 'POST', `/api/sessions/order-2/participants/${ann.identity}/rejoin`, { rejoinKey: ann.rejoinKey });
+    const back = await api(stack.url, 'POST', `/api/sessions/order-2/participants/${ann.identity}/rejoin`, {
+      rejoinKey: ann.rejoinKey,
+    });
     expect(back.status).toBe(200);
     expect(await stateOf('order-2', ann.identity)).toBe('invited');
     // LiveKit retries the delivery of the same leave: it must not undo the return.
@@ -145,10 +168,12 @@ describe('rebuild correctness: ids, races, webhook order', () => {
   });
 
   it('a join into a session whose node is down, before the herd reached it, rebuilds it first and lands on the new node', async () => {
-    const nodeStates = async () => (await operatorApi<Array<{ url: string; status: string }>>(stack.url, '/api/nodes')).body;
+    const nodeStates = async () =>
+      (await operatorApi<Array<{ url: string; status: string }>>(stack.url, '/api/nodes')).body;
     const until = async (what: (nodes: Array<{ url: string; status: string }>) => boolean) => {
       const deadline = Date.now() + 5_000;
-      while (!what(await nodeStates()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (!what(await nodeStates()) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(what(await nodeStates())).toBe(true);
     };
     await until((nodes) => nodes.every((n) => n.status === 'up'));
@@ -162,7 +187,12 @@ describe('rebuild correctness: ids, races, webhook order', () => {
       expect(bob.url).not.toBe(ann.url);
       expect(bob.generation).toBe(ann.generation + 1);
       const sessions = (await operatorApi<SessionsView>(stack.url, '/api/sessions')).body;
-      expect(sessions.find((s) => s.sessionId === 'join-on-dead')?.participants.map((p) => p.identity).sort()).toEqual([ann.identity, bob.identity].sort());
+      expect(
+        sessions
+          .find((s) => s.sessionId === 'join-on-dead')
+          ?.participants.map((p) => p.identity)
+          .sort(),
+      ).toEqual([ann.identity, bob.identity].sort());
     } finally {
       store.listByNodeGate = undefined;
       release();
@@ -185,15 +215,21 @@ describe('rebuild correctness: ids, races, webhook order', () => {
       store.failWrites = new Error('store unreachable (test)');
       stack.nodes.state.set(ann.url, 'refused');
       const deadline = Date.now() + 5_000;
-      while ((await failures()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while ((await failures()) === before && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await failures()).toBeGreaterThan(before);
       store.failWrites = undefined;
       expect((await fetch(`${stack.url}/health`)).status).toBe(200);
       // The store is back: the next trigger (a client's report) moves the session.
-      const back = await api<{ url: string }>(stack.url, 'POST', `/api/sessions/store-down/participants/${ann.identity}/rejoin`, {
-        rejoinKey: ann.rejoinKey,
-        failedUrl: ann.url,
-      });
+      const back = await api<{ url: string }>(
+        stack.url,
+        'POST',
+        `/api/sessions/store-down/participants/${ann.identity}/rejoin`,
+        {
+          rejoinKey: ann.rejoinKey,
+          failedUrl: ann.url,
+        },
+      );
       expect(back.status).toBe(200);
       expect(back.body.url).not.toBe(ann.url);
       expect(unhandled).toEqual([]);

@@ -47,19 +47,39 @@ describe('rebuilds over both stores (real redis-server for the Redis one)', () =
     });
 
     it('a node that answers CreateRoom with an error is left for the next one', async () => {
-      const { store, rooms, push, mover, backgroundFailures } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' }, await makeStore());
+      const { store, rooms, push, mover, backgroundFailures } = await setup(
+        { [A]: 'down', [B]: 'up', [C]: 'up' },
+        await makeStore(),
+      );
       rooms.answerError.add(B);
       // B first: it holds nothing, C already holds one participant.
-      await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
+      await store.save({
+        ...session(C),
+        sessionId: 'other',
+        participants: { x: { ...session(C).participants.ann!, identity: 'x' } },
+      });
       await mover.move('room-1', A, 'node-down');
       expect(await mover.whenIdle(5_000)).toBe(0);
       expect(backgroundFailures).toEqual([]);
-      expect(await store.get('room-1')).toMatchObject({ nodeUrl: C, generation: 3, waitingForNode: false, roomSid: 'RM_1' });
-      expect(push.rejoins.map((r) => `${r.generation}@${r.url}`).sort()).toEqual([`2@${B}`, `2@${B}`, `3@${C}`, `3@${C}`]);
+      expect(await store.get('room-1')).toMatchObject({
+        nodeUrl: C,
+        generation: 3,
+        waitingForNode: false,
+        roomSid: 'RM_1',
+      });
+      expect(push.rejoins.map((r) => `${r.generation}@${r.url}`).sort()).toEqual([
+        `2@${B}`,
+        `2@${B}`,
+        `3@${C}`,
+        `3@${C}`,
+      ]);
     });
 
     it('the only node up refusing the room: the session waits for a node instead of staying on it', async () => {
-      const { store, rooms, push, mover, backgroundFailures } = await setup({ [A]: 'down', [B]: 'up' }, await makeStore());
+      const { store, rooms, push, mover, backgroundFailures } = await setup(
+        { [A]: 'down', [B]: 'up' },
+        await makeStore(),
+      );
       rooms.answerError.add(B);
       await mover.move('room-1', A, 'node-down');
       expect(await mover.whenIdle(5_000)).toBe(0);
@@ -69,20 +89,26 @@ describe('rebuilds over both stores (real redis-server for the Redis one)', () =
     });
 
     it('a herd of sessions on a refusing node, more than CreateRoom runs at once: every one leaves it', async () => {
-      const { store, rooms, mover, scheduler, backgroundFailures } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' }, await makeStore());
+      const { store, rooms, mover, scheduler, backgroundFailures } = await setup(
+        { [A]: 'down', [B]: 'up', [C]: 'up' },
+        await makeStore(),
+      );
       rooms.answerError.add(B);
       // Enough on C that B is chosen first for all of them.
       await store.save({
         ...session(C),
         sessionId: 'big',
-        participants: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`p${i}`, { ...session(C).participants.ann!, identity: `p${i}` }])),
+        participants: Object.fromEntries(
+          Array.from({ length: 60 }, (_, i) => [`p${i}`, { ...session(C).participants.ann!, identity: `p${i}` }]),
+        ),
       });
       const ids = Array.from({ length: 20 }, (_, i) => `herd-${i}`);
       for (const sessionId of ids) await store.save({ ...session(A), sessionId });
       await scheduler.rebuildNode(A, 'node-down');
       expect(await mover.whenIdle(10_000)).toBe(0);
       expect(backgroundFailures).toEqual([]);
-      for (const sessionId of ['room-1', ...ids]) expect(await store.get(sessionId)).toMatchObject({ nodeUrl: C, waitingForNode: false });
+      for (const sessionId of ['room-1', ...ids])
+        expect(await store.get(sessionId)).toMatchObject({ nodeUrl: C, waitingForNode: false });
     });
   });
 });

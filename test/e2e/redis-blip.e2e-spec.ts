@@ -35,9 +35,12 @@ describe('a Redis blip while a media node dies (real redis-server)', () => {
           resumedAt = performance.now();
         }
         const rejoin = await bot.nextRejoin(2, MOVED_WITHIN_MS);
-        console.log(`redis blip: the move was pushed ${Math.round(rejoin.at - resumedAt)} ms after Redis answered again`);
+        console.log(
+          `redis blip: the move was pushed ${Math.round(rejoin.at - resumedAt)} ms after Redis answered again`,
+        );
         expect(rejoin.url).not.toBe(ann.url);
-        const sessions = (await operatorApi<Array<{ sessionId: string; nodeUrl: string }>>(stack.url, '/api/sessions')).body;
+        const sessions = (await operatorApi<Array<{ sessionId: string; nodeUrl: string }>>(stack.url, '/api/sessions'))
+          .body;
         expect(sessions.find((s) => s.sessionId === 'blip')?.nodeUrl).toBe(rejoin.url);
       } finally {
         bot.close();

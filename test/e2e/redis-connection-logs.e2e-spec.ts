@@ -17,7 +17,7 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): 
   }
 }
 
-describe('the Redis connection\'s log lines', () => {
+describe("the Redis connection's log lines", () => {
   let server: RedisServer;
   let client: Redis | undefined;
   const lines: string[] = [];
@@ -50,7 +50,11 @@ describe('the Redis connection\'s log lines', () => {
     await waitFor('the reachable-again line', () => lines.some((line) => line.includes('reachable again')));
     const redacted = `${server.url}/0?password=***`;
     expect(lines).toEqual(
-      expect.arrayContaining([`connected to ${redacted}`, expect.stringMatching(new RegExp(`^${redacted.replace(/[.*?/]/g, '\\$&')} unreachable \\(`)), `${redacted} reachable again`]),
+      expect.arrayContaining([
+        `connected to ${redacted}`,
+        expect.stringMatching(new RegExp(`^${redacted.replace(/[.*?/]/g, '\\$&')} unreachable \\(`)),
+        `${redacted} reachable again`,
+      ]),
     );
     expect(lines.filter((line) => line.includes(PASSWORD))).toEqual([]);
   });

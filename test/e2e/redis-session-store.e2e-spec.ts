@@ -18,7 +18,9 @@ import { startRedisServer, type RedisServer } from '../support/redis-server';
 async function indexes(store: SessionStore) {
   const sorted = (ids: string[]) => [...ids].sort();
   return {
-    due: (await store.dueParticipants(Number.MAX_SAFE_INTEGER, 1_000)).map((d) => `${d.sessionId}/${d.identity}`).sort(),
+    due: (await store.dueParticipants(Number.MAX_SAFE_INTEGER, 1_000))
+      .map((d) => `${d.sessionId}/${d.identity}`)
+      .sort(),
     watched: sorted(await store.watchedSessionIds()),
     waiting: (await store.listWaiting()).map((s) => s.sessionId).sort(),
     onNodes: await Promise.all(['ws://n1', 'ws://n2'].map(async (url) => sorted(await store.sessionIdsOn(url)))),
@@ -90,9 +92,11 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       await write(redis);
       const sorted = (list: SessionRecord[]) => list.sort((l, r) => l.sessionId.localeCompare(r.sessionId));
       expect(sorted(await redis.list())).toEqual(sorted(await memory.list()));
-      for (const url of ['ws://n1', 'ws://n2']) expect(sorted(await redis.listByNode(url))).toEqual(sorted(await memory.listByNode(url)));
+      for (const url of ['ws://n1', 'ws://n2'])
+        expect(sorted(await redis.listByNode(url))).toEqual(sorted(await memory.listByNode(url)));
       expect(await redis.loadByNode()).toEqual(await memory.loadByNode());
-      for (const id of ['a', 'b', 'c', 'missing']) expect(await redis.placement(id)).toEqual(await memory.placement(id));
+      for (const id of ['a', 'b', 'c', 'missing'])
+        expect(await redis.placement(id)).toEqual(await memory.placement(id));
       expect(await indexes(redis)).toEqual(await indexes(memory));
     }
     const newcomer = (identity: string) => session('x', 'ws://n2', [identity]).participants[identity]!;
@@ -101,12 +105,27 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       expect(await store.addParticipant('missing', newcomer('nobody'))).toEqual({ outcome: 'missing' });
       expect(await store.addParticipant('c', newcomer('later'))).toEqual({ outcome: 'waiting' });
       expect((await store.placement('a'))?.activeParticipants).toBe(3);
-      await store.save(session('full', 'ws://n1', ['one'], { room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 1 } }));
+      await store.save(
+        session('full', 'ws://n1', ['one'], {
+          room: { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 1 },
+        }),
+      );
       expect(await store.addParticipant('full', newcomer('two'))).toEqual({ outcome: 'full' });
       // A node the caller sees down: refused with the node named, so the caller rebuilds first.
-      expect(await store.addParticipant('a', newcomer('early'), ['ws://n3', 'ws://n2'])).toEqual({ outcome: 'node-down', nodeUrl: 'ws://n2' });
-      expect(await store.addParticipant('a', newcomer('early'), ['ws://n1'])).toEqual({ outcome: 'added', nodeUrl: 'ws://n2', generation: 2 });
-      expect(await store.addParticipant('a', newcomer('fresh'))).toEqual({ outcome: 'added', nodeUrl: 'ws://n2', generation: 2 });
+      expect(await store.addParticipant('a', newcomer('early'), ['ws://n3', 'ws://n2'])).toEqual({
+        outcome: 'node-down',
+        nodeUrl: 'ws://n2',
+      });
+      expect(await store.addParticipant('a', newcomer('early'), ['ws://n1'])).toEqual({
+        outcome: 'added',
+        nodeUrl: 'ws://n2',
+        generation: 2,
+      });
+      expect(await store.addParticipant('a', newcomer('fresh'))).toEqual({
+        outcome: 'added',
+        nodeUrl: 'ws://n2',
+        generation: 2,
+      });
     }
     // Another writer's lease: a lock-free add is refused, and nothing changes.
     await client.set(redisKeys.lease('a'), 'someone-else');
@@ -123,14 +142,24 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     for (const store of [memory, redisStore]) {
       await store.save(session('presence', 'ws://n1', ['a', 'b']));
       const view = (await store.participantView('presence', 'b'))!;
-      expect([view.session.roomSid, view.participant.identity, view.participant.state]).toEqual(['RM_x', 'b', 'joined']);
+      expect([view.session.roomSid, view.participant.identity, view.participant.state]).toEqual([
+        'RM_x',
+        'b',
+        'joined',
+      ]);
       expect(await store.participantView('presence', 'nobody')).toBeUndefined();
       const leaving = { ...view.participant, state: 'leaving' as const, leftAt: 5 };
       expect(await store.replaceParticipant('presence', leaving, view.version)).toBe('replaced');
       // A second writer that read before the first wrote is told to read again.
-      expect(await store.replaceParticipant('presence', { ...view.participant, joinedAt: 7 }, view.version)).toBe('changed');
+      expect(await store.replaceParticipant('presence', { ...view.participant, joinedAt: 7 }, view.version)).toBe(
+        'changed',
+      );
       const after = (await store.get('presence'))!;
-      expect([after.participants.b?.state, after.participants.b?.leftAt, after.participants.a?.state]).toEqual(['leaving', 5, 'joined']);
+      expect([after.participants.b?.state, after.participants.b?.leftAt, after.participants.a?.state]).toEqual([
+        'leaving',
+        5,
+        'joined',
+      ]);
       expect(await store.replaceParticipant('gone', leaving, view.version)).toBe('missing');
     }
     expect(await memory.get('presence')).toEqual(await redisStore.get('presence'));
@@ -140,14 +169,20 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     const held = lease.run('presence', () => new Promise<void>((resolve) => (release = resolve)));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const view = (await redisStore.participantView('presence', 'a'))!;
-    expect(await redisStore.replaceParticipant('presence', { ...view.participant, state: 'leaving' }, view.version)).toBe('busy');
+    expect(
+      await redisStore.replaceParticipant('presence', { ...view.participant, state: 'leaving' }, view.version),
+    ).toBe('busy');
     release();
     await held;
     expect((await redisStore.get('presence'))!.participants.a?.state).toBe('joined');
   });
 
   it('caps unconfirmed invites like the in-memory store, their count kept by every write', async () => {
-    const invited = (identity: string, joinedAt?: number) => ({ ...session('x', 'ws://n1', [identity]).participants[identity]!, state: 'invited' as const, joinedAt });
+    const invited = (identity: string, joinedAt?: number) => ({
+      ...session('x', 'ws://n1', [identity]).participants[identity]!,
+      state: 'invited' as const,
+      joinedAt,
+    });
     for (const store of [new MemorySessionStore(), new RedisSessionStore(client)]) {
       // Two first invites never seen, one re-invite of someone seen before (a rebuild's), one joined.
       const record = session('pending', 'ws://n1', ['joined']);
@@ -156,10 +191,14 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       expect(await store.addParticipant('pending', invited('c'), [], 3)).toMatchObject({ outcome: 'added' });
       expect(await store.addParticipant('pending', invited('d'), [], 3)).toEqual({ outcome: 'too-many-unconfirmed' });
       expect(await store.addParticipant('pending', invited('d'), [], 0)).toMatchObject({ outcome: 'added' }); // 0: no cap
-      expect(await store.addParticipant('pending', session('x', 'ws://n1', ['e']).participants['e']!, [], 1)).toMatchObject({ outcome: 'added' }); // not an invite
+      expect(
+        await store.addParticipant('pending', session('x', 'ws://n1', ['e']).participants['e']!, [], 1),
+      ).toMatchObject({ outcome: 'added' }); // not an invite
       // A webhook confirms one of the four: one place more.
       const view = (await store.participantView('pending', 'a'))!;
-      expect(await store.replaceParticipant('pending', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version)).toBe('replaced');
+      expect(
+        await store.replaceParticipant('pending', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version),
+      ).toBe('replaced');
       expect(await store.addParticipant('pending', invited('f'), [], 4)).toMatchObject({ outcome: 'added' });
       expect(await store.addParticipant('pending', invited('g'), [], 4)).toEqual({ outcome: 'too-many-unconfirmed' });
       // A save (the sweep forgetting them) counts again from the record.
@@ -173,7 +212,10 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
   });
 
   it("keeps the sweep's indexes like the in-memory store: deadlines on the store's clock by participant state, watched rooms, waiting sessions", async () => {
-    const person = (identity: string, extra: Partial<ParticipantRecord>) => ({ ...session('x', 'ws://n1', [identity]).participants[identity]!, ...extra });
+    const person = (identity: string, extra: Partial<ParticipantRecord>) => ({
+      ...session('x', 'ws://n1', [identity]).participants[identity]!,
+      ...extra,
+    });
     await client.flushdb(); // the sessions of the tests above
     for (const store of [new MemorySessionStore(), new RedisSessionStore(client)]) {
       const record = session('idx', 'ws://n1', [], { seenOccupied: true });
@@ -182,13 +224,19 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       record.participants = {
         joined: person('joined', { state: 'joined', joinedAt: yearOff }),
         invited: person('invited', { state: 'invited', invitedAt: yearOff }),
-        keyless: person('keyless', { state: 'invited', invitedAt: yearOff, rejoinKeyHash: '', expiresAt: yearOff + 600_000 }),
+        keyless: person('keyless', {
+          state: 'invited',
+          invitedAt: yearOff,
+          rejoinKeyHash: '',
+          expiresAt: yearOff + 600_000,
+        }),
         leaving: person('leaving', { state: 'leaving', leftAt: yearOff }),
       };
       const before = await store.now();
       await store.save(record);
       const after = await store.now();
-      const at = async (now: number) => (await store.dueParticipants(now, 100)).map((d) => `${d.sessionId}/${d.identity}`);
+      const at = async (now: number) =>
+        (await store.dueParticipants(now, 100)).map((d) => `${d.sessionId}/${d.identity}`);
       const deadlines = async () => (await store.sweepView(['idx']))[0]!.deadlines;
       expect(await at(before + PARTICIPANT_LEFT_GRACE_MS - 1)).toEqual([]);
       expect(await at(after + PARTICIPANT_LEFT_GRACE_MS)).toEqual(['idx/leaving']);
@@ -208,8 +256,12 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       expect(second.invited).toBeGreaterThan(first.invited!);
       // A presence webhook confirms the invite: no longer due. A newcomer is.
       const view = (await store.participantView('idx', 'invited'))!;
-      expect(await store.replaceParticipant('idx', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version)).toBe('replaced');
-      expect(await store.addParticipant('idx', person('newcomer', { state: 'invited', invitedAt: 500 }))).toMatchObject({ outcome: 'added' });
+      expect(
+        await store.replaceParticipant('idx', { ...view.participant, state: 'joined', joinedAt: 9 }, view.version),
+      ).toBe('replaced');
+      expect(await store.addParticipant('idx', person('newcomer', { state: 'invited', invitedAt: 500 }))).toMatchObject(
+        { outcome: 'added' },
+      );
       expect((await at(Number.MAX_SAFE_INTEGER)).sort()).toEqual(['idx/keyless', 'idx/leaving', 'idx/newcomer']);
       // A save replaces them all: the leaver forgotten, the room reported empty, the session waiting.
       const saved = (await store.get('idx'))!;
@@ -217,9 +269,18 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       Object.assign(saved, { emptySince: 7, waitingForNode: true });
       await store.save(saved);
       expect((await at(Number.MAX_SAFE_INTEGER)).sort()).toEqual(['idx/keyless', 'idx/newcomer']);
-      expect([await store.watchedSessionIds(), (await store.listWaiting()).map((s) => s.sessionId), await store.sessionIdsOn('ws://n1')]).toEqual([['idx'], ['idx'], ['idx']]);
+      expect([
+        await store.watchedSessionIds(),
+        (await store.listWaiting()).map((s) => s.sessionId),
+        await store.sessionIdsOn('ws://n1'),
+      ]).toEqual([['idx'], ['idx'], ['idx']]);
       await store.delete('idx');
-      expect([await at(Number.MAX_SAFE_INTEGER), await store.watchedSessionIds(), await store.listWaiting(), await store.sessionIdsOn('ws://n1')]).toEqual([[], [], [], []]);
+      expect([
+        await at(Number.MAX_SAFE_INTEGER),
+        await store.watchedSessionIds(),
+        await store.listWaiting(),
+        await store.sessionIdsOn('ws://n1'),
+      ]).toEqual([[], [], [], []]);
     }
     // Nothing of the session left behind in Redis.
     expect(await client.keys('sr:*idx*')).toEqual([]);
@@ -228,16 +289,22 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
   it('indexes, once, the sessions a version without the indexes wrote: a waiting session is found, a leaver comes due', async () => {
     await client.flushdb();
     // As the previous version's SAVE left them: the record, its participants, the session set, nothing else.
-    const { participants, ...head } = session('old', 'ws://n1', ['x', 'y'], { waitingForNode: true, seenOccupied: true });
+    const { participants, ...head } = session('old', 'ws://n1', ['x', 'y'], {
+      waitingForNode: true,
+      seenOccupied: true,
+    });
     participants.y = { ...participants.y!, state: 'leaving', leftAt: 5 };
     await client.set(redisKeys.session('old'), JSON.stringify(head));
-    for (const [identity, p] of Object.entries(participants)) await client.hset(redisKeys.participants('old'), identity, JSON.stringify(p));
+    for (const [identity, p] of Object.entries(participants))
+      await client.hset(redisKeys.participants('old'), identity, JSON.stringify(p));
     await client.sadd(redisKeys.ids, 'old');
     const store = new RedisSessionStore(client);
     expect((await store.listWaiting()).map((s) => s.sessionId)).toEqual(['old']);
     // Its grace period runs from now (the leftAt an instance wrote is on that instance's clock).
     expect(await store.dueParticipants(Number.MAX_SAFE_INTEGER, 10)).toEqual([{ sessionId: 'old', identity: 'y' }]);
-    expect((await store.sweepView(['old']))[0]!.deadlines.y).toBeGreaterThanOrEqual((await store.now()) + PARTICIPANT_LEFT_GRACE_MS - 1_000);
+    expect((await store.sweepView(['old']))[0]!.deadlines.y).toBeGreaterThanOrEqual(
+      (await store.now()) + PARTICIPANT_LEFT_GRACE_MS - 1_000,
+    );
     expect(await client.get(redisKeys.indexVersion)).toBe('1');
     // Once: a session written the old way after that is not looked for again by this or another instance.
     await client.sadd(redisKeys.ids, 'later');
@@ -286,7 +353,9 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     let queued!: Promise<void>;
     await lease.run('later', async () => {
       // Inherits this run's context, and runs once the run is over and its lease released.
-      queued = gate.then(() => lease.run('later', () => store.save(session('later', 'ws://n1', ['x'], { generation: 2 }))));
+      queued = gate.then(() =>
+        lease.run('later', () => store.save(session('later', 'ws://n1', ['x'], { generation: 2 }))),
+      );
     });
     startLater();
     await queued;

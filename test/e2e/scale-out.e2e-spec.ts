@@ -33,7 +33,10 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 /** session_rebuilder_rebuilds_total{outcome="rebuilt"} of one instance. */
 async function rebuildsCounted(app: StartedApp): Promise<number> {
   const text = await scrapeMetrics(app.url);
-  return [...text.matchAll(/^session_rebuilder_rebuilds_total\{[^}]*outcome="rebuilt"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...text.matchAll(/^session_rebuilder_rebuilds_total\{[^}]*outcome="rebuilt"[^}]*\} (\d+)/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
 }
 
 describe('two backend instances over Redis', () => {
@@ -46,7 +49,8 @@ describe('two backend instances over Redis', () => {
   let b: StartedApp;
 
   /** The truth in Redis, read with the store's own code. */
-  const stored = (sessionId: string): Promise<SessionRecord | undefined> => new RedisSessionStore(reader).get(sessionId);
+  const stored = (sessionId: string): Promise<SessionRecord | undefined> =>
+    new RedisSessionStore(reader).get(sessionId);
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -78,16 +82,25 @@ describe('two backend instances over Redis', () => {
 
   it('any instance serves any session: joined through one, listed and rejoined through the other', async () => {
     const joined = await join(a.url, 'shared-1', 'Ada');
-    const rejoin = await api<RejoinResponse>(b.url, 'POST', `/api/sessions/shared-1/participants/${joined.identity}/rejoin`, { rejoinKey: joined.rejoinKey });
+    const rejoin = await api<RejoinResponse>(
+      b.url,
+      'POST',
+      `/api/sessions/shared-1/participants/${joined.identity}/rejoin`,
+      { rejoinKey: joined.rejoinKey },
+    );
     expect(rejoin.status).toBe(200);
     expect([rejoin.body.url, rejoin.body.generation]).toEqual([joined.url, joined.generation]);
-    const wrongKey = await api(b.url, 'POST', `/api/sessions/shared-1/participants/${joined.identity}/rejoin`, { rejoinKey: 'x'.repeat(43) });
+    const wrongKey = await api(b.url, 'POST', `/api/sessions/shared-1/participants/${joined.identity}/rejoin`, {
+      rejoinKey: 'x'.repeat(43),
+    });
     expect(wrongKey.status).toBe(401);
     const second = await join(b.url, 'shared-1', 'Grace');
     expect(second.url).toBe(joined.url);
     const listed = await operatorApi<Array<{ sessionId: string; participants: unknown[] }>>(a.url, '/api/sessions');
     expect(listed.body.find((s) => s.sessionId === 'shared-1')?.participants).toHaveLength(2);
-    expect(Object.keys((await stored('shared-1'))!.participants).sort()).toEqual([joined.identity, second.identity].sort());
+    expect(Object.keys((await stored('shared-1'))!.participants).sort()).toEqual(
+      [joined.identity, second.identity].sort(),
+    );
   });
 
   it('both instances see the node die: exactly one rebuild per session, and every socket gets its push', async () => {
@@ -103,7 +116,11 @@ describe('two backend instances over Redis', () => {
     nodes.find((n) => n.url === victimUrl)!.kill();
     // A join that lands while the rebuild holds the session (paused inside it) is neither lost nor put
     // on the dead node: it waits for the rebuild and joins the new room.
-    await waitFor('a rebuild paused inside', async () => (a.output() + b.output()).includes(`session ${victims[0]!.sessionId}: rebuild paused`), MOVE_TIMEOUT_MS);
+    await waitFor(
+      'a rebuild paused inside',
+      async () => (a.output() + b.output()).includes(`session ${victims[0]!.sessionId}: rebuild paused`),
+      MOVE_TIMEOUT_MS,
+    );
     const latecomer = await join(b.url, victims[0]!.sessionId, 'Latecomer');
     expect([latecomer.generation, latecomer.url === victimUrl]).toEqual([2, false]);
     const pushes = await Promise.all(victimSockets.map((socket) => socket.nextRejoin(2, MOVE_TIMEOUT_MS)));
@@ -113,7 +130,11 @@ describe('two backend instances over Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     for (const victim of victims) {
       const session = (await stored(victim.sessionId))!;
-      expect([session.sessionId, session.generation, session.nodeUrl === victimUrl]).toEqual([victim.sessionId, 2, false]);
+      expect([session.sessionId, session.generation, session.nodeUrl === victimUrl]).toEqual([
+        victim.sessionId,
+        2,
+        false,
+      ]);
     }
     for (const socket of victimSockets) expect(socket.rejoins.map((r) => r.generation)).toEqual([2]);
     expect(Object.keys((await stored(victims[0]!.sessionId))!.participants)).toContain(latecomer.identity);
@@ -134,14 +155,25 @@ describe('two backend instances over Redis', () => {
   it("node health lives in Redis: each instance's view of each node, and /api/nodes shows the other instance's", async () => {
     // The node killed in the previous spec: both instances saw it die, and each wrote what it saw.
     const dead = nodes.find((n) => n.proc.child.signalCode !== null)!;
-    await waitFor('both views of the dead node in Redis', async () => {
-      const views = Object.values(await reader.hgetall(`sr:node-health:${dead.url}`)).map((json) => JSON.parse(json) as { status: string });
-      return views.length === 2 && views.every((v) => v.status === 'down');
-    }, MOVE_TIMEOUT_MS);
+    await waitFor(
+      'both views of the dead node in Redis',
+      async () => {
+        const views = Object.values(await reader.hgetall(`sr:node-health:${dead.url}`)).map(
+          (json) => JSON.parse(json) as { status: string },
+        );
+        return views.length === 2 && views.every((v) => v.status === 'down');
+      },
+      MOVE_TIMEOUT_MS,
+    );
     // Each instance listens for the others' announcements (a peer's change makes it probe at once).
     expect(await reader.pubsub('NUMSUB', 'sr:node-health')).toEqual(['sr:node-health', 2]);
-    for (const [self, other] of [[a, b], [b, a]] as const) {
-      const listed = await operatorApi<Array<{ url: string; status: string; peers: Array<{ instance: string; status: string; reason: string }> }>>(self.url, '/api/nodes');
+    for (const [self, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const listed = await operatorApi<
+        Array<{ url: string; status: string; peers: Array<{ instance: string; status: string; reason: string }> }>
+      >(self.url, '/api/nodes');
       const node = listed.body.find((n) => n.url === dead.url)!;
       expect([node.status, node.peers.length, node.peers[0]?.status]).toEqual(['down', 1, 'down']);
       expect(node.peers[0]!.instance).toMatch(new RegExp(`:${other.pid}$`));
@@ -155,17 +187,35 @@ describe('two backend instances over Redis', () => {
     await redis.stop();
 
     for (const app of [a, b]) {
-      const refused = await api<{ message: string }>(app.url, 'POST', '/api/sessions/during-outage/participants', { name: 'Late' });
+      const refused = await api<{ message: string }>(app.url, 'POST', '/api/sessions/during-outage/participants', {
+        name: 'Late',
+      });
       expect(refused.status).toBe(503);
       expect(refused.body.message).toMatch(/session store \(Redis\) is unavailable/);
     }
 
     await redis.start();
-    await waitFor('both instances answer again', async () => (await Promise.all([a, b].map((app) => operatorApi(app.url, '/api/sessions')))).every((r) => r.status === 200), 10_000);
-    await waitFor('both instances listening to node health again', async () => ((await reader.pubsub('NUMSUB', 'sr:node-health')) as [string, number])[1] === 2, 10_000);
+    await waitFor(
+      'both instances answer again',
+      async () =>
+        (await Promise.all([a, b].map((app) => operatorApi(app.url, '/api/sessions')))).every((r) => r.status === 200),
+      10_000,
+    );
+    await waitFor(
+      'both instances listening to node health again',
+      async () => ((await reader.pubsub('NUMSUB', 'sr:node-health')) as [string, number])[1] === 2,
+      10_000,
+    );
     const after = await operatorApi<Array<{ sessionId: string }>>(b.url, '/api/sessions');
-    expect(after.body.map((s) => s.sessionId).sort()).toEqual([...before.body.map((s) => s.sessionId), 'survivor'].sort());
-    const rejoin = await api<RejoinResponse>(b.url, 'POST', `/api/sessions/survivor/participants/${keyed.identity}/rejoin`, { rejoinKey: keyed.rejoinKey });
+    expect(after.body.map((s) => s.sessionId).sort()).toEqual(
+      [...before.body.map((s) => s.sessionId), 'survivor'].sort(),
+    );
+    const rejoin = await api<RejoinResponse>(
+      b.url,
+      'POST',
+      `/api/sessions/survivor/participants/${keyed.identity}/rejoin`,
+      { rejoinKey: keyed.rejoinKey },
+    );
     expect(rejoin.status).toBe(200);
     expect((await join(b.url, 'during-outage', 'Late')).sessionId).toBe('during-outage');
   });
@@ -173,14 +223,28 @@ describe('two backend instances over Redis', () => {
   it('an instance that starts while Redis is down says so, keeps retrying, and serves once Redis is back', async () => {
     const downRedis = await startRedisServer();
     await downRedis.stop();
-    const late = await startApp({ urls: nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null).map((n) => n.url), apiKey: API_KEY, secret: API_SECRET, args: ['--redis', downRedis.url] });
+    const late = await startApp({
+      urls: nodes.filter((n) => n.proc.child.exitCode === null && n.proc.child.signalCode === null).map((n) => n.url),
+      apiKey: API_KEY,
+      secret: API_SECRET,
+      args: ['--redis', downRedis.url],
+    });
     apps.push(late);
     try {
       expect(late.output()).toMatch(/unreachable .*retrying every second/);
-      const refused = await api<{ message: string }>(late.url, 'POST', '/api/sessions/patient/participants', { name: 'Pat' });
-      expect([refused.status, refused.body.message]).toEqual([503, expect.stringMatching(/session store \(Redis\) is unavailable/)]);
+      const refused = await api<{ message: string }>(late.url, 'POST', '/api/sessions/patient/participants', {
+        name: 'Pat',
+      });
+      expect([refused.status, refused.body.message]).toEqual([
+        503,
+        expect.stringMatching(/session store \(Redis\) is unavailable/),
+      ]);
       await downRedis.start();
-      await waitFor('the instance serving again', async () => (await operatorApi(late.url, '/api/sessions')).status === 200, 10_000);
+      await waitFor(
+        'the instance serving again',
+        async () => (await operatorApi(late.url, '/api/sessions')).status === 200,
+        10_000,
+      );
       expect(late.output()).toMatch(/reachable again/);
       expect((await join(late.url, 'patient', 'Pat')).sessionId).toBe('patient');
     } finally {
@@ -201,8 +265,15 @@ describe('two backend instances over Redis', () => {
 
     victim.kill();
     // The participant's own report through A starts A's rebuild at once (B's probes see the death up to 250 ms later).
-    const report = api(a.url, 'POST', `/api/sessions/midway/participants/${joined.identity}/rejoin`, { rejoinKey: joined.rejoinKey, failedUrl: victim.url }).catch(() => undefined);
-    await waitFor('A pausing inside the rebuild', async () => a.output().includes('session midway: rebuild paused'), MOVE_TIMEOUT_MS);
+    const report = api(a.url, 'POST', `/api/sessions/midway/participants/${joined.identity}/rejoin`, {
+      rejoinKey: joined.rejoinKey,
+      failedUrl: victim.url,
+    }).catch(() => undefined);
+    await waitFor(
+      'A pausing inside the rebuild',
+      async () => a.output().includes('session midway: rebuild paused'),
+      MOVE_TIMEOUT_MS,
+    );
     process.kill(a.pid, 'SIGKILL');
     const killedAt = performance.now();
     await report;
@@ -211,7 +282,9 @@ describe('two backend instances over Redis', () => {
     const finishedAfterMs = Math.round(push.at - killedAt);
     // B waits out A's lease (at most 1 s after A's last renewal), then does the whole rebuild, pause included.
     expect(finishedAfterMs).toBeLessThan(1_000 + REBUILD_PAUSE_MS + 1_000);
-    console.log(`scale-out: instance killed mid-rebuild; the other pushed the move ${finishedAfterMs} ms later (${REBUILD_PAUSE_MS} ms of it the test pause)`);
+    console.log(
+      `scale-out: instance killed mid-rebuild; the other pushed the move ${finishedAfterMs} ms later (${REBUILD_PAUSE_MS} ms of it the test pause)`,
+    );
     const session = (await stored('midway'))!;
     expect([session.generation, session.nodeUrl === victim.url, push.url]).toEqual([2, false, session.nodeUrl]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -32,21 +32,38 @@ const REFUSALS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429, '5
 
 /** A join token the developer's app would sign: every session, an hour. */
 async function joinToken(): Promise<string> {
-  return new SignJWT({ sessions: '*' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(AUTH_SECRET));
+  return new SignJWT({ sessions: '*' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(AUTH_SECRET));
 }
 
 /**
  * Runs schemathesis against `appUrl`'s description; credentials per security scheme (the admin token,
  * a join token), as an operator or an app holding them would send them. Answers its output.
  */
-async function runSchemathesis(appUrl: string, credentials: { admin?: string; join?: string }, extraArgs: string[] = []): Promise<string> {
+async function runSchemathesis(
+  appUrl: string,
+  credentials: { admin?: string; join?: string },
+  extraArgs: string[] = [],
+): Promise<string> {
   // Never skipped: the tester missing is a failure that says how to get it.
-  expect(existsSync(SCHEMATHESIS) ? SCHEMATHESIS : 'schemathesis is missing: run `npm run tools:install` (npm test does)').toBe(SCHEMATHESIS);
+  expect(
+    existsSync(SCHEMATHESIS) ? SCHEMATHESIS : 'schemathesis is missing: run `npm run tools:install` (npm test does)',
+  ).toBe(SCHEMATHESIS);
   const dir = mkdtempSync(join(tmpdir(), 'schemathesis-'));
   try {
     const config = join(dir, 'schemathesis.toml');
-    const auth = Object.entries(credentials).map(([scheme, token]) => `[auth.openapi.${scheme}]\nbearer = "${token}"\n`);
-    writeFileSync(config, [...auth, `[checks.negative_data_rejection]\nexpected-statuses = ${JSON.stringify(REFUSALS.map(String))}\n`].join('\n'));
+    const auth = Object.entries(credentials).map(
+      ([scheme, token]) => `[auth.openapi.${scheme}]\nbearer = "${token}"\n`,
+    );
+    writeFileSync(
+      config,
+      [...auth, `[checks.negative_data_rejection]\nexpected-statuses = ${JSON.stringify(REFUSALS.map(String))}\n`].join(
+        '\n',
+      ),
+    );
     const args = [
       '--config-file',
       config,
@@ -70,9 +87,18 @@ async function runSchemathesis(appUrl: string, credentials: { admin?: string; jo
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     const cases = /(\d+) generated/.exec(output);
-    console.log(`schemathesis: ${cases ? `${cases[1]} generated requests` : 'no count printed'} over ${/Tested: (\d+)/.exec(output)?.[1] ?? '?'} operations, exit ${code}`);
+    console.log(
+      `schemathesis: ${cases ? `${cases[1]} generated requests` : 'no count printed'} over ${/Tested: (\d+)/.exec(output)?.[1] ?? '?'} operations, exit ${code}`,
+    );
     // Lines cut short: a failing case's curl line may carry a body of several KiB.
-    if (code !== 0) throw new Error(`schemathesis exited ${code}:\n${output.split('\n').map((line) => (line.length > 800 ? `${line.slice(0, 800)} …` : line)).join('\n').slice(-20_000)}`);
+    if (code !== 0)
+      throw new Error(
+        `schemathesis exited ${code}:\n${output
+          .split('\n')
+          .map((line) => (line.length > 800 ? `${line.slice(0, 800)} …` : line))
+          .join('\n')
+          .slice(-20_000)}`,
+      );
     // Every selected operation was tested, and the stateful phase ran (it is where DELETE is followed up).
     expect(/Tested: (\d+)/.exec(output)?.[1]).toBe(/Selected: (\d+)\/\d+/.exec(output)?.[1]);
     expect(output).toMatch(/✅ +Stateful/);

@@ -42,10 +42,19 @@ describe('soak: nothing grows forever', () => {
   };
   const webhook = async (event: 'participant_joined' | 'participant_left', joined: JoinResponse) => {
     const roomSid = stack.nodes.rooms.get(joined.url)?.get(joined.sessionId)?.sid ?? '';
-    const body = webhookBody({ event, room: joined.sessionId, roomSid, identity: joined.identity, createdAt: Math.floor(clock.now() / 1000) });
+    const body = webhookBody({
+      event,
+      room: joined.sessionId,
+      roomSid,
+      identity: joined.identity,
+      createdAt: Math.floor(clock.now() / 1000),
+    });
     const res = await fetch(`${stack.url}/webhooks/livekit`, {
       method: 'POST',
-      headers: { 'content-type': 'application/webhook+json', authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET) },
+      headers: {
+        'content-type': 'application/webhook+json',
+        authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
+      },
       body,
     });
     expect(res.status).toBe(200);
@@ -61,7 +70,13 @@ describe('soak: nothing grows forever', () => {
     }
     const joined = await join(stack.url, sessionId, `P${i}`);
     if (kind === 0) {
-      expect((await api(stack.url, 'DELETE', `/api/sessions/${sessionId}/participants/${joined.identity}`, { rejoinKey: joined.rejoinKey })).status).toBe(204);
+      expect(
+        (
+          await api(stack.url, 'DELETE', `/api/sessions/${sessionId}/participants/${joined.identity}`, {
+            rejoinKey: joined.rejoinKey,
+          })
+        ).status,
+      ).toBe(204);
     } else if (kind === 1) {
       await webhook('participant_joined', joined);
       await webhook('participant_left', joined);
@@ -71,7 +86,8 @@ describe('soak: nothing grows forever', () => {
   };
 
   const churn = async (from: number, to: number) => {
-    for (let i = from; i < to; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, to - i) }, (_, k) => life(i + k)));
+    for (let i = from; i < to; i += PARALLEL)
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, to - i) }, (_, k) => life(i + k)));
   };
 
   /** Everything that was started has run its course: grace periods, token lifetimes, empty-room timeouts. */
@@ -102,7 +118,9 @@ describe('soak: nothing grows forever', () => {
     expect(await store.list()).toEqual([]);
     const after = heapUsed();
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
-    console.log(`soak: ${during.length} sessions, ${during.reduce((n, s) => n + Object.keys(s.participants).length, 0)} participants at peak; heap before ${mb(before)} MB, at peak ${mb(peak)} MB, after ${mb(after)} MB (growth ${mb(after - before)} MB)`);
+    console.log(
+      `soak: ${during.length} sessions, ${during.reduce((n, s) => n + Object.keys(s.participants).length, 0)} participants at peak; heap before ${mb(before)} MB, at peak ${mb(peak)} MB, after ${mb(after)} MB (growth ${mb(after - before)} MB)`,
+    );
     expect(after - before).toBeLessThan(MAX_HEAP_GROWTH_BYTES);
   }, 180_000);
 });

@@ -26,7 +26,12 @@ const FLOOD_EVENTS = 20_000;
 const FLOOD_MS = 500;
 
 /** Sends `events` media-lost reports over `ms` from a child process holding the participant's socket. */
-async function flood(appUrl: string, who: { sessionId: string; identity: string; rejoinKey: string; url: string }, events: number, ms: number): Promise<void> {
+async function flood(
+  appUrl: string,
+  who: { sessionId: string; identity: string; rejoinKey: string; url: string },
+  events: number,
+  ms: number,
+): Promise<void> {
   const script = `
     const { io } = require('socket.io-client');
     const [appUrl, auth, url, events, ms] = JSON.parse(process.argv[1]);
@@ -43,7 +48,9 @@ async function flood(appUrl: string, who: { sessionId: string; identity: string;
       setTimeout(() => socket.disconnect(), 200);
     });`;
   const auth = { sessionId: who.sessionId, identity: who.identity, rejoinKey: who.rejoinKey };
-  const child = spawn(process.execPath, ['-e', script, JSON.stringify([appUrl, auth, who.url, events, ms])], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, JSON.stringify([appUrl, auth, who.url, events, ms])], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const code = await new Promise((resolve) => child.once('exit', resolve));
   clearTimeout(killer);
@@ -87,7 +94,9 @@ describe('a client abusing its session socket', () => {
         expect(Math.max(...gaps)).toBeLessThan(2.5 * PROBE_INTERVAL_MS);
         expect(socket.rejoins).toEqual([]);
         // The flooding socket was closed for it, once; Ann's other socket is still there.
-        expect(await scrapeMetrics(stack.url)).toMatch(/session_rebuilder_rate_limited_total\{route="socket-messages"\} 1\n/);
+        expect(await scrapeMetrics(stack.url)).toMatch(
+          /session_rebuilder_rate_limited_total\{route="socket-messages"\} 1\n/,
+        );
         expect(socket.socket.connected).toBe(true);
       } finally {
         socket.close();
@@ -130,7 +139,8 @@ describe('a client abusing its session socket', () => {
                   ws.once('close', () => resolve());
                   ws.on('message', (data: WebSocket.RawData) => {
                     // Engine.IO's open packet, then socket.io's CONNECT to /session with the key, then gone.
-                    if (data.toString().startsWith('0')) ws.send(`40/session,${JSON.stringify(auth)}`, () => ws.terminate());
+                    if (data.toString().startsWith('0'))
+                      ws.send(`40/session,${JSON.stringify(auth)}`, () => ws.terminate());
                   });
                 }),
             ),

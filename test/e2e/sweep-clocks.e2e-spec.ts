@@ -44,22 +44,38 @@ describe('two instances 30 s apart, one Redis: the sweep forgets a leaver after 
   });
 
   const identities = async (sessionId: string) =>
-    ((await operatorApi<SessionsView>(slow.url, '/api/sessions')).body.find((s) => s.sessionId === sessionId)?.participants ?? []).map((p) => p.identity).sort();
+    (
+      (await operatorApi<SessionsView>(slow.url, '/api/sessions')).body.find((s) => s.sessionId === sessionId)
+        ?.participants ?? []
+    )
+      .map((p) => p.identity)
+      .sort();
 
   it('left on the slow instance, swept by the fast one (and the other way): kept during the grace period, forgotten after it', async () => {
     const ann = await join(slow.url, 'skew', 'Ann');
     const bob = await join(slow.url, 'skew', 'Bob');
     const carol = await join(slow.url, 'skew', 'Carol');
     // Bob stays; Ann leaves through the slow instance, Carol through the fast one.
-    expect((await api(slow.url, 'DELETE', `/api/sessions/skew/participants/${ann.identity}`, { rejoinKey: ann.rejoinKey })).status).toBe(204);
-    expect((await api(fast.url, 'DELETE', `/api/sessions/skew/participants/${carol.identity}`, { rejoinKey: carol.rejoinKey })).status).toBe(204);
+    expect(
+      (await api(slow.url, 'DELETE', `/api/sessions/skew/participants/${ann.identity}`, { rejoinKey: ann.rejoinKey }))
+        .status,
+    ).toBe(204);
+    expect(
+      (
+        await api(fast.url, 'DELETE', `/api/sessions/skew/participants/${carol.identity}`, {
+          rejoinKey: carol.rejoinKey,
+        })
+      ).status,
+    ).toBe(204);
     const left = Date.now();
 
     await fast.app.get(SessionSweeperService).sweep();
     await slow.app.get(SessionSweeperService).sweep();
     expect(await identities('skew')).toEqual([ann.identity, bob.identity, carol.identity].sort());
 
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, left + PARTICIPANT_LEFT_GRACE_MS + 1_000 - Date.now())));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, left + PARTICIPANT_LEFT_GRACE_MS + 1_000 - Date.now())),
+    );
     await slow.app.get(SessionSweeperService).sweep();
     expect(await identities('skew')).toEqual([bob.identity]);
   });

@@ -64,10 +64,29 @@ describe('what a sweep reads', () => {
     for (let i = 0; i < PER_SESSION; i++) {
       const identity = `p${i}`;
       const grants = { canPublish: true, canSubscribe: true, canPublishData: true };
-      participants[identity] = { identity, name: identity, metadata: '', grants, rejoinKeyHash: 'h', state: 'joined', invitedAt: clock.now(), joinedAt: clock.now() };
+      participants[identity] = {
+        identity,
+        name: identity,
+        metadata: '',
+        grants,
+        rejoinKeyHash: 'h',
+        state: 'joined',
+        invitedAt: clock.now(),
+        joinedAt: clock.now(),
+      };
     }
     const room = { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 0 };
-    return { sessionId, room, nodeUrl, roomSid: `RM_${sessionId}`, generation: 1, waitingForNode: false, createdAt: clock.now(), seenOccupied: true, participants };
+    return {
+      sessionId,
+      room,
+      nodeUrl,
+      roomSid: `RM_${sessionId}`,
+      generation: 1,
+      waitingForNode: false,
+      createdAt: clock.now(),
+      seenOccupied: true,
+      participants,
+    };
   }
 
   beforeAll(async () => {

@@ -34,18 +34,33 @@ describe('invites that never connect', () => {
   };
   const sweep = () => stack.app.get(SessionSweeperService).sweep();
   const participantsOf = async (sessionId: string) =>
-    Object.fromEntries(((await operatorApi<SessionsView>(stack.url, '/api/sessions')).body.find((s) => s.sessionId === sessionId)?.participants ?? []).map((p) => [p.identity, p.state]));
+    Object.fromEntries(
+      (
+        (await operatorApi<SessionsView>(stack.url, '/api/sessions')).body.find((s) => s.sessionId === sessionId)
+          ?.participants ?? []
+      ).map((p) => [p.identity, p.state]),
+    );
   const webhook = async (event: 'participant_joined' | 'participant_left', joined: JoinResponse) => {
     const roomSid = stack.nodes.rooms.get(joined.url)?.get(joined.sessionId)?.sid ?? '';
-    const body = webhookBody({ event, room: joined.sessionId, roomSid, identity: joined.identity, createdAt: Math.floor(clock.now() / 1000) });
+    const body = webhookBody({
+      event,
+      room: joined.sessionId,
+      roomSid,
+      identity: joined.identity,
+      createdAt: Math.floor(clock.now() / 1000),
+    });
     const res = await fetch(`${stack.url}/webhooks/livekit`, {
       method: 'POST',
-      headers: { 'content-type': 'application/webhook+json', authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET) },
+      headers: {
+        'content-type': 'application/webhook+json',
+        authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
+      },
       body,
     });
     expect(res.status).toBe(200);
   };
-  const joinAs = (sessionId: string, name: string) => api<JoinResponse & ApiErrorBody>(stack.url, 'POST', `/api/sessions/${sessionId}/participants`, { name });
+  const joinAs = (sessionId: string, name: string) =>
+    api<JoinResponse & ApiErrorBody>(stack.url, 'POST', `/api/sessions/${sessionId}/participants`, { name });
 
   it('100 joins that never connect fill a session; once they had time to connect they are forgotten, and a new join gets in', async () => {
     // Ann connects and the node's webhook says so; Bob connects to a node that sends no webhooks.
@@ -78,7 +93,13 @@ describe('invites that never connect', () => {
     await webhook('participant_joined', carol);
     await webhook('participant_left', carol);
     await advance(5_000);
-    expect((await api(stack.url, 'POST', `/api/sessions/again/participants/${carol.identity}/rejoin`, { rejoinKey: carol.rejoinKey })).status).toBe(200);
+    expect(
+      (
+        await api(stack.url, 'POST', `/api/sessions/again/participants/${carol.identity}/rejoin`, {
+          rejoinKey: carol.rejoinKey,
+        })
+      ).status,
+    ).toBe(200);
     await advance(INVITE_CONFIRM_MS - 1_000);
     await sweep();
     expect(await participantsOf('again')).toEqual({ [ann.identity]: 'joined', [carol.identity]: 'invited' });
@@ -93,9 +114,13 @@ describe('invites that never connect', () => {
 
   it(`a session takes at most ${MAX_UNCONFIRMED_INVITES} invites nobody has seen connect; 429 over it, until some connect`, async () => {
     const first: JoinResponse[] = [];
-    for (let i = 0; i < MAX_UNCONFIRMED_INVITES; i++) first.push(await join(stack.url, 'burst', `P${i}`, { room: { maxParticipants: 1000 } }, OPERATOR_HEADERS));
+    for (let i = 0; i < MAX_UNCONFIRMED_INVITES; i++)
+      first.push(await join(stack.url, 'burst', `P${i}`, { room: { maxParticipants: 1000 } }, OPERATOR_HEADERS));
     const over = await joinAs('burst', 'One more');
-    expect([over.status, over.body.message]).toEqual([429, `session burst has ${MAX_UNCONFIRMED_INVITES} participants who have not connected yet; try again in a few seconds`]);
+    expect([over.status, over.body.message]).toEqual([
+      429,
+      `session burst has ${MAX_UNCONFIRMED_INVITES} participants who have not connected yet; try again in a few seconds`,
+    ]);
     await webhook('participant_joined', first[0]!);
     expect((await joinAs('burst', 'One more')).status).toBe(201);
   });

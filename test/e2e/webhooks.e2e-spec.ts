@@ -32,7 +32,11 @@ function postSlowly(appUrl: string, authorization: string | undefined, totalByte
     let answered = false;
     const req = httpRequest(`${appUrl}/webhooks/livekit`, {
       method: 'POST',
-      headers: { 'content-type': 'application/webhook+json', 'content-length': String(totalBytes), ...(authorization !== undefined && { authorization }) },
+      headers: {
+        'content-type': 'application/webhook+json',
+        'content-length': String(totalBytes),
+        ...(authorization !== undefined && { authorization }),
+      },
     });
     req.on('response', (res) => {
       answered = true;
@@ -85,10 +89,15 @@ describe('webhooks over two instances sharing Redis', () => {
     const roomSid = one.nodes.rooms.get(ann.url)!.get('replayed')!.sid;
     const t = Math.floor(Date.now() / 1000);
     const base = { room: 'replayed', roomSid, identity: ann.identity, participantSid: 'PA_a' } as const;
-    expect(await deliver(one, { ...base, event: 'participant_joined', createdAt: t })).toEqual({ status: 200, outcome: 'applied' });
+    expect(await deliver(one, { ...base, event: 'participant_joined', createdAt: t })).toEqual({
+      status: 200,
+      outcome: 'applied',
+    });
     const left = { ...base, event: 'participant_left', createdAt: t + 1, id: 'EV_left_across_instances' } as const;
     expect(await deliver(one, left)).toEqual({ status: 200, outcome: 'applied' });
-    const back = await api(one.url, 'POST', `/api/sessions/replayed/participants/${ann.identity}/rejoin`, { rejoinKey: ann.rejoinKey });
+    const back = await api(one.url, 'POST', `/api/sessions/replayed/participants/${ann.identity}/rejoin`, {
+      rejoinKey: ann.rejoinKey,
+    });
     expect(back.status).toBe(200);
     expect(await stateOf('replayed', ann.identity)).toBe('invited');
     // LiveKit retries the same delivery, and the balancer sends it to the other instance.
@@ -118,7 +127,11 @@ describe('webhooks over two instances sharing Redis', () => {
     ];
     for (const [what, authorization] of authorizations) {
       const answer = await postSlowly(one.url, authorization, total);
-      expect({ what, status: answer.status, answeredBeforeTheBody: answer.sentBytes < total }).toEqual({ what, status: 401, answeredBeforeTheBody: true });
+      expect({ what, status: answer.status, answeredBeforeTheBody: answer.sentBytes < total }).toEqual({
+        what,
+        status: 401,
+        answeredBeforeTheBody: true,
+      });
     }
     // A genuine signature's body is read and checked against it: the sha256 of another body is refused after.
     const genuine = await postSlowly(one.url, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET), total);

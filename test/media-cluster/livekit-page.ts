@@ -101,7 +101,11 @@ export async function startHarnessServer(): Promise<HarnessServer> {
   const umd = readFileSync(LIVEKIT_UMD);
   const server: Server = createServer((req, res) => {
     const [body, type] =
-      req.url === '/livekit-client.umd.js' ? [umd, 'text/javascript'] : req.url === '/harness.js' ? [HARNESS, 'text/javascript'] : [PAGE, 'text/html'];
+      req.url === '/livekit-client.umd.js'
+        ? [umd, 'text/javascript']
+        : req.url === '/harness.js'
+          ? [HARNESS, 'text/javascript']
+          : [PAGE, 'text/html'];
     res.writeHead(200, { 'Content-Type': type });
     res.end(body);
   });
@@ -174,7 +178,11 @@ export class HarnessParticipant {
   }
 
   sendData(text: string, reliable: boolean, destinationIdentities?: string[]): Promise<void> {
-    return this.page.evaluate(([t, r, d]) => (globalThis as any).harness.sendData(t, r, d), [text, reliable, destinationIdentities] as const);
+    return this.page.evaluate(([t, r, d]) => (globalThis as any).harness.sendData(t, r, d), [
+      text,
+      reliable,
+      destinationIdentities,
+    ] as const);
   }
 
   received(): Promise<Array<{ text: string; from?: string; kind: number }>> {
@@ -206,14 +214,25 @@ export class HarnessParticipant {
   }
 }
 
-export async function joinToken(apiKey: string, apiSecret: string, identity: string, room: string, grant: VideoGrant = {}): Promise<string> {
+export async function joinToken(
+  apiKey: string,
+  apiSecret: string,
+  identity: string,
+  room: string,
+  grant: VideoGrant = {},
+): Promise<string> {
   const token = new AccessToken(apiKey, apiSecret, { identity, name: identity });
   token.addGrant({ roomJoin: true, room, ...grant });
   return token.toJwt();
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; the failure names `what`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

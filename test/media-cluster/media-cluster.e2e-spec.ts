@@ -36,118 +36,131 @@ function pidAlive(pid: number): boolean {
 }
 
 // One process pool serves both engines: the same process control, whichever program a node runs.
-describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))('media cluster processes (%s)', (_name, engine) => {
-  let cluster: MediaCluster;
+describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))(
+  'media cluster processes (%s)',
+  (_name, engine) => {
+    let cluster: MediaCluster;
 
-  beforeAll(async () => {
-    cluster = await startMediaCluster(engine, { nodes: 3, apiKey: API_KEY, apiSecret: API_SECRET });
-  });
+    beforeAll(async () => {
+      cluster = await startMediaCluster(engine, { nodes: 3, apiKey: API_KEY, apiSecret: API_SECRET });
+    });
 
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+    afterAll(async () => {
+      await cluster?.stop();
+    });
 
-  it('starts one process per node on consecutive loopback ports, each healthy', async () => {
-    const nodes = cluster.nodes();
-    expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2', 'node-3']);
-    expect(nodes.map((node) => node.port - nodes[0].port)).toEqual([0, 1, 2]);
-    for (const node of nodes) {
-      assert.equal(node.url, `ws://127.0.0.1:${node.port}`);
-      assert.equal(node.state, 'running');
-      assert.ok(node.pid && pidAlive(node.pid), `${node.name} has a live pid`);
-      assert.equal(await probe(node.url), 'ok');
-    }
-    assert.equal(new Set(nodes.map((node) => node.pid)).size, 3, 'separate processes');
-  });
+    it('starts one process per node on consecutive loopback ports, each healthy', async () => {
+      const nodes = cluster.nodes();
+      expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2', 'node-3']);
+      expect(nodes.map((node) => node.port - nodes[0].port)).toEqual([0, 1, 2]);
+      for (const node of nodes) {
+        assert.equal(node.url, `ws://127.0.0.1:${node.port}`);
+        assert.equal(node.state, 'running');
+        assert.ok(node.pid && pidAlive(node.pid), `${node.name} has a live pid`);
+        assert.equal(await probe(node.url), 'ok');
+      }
+      assert.equal(new Set(nodes.map((node) => node.pid)).size, 3, 'separate processes');
+    });
 
-  it('kill: the process is gone, its port refuses, the other nodes go on', async () => {
-    const [first, second, third] = cluster.nodes();
-    await cluster.kill('node-1');
-    assert.equal(pidAlive(first.pid!), false);
-    assert.equal(cluster.nodes()[0].state, 'dead');
-    assert.equal(cluster.nodes()[0].pid, undefined);
-    assert.equal(await probe(first.url), 'refused');
-    assert.equal(await probe(second.url), 'ok');
-    assert.equal(await probe(third.url), 'ok');
-    await assert.rejects(cluster.hang('node-1'), /dead/);
-  });
+    it('kill: the process is gone, its port refuses, the other nodes go on', async () => {
+      const [first, second, third] = cluster.nodes();
+      await cluster.kill('node-1');
+      assert.equal(pidAlive(first.pid!), false);
+      assert.equal(cluster.nodes()[0].state, 'dead');
+      assert.equal(cluster.nodes()[0].pid, undefined);
+      assert.equal(await probe(first.url), 'refused');
+      assert.equal(await probe(second.url), 'ok');
+      assert.equal(await probe(third.url), 'ok');
+      await assert.rejects(cluster.hang('node-1'), /dead/);
+    });
 
-  it('restart: a dead node comes back on the same url with a new process', async () => {
-    const before = cluster.nodes()[0];
-    await cluster.restart(before.url);
-    const after = cluster.nodes()[0];
-    assert.equal(after.url, before.url);
-    assert.equal(after.state, 'running');
-    assert.ok(after.pid && pidAlive(after.pid));
-    assert.equal(await probe(after.url), 'ok');
-  });
+    it('restart: a dead node comes back on the same url with a new process', async () => {
+      const before = cluster.nodes()[0];
+      await cluster.restart(before.url);
+      const after = cluster.nodes()[0];
+      assert.equal(after.url, before.url);
+      assert.equal(after.state, 'running');
+      assert.ok(after.pid && pidAlive(after.pid));
+      assert.equal(await probe(after.url), 'ok');
+    });
 
-  it('hang: the socket stays open but nothing answers; resume brings it back', async () => {
-    const node = cluster.nodes()[1];
-    await cluster.hang('node-2');
-    assert.equal(cluster.nodes()[1].state, 'hung');
-    assert.equal(pidAlive(node.pid!), true, 'a hung node is still a process');
-    assert.equal(await probe(node.url, 300), 'timeout');
-    await cluster.resume('node-2');
-    assert.equal(cluster.nodes()[1].state, 'running');
-    assert.equal(await probe(node.url, 2_000), 'ok');
-  });
+    it('hang: the socket stays open but nothing answers; resume brings it back', async () => {
+      const node = cluster.nodes()[1];
+      await cluster.hang('node-2');
+      assert.equal(cluster.nodes()[1].state, 'hung');
+      assert.equal(pidAlive(node.pid!), true, 'a hung node is still a process');
+      assert.equal(await probe(node.url, 300), 'timeout');
+      await cluster.resume('node-2');
+      assert.equal(cluster.nodes()[1].state, 'running');
+      assert.equal(await probe(node.url, 2_000), 'ok');
+    });
 
-  it('names an unknown node in the error', async () => {
-    await assert.rejects(cluster.kill('node-9'), /Unknown media node "node-9"; known: node-1/);
-  });
+    it('names an unknown node in the error', async () => {
+      await assert.rejects(cluster.kill('node-9'), /Unknown media node "node-9"; known: node-1/);
+    });
 
-  it('stop ends every process and can be called twice', async () => {
-    const pids = cluster.nodes().map((node) => node.pid!);
-    await cluster.stop();
-    await cluster.stop();
-    expect(pids.map((pid) => pidAlive(pid))).toEqual([false, false, false]);
-    assert.ok(cluster.nodes().every((node) => node.state === 'dead'));
-  });
-});
+    it('stop ends every process and can be called twice', async () => {
+      const pids = cluster.nodes().map((node) => node.pid!);
+      await cluster.stop();
+      await cluster.stop();
+      expect(pids.map((pid) => pidAlive(pid))).toEqual([false, false, false]);
+      assert.ok(cluster.nodes().every((node) => node.state === 'dead'));
+    });
+  },
+);
 
 describe('startMediaCluster options', () => {
   it.each(ENGINES)('refuses bad options with every problem named (%s)', async (engine) => {
     await assert.rejects(
       startMediaCluster(engine, { nodes: 0, apiKey: '', apiSecret: API_SECRET, basePort: -1, webhookUrl: 'nope' }),
       (error: Error) =>
-        /nodes must be/.test(error.message) && /apiKey must not be empty/.test(error.message) && /basePort/.test(error.message) && /webhookUrl/.test(error.message),
+        /nodes must be/.test(error.message) &&
+        /apiKey must not be empty/.test(error.message) &&
+        /basePort/.test(error.message) &&
+        /webhookUrl/.test(error.message),
     );
   });
 });
 
 describe('npm run dev-cluster (CLI)', () => {
-  it.each(ENGINES)('--engine %s prints "node-N ws://127.0.0.1:PORT pid PID" per node and stops them all on SIGINT', async (engine) => {
-    const child = spawn(process.execPath, [CLI, '--engine', engine, '--nodes', '2', '--port', '0', '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    try {
-      const lines = createInterface({ input: child.stdout! });
-      const nodes: Array<{ name: string; url: string; pid: number }> = [];
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('CLI printed no node lines in 15 s')), 15_000);
-        lines.on('line', (line) => {
-          const match = /^(node-\d+) (ws:\/\/127\.0\.0\.1:\d+) pid (\d+)$/.exec(line);
-          if (match) nodes.push({ name: match[1], url: match[2], pid: Number(match[3]) });
-          if (nodes.length === 2) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}`)));
+  it.each(ENGINES)(
+    '--engine %s prints "node-N ws://127.0.0.1:PORT pid PID" per node and stops them all on SIGINT',
+    async (engine) => {
+      const child = spawn(process.execPath, [CLI, '--engine', engine, '--nodes', '2', '--port', '0', '--quiet'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
-      expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2']);
-      for (const node of nodes) assert.equal(await probe(node.url), 'ok');
+      try {
+        const lines = createInterface({ input: child.stdout! });
+        const nodes: Array<{ name: string; url: string; pid: number }> = [];
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('CLI printed no node lines in 15 s')), 15_000);
+          lines.on('line', (line) => {
+            const match = /^(node-\d+) (ws:\/\/127\.0\.0\.1:\d+) pid (\d+)$/.exec(line);
+            if (match) nodes.push({ name: match[1], url: match[2], pid: Number(match[3]) });
+            if (nodes.length === 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}`)));
+        });
+        expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2']);
+        for (const node of nodes) assert.equal(await probe(node.url), 'ok');
 
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGINT');
-      assert.equal(await exited, 0);
-      for (const node of nodes) assert.equal(pidAlive(node.pid), false, `${node.name} stopped with the CLI`);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        child.kill('SIGINT');
+        assert.equal(await exited, 0);
+        for (const node of nodes) assert.equal(pidAlive(node.pid), false, `${node.name} stopped with the CLI`);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
 
   it('exits 2 naming every bad value', async () => {
-    const child = spawn(process.execPath, [CLI, '--nodes', 'x', '--webhook', 'ftp://y'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--nodes', 'x', '--webhook', 'ftp://y'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

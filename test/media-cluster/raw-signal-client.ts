@@ -21,14 +21,27 @@ export class RawSignalClient {
       this.received.push(SignalResponse.fromBinary(new Uint8Array(data)));
       this.waiters.splice(0).forEach((wake) => wake());
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   /** Opens `/rtc` the way livekit-client's v0 path does and waits for the socket to open. */
   /** `tokenIn: 'header'` sends the token as `Authorization: Bearer`, as the Rust-core SDKs do. */
-  static async connect(nodeUrl: string, token: string, extraParams: Record<string, string> = {}, tokenIn: 'query' | 'header' = 'query'): Promise<RawSignalClient> {
+  static async connect(
+    nodeUrl: string,
+    token: string,
+    extraParams: Record<string, string> = {},
+    tokenIn: 'query' | 'header' = 'query',
+  ): Promise<RawSignalClient> {
     const url = new URL(`${nodeUrl}/rtc`);
-    const params = { ...(tokenIn === 'query' && { access_token: token }), auto_subscribe: '1', sdk: 'js', protocol: '16', ...extraParams };
+    const params = {
+      ...(tokenIn === 'query' && { access_token: token }),
+      auto_subscribe: '1',
+      sdk: 'js',
+      protocol: '16',
+      ...extraParams,
+    };
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     const ws = new WebSocket(url, tokenIn === 'header' ? { headers: { Authorization: `Bearer ${token}` } } : {});
     const client = new RawSignalClient(ws);

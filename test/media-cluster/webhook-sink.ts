@@ -31,7 +31,12 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       } catch {
         event = '<not json>';
       }
-      received.push({ body, authorization: req.headers.authorization, contentType: req.headers['content-type'], event });
+      received.push({
+        body,
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+        event,
+      });
       res.end('ok');
     });
   });
@@ -44,7 +49,10 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       for (;;) {
         const found = received.find(predicate);
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching webhook within ${timeoutMs} ms; got: ${received.map((hook) => hook.event).join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no matching webhook within ${timeoutMs} ms; got: ${received.map((hook) => hook.event).join(', ')}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },

@@ -78,7 +78,12 @@ export async function startApp(options: StartAppOptions = {}): Promise<StartedAp
   try {
     const [, port] = await proc.waitFor(/session-rebuilder: app http:\/\/127\.0\.0\.1:(\d+)/, timeoutMs);
     const url = `http://127.0.0.1:${port}`;
-    await waitForHealth(url, deadline, () => proc.child.exitCode === null && proc.child.signalCode === null, proc.output);
+    await waitForHealth(
+      url,
+      deadline,
+      () => proc.child.exitCode === null && proc.child.signalCode === null,
+      proc.output,
+    );
     return { url, port: Number(port), pid: proc.pid, stop: () => proc.stop(5000), output: proc.output };
   } catch (error) {
     await proc.stop(1000);

@@ -7,7 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { builtTest } from './built';
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.map': 'application/json',
+};
 
 export interface BaselinePageServer {
   /** http://127.0.0.1:PORT/baseline.html */
@@ -17,7 +22,10 @@ export interface BaselinePageServer {
 
 export async function startBaselinePageServer(): Promise<BaselinePageServer> {
   const dir = builtTest('baseline');
-  if (!existsSync(join(dir, 'baseline.html'))) throw new Error(`${dir}/baseline.html not found: run \`npm run build:baseline\` first (npm run bench:failover does)`);
+  if (!existsSync(join(dir, 'baseline.html')))
+    throw new Error(
+      `${dir}/baseline.html not found: run \`npm run build:baseline\` first (npm run bench:failover does)`,
+    );
   const server = createServer((req, res) => {
     const file = resolve(dir, `.${decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)}`);
     if (!file.startsWith(dir + sep) || !existsSync(file) || !CONTENT_TYPES[extname(file)]) {

@@ -64,7 +64,11 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
           } else if (child.exitCode !== null || child.signalCode !== null) {
             clearTimeout(timer);
             waiters.delete(check);
-            reject(new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}; output:\n${out}`));
+            reject(
+              new Error(
+                `${script} exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}; output:\n${out}`,
+              ),
+            );
           }
         };
         waiters.add(check);

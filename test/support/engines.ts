@@ -11,6 +11,8 @@ export const { startMediaCluster } = require(built('src/media-cluster')) as type
 export type { MediaCluster, MediaClusterOptions, MediaEngine, MediaNodeInfo } from '../../src/media-cluster';
 
 /** `TEST_ENGINES=dev` (or livekit) narrows a local run; `npm test` runs both. */
-export const ENGINES: MediaEngine[] = (process.env.TEST_ENGINES ?? 'dev,livekit').split(',').map((e) => e.trim()) as MediaEngine[];
+export const ENGINES: MediaEngine[] = (process.env.TEST_ENGINES ?? 'dev,livekit')
+  .split(',')
+  .map((e) => e.trim()) as MediaEngine[];
 
 export const ENGINE_NAMES: Record<MediaEngine, string> = { dev: 'dev cluster', livekit: 'real LiveKit server' };

@@ -22,7 +22,10 @@ export interface FailoverStack {
   stop(): Promise<void>;
 }
 
-export async function startFailoverStack(nodes = 3, options: { verbose?: boolean; engine?: MediaEngine } = {}): Promise<FailoverStack> {
+export async function startFailoverStack(
+  nodes = 3,
+  options: { verbose?: boolean; engine?: MediaEngine } = {},
+): Promise<FailoverStack> {
   const apiKey = 'APIbrowser';
   const apiSecret = randomBytes(24).toString('base64url');
   const appPort = await freePort();
@@ -52,7 +55,10 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
   }
   const started = { app, chromium };
   const nodeStatus = async () => {
-    const response = await fetch(`${started.app.url}/api/nodes`, { headers: OPERATOR_HEADERS, signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(`${started.app.url}/api/nodes`, {
+      headers: OPERATOR_HEADERS,
+      signal: AbortSignal.timeout(2_000),
+    });
     return (await response.json()) as Array<{ url: string; status: string }>;
   };
   const stack: FailoverStack = {
@@ -74,7 +80,8 @@ export async function startFailoverStack(nodes = 3, options: { verbose?: boolean
       for (;;) {
         const statuses = await nodeStatus().catch(() => []);
         if (statuses.length === nodes && statuses.every((s) => s.status === 'up')) return;
-        if (Date.now() > deadline) throw new Error(`nodes not all up after ${NODE_UP_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`);
+        if (Date.now() > deadline)
+          throw new Error(`nodes not all up after ${NODE_UP_TIMEOUT_MS} ms: ${JSON.stringify(statuses)}`);
         await sleep(100);
       }
     },

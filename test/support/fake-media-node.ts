@@ -83,7 +83,9 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
           maxParticipants: Number(request.maxParticipants ?? 0),
         };
         rooms.set(name, room);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...room, creationTime: String(Math.floor(Date.now() / 1000)) }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ...room, creationTime: String(Math.floor(Date.now() / 1000)) }));
         return;
       }
       case 'DeleteRoom':

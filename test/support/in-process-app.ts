@@ -109,15 +109,34 @@ export async function startInProcessApp(
     adminToken?: string | null;
   } = {},
 ): Promise<InProcessApp> {
-  const urls = options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
+  const urls =
+    options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
   const nodes = options.scripted ?? new ScriptedNodes(urls);
   const adminToken = options.adminToken === undefined ? TEST_ADMIN_TOKEN : options.adminToken;
   const admin = adminToken === null ? [] : ['--admin-token', adminToken];
   // Every spec's clients share 127.0.0.1: the per-address limits are off unless a spec sets them.
-  const limits = ['--rate-limit', '--max-sockets-per-address'].flatMap((flag) => (options.args?.includes(flag) ? [] : [flag, '0']));
-  const config = parseConfig(['--api-key', TEST_API_KEY, '--secret', TEST_API_SECRET, '--port', '0', ...urls.flatMap((url) => ['--url', url]), ...admin, ...limits, ...(options.args ?? [])], {});
+  const limits = ['--rate-limit', '--max-sockets-per-address'].flatMap((flag) =>
+    options.args?.includes(flag) ? [] : [flag, '0'],
+  );
+  const config = parseConfig(
+    [
+      '--api-key',
+      TEST_API_KEY,
+      '--secret',
+      TEST_API_SECRET,
+      '--port',
+      '0',
+      ...urls.flatMap((url) => ['--url', url]),
+      ...admin,
+      ...limits,
+      ...(options.args ?? []),
+    ],
+    {},
+  );
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store })],
+    imports: [
+      AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store }),
+    ],
   }).compile();
   const nest = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() });
   const app = configureApp(nest, config);

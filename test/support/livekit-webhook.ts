@@ -26,17 +26,29 @@ export function webhookBody(input: WebhookInput): string {
     id: input.id ?? `EV_${Math.random().toString(36).slice(2, 10)}`,
     createdAt: BigInt(input.createdAt ?? Math.floor(Date.now() / 1000)),
     room: new Room({ name: input.room, sid: input.roomSid ?? '' }),
-    participant: input.identity ? new ParticipantInfo({ identity: input.identity, sid: input.participantSid ?? `PA_${input.identity}` }) : undefined,
+    participant: input.identity
+      ? new ParticipantInfo({ identity: input.identity, sid: input.participantSid ?? `PA_${input.identity}` })
+      : undefined,
   });
   return event.toJsonString();
 }
 
 /** `expiredSecondsAgo`: a token that was valid for LiveKit's 5 minutes and ran out that long ago (a replay). */
-export async function signWebhook(body: string, apiKey: string, apiSecret: string, options: { expiredSecondsAgo?: number } = {}): Promise<string> {
+export async function signWebhook(
+  body: string,
+  apiKey: string,
+  apiSecret: string,
+  options: { expiredSecondsAgo?: number } = {},
+): Promise<string> {
   const sha256 = createHash('sha256').update(body).digest('base64');
   if (options.expiredSecondsAgo !== undefined) {
     const exp = Math.floor(Date.now() / 1000) - options.expiredSecondsAgo;
-    return new SignJWT({ sha256 }).setProtectedHeader({ alg: 'HS256' }).setIssuer(apiKey).setNotBefore(exp - 5 * 60).setExpirationTime(exp).sign(new TextEncoder().encode(apiSecret));
+    return new SignJWT({ sha256 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(apiKey)
+      .setNotBefore(exp - 5 * 60)
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(apiSecret));
   }
   const token = new AccessToken(apiKey, apiSecret, { ttl: 5 * 60 });
   token.sha256 = sha256;

@@ -113,7 +113,11 @@ export class Participant {
   async describe(): Promise<string> {
     const snap = await this.snapshot().catch(() => undefined);
     const log = await this.page
-      .evaluate(() => window.__sessionRebuilder!.log.slice(-12).map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`))
+      .evaluate(() =>
+        window
+          .__sessionRebuilder!.log.slice(-12)
+          .map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`),
+      )
       .catch(() => []);
     return `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}\n  page log:\n    ${log.join('\n    ')}`;
   }
@@ -126,7 +130,9 @@ export class Participant {
       if (seen === state) return;
       await sleep(100);
     }
-    throw new Error(`${this.name}: state "${state}" not reached within ${timeoutMs} ms (last: ${seen}); ${await this.describe()}`);
+    throw new Error(
+      `${this.name}: state "${state}" not reached within ${timeoutMs} ms (last: ${seen}); ${await this.describe()}`,
+    );
   }
 
   async close(): Promise<void> {
@@ -135,7 +141,12 @@ export class Participant {
 }
 
 /** Opens the sample page in a fresh browser context and joins through the form, as a user would. */
-export async function joinThroughPage(browser: Browser, baseUrl: string, sessionId: string, name: string): Promise<Participant> {
+export async function joinThroughPage(
+  browser: Browser,
+  baseUrl: string,
+  sessionId: string,
+  name: string,
+): Promise<Participant> {
   const context = await browser.newContext({
     viewport: { width: 640, height: 480 },
     permissions: ['camera', 'microphone'],
@@ -145,7 +156,9 @@ export async function joinThroughPage(browser: Browser, baseUrl: string, session
   page.on('pageerror', (err) => errors.push(err.message));
   const participant = new Participant(name, context, page, errors);
   try {
-    await page.goto(`${baseUrl}/?session=${encodeURIComponent(sessionId)}&lowres=1&${TEST_HOOK_QUERY}`, { timeout: JOIN_TIMEOUT_MS });
+    await page.goto(`${baseUrl}/?session=${encodeURIComponent(sessionId)}&lowres=1&${TEST_HOOK_QUERY}`, {
+      timeout: JOIN_TIMEOUT_MS,
+    });
     await page.fill('[data-testid="name-input"]', name);
     await page.click('[data-testid="join-button"]');
     await participant.waitForState('connected', JOIN_TIMEOUT_MS);
@@ -160,7 +173,11 @@ export async function joinThroughPage(browser: Browser, baseUrl: string, session
  * Waits until every participant is connected on a node other than `fromUrl`. Checked before looking at
  * frames: right after a kill, frames already in flight still decode and would make "rising" pass.
  */
-export async function waitForMoveAway(participants: Participant[], fromUrl: string, timeoutMs = FRAMES_TIMEOUT_MS): Promise<void> {
+export async function waitForMoveAway(
+  participants: Participant[],
+  fromUrl: string,
+  timeoutMs = FRAMES_TIMEOUT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let snaps: HookSnapshot[] = [];
   while (Date.now() < deadline) {
@@ -168,14 +185,24 @@ export async function waitForMoveAway(participants: Participant[], fromUrl: stri
     if (snaps.every((s) => s.state === 'connected' && s.url !== fromUrl)) return;
     await sleep(100);
   }
-  throw new Error(`not everyone left ${fromUrl} within ${timeoutMs} ms: ${JSON.stringify(snaps.map((s) => ({ state: s.state, url: s.url })))}`);
+  throw new Error(
+    `not everyone left ${fromUrl} within ${timeoutMs} ms: ${JSON.stringify(snaps.map((s) => ({ state: s.state, url: s.url })))}`,
+  );
 }
 
 /** Every participant decodes every other one's video. */
-export async function expectEveryoneSeesEveryone(participants: Participant[], timeoutMs = FRAMES_TIMEOUT_MS): Promise<void> {
+export async function expectEveryoneSeesEveryone(
+  participants: Participant[],
+  timeoutMs = FRAMES_TIMEOUT_MS,
+): Promise<void> {
   const identities = await Promise.all(participants.map((p) => p.identity()));
   await Promise.all(
-    participants.map((p, i) => p.waitForVideoFrom(identities.filter((_, j) => j !== i), timeoutMs)),
+    participants.map((p, i) =>
+      p.waitForVideoFrom(
+        identities.filter((_, j) => j !== i),
+        timeoutMs,
+      ),
+    ),
   );
 }
 

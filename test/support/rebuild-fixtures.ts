@@ -113,7 +113,11 @@ export function session(nodeUrl: string): SessionRecord {
  */
 export async function setup(
   statuses: Record<string, NodeStatus>,
-  { pauseMs = 0, store = new MemorySessionStore() as SessionStore, lease }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease } = {},
+  {
+    pauseMs = 0,
+    store = new MemorySessionStore() as SessionStore,
+    lease,
+  }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease } = {},
 ) {
   const config = parseConfig(['--api-key', 'key', '--secret', 'secret-secret-secret-secret-secret'], {});
   const clock = new SystemClock();
@@ -127,7 +131,8 @@ export async function setup(
   const backgroundFailures: string[] = [];
   const metrics = {
     recordRebuild: (_reason: string, outcome: string) => outcomes.push(outcome),
-    backgroundFailure: (task: string, error: unknown) => backgroundFailures.push(`${task}: ${error instanceof Error ? error.message : String(error)}`),
+    backgroundFailure: (task: string, error: unknown) =>
+      backgroundFailures.push(`${task}: ${error instanceof Error ? error.message : String(error)}`),
   } as unknown as MetricsService;
   const mover = new SessionMoverService(
     store,

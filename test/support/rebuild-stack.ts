@@ -78,11 +78,17 @@ function clusterNodes(cluster: MediaCluster): NodeSet {
   };
 }
 
-export async function startRebuildStack(nodeCount = 2, options: { engine?: MediaEngine | 'fake'; appEnv?: NodeJS.ProcessEnv } = {}): Promise<RebuildStack> {
+export async function startRebuildStack(
+  nodeCount = 2,
+  options: { engine?: MediaEngine | 'fake'; appEnv?: NodeJS.ProcessEnv } = {},
+): Promise<RebuildStack> {
   const apiKey = 'test-key';
   const apiSecret = randomBytes(24).toString('base64url');
   const engine = options.engine ?? 'fake';
-  const set = engine === 'fake' ? await fakeNodes(nodeCount, apiKey, apiSecret) : clusterNodes(await startMediaCluster(engine, { nodes: nodeCount, apiKey, apiSecret }));
+  const set =
+    engine === 'fake'
+      ? await fakeNodes(nodeCount, apiKey, apiSecret)
+      : clusterNodes(await startMediaCluster(engine, { nodes: nodeCount, apiKey, apiSecret }));
   const sockets: ConnectedParticipant[] = [];
   let app: StartedApp | undefined;
   const close = async () => {

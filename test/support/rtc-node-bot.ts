@@ -107,7 +107,10 @@ export class RtcNodeBot {
   async waitForGeneration(generation: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.connections.some((c) => c.generation >= generation)) {
-      if (Date.now() > deadline) throw new Error(`${this.identity} not moved to generation ${generation} within ${timeoutMs} ms (${this.errors.join('; ')})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.identity} not moved to generation ${generation} within ${timeoutMs} ms (${this.errors.join('; ')})`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await this.moving;
@@ -153,12 +156,14 @@ export class RtcNodeBot {
   private consume(track: RemoteTrack, from: string): void {
     const room = this.room;
     const counters = track.kind === TrackKind.KIND_VIDEO ? this.received.videoFrames : this.received.audioFrames;
-    const stream = track.kind === TrackKind.KIND_VIDEO ? new VideoStream(track) : new AudioStream(track, SAMPLE_RATE, 1);
+    const stream =
+      track.kind === TrackKind.KIND_VIDEO ? new VideoStream(track) : new AudioStream(track, SAMPLE_RATE, 1);
     void (async () => {
       for await (const _frame of stream) {
         if (this.room !== room) break;
         counters.set(from, (counters.get(from) ?? 0) + 1);
-        if (track.kind === TrackKind.KIND_VIDEO && !this.firstFrameAfterMove.has(from)) this.firstFrameAfterMove.set(from, performance.now());
+        if (track.kind === TrackKind.KIND_VIDEO && !this.firstFrameAfterMove.has(from))
+          this.firstFrameAfterMove.set(from, performance.now());
       }
     })().catch(() => undefined);
   }
@@ -194,7 +199,8 @@ export class RtcNodeBot {
     let phase = 0;
     this.audioTimer = setInterval(() => {
       const chunk = new Int16Array(samples);
-      for (let i = 0; i < samples; i++) chunk[i] = Math.round(Math.sin(((phase + i) * 2 * Math.PI * 440) / SAMPLE_RATE) * 8000);
+      for (let i = 0; i < samples; i++)
+        chunk[i] = Math.round(Math.sin(((phase + i) * 2 * Math.PI * 440) / SAMPLE_RATE) * 8000);
       phase += samples;
       void audioSource.captureFrame(new AudioFrame(chunk, SAMPLE_RATE, 1, samples)).catch(() => undefined);
     }, AUDIO_CHUNK_MS);
@@ -213,6 +219,9 @@ export class RtcNodeBot {
     const room = this.room;
     this.room = undefined;
     if (!room) return;
-    await Promise.race([room.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS))]);
+    await Promise.race([
+      room.disconnect().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS)),
+    ]);
   }
 }

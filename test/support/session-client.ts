@@ -45,8 +45,20 @@ export async function scrapeMetrics(appUrl: string): Promise<string> {
   return res.text();
 }
 
-export async function join(appUrl: string, sessionId: string, name: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<JoinResponse> {
-  const res = await api<JoinResponse>(appUrl, 'POST', `/api/sessions/${sessionId}/participants`, { name, ...extra }, headers);
+export async function join(
+  appUrl: string,
+  sessionId: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<JoinResponse> {
+  const res = await api<JoinResponse>(
+    appUrl,
+    'POST',
+    `/api/sessions/${sessionId}/participants`,
+    { name, ...extra },
+    headers,
+  );
   if (res.status !== 201) throw new Error(`join ${sessionId} answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -69,7 +81,12 @@ export function connect(
   clientGeneration?: number,
 ): Promise<ConnectedParticipant> {
   const socket: SessionSocket = io(`${appUrl}/session`, {
-    auth: { sessionId: joined.sessionId, identity: joined.identity, rejoinKey: joined.rejoinKey, generation: clientGeneration },
+    auth: {
+      sessionId: joined.sessionId,
+      identity: joined.identity,
+      rejoinKey: joined.rejoinKey,
+      generation: clientGeneration,
+    },
     transports: ['websocket'],
     reconnection: false,
     timeout: timeoutMs,
@@ -89,7 +106,11 @@ export function connect(
     new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         listeners.delete(check);
-        reject(new Error(`no ${what} within ${ms} ms (rejoins: ${JSON.stringify(rejoins.map((r) => [r.generation, r.reason]))})`));
+        reject(
+          new Error(
+            `no ${what} within ${ms} ms (rejoins: ${JSON.stringify(rejoins.map((r) => [r.generation, r.reason]))})`,
+          ),
+        );
       }, ms);
       const check = () => {
         const value = pick();
@@ -105,7 +126,8 @@ export function connect(
     socket,
     rejoins,
     waiting,
-    nextRejoin: (generation, ms) => waitUntil(() => rejoins.find((r) => r.generation >= generation), ms, `rejoin with generation >= ${generation}`),
+    nextRejoin: (generation, ms) =>
+      waitUntil(() => rejoins.find((r) => r.generation >= generation), ms, `rejoin with generation >= ${generation}`),
     nextWaiting: (ms) => waitUntil(() => waiting[0], ms, 'waiting-for-node'),
     close: () => socket.close(),
   };

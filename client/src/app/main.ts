@@ -22,7 +22,13 @@ const inviteButton = $<HTMLButtonElement>('invite-button');
 const crashButton = $<HTMLButtonElement>('crash-button');
 const crashInstanceButton = $<HTMLButtonElement>('crash-instance-button');
 const leaveButton = $<HTMLButtonElement>('leave-button');
-const view = new SessionView($('grid'), $('audio-sink'), $('overlay'), $('state-badge'), $<HTMLOListElement>('event-log'));
+const view = new SessionView(
+  $('grid'),
+  $('audio-sink'),
+  $('overlay'),
+  $('state-badge'),
+  $<HTMLOListElement>('event-log'),
+);
 
 const params = new URLSearchParams(location.search);
 const api = new SessionApiClient('');
@@ -42,7 +48,8 @@ form.addEventListener('submit', (event) => {
 });
 
 async function join(sessionId: string, name: string): Promise<void> {
-  if (!SESSION_ID_PATTERN.test(sessionId)) return showJoinError('A session name uses letters, digits, "-" and "_" only.');
+  if (!SESSION_ID_PATTERN.test(sessionId))
+    return showJoinError('A session name uses letters, digits, "-" and "_" only.');
   if (!name) return showJoinError('Please enter your name.');
   joinButton.disabled = true;
   joinError.hidden = true;
@@ -50,7 +57,10 @@ async function join(sessionId: string, name: string): Promise<void> {
   history.replaceState(null, '', `?session=${encodeURIComponent(sessionId)}${params.has('lowres') ? '&lowres=1' : ''}`);
 
   // ?auth=<JWT>: for a backend started with --auth-secret, the join token your app would hand this user.
-  const next = new ResilientRoom({ video: params.has('lowres') ? LOW_RES_VIDEO : undefined, joinToken: params.get('auth') ?? undefined });
+  const next = new ResilientRoom({
+    video: params.has('lowres') ? LOW_RES_VIDEO : undefined,
+    joinToken: params.get('auth') ?? undefined,
+  });
   room = next;
   next.on('state', (change) => view.renderState(change));
   next.on('participants', (participants) => view.renderParticipants(participants));

@@ -89,7 +89,10 @@ export class SessionView {
       return;
     }
     const seconds = (Date.now() - state.since) / 1000;
-    const retry = state.retryAt && state.retryAt > Date.now() ? ` · next try in ${((state.retryAt - Date.now()) / 1000).toFixed(1)} s` : '';
+    const retry =
+      state.retryAt && state.retryAt > Date.now()
+        ? ` · next try in ${((state.retryAt - Date.now()) / 1000).toFixed(1)} s`
+        : '';
     timer.textContent = `${seconds.toFixed(1)} s${retry}`;
   }
 
@@ -140,7 +143,10 @@ function describeState(change: StateChange): [string, string] {
     case 'rebuilding':
       return ['Your media node went away. Moving the call to a healthy node…', change.reason];
     case 'waiting-for-node':
-      return ['Waiting for a media node', `No media node is up right now; the call resumes as soon as one is (${change.reason}).`];
+      return [
+        'Waiting for a media node',
+        `No media node is up right now; the call resumes as soon as one is (${change.reason}).`,
+      ];
     case 'failed':
       return ['The call could not be rebuilt', change.reason];
     case 'left':

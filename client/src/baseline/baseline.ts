@@ -71,10 +71,14 @@ window.__baseline = {
         const report = await track?.receiver?.getStats().catch(() => undefined);
         let framesDecoded = 0;
         report?.forEach((stat: { type?: string; kind?: string; framesDecoded?: number }) => {
-          if (stat.type === 'inbound-rtp' && stat.kind === 'video') framesDecoded = Math.max(framesDecoded, stat.framesDecoded ?? 0);
+          if (stat.type === 'inbound-rtp' && stat.kind === 'video')
+            framesDecoded = Math.max(framesDecoded, stat.framesDecoded ?? 0);
         });
         // The MediaStreamTrack id is new for every receiver a new PeerConnection creates.
-        rows.push({ key: `${participant.identity}/${publication.trackSid}/${track?.mediaStreamTrack.id ?? '-'}`, framesDecoded });
+        rows.push({
+          key: `${participant.identity}/${publication.trackSid}/${track?.mediaStreamTrack.id ?? '-'}`,
+          framesDecoded,
+        });
       }
     }
     return rows;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ReconnectContext } from 'livekit-client';
-import { BACKEND_RETRY_BACKOFF, NO_NODE_RETRY_BACKOFF, QuickResumePolicy, SDK_RESUME_DELAYS_MS, backoffDelayMs } from './backoff.policy';
+import {
+  BACKEND_RETRY_BACKOFF,
+  NO_NODE_RETRY_BACKOFF,
+  QuickResumePolicy,
+  SDK_RESUME_DELAYS_MS,
+  backoffDelayMs,
+} from './backoff.policy';
 
 describe(backoffDelayMs.name, () => {
   it('doubles from the base up to the cap, with half of each delay fixed and half random', () => {
@@ -29,7 +35,9 @@ describe(backoffDelayMs.name, () => {
 describe(QuickResumePolicy.name, () => {
   it('lets the SDK try a quick resume, then gives up instead of its ~40 s backoff against a dead URL', () => {
     const policy = new QuickResumePolicy();
-    const delays = [0, 1, 2, 3].map((retryCount) => policy.nextRetryDelayInMs({ retryCount, elapsedMs: 0 } as ReconnectContext));
+    const delays = [0, 1, 2, 3].map((retryCount) =>
+      policy.nextRetryDelayInMs({ retryCount, elapsedMs: 0 } as ReconnectContext),
+    );
     expect(delays).toEqual([...SDK_RESUME_DELAYS_MS, null, null]);
   });
 });

@@ -41,7 +41,12 @@ export async function watchFirstFrames(room: Room, move: MoveTiming, context: Fi
 }
 
 /** Records the first-frame instants from `decoded`; true once the move is over. */
-function checkFirstFrames(room: Room, move: MoveTiming, decoded: Set<string>, { moves, isCurrent }: FirstFrameContext): boolean {
+function checkFirstFrames(
+  room: Room,
+  move: MoveTiming,
+  decoded: Set<string>,
+  { moves, isCurrent }: FirstFrameContext,
+): boolean {
   if (move.outcome !== undefined || !isCurrent(room)) return true;
   if (decoded.size > 0 && move.firstFrameAt === undefined) moves.progress(move, 'firstFrameAt');
   if (!move.expectedRemotes.every((identity) => decoded.has(identity))) return false;
@@ -50,14 +55,24 @@ function checkFirstFrames(room: Room, move: MoveTiming, decoded: Set<string>, { 
   return true;
 }
 
-function hookFrameCallbacks(room: Room, shown: Set<string>, hooked: WeakSet<HTMLVideoElement>, onFrame: () => void): void {
+function hookFrameCallbacks(
+  room: Room,
+  shown: Set<string>,
+  hooked: WeakSet<HTMLVideoElement>,
+  onFrame: () => void,
+): void {
   for (const participant of room.remoteParticipants.values()) {
     const track = participant.getTrackPublication(Track.Source.Camera)?.track;
     for (const element of track?.attachedElements ?? []) {
-      if (!(element instanceof HTMLVideoElement) || hooked.has(element) || !('requestVideoFrameCallback' in element)) continue;
+      if (!(element instanceof HTMLVideoElement) || hooked.has(element) || !('requestVideoFrameCallback' in element))
+        continue;
       hooked.add(element);
       element.requestVideoFrameCallback(() => {
-        if (element.srcObject instanceof MediaStream && element.srcObject.getVideoTracks()[0] !== track?.mediaStreamTrack) return;
+        if (
+          element.srcObject instanceof MediaStream &&
+          element.srcObject.getVideoTracks()[0] !== track?.mediaStreamTrack
+        )
+          return;
         shown.add(participant.identity);
         onFrame();
       });

@@ -28,7 +28,9 @@ describe('generation policy', () => {
     });
 
     it('a newer generation, or the same one not connected, moves', () => {
-      expect(rejoinAnswerAction({ url: 'ws://b', generation: 3 }, { ...room, replacedSinceLoss: true, connected: true })).toBe('move');
+      expect(
+        rejoinAnswerAction({ url: 'ws://b', generation: 3 }, { ...room, replacedSinceLoss: true, connected: true }),
+      ).toBe('move');
       expect(rejoinAnswerAction({ url: 'ws://a', generation: 2 }, room)).toBe('move');
     });
   });

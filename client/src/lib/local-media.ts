@@ -33,7 +33,10 @@ export class LocalMedia {
    * Publishes fresh LiveKit tracks over the same captured media on `room`; `onPublished` hears each kind
    * as it lands (a move's diagnostic marks). Answers what was published.
    */
-  async publish(room: Room, onPublished?: (kind: 'video' | 'audio') => void): Promise<{ video?: LocalVideoTrack; audio?: LocalAudioTrack }> {
+  async publish(
+    room: Room,
+    onPublished?: (kind: 'video' | 'audio') => void,
+  ): Promise<{ video?: LocalVideoTrack; audio?: LocalAudioTrack }> {
     const video = this.video ? new LocalVideoTrack(this.video, undefined, true) : undefined;
     const audio = this.audio ? new LocalAudioTrack(this.audio, undefined, true) : undefined;
     if (video && this.muted.video) await video.mute();
@@ -49,7 +52,9 @@ export class LocalMedia {
           })
           .then(() => onPublished?.('video')),
       audio &&
-        room.localParticipant.publishTrack(audio, { source: Track.Source.Microphone, red: false, dtx: true }).then(() => onPublished?.('audio')),
+        room.localParticipant
+          .publishTrack(audio, { source: Track.Source.Microphone, red: false, dtx: true })
+          .then(() => onPublished?.('audio')),
     ]);
     return { video, audio };
   }

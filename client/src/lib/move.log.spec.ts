@@ -28,7 +28,15 @@ describe(MoveLog.name, () => {
     log.progress(move, 'publishedAt');
     log.progress(move, 'firstFrameAt');
     log.finish(move, 'done');
-    expect(move).toMatchObject({ seq: 1, detectedAt: 1_100, tokenAt: 1_200, marks: { signal: 1_300 }, connectedAt: 1_400, firstFrameAt: 1_600, outcome: 'done' });
+    expect(move).toMatchObject({
+      seq: 1,
+      detectedAt: 1_100,
+      tokenAt: 1_200,
+      marks: { signal: 1_300 },
+      connectedAt: 1_400,
+      firstFrameAt: 1_600,
+      outcome: 'done',
+    });
     expect(log.unfinished).toBeUndefined();
     expect(heard).toContain('move 1: video back 500 ms after the loss was noticed');
     expect(heard.at(-1)).toBe('finished 1 done');

@@ -56,7 +56,10 @@ export class MoveLog {
     if (move.outcome !== undefined) return;
     move.outcome = outcome;
     if (outcome === 'done' && move.firstFrameAt !== undefined) {
-      this.listener.log('info', `move ${move.seq}: video back ${Math.round(move.firstFrameAt - move.detectedAt)} ms after the loss was noticed`);
+      this.listener.log(
+        'info',
+        `move ${move.seq}: video back ${Math.round(move.firstFrameAt - move.detectedAt)} ms after the loss was noticed`,
+      );
     }
     this.listener.finished(move);
   }

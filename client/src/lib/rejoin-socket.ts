@@ -1,5 +1,13 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, JoinResponse, RejoinPayload, SESSION_NAMESPACE, ServerToClientEvents, SessionHandshakeAuth, WaitingForNodePayload } from '@contracts';
+import type {
+  ClientToServerEvents,
+  JoinResponse,
+  RejoinPayload,
+  SESSION_NAMESPACE,
+  ServerToClientEvents,
+  SessionHandshakeAuth,
+  WaitingForNodePayload,
+} from '@contracts';
 
 // The contract is imported for types only; the literal type keeps this copy honest.
 const SESSION_NAMESPACE_PATH: typeof SESSION_NAMESPACE = '/session';
@@ -26,10 +34,20 @@ export interface RejoinSocketHandlers {
  * Each (re)connection tells the generation the client runs on, so a move pushed while the socket was
  * away (its backend instance died, say) is sent again.
  */
-export function openRejoinSocket(apiBase: string, session: JoinResponse, handlers: RejoinSocketHandlers, generation: () => number | undefined): RejoinSocket {
+export function openRejoinSocket(
+  apiBase: string,
+  session: JoinResponse,
+  handlers: RejoinSocketHandlers,
+  generation: () => number | undefined,
+): RejoinSocket {
   const socket: RejoinSocket = io(`${apiBase}${SESSION_NAMESPACE_PATH}`, {
     auth: (send) => {
-      const auth: SessionHandshakeAuth = { sessionId: session.sessionId, identity: session.identity, rejoinKey: session.rejoinKey, generation: generation() };
+      const auth: SessionHandshakeAuth = {
+        sessionId: session.sessionId,
+        identity: session.identity,
+        rejoinKey: session.rejoinKey,
+        generation: generation(),
+      };
       send(auth as unknown as Record<string, unknown>);
     },
     transports: ['websocket'],

@@ -1,4 +1,12 @@
-import { ConnectionState, DisconnectReason, Room, RoomEvent, Track, type LocalAudioTrack, type LocalVideoTrack } from 'livekit-client';
+import {
+  ConnectionState,
+  DisconnectReason,
+  Room,
+  RoomEvent,
+  Track,
+  type LocalAudioTrack,
+  type LocalVideoTrack,
+} from 'livekit-client';
 import type { JoinResponse, RejoinPayload, RejoinResponse, WaitingForNodePayload } from '@contracts';
 import { BACKEND_RETRY_BACKOFF, NO_NODE_RETRY_BACKOFF, backoffDelayMs, type BackoffSettings } from './backoff.policy';
 import { watchFirstFrames } from './first-frame.watcher';
@@ -8,7 +16,15 @@ import { DEFAULT_VIDEO, LocalMedia } from './local-media';
 import { MoveLog } from './move.log';
 import { participantViews } from './participant-views';
 import { openRejoinSocket, type RejoinSocket } from './rejoin-socket';
-import type { LogEntry, MoveTiming, MoveTrigger, ResilientRoomEvents, ResilientRoomOptions, ResilientRoomState, StateChange } from './resilient-room.types';
+import type {
+  LogEntry,
+  MoveTiming,
+  MoveTrigger,
+  ResilientRoomEvents,
+  ResilientRoomOptions,
+  ResilientRoomState,
+  StateChange,
+} from './resilient-room.types';
 import { CONNECT_OPTIONS, roomOptions } from './room-options';
 import { RoomStateMachine } from './room-state.machine';
 import { SessionApiClient, SessionApiError } from './session-api.client';
@@ -19,7 +35,10 @@ export { FIRST_FRAME_POLL_MS, FIRST_FRAME_WAIT_MS } from './first-frame.watcher'
 export { SOCKET_RECONNECT_DELAY_MAX_MS, SOCKET_RECONNECT_DELAY_MS } from './rejoin-socket';
 
 /** Disconnect reasons after which moving to another node would be wrong. */
-const FINAL_DISCONNECT_REASONS = new Set<DisconnectReason>([DisconnectReason.DUPLICATE_IDENTITY, DisconnectReason.PARTICIPANT_REMOVED]);
+const FINAL_DISCONNECT_REASONS = new Set<DisconnectReason>([
+  DisconnectReason.DUPLICATE_IDENTITY,
+  DisconnectReason.PARTICIPANT_REMOVED,
+]);
 
 interface Target {
   url: string;
@@ -110,7 +129,10 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   async join(sessionId: string, name: string): Promise<void> {
     if (this.session) throw new Error('join() was already called on this ResilientRoom');
     this.setState('joining', `joining "${sessionId}"`);
-    const [session] = await Promise.all([this.requestJoin(sessionId, name), this.media.capture(this.options.audio ?? true)]);
+    const [session] = await Promise.all([
+      this.requestJoin(sessionId, name),
+      this.media.capture(this.options.audio ?? true),
+    ]);
     if (this.state === 'left') return;
     this.session = session;
     this.target = { url: session.url, token: session.token, generation: session.generation };
@@ -160,7 +182,9 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     this.socket?.disconnect();
     await Promise.all([
       room?.disconnect().catch(() => undefined),
-      session ? this.api.leave(session.sessionId, session.identity, session.rejoinKey).catch(() => undefined) : undefined,
+      session
+        ? this.api.leave(session.sessionId, session.identity, session.rejoinKey).catch(() => undefined)
+        : undefined,
     ]);
     this.media.stop();
     this.emitParticipants();
@@ -302,10 +326,16 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   private onRejoinPush(payload: RejoinPayload): void {
     if (this.status.isFinal) return;
     if (!isNewerPlacement(payload.generation, this.target?.generation)) {
-      this.log('info', `ignored a stale rejoin push (generation ${payload.generation} <= ${this.target?.generation ?? -1})`);
+      this.log(
+        'info',
+        `ignored a stale rejoin push (generation ${payload.generation} <= ${this.target?.generation ?? -1})`,
+      );
       return;
     }
-    this.log('info', `the backend moved the session to ${payload.url} (${payload.reason}, generation ${payload.generation})`);
+    this.log(
+      'info',
+      `the backend moved the session to ${payload.url} (${payload.reason}, generation ${payload.generation})`,
+    );
     const move = this.moveLog.unfinished;
     if (!move || move.tokenAt !== undefined) this.startMove(`server:${payload.reason}`, this.target?.url ?? '');
     void this.moveTo(payload);
@@ -395,7 +425,12 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     const delay = backoffDelayMs(attempt, settings);
     const retryAt = Date.now() + delay;
     if (noNode) this.setState('waiting-for-node', `backend: ${err.message}`, retryAt);
-    else this.setState(this.session ? 'rebuilding' : 'joining', `${err.message}; keeping what works and retrying`, retryAt);
+    else
+      this.setState(
+        this.session ? 'rebuilding' : 'joining',
+        `${err.message}; keeping what works and retrying`,
+        retryAt,
+      );
     await sleep(delay);
   }
 

@@ -28,7 +28,8 @@ describe(RoomStateMachine.name, () => {
     const machine = new RoomStateMachine();
     machine.move('failed', 'the backend refused');
     expect(machine.isFinal).toBe(true);
-    for (const state of ['joining', 'connected', 'rebuilding', 'waiting-for-node', 'failed'] as const) expect(machine.move(state, 'late news')).toBeUndefined();
+    for (const state of ['joining', 'connected', 'rebuilding', 'waiting-for-node', 'failed'] as const)
+      expect(machine.move(state, 'late news')).toBeUndefined();
     expect(machine.state).toBe('failed');
     expect(machine.move('left', 'you left')?.state).toBe('left');
     expect(machine.move('connected', 'a late connect')).toBeUndefined();

@@ -36,7 +36,12 @@ export class SessionApiClient {
 
   join(sessionId: string, name: string, metadata?: string): Promise<JoinResponse> {
     const auth = this.joinToken ? { authorization: `Bearer ${this.joinToken}` } : undefined;
-    return this.request<JoinResponse>('POST', this.participants(sessionId), metadata ? { name, metadata } : { name }, auth);
+    return this.request<JoinResponse>(
+      'POST',
+      this.participants(sessionId),
+      metadata ? { name, metadata } : { name },
+      auth,
+    );
   }
 
   rejoin(sessionId: string, identity: string, rejoinKey: string, failedUrl?: string): Promise<RejoinResponse> {

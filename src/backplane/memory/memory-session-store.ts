@@ -1,13 +1,30 @@
 import { Injectable } from '@nestjs/common';
-import { activeParticipants, findParticipant, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../../sessions/session.model';
+import {
+  activeParticipants,
+  findParticipant,
+  isUnconfirmedInvite,
+  type ParticipantRecord,
+  type SessionRecord,
+} from '../../sessions/session.model';
 import { type Clock, SystemClock } from '../../common/clock';
 import { dueKey, parseDueKey, sweepTimer, watchesRoom } from '../../sessions/sweep-deadlines';
 import { DeadlineIndex } from './deadline-index';
-import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from '../../sessions/store/session-store';
+import type {
+  AddOutcome,
+  DueParticipant,
+  NodeLoadCount,
+  ParticipantView,
+  ReplaceOutcome,
+  SessionPlacement,
+  SessionStore,
+  SweepView,
+} from '../../sessions/store/session-store';
 
 /** What one record adds to its node's load; a session waiting for a node adds nothing anywhere. */
 function contribution(session: SessionRecord): { url: string; participants: number } | undefined {
-  return session.waitingForNode ? undefined : { url: session.nodeUrl, participants: activeParticipants(session).length };
+  return session.waitingForNode
+    ? undefined
+    : { url: session.nodeUrl, participants: activeParticipants(session).length };
 }
 
 /** The embedded default: one process, nothing lost while it lives. */
@@ -50,11 +67,22 @@ export class MemorySessionStore implements SessionStore {
     const session = this.sessions.get(sessionId);
     if (!session) return undefined;
     const { nodeUrl, generation, waitingForNode } = session;
-    return { nodeUrl, generation, waitingForNode, maxParticipants: session.room.maxParticipants, activeParticipants: this.active.get(sessionId) ?? 0 };
+    return {
+      nodeUrl,
+      generation,
+      waitingForNode,
+      maxParticipants: session.room.maxParticipants,
+      activeParticipants: this.active.get(sessionId) ?? 0,
+    };
   }
 
   // No await before the write: the checks and the write happen in one turn of the event loop.
-  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = [], maxUnconfirmed = 0): Promise<AddOutcome> {
+  async addParticipant(
+    sessionId: string,
+    participant: ParticipantRecord,
+    downNodes: readonly string[] = [],
+    maxUnconfirmed = 0,
+  ): Promise<AddOutcome> {
     const session = this.sessions.get(sessionId);
     if (!session) return { outcome: 'missing' };
     if (session.waitingForNode) return { outcome: 'waiting' };
@@ -63,7 +91,8 @@ export class MemorySessionStore implements SessionStore {
     if (session.room.maxParticipants > 0 && active >= session.room.maxParticipants) return { outcome: 'full' };
     const unconfirmed = this.unconfirmed.get(sessionId) ?? 0;
     const newcomerUnconfirmed = isUnconfirmedInvite(participant);
-    if (newcomerUnconfirmed && maxUnconfirmed > 0 && unconfirmed >= maxUnconfirmed) return { outcome: 'too-many-unconfirmed' };
+    if (newcomerUnconfirmed && maxUnconfirmed > 0 && unconfirmed >= maxUnconfirmed)
+      return { outcome: 'too-many-unconfirmed' };
     if (findParticipant(session, participant.identity)) return { outcome: 'taken' };
     session.participants[participant.identity] = structuredClone(participant);
     this.indexParticipant(sessionId, participant);
@@ -81,11 +110,19 @@ export class MemorySessionStore implements SessionStore {
     const participant = session && findParticipant(session, identity);
     if (!session || !participant) return undefined;
     const { participants: _others, ...rest } = session;
-    return { session: structuredClone(rest), participant: structuredClone(participant), version: JSON.stringify(participant) };
+    return {
+      session: structuredClone(rest),
+      participant: structuredClone(participant),
+      version: JSON.stringify(participant),
+    };
   }
 
   // One turn of the event loop, like addParticipant; the caller has checked its lock just before.
-  async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
+  async replaceParticipant(
+    sessionId: string,
+    participant: ParticipantRecord,
+    version: string,
+  ): Promise<ReplaceOutcome> {
     const session = this.sessions.get(sessionId);
     const current = session && findParticipant(session, participant.identity);
     if (!session || !current) return 'missing';

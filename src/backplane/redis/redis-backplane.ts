@@ -16,7 +16,12 @@ import { RedisSessionStore } from './redis-session-store';
  */
 export function redisBackplane(url: string): Backplane {
   const redis = connectRedis(url, 'store');
-  const board = new RedisNodeHealthBoard(redis, connectRedis(url, 'node health', { offlineQueue: true }), `${hostname()}:${process.pid}`, KEY_PREFIX);
+  const board = new RedisNodeHealthBoard(
+    redis,
+    connectRedis(url, 'node health', { offlineQueue: true }),
+    `${hostname()}:${process.pid}`,
+    KEY_PREFIX,
+  );
   let closed = false;
   return {
     kind: 'redis',

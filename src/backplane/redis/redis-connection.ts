@@ -26,7 +26,9 @@ export function connectRedis(url: string, role: string, options: { offlineQueue?
   redis.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    logger.warn(`${redactUrl(url)} unreachable (${error.message}); retrying every second, requests that need it answer 503 meanwhile`);
+    logger.warn(
+      `${redactUrl(url)} unreachable (${error.message}); retrying every second, requests that need it answer 503 meanwhile`,
+    );
   });
   redis.on('ready', () => {
     logger.log(down ? `${redactUrl(url)} reachable again` : `connected to ${redactUrl(url)}`);

@@ -18,11 +18,17 @@ export class RedisIoAdapter extends IoAdapter {
 
   constructor(app: INestApplicationContext, redisUrl: string) {
     super(app);
-    this.clients = [connectRedis(redisUrl, 'socket.io pub', { offlineQueue: true }), connectRedis(redisUrl, 'socket.io sub', { offlineQueue: true })];
+    this.clients = [
+      connectRedis(redisUrl, 'socket.io pub', { offlineQueue: true }),
+      connectRedis(redisUrl, 'socket.io sub', { offlineQueue: true }),
+    ];
   }
 
   // Typed through IoAdapter: @nestjs/platform-socket.io brings its own copy of socket.io.
-  override createIOServer(port: number, options?: Parameters<IoAdapter['createIOServer']>[1]): ReturnType<IoAdapter['createIOServer']> {
+  override createIOServer(
+    port: number,
+    options?: Parameters<IoAdapter['createIOServer']>[1],
+  ): ReturnType<IoAdapter['createIOServer']> {
     const server = super.createIOServer(port, options);
     server.adapter(createAdapter(this.clients[0]!, this.clients[1]!));
     return server;

@@ -42,8 +42,12 @@ export function outsideLeases<T>(work: () => T): T {
   return held.exit(work);
 }
 
-const RENEW = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`);
-const RELEASE = new RedisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
+const RENEW = new RedisScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+);
+const RELEASE = new RedisScript(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+);
 
 /** One writer per session across every backend instance: a Redis lease (SET NX PX), renewed while held. */
 export class RedisLease implements SessionLease {
@@ -64,12 +68,19 @@ export class RedisLease implements SessionLease {
     return this.runHeld(sessionId, work, false);
   }
 
-  private async runHeld<T>(sessionId: string, work: () => Promise<T>, wait: boolean): Promise<T | typeof BUSY_ELSEWHERE> {
+  private async runHeld<T>(
+    sessionId: string,
+    work: () => Promise<T>,
+    wait: boolean,
+  ): Promise<T | typeof BUSY_ELSEWHERE> {
     // Re-entrant within one async context, while the lease is held: a released one is never reused.
     if (currentLease(sessionId)) return work();
     const lease: LeaseHolder = { key: redisKeys.lease(sessionId), token: randomBytes(12).toString('base64url') };
     if (!(await this.acquire(lease, wait))) return BUSY_ELSEWHERE;
-    const renewal = setInterval(() => void RENEW.run(this.redis, [lease.key], [lease.token, LEASE_MS]).catch(() => undefined), RENEW_MS);
+    const renewal = setInterval(
+      () => void RENEW.run(this.redis, [lease.key], [lease.token, LEASE_MS]).catch(() => undefined),
+      RENEW_MS,
+    );
     try {
       const leases = new Map(held.getStore() ?? []);
       leases.set(sessionId, lease);
@@ -97,7 +108,10 @@ export class RedisLease implements SessionLease {
       }
       if (acquired === 'OK') return true;
       if (!wait) return false;
-      if (Date.now() > deadline) throw new StoreUnavailableError(new Error(`session lease ${lease.key} still held by another instance after ${ACQUIRE_TIMEOUT_MS} ms`));
+      if (Date.now() > deadline)
+        throw new StoreUnavailableError(
+          new Error(`session lease ${lease.key} still held by another instance after ${ACQUIRE_TIMEOUT_MS} ms`),
+        );
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }

@@ -43,7 +43,13 @@ export class RedisNodeHealthBoard implements NodeHealthBoard {
   async publish(views: PeerNodeView[], announce: boolean): Promise<void> {
     if (views.length === 0) return;
     // One call per node: auto-pipelining sends them in one write.
-    const writes = views.map((view) => PUBLISH_VIEW.run(this.redis, [this.key(view.url)], [view.instance, JSON.stringify(view), view.at - BOARD_FORGET_MS, BOARD_FORGET_MS]));
+    const writes = views.map((view) =>
+      PUBLISH_VIEW.run(
+        this.redis,
+        [this.key(view.url)],
+        [view.instance, JSON.stringify(view), view.at - BOARD_FORGET_MS, BOARD_FORGET_MS],
+      ),
+    );
     if (announce) for (const view of views) writes.push(this.redis.publish(this.channel, JSON.stringify(view)));
     await Promise.all(writes);
   }
@@ -74,7 +80,8 @@ export class RedisNodeHealthBoard implements NodeHealthBoard {
     // Only once the connection is ready: a SUBSCRIBE sent while ioredis still checks the server (its
     // INFO) made the check fail ("only subscriber commands may be used"), and the subscription was
     // lost in the reconnect that followed, silently. ioredis subscribes again after later reconnects.
-    if (this.subscriber.status !== 'ready') await new Promise<void>((resolve) => this.subscriber.once('ready', () => resolve()));
+    if (this.subscriber.status !== 'ready')
+      await new Promise<void>((resolve) => this.subscriber.once('ready', () => resolve()));
     await this.subscriber.subscribe(this.channel);
   }
 
@@ -89,9 +96,22 @@ const STATUSES: ReadonlySet<string> = new Set(['unknown', 'up', 'suspect', 'down
 function parseView(json: string): PeerNodeView | undefined {
   try {
     const v = JSON.parse(json) as Partial<PeerNodeView>;
-    if (typeof v.url !== 'string' || typeof v.instance !== 'string' || typeof v.status !== 'string' || !STATUSES.has(v.status)) return undefined;
+    if (
+      typeof v.url !== 'string' ||
+      typeof v.instance !== 'string' ||
+      typeof v.status !== 'string' ||
+      !STATUSES.has(v.status)
+    )
+      return undefined;
     if (typeof v.since !== 'number' || typeof v.at !== 'number' || typeof v.reason !== 'string') return undefined;
-    return { url: v.url, instance: v.instance, status: v.status as NodeStatus, since: v.since, reason: v.reason, at: v.at };
+    return {
+      url: v.url,
+      instance: v.instance,
+      status: v.status as NodeStatus,
+      since: v.since,
+      reason: v.reason,
+      at: v.at,
+    };
   } catch {
     return undefined;
   }

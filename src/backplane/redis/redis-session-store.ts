@@ -1,10 +1,24 @@
 import type Redis from 'ioredis';
-import { activeParticipants, isUnconfirmedInvite, type ParticipantRecord, type SessionRecord } from '../../sessions/session.model';
+import {
+  activeParticipants,
+  isUnconfirmedInvite,
+  type ParticipantRecord,
+  type SessionRecord,
+} from '../../sessions/session.model';
 import { decodeTimer, parseDueKey, sweepTimer, watchesRoom } from '../../sessions/sweep-deadlines';
 import { redisKeys } from './redis-keys';
 import { RedisScript } from './redis-script';
 import { currentLease, type LeaseHolder } from './redis-lease';
-import type { AddOutcome, DueParticipant, NodeLoadCount, ParticipantView, ReplaceOutcome, SessionPlacement, SessionStore, SweepView } from '../../sessions/store/session-store';
+import type {
+  AddOutcome,
+  DueParticipant,
+  NodeLoadCount,
+  ParticipantView,
+  ReplaceOutcome,
+  SessionPlacement,
+  SessionStore,
+  SweepView,
+} from '../../sessions/store/session-store';
 import { LeaseLostError, StoreUnavailableError } from '../../sessions/store/store.errors';
 
 // Writes are Lua scripts: the record, its participants, the per-node index, the per-node load counters
@@ -188,10 +202,25 @@ export class RedisSessionStore implements SessionStore {
     const { participants, ...rest } = session;
     const active = activeParticipants(session).length;
     const load = session.waitingForNode ? '' : String(active);
-    const quads = Object.entries(participants).flatMap(([identity, participant]) => [identity, JSON.stringify(participant), ...timerArgs(participant)]);
+    const quads = Object.entries(participants).flatMap(([identity, participant]) => [
+      identity,
+      JSON.stringify(participant),
+      ...timerArgs(participant),
+    ]);
     const unconfirmed = Object.values(participants).filter(isUnconfirmedInvite).length;
-    const flags = [String(active), String(unconfirmed), watchesRoom(session) ? '1' : '0', session.waitingForNode ? '1' : '0'];
-    await this.write(session.sessionId, SAVE, currentLease(session.sessionId), [JSON.stringify(rest), session.nodeUrl, load], [...flags, ...quads]);
+    const flags = [
+      String(active),
+      String(unconfirmed),
+      watchesRoom(session) ? '1' : '0',
+      session.waitingForNode ? '1' : '0',
+    ];
+    await this.write(
+      session.sessionId,
+      SAVE,
+      currentLease(session.sessionId),
+      [JSON.stringify(rest), session.nodeUrl, load],
+      [...flags, ...quads],
+    );
   }
 
   async delete(sessionId: string): Promise<void> {
@@ -199,7 +228,12 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async placement(sessionId: string): Promise<SessionPlacement | undefined> {
-    const [json, active] = await this.call(() => Promise.all([this.redis.get(redisKeys.session(sessionId)), this.redis.hget(redisKeys.contribution(sessionId), 'active')]));
+    const [json, active] = await this.call(() =>
+      Promise.all([
+        this.redis.get(redisKeys.session(sessionId)),
+        this.redis.hget(redisKeys.contribution(sessionId), 'active'),
+      ]),
+    );
     if (!json) return undefined;
     const session = JSON.parse(json) as Omit<SessionRecord, 'participants'>;
     return {
@@ -211,14 +245,33 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
-  async addParticipant(sessionId: string, participant: ParticipantRecord, downNodes: readonly string[] = [], maxUnconfirmed = 0): Promise<AddOutcome> {
+  async addParticipant(
+    sessionId: string,
+    participant: ParticipantRecord,
+    downNodes: readonly string[] = [],
+    maxUnconfirmed = 0,
+  ): Promise<AddOutcome> {
     const lease = currentLease(sessionId);
-    const keys = [redisKeys.session(sessionId), redisKeys.contribution(sessionId), redisKeys.loads, redisKeys.lease(sessionId), redisKeys.participants(sessionId), redisKeys.due, redisKeys.dueOf(sessionId)];
-    const flags = [participant.state === 'left' ? '0' : '1', isUnconfirmedInvite(participant) ? '1' : '0', String(maxUnconfirmed), ...timerArgs(participant)];
+    const keys = [
+      redisKeys.session(sessionId),
+      redisKeys.contribution(sessionId),
+      redisKeys.loads,
+      redisKeys.lease(sessionId),
+      redisKeys.participants(sessionId),
+      redisKeys.due,
+      redisKeys.dueOf(sessionId),
+    ];
+    const flags = [
+      participant.state === 'left' ? '0' : '1',
+      isUnconfirmedInvite(participant) ? '1' : '0',
+      String(maxUnconfirmed),
+      ...timerArgs(participant),
+    ];
     const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', ...flags, ...downNodes];
     try {
       const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?];
-      if (typeof reply === 'string') return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
+      if (typeof reply === 'string')
+        return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
       if (reply[0] === 'node-down') return { outcome: 'node-down', nodeUrl: reply[1] };
       return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
     } catch (error) {
@@ -228,15 +281,43 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined> {
-    const [json, version] = await this.call(() => Promise.all([this.redis.get(redisKeys.session(sessionId)), this.redis.hget(redisKeys.participants(sessionId), identity)]));
+    const [json, version] = await this.call(() =>
+      Promise.all([
+        this.redis.get(redisKeys.session(sessionId)),
+        this.redis.hget(redisKeys.participants(sessionId), identity),
+      ]),
+    );
     if (!json || !version) return undefined;
-    return { session: JSON.parse(json) as Omit<SessionRecord, 'participants'>, participant: JSON.parse(version) as ParticipantRecord, version };
+    return {
+      session: JSON.parse(json) as Omit<SessionRecord, 'participants'>,
+      participant: JSON.parse(version) as ParticipantRecord,
+      version,
+    };
   }
 
-  async replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome> {
-    const keys = [redisKeys.session(sessionId), redisKeys.participants(sessionId), redisKeys.lease(sessionId), redisKeys.contribution(sessionId), redisKeys.due, redisKeys.dueOf(sessionId)];
-    const unconfirmed = Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(JSON.parse(version) as ParticipantRecord));
-    const args = [participant.identity, version, JSON.stringify(participant), String(unconfirmed), ...timerArgs(participant), sessionId];
+  async replaceParticipant(
+    sessionId: string,
+    participant: ParticipantRecord,
+    version: string,
+  ): Promise<ReplaceOutcome> {
+    const keys = [
+      redisKeys.session(sessionId),
+      redisKeys.participants(sessionId),
+      redisKeys.lease(sessionId),
+      redisKeys.contribution(sessionId),
+      redisKeys.due,
+      redisKeys.dueOf(sessionId),
+    ];
+    const unconfirmed =
+      Number(isUnconfirmedInvite(participant)) - Number(isUnconfirmedInvite(JSON.parse(version) as ParticipantRecord));
+    const args = [
+      participant.identity,
+      version,
+      JSON.stringify(participant),
+      String(unconfirmed),
+      ...timerArgs(participant),
+      sessionId,
+    ];
     return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, args))) as ReplaceOutcome;
   }
 
@@ -257,21 +338,34 @@ export class RedisSessionStore implements SessionStore {
   async sweepView(sessionIds: readonly string[]): Promise<SweepView[]> {
     if (sessionIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of sessionIds) pipeline.get(redisKeys.session(id)).hgetall(redisKeys.participants(id)).hgetall(redisKeys.dueOf(id));
+    for (const id of sessionIds)
+      pipeline.get(redisKeys.session(id)).hgetall(redisKeys.participants(id)).hgetall(redisKeys.dueOf(id));
     const replies = (await this.call(() => pipeline.exec())) ?? [];
     const views: SweepView[] = [];
     sessionIds.forEach((id, i) => {
-      const [[sessionError, json], [participantsError, fields], [dueError, timers]] = replies.slice(3 * i, 3 * i + 3) as Array<[Error | null, unknown]>;
-      if (sessionError || participantsError || dueError) throw new StoreUnavailableError(sessionError ?? participantsError ?? dueError);
+      const [[sessionError, json], [participantsError, fields], [dueError, timers]] = replies.slice(
+        3 * i,
+        3 * i + 3,
+      ) as Array<[Error | null, unknown]>;
+      if (sessionError || participantsError || dueError)
+        throw new StoreUnavailableError(sessionError ?? participantsError ?? dueError);
       if (typeof json !== 'string') return;
-      const participants = Object.fromEntries(Object.entries(fields as Record<string, string>).map(([identity, p]) => [identity, JSON.parse(p) as ParticipantRecord]));
+      const participants = Object.fromEntries(
+        Object.entries(fields as Record<string, string>).map(([identity, p]) => [
+          identity,
+          JSON.parse(p) as ParticipantRecord,
+        ]),
+      );
       const deadlines: Record<string, number> = {};
       for (const [identity, value] of Object.entries(timers as Record<string, string>)) {
         const timer = decodeTimer(value);
         const participant = Object.hasOwn(participants, identity) ? participants[identity] : undefined;
         if (participant && sweepTimer(participant)?.stamp === timer.stamp) deadlines[identity] = timer.deadline;
       }
-      views.push({ session: { ...(JSON.parse(json) as Omit<SessionRecord, 'participants'>), participants }, deadlines });
+      views.push({
+        session: { ...(JSON.parse(json) as Omit<SessionRecord, 'participants'>), participants },
+        deadlines,
+      });
     });
     return views;
   }
@@ -326,9 +420,28 @@ export class RedisSessionStore implements SessionStore {
           const fields = (replies[2 * i + 1]?.[1] ?? {}) as Record<string, string>;
           if (typeof json !== 'string') return undefined;
           const head = JSON.parse(json) as SessionRecord;
-          const quads = Object.entries(fields).flatMap(([identity, p]) => [identity, p, ...timerArgs(JSON.parse(p) as ParticipantRecord)]);
-          const keys = [redisKeys.session(id), redisKeys.participants(id), redisKeys.due, redisKeys.dueOf(id), redisKeys.watched, redisKeys.waiting];
-          return this.call(() => INDEX_SESSION.run(this.redis, keys, [id, json, watchesRoom(head) ? '1' : '0', head.waitingForNode ? '1' : '0', ...quads]));
+          const quads = Object.entries(fields).flatMap(([identity, p]) => [
+            identity,
+            p,
+            ...timerArgs(JSON.parse(p) as ParticipantRecord),
+          ]);
+          const keys = [
+            redisKeys.session(id),
+            redisKeys.participants(id),
+            redisKeys.due,
+            redisKeys.dueOf(id),
+            redisKeys.watched,
+            redisKeys.waiting,
+          ];
+          return this.call(() =>
+            INDEX_SESSION.run(this.redis, keys, [
+              id,
+              json,
+              watchesRoom(head) ? '1' : '0',
+              head.waitingForNode ? '1' : '0',
+              ...quads,
+            ]),
+          );
         }),
       );
     }
@@ -361,13 +474,24 @@ export class RedisSessionStore implements SessionStore {
       const [participantsError, fields] = replies![2 * i + 1]!;
       if (sessionError || participantsError) throw new StoreUnavailableError(sessionError ?? participantsError);
       if (typeof json !== 'string') continue;
-      const participants = Object.fromEntries(Object.entries(fields as Record<string, string>).map(([identity, p]) => [identity, JSON.parse(p) as ParticipantRecord]));
+      const participants = Object.fromEntries(
+        Object.entries(fields as Record<string, string>).map(([identity, p]) => [
+          identity,
+          JSON.parse(p) as ParticipantRecord,
+        ]),
+      );
       sessions.push({ ...(JSON.parse(json) as Omit<SessionRecord, 'participants'>), participants });
     }
     return sessions;
   }
 
-  private async write(sessionId: string, script: RedisScript, lease: LeaseHolder | undefined, args: [json: string, nodeUrl: string, load: string], rest: string[]): Promise<void> {
+  private async write(
+    sessionId: string,
+    script: RedisScript,
+    lease: LeaseHolder | undefined,
+    args: [json: string, nodeUrl: string, load: string],
+    rest: string[],
+  ): Promise<void> {
     const keys = [
       redisKeys.session(sessionId),
       redisKeys.contribution(sessionId),

@@ -23,6 +23,9 @@ export class NodeSummaryDto implements NodeSummary {
   @ApiProperty() silentMs!: number;
   @ApiProperty({ type: 'integer' }) sessions!: number;
   @ApiProperty({ type: 'integer' }) participants!: number;
-  @ApiProperty({ type: () => [NodePeerSummaryDto], description: 'what the other backend instances sharing the store see of this node (empty with one instance)' })
+  @ApiProperty({
+    type: () => [NodePeerSummaryDto],
+    description: 'what the other backend instances sharing the store see of this node (empty with one instance)',
+  })
   peers!: NodePeerSummaryDto[];
 }

@@ -13,7 +13,8 @@ export class InfoNodeDto implements InfoNode {
 export class InstanceDto implements InstanceInfo {
   @ApiProperty({ type: 'integer' }) pid!: number;
   @ApiProperty({ enum: ['memory', 'redis'] }) store!: 'memory' | 'redis';
-  @ApiProperty({ description: 'npm run cluster started it: POST /api/dev/crash-instance SIGKILLs it' }) crashable!: boolean;
+  @ApiProperty({ description: 'npm run cluster started it: POST /api/dev/crash-instance SIGKILLs it' })
+  crashable!: boolean;
 }
 
 export class AppInfoDto implements AppInfo {

@@ -7,5 +7,9 @@ export class CrashNodeResponseDto implements CrashNodeResponse {
 }
 
 export class CrashInstanceResponseDto implements CrashInstanceResponse {
-  @ApiProperty({ type: 'integer', description: 'the pid of this instance, which SIGKILLs itself right after answering' }) killed!: number;
+  @ApiProperty({
+    type: 'integer',
+    description: 'the pid of this instance, which SIGKILLs itself right after answering',
+  })
+  killed!: number;
 }

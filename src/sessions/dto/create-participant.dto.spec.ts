@@ -23,7 +23,12 @@ async function fieldsRejected(value: unknown, metatype: ArgumentMetadata['metaty
 
 describe('request validation', () => {
   it('accepts a name with metadata and room settings', async () => {
-    expect(await fieldsRejected({ name: 'Zoë Ünal', metadata: '{}', room: { metadata: 'x', maxParticipants: 4 } }, CreateParticipantDto)).toEqual([]);
+    expect(
+      await fieldsRejected(
+        { name: 'Zoë Ünal', metadata: '{}', room: { metadata: 'x', maxParticipants: 4 } },
+        CreateParticipantDto,
+      ),
+    ).toEqual([]);
   });
 
   it('names: 1-64 printable characters, not blank', async () => {
@@ -34,7 +39,8 @@ describe('request validation', () => {
     expect(await fieldsRejected({ name: 42 }, CreateParticipantDto)).toEqual(['name']);
     expect(await fieldsRejected({ name: 'x'.repeat(64) }, CreateParticipantDto)).toEqual([]);
     // Invisible and direction-changing characters: soft hyphen, zero-width space, right-to-left override.
-    for (const name of ['a\u00adb', 'a\u200bb', 'a\u202eb', '\u3000\u00a0']) expect(await fieldsRejected({ name }, CreateParticipantDto)).toEqual(['name']);
+    for (const name of ['a\u00adb', 'a\u200bb', 'a\u202eb', '\u3000\u00a0'])
+      expect(await fieldsRejected({ name }, CreateParticipantDto)).toEqual(['name']);
     // 64 characters, not 64 UTF-16 units; a line separator is a space, not the end of the name.
     expect(await fieldsRejected({ name: '😀'.repeat(64) }, CreateParticipantDto)).toEqual([]);
     expect(await fieldsRejected({ name: '😀'.repeat(65) }, CreateParticipantDto)).toEqual(['name']);
@@ -45,7 +51,9 @@ describe('request validation', () => {
     expect(await fieldsRejected({ name: 'a', metadata: null }, CreateParticipantDto)).toEqual(['metadata']);
     expect(await fieldsRejected({ name: 'a', room: null }, CreateParticipantDto)).toEqual(['room']);
     expect(await fieldsRejected({ name: 'a', room: [] }, CreateParticipantDto)).toEqual(['room']);
-    expect(await fieldsRejected({ name: 'a', room: { emptyTimeoutSec: null } }, CreateParticipantDto)).toEqual(['room.emptyTimeoutSec']);
+    expect(await fieldsRejected({ name: 'a', room: { emptyTimeoutSec: null } }, CreateParticipantDto)).toEqual([
+      'room.emptyTimeoutSec',
+    ]);
     expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: null }, RejoinDto)).toEqual(['failedUrl']);
   });
 
@@ -53,7 +61,10 @@ describe('request validation', () => {
     expect(await fieldsRejected({ name: 'a', metadata: 'é'.repeat(2049) }, CreateParticipantDto)).toEqual(['metadata']);
     expect(await fieldsRejected({ name: 'a', metadata: 'e'.repeat(4096) }, CreateParticipantDto)).toEqual([]);
     expect(await fieldsRejected({ name: 'a', isAdmin: true }, CreateParticipantDto)).toEqual(['isAdmin']);
-    expect(await fieldsRejected({ name: 'a', room: { maxParticipants: -1, x: 1 } }, CreateParticipantDto)).toEqual(['room.maxParticipants', 'room.x']);
+    expect(await fieldsRejected({ name: 'a', room: { maxParticipants: -1, x: 1 } }, CreateParticipantDto)).toEqual([
+      'room.maxParticipants',
+      'room.x',
+    ]);
   });
 
   it('session ids and rejoin bodies', async () => {
@@ -62,10 +73,14 @@ describe('request validation', () => {
     expect(await fieldsRejected({ sessionId: 'x'.repeat(129) }, SessionParamsDto)).toEqual(['sessionId']);
     expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: 'http://x' }, RejoinDto)).toEqual(['failedUrl']);
     expect(await fieldsRejected({ failedUrl: 'ws://127.0.0.1:7880' }, RejoinDto)).toEqual(['rejoinKey']);
-    for (const failedUrl of ['ws://', 'ws://a b', 'ws:/a', ' ws://a', 'wss://a\n']) expect(await fieldsRejected({ rejoinKey: 'k', failedUrl }, RejoinDto)).toEqual(['failedUrl']);
-    for (const failedUrl of ['wss://media.example.com', 'ws://[::1]:7880/rtc?x=1', 'wss://nœud.example/#']) expect(await fieldsRejected({ rejoinKey: 'k', failedUrl }, RejoinDto)).toEqual([]);
+    for (const failedUrl of ['ws://', 'ws://a b', 'ws:/a', ' ws://a', 'wss://a\n'])
+      expect(await fieldsRejected({ rejoinKey: 'k', failedUrl }, RejoinDto)).toEqual(['failedUrl']);
+    for (const failedUrl of ['wss://media.example.com', 'ws://[::1]:7880/rtc?x=1', 'wss://nœud.example/#'])
+      expect(await fieldsRejected({ rejoinKey: 'k', failedUrl }, RejoinDto)).toEqual([]);
     expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: `ws://${'a'.repeat(2043)}` }, RejoinDto)).toEqual([]);
-    expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: `ws://${'a'.repeat(2044)}` }, RejoinDto)).toEqual(['failedUrl']);
+    expect(await fieldsRejected({ rejoinKey: 'k', failedUrl: `ws://${'a'.repeat(2044)}` }, RejoinDto)).toEqual([
+      'failedUrl',
+    ]);
     // A key of 1-256 characters as JSON Schema counts them (variation selectors included).
     expect(await fieldsRejected({ rejoinKey: 'k'.repeat(256) }, LeaveDto)).toEqual([]);
     expect(await fieldsRejected({ rejoinKey: 'k' + '\ufe0f'.repeat(256) }, LeaveDto)).toEqual(['rejoinKey']);

@@ -12,7 +12,10 @@ import { MaxUtf8Bytes, Omittable } from './field-rules';
  */
 const MetadataField = (what: string) =>
   applyDecorators(
-    ApiPropertyOptional({ maxLength: MAX_METADATA_BYTES, description: `${what}, at most ${MAX_METADATA_BYTES} bytes of UTF-8` }),
+    ApiPropertyOptional({
+      maxLength: MAX_METADATA_BYTES,
+      description: `${what}, at most ${MAX_METADATA_BYTES} bytes of UTF-8`,
+    }),
     Omittable(),
     IsString(),
     MaxUtf8Bytes(MAX_METADATA_BYTES),
@@ -26,14 +29,24 @@ export class RoomSettingsDto implements RoomSettingsRequest {
   @MetadataField('room metadata')
   metadata?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_EMPTY_TIMEOUT_SEC, description: 'seconds the room stays open before anyone joins' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_EMPTY_TIMEOUT_SEC,
+    description: 'seconds the room stays open before anyone joins',
+  })
   @Omittable()
   @IsInt()
   @Min(0)
   @Max(MAX_EMPTY_TIMEOUT_SEC)
   emptyTimeoutSec?: number;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_ROOM_PARTICIPANTS, description: '0: the --max-participants cap' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_ROOM_PARTICIPANTS,
+    description: '0: the --max-participants cap',
+  })
   @Omittable()
   @IsInt()
   @Min(0)
@@ -44,7 +57,13 @@ export class RoomSettingsDto implements RoomSettingsRequest {
 /** Body of a join. */
 export class CreateParticipantDto implements JoinRequest {
   // The schema's pattern and lengths are NAME_PATTERN's two halves (no JSON Schema engine reads its look-ahead alike).
-  @ApiProperty({ pattern: NAME_CHARACTERS.source, minLength: 1, maxLength: NAME_MAX_LENGTH, description: NAME_RULE, example: 'Ann' })
+  @ApiProperty({
+    pattern: NAME_CHARACTERS.source,
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    description: NAME_RULE,
+    example: 'Ann',
+  })
   @IsString()
   @Matches(NAME_PATTERN, { message: NAME_RULE })
   name!: string;
@@ -52,7 +71,10 @@ export class CreateParticipantDto implements JoinRequest {
   @MetadataField('participant metadata, carried into its token')
   metadata?: string;
 
-  @ApiPropertyOptional({ type: () => RoomSettingsDto, description: 'counted from an operator or an auth token only, when this join creates the session' })
+  @ApiPropertyOptional({
+    type: () => RoomSettingsDto,
+    description: 'counted from an operator or an auth token only, when this join creates the session',
+  })
   @Omittable()
   @IsObject()
   @ValidateNested()

@@ -37,6 +37,8 @@ export function MaxUtf8Bytes(maxBytes: number, options?: ValidationOptions): Pro
       target: target.constructor,
       propertyName: propertyName as string,
       options: { message: `$property must be at most ${maxBytes} bytes`, ...options },
-      validator: { validate: (value: unknown) => typeof value === 'string' && Buffer.byteLength(value, 'utf8') <= maxBytes },
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && Buffer.byteLength(value, 'utf8') <= maxBytes,
+      },
     });
 }

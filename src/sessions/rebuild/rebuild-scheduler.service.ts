@@ -73,7 +73,15 @@ export class RebuildScheduler implements OnModuleDestroy {
    */
   async ensureLive(
     sessionId: string,
-    { reportedUrl, where, report = false }: { reportedUrl?: string; where?: Pick<SessionPlacement, 'nodeUrl' | 'waitingForNode'> & { activeParticipants?: number }; report?: boolean } = {},
+    {
+      reportedUrl,
+      where,
+      report = false,
+    }: {
+      reportedUrl?: string;
+      where?: Pick<SessionPlacement, 'nodeUrl' | 'waitingForNode'> & { activeParticipants?: number };
+      report?: boolean;
+    } = {},
   ): Promise<SessionRecord | undefined> {
     if (report && reportedUrl !== undefined && this.isMovingNode(reportedUrl)) return undefined;
     const placed = where ?? (await this.store.placement(sessionId));
@@ -86,7 +94,9 @@ export class RebuildScheduler implements OnModuleDestroy {
     if (!report) return this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants);
     // Reports come in hundreds when a node dies, with its herd: then they add nothing.
     if (this.isMovingNode(placed.nodeUrl)) return undefined;
-    const moved = await this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants, { skipIfBusyElsewhere: true });
+    const moved = await this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants, {
+      skipIfBusyElsewhere: true,
+    });
     return moved === BUSY_ELSEWHERE ? undefined : moved;
   }
 
@@ -108,13 +118,20 @@ export class RebuildScheduler implements OnModuleDestroy {
     this.herds.set(nodeUrl, (this.herds.get(nodeUrl) ?? 0) + 1);
     let finished = false;
     try {
-      finished = await this.rebuildAll('rebuild-node', async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode), nodeUrl, reason);
+      finished = await this.rebuildAll(
+        'rebuild-node',
+        async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode),
+        nodeUrl,
+        reason,
+      );
     } finally {
       const left = this.herds.get(nodeUrl)! - 1;
       if (left > 0) this.herds.set(nodeUrl, left);
       else this.herds.delete(nodeUrl);
     }
-    this.retryUnlessFinished(nodeUrl, finished, () => (this.health.status(nodeUrl) === 'down' ? this.rebuildNode(nodeUrl, reason) : undefined));
+    this.retryUnlessFinished(nodeUrl, finished, () =>
+      this.health.status(nodeUrl) === 'down' ? this.rebuildNode(nodeUrl, reason) : undefined,
+    );
   }
 
   /**
@@ -129,8 +146,15 @@ export class RebuildScheduler implements OnModuleDestroy {
 
   /** Every session waiting for a node, once one is up. Never rejects; tried again like a herd if the store failed. */
   async rebuildWaiting(): Promise<void> {
-    const finished = await this.rebuildAll('rebuild-waiting', () => this.store.listWaiting(), undefined, 'node-recovered');
-    this.retryUnlessFinished('', finished, () => (this.health.upNodes().length > 0 ? this.rebuildWaiting() : undefined));
+    const finished = await this.rebuildAll(
+      'rebuild-waiting',
+      () => this.store.listWaiting(),
+      undefined,
+      'node-recovered',
+    );
+    this.retryUnlessFinished('', finished, () =>
+      this.health.upNodes().length > 0 ? this.rebuildWaiting() : undefined,
+    );
   }
 
   /**
@@ -148,12 +172,20 @@ export class RebuildScheduler implements OnModuleDestroy {
     const pending = this.retries.get(key);
     if (pending) this.clock.clearTimeout(pending.timer);
     if (finished || this.stopped) {
-      if (pending?.attempts) this.logger.log({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: finished after ${pending.attempts} retries`, nodeUrl: key || undefined });
+      if (pending?.attempts)
+        this.logger.log({
+          msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: finished after ${pending.attempts} retries`,
+          nodeUrl: key || undefined,
+        });
       this.retries.delete(key);
       return;
     }
     const attempts = (pending?.attempts ?? 0) + 1;
-    if (attempts === 1) this.logger.warn({ msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: not finished (the store failed); trying again every ${HERD_RETRY_MS} ms`, nodeUrl: key || undefined });
+    if (attempts === 1)
+      this.logger.warn({
+        msg: `${key ? `herd of ${key}` : 'sessions waiting for a node'}: not finished (the store failed); trying again every ${HERD_RETRY_MS} ms`,
+        nodeUrl: key || undefined,
+      });
     const timer = this.clock.setTimeout(() => {
       const done = retry();
       // Nothing left to do (the node is back, say): the streak ends here.
@@ -163,7 +195,12 @@ export class RebuildScheduler implements OnModuleDestroy {
   }
 
   /** Answers whether every session was handled (false when the store failed to list them or to move one). */
-  private async rebuildAll(task: string, find: () => Promise<SessionRecord[]>, fromUrl: string | undefined, reason: RejoinReason): Promise<boolean> {
+  private async rebuildAll(
+    task: string,
+    find: () => Promise<SessionRecord[]>,
+    fromUrl: string | undefined,
+    reason: RejoinReason,
+  ): Promise<boolean> {
     const retrying = this.retries.has(fromUrl ?? '');
     try {
       // Shuffled before the queue sorts them by size: instances sharing a store all see a node die and
@@ -175,12 +212,28 @@ export class RebuildScheduler implements OnModuleDestroy {
       // done: those, waiting this time; by then they are mostly moved, and the check is a read. One
       // whose instance died half-way is finished here once its lease expires.
       const sizes = new Map(sessions.map((s) => [s.sessionId, activeParticipants(s).length]));
-      const first = await Promise.allSettled(sessions.map((s) => this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true })));
-      const skipped = sessions.filter((_, i) => first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE);
-      const second = await Promise.allSettled(skipped.map((s) => this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))));
-      const failures = [...first, ...second].filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+      const first = await Promise.allSettled(
+        sessions.map((s) =>
+          this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true }),
+        ),
+      );
+      const skipped = sessions.filter(
+        (_, i) =>
+          first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE,
+      );
+      const second = await Promise.allSettled(
+        skipped.map((s) => this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))),
+      );
+      const failures = [...first, ...second].filter(
+        (result): result is PromiseRejectedResult => result.status === 'rejected',
+      );
       // One line per attempt, not per session; a retry's failures are counted, not logged again.
-      if (failures.length > 0) this.failed(task, new Error(`${failures.length} of ${sessions.length} rebuild(s) failed: ${describe(failures[0]!.reason)}`), retrying);
+      if (failures.length > 0)
+        this.failed(
+          task,
+          new Error(`${failures.length} of ${sessions.length} rebuild(s) failed: ${describe(failures[0]!.reason)}`),
+          retrying,
+        );
       return failures.length === 0;
     } catch (error) {
       this.failed(task, error, retrying);

@@ -28,11 +28,19 @@ describe(SessionMoverService.name, () => {
   it('re-mints the same identity, name, metadata and grants', async () => {
     const { config, push, mover } = await setup({ [A]: 'down', [B]: 'up' });
     await mover.move('room-1', A, 'node-down');
-    const claims = await new TokenVerifier(config.apiKey, config.apiSecret).verify(push.rejoins.find((r) => r.identity === 'ann')!.token);
+    const claims = await new TokenVerifier(config.apiKey, config.apiSecret).verify(
+      push.rejoins.find((r) => r.identity === 'ann')!.token,
+    );
     assert.equal(claims.sub, 'ann');
     assert.equal(claims.name, 'ANN');
     assert.equal(claims.metadata, '{"who":"ann"}');
-    expect(claims.video).toEqual({ roomJoin: true, room: 'room-1', canPublish: true, canSubscribe: true, canPublishData: true });
+    expect(claims.video).toEqual({
+      roomJoin: true,
+      room: 'room-1',
+      canPublish: true,
+      canSubscribe: true,
+      canPublishData: true,
+    });
     // The room's settings ride along: whoever reaches the new node first creates the room with them
     // (maxParticipants 0, the protobuf default, is left out of the claim as LiveKit's own SDKs do).
     expect(claims.roomConfig).toEqual({ emptyTimeout: 300, departureTimeout: 20, metadata: 'm' });
@@ -65,13 +73,22 @@ describe(SessionMoverService.name, () => {
     const { health, rooms, push, mover, store, outcomes } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.answerError.add(B);
     // B first: it holds nothing, C already holds one participant.
-    await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
+    await store.save({
+      ...session(C),
+      sessionId: 'other',
+      participants: { x: { ...session(C).participants.ann!, identity: 'x' } },
+    });
     await mover.move('room-1', A, 'node-down');
     assert.equal(await mover.whenIdle(2_000), 0);
     const saved = (await store.get('room-1'))!;
     assert.equal(saved.nodeUrl, C);
     assert.equal(saved.generation, 3);
-    expect(push.rejoins.map((r) => `${r.generation}@${r.url}`).sort()).toEqual([`2@${B}`, `2@${B}`, `3@${C}`, `3@${C}`]);
+    expect(push.rejoins.map((r) => `${r.generation}@${r.url}`).sort()).toEqual([
+      `2@${B}`,
+      `2@${B}`,
+      `3@${C}`,
+      `3@${C}`,
+    ]);
     expect(outcomes).toEqual(['rebuilt', 'failed', 'rebuilt']);
     assert.equal(health.failures.length, 0, 'a node that answers is not a failing node');
   });
@@ -92,7 +109,11 @@ describe(SessionMoverService.name, () => {
   it('an unreachable target is reported to the health policy; the session moves when the node is found down', async () => {
     const { health, rooms, mover, scheduler, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
     rooms.refuse.add(B);
-    await store.save({ ...session(C), sessionId: 'other', participants: { x: { ...session(C).participants.ann!, identity: 'x' } } });
+    await store.save({
+      ...session(C),
+      sessionId: 'other',
+      participants: { x: { ...session(C).participants.ann!, identity: 'x' } },
+    });
     await mover.move('room-1', A, 'node-down');
     assert.equal(await mover.whenIdle(2_000), 0);
     expect(health.failures).toEqual([B]);
@@ -126,7 +147,9 @@ describe(SessionMoverService.name, () => {
     const saved = (await store.get('room-1'))!;
     assert.equal(saved.waitingForNode, false);
     assert.equal(saved.nodeUrl, B);
-    assert.ok(push.rejoins.length === 2 && push.rejoins.every((r) => r.reason === 'node-recovered' && r.generation === 2));
+    assert.ok(
+      push.rejoins.length === 2 && push.rejoins.every((r) => r.reason === 'node-recovered' && r.generation === 2),
+    );
   });
 
   it('the only up node answering CreateRoom with an error: the session waits; the attempt counts as rebuilt, then failed', async () => {
@@ -155,7 +178,8 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
     const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up' });
     const listByNode = store.listByNode.bind(store);
     let failures = 2;
-    store.listByNode = (url: string) => (failures-- > 0 ? Promise.reject(new Error('store unavailable')) : listByNode(url));
+    store.listByNode = (url: string) =>
+      failures-- > 0 ? Promise.reject(new Error('store unavailable')) : listByNode(url);
     await scheduler.rebuildNode(A, 'node-down');
     expect(push.rejoins).toEqual([]);
     const deadline = Date.now() + 5_000;

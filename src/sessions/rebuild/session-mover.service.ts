@@ -95,7 +95,12 @@ export class SessionMoverService {
    * Moves the session off `fromUrl` (undefined: out of waiting-for-node). A trigger that arrives after
    * the session already moved is a no-op answering the current record.
    */
-  move(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, priority?: number): Promise<SessionRecord | undefined>;
+  move(
+    sessionId: string,
+    fromUrl: string | undefined,
+    reason: RejoinReason,
+    priority?: number,
+  ): Promise<SessionRecord | undefined>;
   /** With `skipIfBusyElsewhere`: BUSY_ELSEWHERE, doing nothing, while another instance holds the session. */
   move(
     sessionId: string,
@@ -154,15 +159,26 @@ export class SessionMoverService {
     return busy();
   }
 
-  private async rebuildOnce(sessionId: string, fromUrl: string | undefined, reason: RejoinReason, refusal: string | undefined): Promise<SessionRecord | undefined> {
+  private async rebuildOnce(
+    sessionId: string,
+    fromUrl: string | undefined,
+    reason: RejoinReason,
+    refusal: string | undefined,
+  ): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
-    const needed = session.waitingForNode || (session.nodeUrl === fromUrl && (refusal !== undefined || this.health.status(session.nodeUrl) !== 'up'));
+    const needed =
+      session.waitingForNode ||
+      (session.nodeUrl === fromUrl && (refusal !== undefined || this.health.status(session.nodeUrl) !== 'up'));
     if (!needed) return session;
     const participants = activeParticipants(session);
     if (participants.length === 0) {
       await this.store.delete(sessionId);
-      this.logger.log({ msg: `session ${sessionId} ended: its node ${session.nodeUrl} went down with nobody left to re-invite`, sessionId, nodeUrl: session.nodeUrl });
+      this.logger.log({
+        msg: `session ${sessionId} ended: its node ${session.nodeUrl} went down with nobody left to re-invite`,
+        sessionId,
+        nodeUrl: session.nodeUrl,
+      });
       return undefined;
     }
 
@@ -173,11 +189,25 @@ export class SessionMoverService {
       session.waitingForNode = true;
       await this.store.save(session);
       if (!alreadyWaiting) {
-        this.events.emit('session-waiting', { sessionId, generation: session.generation, reason: NO_NODE_MESSAGE, identities: participants.map((p) => p.identity) });
+        this.events.emit('session-waiting', {
+          sessionId,
+          generation: session.generation,
+          reason: NO_NODE_MESSAGE,
+          identities: participants.map((p) => p.identity),
+        });
         // One attempt, one outcome: a refused room was already counted as failed.
         if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
-        const why = refusal === undefined ? `${session.nodeUrl} is down and no node is up` : `${session.nodeUrl} refused the room (${refusal}) and no other node can take it`;
-        this.logger.warn({ msg: `session ${sessionId} waiting for a node: ${why} (${reason})`, sessionId, nodeUrl: session.nodeUrl, generation: session.generation, reason });
+        const why =
+          refusal === undefined
+            ? `${session.nodeUrl} is down and no node is up`
+            : `${session.nodeUrl} refused the room (${refusal}) and no other node can take it`;
+        this.logger.warn({
+          msg: `session ${sessionId} waiting for a node: ${why} (${reason})`,
+          sessionId,
+          nodeUrl: session.nodeUrl,
+          generation: session.generation,
+          reason,
+        });
       }
       return session;
     }
@@ -189,7 +219,8 @@ export class SessionMoverService {
     const previousUrl = session.nodeUrl;
     // The new room's sid is known once CreateRoom answers; until then, events from the rooms left
     // behind are told apart by theirs.
-    if (session.roomSid) session.formerRoomSids = [session.roomSid, ...(session.formerRoomSids ?? [])].slice(0, MAX_REBUILD_ROUNDS);
+    if (session.roomSid)
+      session.formerRoomSids = [session.roomSid, ...(session.formerRoomSids ?? [])].slice(0, MAX_REBUILD_ROUNDS);
     session.nodeUrl = node.url;
     session.roomSid = '';
     session.generation += 1;
@@ -211,7 +242,13 @@ export class SessionMoverService {
     node.settle();
     const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p, session.room)));
     const invitations = participants.map((p, i) => ({ identity: p.identity, token: tokens[i]! }));
-    this.events.emit('session-moved', { sessionId, url: node.url, generation: session.generation, reason, invitations });
+    this.events.emit('session-moved', {
+      sessionId,
+      url: node.url,
+      generation: session.generation,
+      reason,
+      invitations,
+    });
     const durationMs = performance.now() - started;
     this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
     this.logger.log({
@@ -239,28 +276,31 @@ export class SessionMoverService {
     this.confirming++;
     // Started inside the rebuild's lock, run after it: detached, so it takes the lock anew to write.
     this.locks
-      .detached(() => this.confirmations.run(size, async () => {
-        const started = performance.now();
-        let sid: string;
-        try {
-          ({ sid } = await this.placement.createRoom(node.url, sessionId, session.room));
-        } catch (error) {
-          // Unreachable: the node is suspect now and probed; if it is down, its herd (this session too) moves.
-          if (error instanceof NodeCallError) return;
-          const refusal = error instanceof Error ? error.message : String(error);
-          this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
-          this.rememberRefusal(sessionId, node.url);
-          await this.move(sessionId, node.url, reason, size, { refusal });
-          return;
-        }
-        this.refusals.delete(sessionId);
-        await this.locks.run(sessionId, async () => {
-          const current = await this.store.get(sessionId);
-          if (!current || current.generation !== generation || current.nodeUrl !== node.url || current.roomSid) return;
-          current.roomSid = sid;
-          await this.store.save(current);
-        });
-      }))
+      .detached(() =>
+        this.confirmations.run(size, async () => {
+          const started = performance.now();
+          let sid: string;
+          try {
+            ({ sid } = await this.placement.createRoom(node.url, sessionId, session.room));
+          } catch (error) {
+            // Unreachable: the node is suspect now and probed; if it is down, its herd (this session too) moves.
+            if (error instanceof NodeCallError) return;
+            const refusal = error instanceof Error ? error.message : String(error);
+            this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
+            this.rememberRefusal(sessionId, node.url);
+            await this.move(sessionId, node.url, reason, size, { refusal });
+            return;
+          }
+          this.refusals.delete(sessionId);
+          await this.locks.run(sessionId, async () => {
+            const current = await this.store.get(sessionId);
+            if (!current || current.generation !== generation || current.nodeUrl !== node.url || current.roomSid)
+              return;
+            current.roomSid = sid;
+            await this.store.save(current);
+          });
+        }),
+      )
       .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))
       .finally(() => this.confirming--);
   }

@@ -59,7 +59,12 @@ export interface SessionStore extends NodeLoadSource {
    * and, when the newcomer is an unconfirmed invite (isUnconfirmedInvite), the session holds fewer than
    * `maxUnconfirmed` of those (`too-many-unconfirmed`; 0 = no limit). Anything but `added` changed nothing.
    */
-  addParticipant(sessionId: string, participant: ParticipantRecord, downNodes?: readonly string[], maxUnconfirmed?: number): Promise<AddOutcome>;
+  addParticipant(
+    sessionId: string,
+    participant: ParticipantRecord,
+    downNodes?: readonly string[],
+    maxUnconfirmed?: number,
+  ): Promise<AddOutcome>;
   /** The participant and its session's record without the others; undefined when either is gone. */
   participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined>;
   /**

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import type { EngineDriver, NodeSettings } from '../../engine-driver';
 import { NodeProcess, type NodeLaunch } from '../../node-process';
-import { encodeNodeConfig, NODE_CONFIG_ENV, PORT_IN_USE_EXIT_CODE, READY_MARKER, type NodeConfig } from './node/node-config';
+import {
+  encodeNodeConfig,
+  NODE_CONFIG_ENV,
+  PORT_IN_USE_EXIT_CODE,
+  READY_MARKER,
+  type NodeConfig,
+} from './node/node-config';
 
 const NODE_ENTRY = join(__dirname, 'node', 'media-node.main.js');
 const READY_TIMEOUT_MS = 15_000;
@@ -36,11 +42,16 @@ export const DEV_ENGINE: EngineDriver = {
     try {
       require.resolve('werift');
     } catch {
-      throw new Error('the dev engine needs werift, a devDependency: run `npm install` (without --omit=dev), or give your media nodes with --url');
+      throw new Error(
+        'the dev engine needs werift, a devDependency: run `npm install` (without --omit=dev), or give your media nodes with --url',
+      );
     }
   },
   async nodeProcesses(count: number, basePort: number, settings: NodeSettings, onLog: (line: string) => void) {
-    const processes = Array.from({ length: count }, (_, index) => new DevNodeProcess({ name: `node-${index + 1}`, port: basePort + index, ...settings }, onLog));
+    const processes = Array.from(
+      { length: count },
+      (_, index) => new DevNodeProcess({ name: `node-${index + 1}`, port: basePort + index, ...settings }, onLog),
+    );
     return { processes };
   },
 };

@@ -22,7 +22,9 @@ export function livekitBinary(): { version: string; path: string } {
 export function requireLivekitBinary(): string {
   const { version, path } = livekitBinary();
   if (!existsSync(path)) {
-    throw new Error(`the real LiveKit server ${version} is not built (${path} is missing): run \`npm run livekit:install\` (needs Go 1.26+)`);
+    throw new Error(
+      `the real LiveKit server ${version} is not built (${path} is missing): run \`npm run livekit:install\` (needs Go 1.26+)`,
+    );
   }
   return path;
 }

@@ -53,7 +53,13 @@ export function livekitYaml(config: LiveKitNodeConfig): string {
     '  level: warn',
   ];
   if (config.redisAddress) lines.push('redis:', `  address: ${JSON.stringify(config.redisAddress)}`);
-  if (config.webhookUrl) lines.push('webhook:', `  api_key: ${JSON.stringify(config.apiKey)}`, '  urls:', `    - ${JSON.stringify(config.webhookUrl)}`);
+  if (config.webhookUrl)
+    lines.push(
+      'webhook:',
+      `  api_key: ${JSON.stringify(config.apiKey)}`,
+      '  urls:',
+      `    - ${JSON.stringify(config.webhookUrl)}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

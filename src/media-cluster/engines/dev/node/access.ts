@@ -85,7 +85,9 @@ function toPermission(video: VideoGrant): ParticipantPermission {
     canSubscribe: video.canSubscribe ?? true,
     canPublishData: video.canPublishData ?? true,
     canUpdateMetadata: video.canUpdateOwnMetadata ?? false,
-    canPublishSources: sources.map((source) => (typeof source === 'string' ? SOURCE_NAMES[source] : Number(source))).filter((source) => source !== undefined),
+    canPublishSources: sources
+      .map((source) => (typeof source === 'string' ? SOURCE_NAMES[source] : Number(source)))
+      .filter((source) => source !== undefined),
     hidden: video.hidden ?? false,
     recorder: video.recorder ?? false,
     agent: video.agent ?? false,

@@ -11,7 +11,11 @@ export const MAX_PENDING_PACKETS = 256;
  * trust the node, not the sender, for who sent it (as on LiveKit), and the channel it came on for its
  * kind. Undefined when it is not a packet.
  */
-export function receivedPacket(label: string, data: string | Buffer, sender: { identity: string; sid: string }): DataPacket | undefined {
+export function receivedPacket(
+  label: string,
+  data: string | Buffer,
+  sender: { identity: string; sid: string },
+): DataPacket | undefined {
   if ((label !== RELIABLE_LABEL && label !== LOSSY_LABEL) || typeof data === 'string') return undefined;
   const packet = DataPacket.fromBinary(data);
   packet.participantIdentity = sender.identity;

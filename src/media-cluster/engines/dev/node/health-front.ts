@@ -91,8 +91,12 @@ function runFront(config: FrontData): void {
     client.on('data', onData);
     client.on('error', () => client.destroy());
   });
-  server.once('error', (error: NodeJS.ErrnoException) => parentPort!.postMessage({ type: 'error', code: error.code, message: error.message } satisfies FrontMessage));
-  server.listen({ port: config.publicPort, host: LOOPBACK_HOST }, () => parentPort!.postMessage({ type: 'listening' } satisfies FrontMessage));
+  server.once('error', (error: NodeJS.ErrnoException) =>
+    parentPort!.postMessage({ type: 'error', code: error.code, message: error.message } satisfies FrontMessage),
+  );
+  server.listen({ port: config.publicPort, host: LOOPBACK_HOST }, () =>
+    parentPort!.postMessage({ type: 'listening' } satisfies FrontMessage),
+  );
 }
 
 function answerHealth(client: Socket, mainLoopSilentMs: number): void {

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   });
   // werift reports some peer failures (a browser gone mid-handshake) as stray rejections; one peer's
   // trouble must not take the node's other rooms down with it.
-  process.on('unhandledRejection', (reason) => log(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
+  process.on('unhandledRejection', (reason) =>
+    log(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`),
+  );
   process.on('uncaughtException', (error) => log(`uncaught exception: ${error.stack ?? String(error)}`));
   log(READY_MARKER);
 }

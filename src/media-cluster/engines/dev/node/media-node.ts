@@ -102,7 +102,8 @@ export class MediaNode {
         reply(res, error.status, JSON.stringify({ code: error.code, msg: error.message }), 'application/json');
       } else if (error instanceof AccessError || error instanceof HttpRefusal) {
         const isTwirp = path.startsWith(TWIRP_PREFIX);
-        const code = error.status === 401 ? 'unauthenticated' : error.status === 403 ? 'permission_denied' : 'not_found';
+        const code =
+          error.status === 401 ? 'unauthenticated' : error.status === 403 ? 'permission_denied' : 'not_found';
         if (isTwirp) reply(res, error.status, JSON.stringify({ code, msg: error.message }), 'application/json');
         else reply(res, error.status, error.message);
       } else {
@@ -114,7 +115,12 @@ export class MediaNode {
 
   private async handleTwirp(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req, MAX_TWIRP_BODY_BYTES);
-    const answer = await this.roomService.call(method, body, req.headers['content-type'] ?? 'application/json', req.headers.authorization);
+    const answer = await this.roomService.call(
+      method,
+      body,
+      req.headers['content-type'] ?? 'application/json',
+      req.headers.authorization,
+    );
     reply(res, 200, answer.body, answer.contentType);
   }
 
@@ -163,7 +169,11 @@ export class MediaNode {
       // restart), so it is told to join afresh, which it does at once with the same token.
       socket.send({
         case: 'leave',
-        value: new LeaveRequest({ canReconnect: true, reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT }),
+        value: new LeaveRequest({
+          canReconnect: true,
+          reason: DisconnectReason.STATE_MISMATCH,
+          action: LeaveRequest_Action.RECONNECT,
+        }),
       });
       socket.close();
       return;
@@ -219,7 +229,12 @@ function requestUrl(req: IncomingMessage): URL | undefined {
   }
 }
 
-function reply(res: ServerResponse, status: number, body: string | Buffer, contentType = 'text/plain; charset=utf-8'): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -153,7 +153,10 @@ export class Participant {
         this.send({ case: 'pong', value: BigInt(Date.now()) });
         return;
       case 'pingReq':
-        this.send({ case: 'pongResp', value: new Pong({ lastPingTimestamp: message.value.timestamp, timestamp: BigInt(Date.now()) }) });
+        this.send({
+          case: 'pongResp',
+          value: new Pong({ lastPingTimestamp: message.value.timestamp, timestamp: BigInt(Date.now()) }),
+        });
         return;
       case 'updateMetadata':
         if (!this.permission.canUpdateMetadata) return;

@@ -5,7 +5,10 @@ import { answerAsDtlsServer, isUsableCandidate, keepInactiveSectionsBundled } fr
 describe('isUsableCandidate', () => {
   it('keeps IPv4 UDP candidates', () => {
     assert.equal(isUsableCandidate('candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host generation 0'), true);
-    assert.equal(isUsableCandidate('candidate:2 1 UDP 1686052607 192.0.2.7 60000 typ srflx raddr 0.0.0.0 rport 0'), true);
+    assert.equal(
+      isUsableCandidate('candidate:2 1 UDP 1686052607 192.0.2.7 60000 typ srflx raddr 0.0.0.0 rport 0'),
+      true,
+    );
   });
 
   it('drops mDNS names, IPv6 and TCP, which werift cannot use', () => {
@@ -47,7 +50,8 @@ describe('keepInactiveSectionsBundled', () => {
 
 describe('answerAsDtlsServer', () => {
   it('turns every active setup line into passive and leaves the rest alone', () => {
-    const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:active\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=setup:active\r\na=mid:1\r\n';
+    const sdp =
+      'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:active\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=setup:active\r\na=mid:1\r\n';
     assert.equal(answerAsDtlsServer(sdp), sdp.replaceAll('a=setup:active', 'a=setup:passive'));
     assert.equal(answerAsDtlsServer('a=setup:actpass\r\n'), 'a=setup:actpass\r\n');
   });

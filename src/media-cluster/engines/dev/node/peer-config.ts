@@ -1,12 +1,4 @@
-import {
-  useNACK,
-  useOPUS,
-  usePLI,
-  useSdesMid,
-  useSdesRTPStreamId,
-  useVP8,
-  type RTCPeerConnectionConfig,
-} from 'werift';
+import { useNACK, useOPUS, usePLI, useSdesMid, useSdesRTPStreamId, useVP8, type RTCPeerConnectionConfig } from 'werift';
 import { LOOPBACK_HOST } from './node-config';
 
 /**
@@ -53,7 +45,11 @@ export function isUsableCandidate(candidate: string): boolean {
 export function keepInactiveSectionsBundled(sdp: string): string {
   return sdp
     .split(/(?=^m=)/m)
-    .map((section) => (/^m=(audio|video) 0 /.test(section) && /^a=inactive\r?$/m.test(section) ? section.replace(/^(m=\w+) 0 /, '$1 9 ') : section))
+    .map((section) =>
+      /^m=(audio|video) 0 /.test(section) && /^a=inactive\r?$/m.test(section)
+        ? section.replace(/^(m=\w+) 0 /, '$1 9 ')
+        : section,
+    )
     .join('');
 }
 

@@ -68,7 +68,9 @@ export class PublisherConnection {
   }
 
   candidate(candidateInit: string): void {
-    addRemoteCandidate((this.pc ??= this.createPc()), candidateInit, (line) => this.owner.log(`${this.owner.identity}: ${line}`));
+    addRemoteCandidate((this.pc ??= this.createPc()), candidateInit, (line) =>
+      this.owner.log(`${this.owner.identity}: ${line}`),
+    );
   }
 
   addTrack(request: AddTrackRequest): void {
@@ -132,7 +134,11 @@ export class PublisherConnection {
     this.owner.send({
       case: 'answer',
       // Sections the node will not use (the receive-only ones @livekit/rtc-node offers) stay bundled.
-      value: new SessionDescription({ type: 'answer', sdp: keepInactiveSectionsBundled(pc.localDescription!.sdp), id: offer.id }),
+      value: new SessionDescription({
+        type: 'answer',
+        sdp: keepInactiveSectionsBundled(pc.localDescription!.sdp),
+        id: offer.id,
+      }),
     });
     this.reconcileUnpublished();
   }
@@ -176,7 +182,9 @@ export class PublisherConnection {
 
   private createPc(): RTCPeerConnection {
     const pc = new RTCPeerConnection({ ...peerConfig(), bundlePolicy: 'max-bundle' });
-    pc.onIceCandidate.subscribe((candidate) => candidate && this.owner.send(trickleMessage(candidate, SignalTarget.PUBLISHER)));
+    pc.onIceCandidate.subscribe(
+      (candidate) => candidate && this.owner.send(trickleMessage(candidate, SignalTarget.PUBLISHER)),
+    );
     pc.ontrack = (event) => this.onTrack(event);
     pc.onDataChannel.subscribe((channel) => {
       channel.onMessage.subscribe((data) => this.owner.dataChannelMessage(channel.label, data));

@@ -33,7 +33,8 @@ export class RoomRegistry implements RoomHost {
         name: settings.name,
         emptyTimeout: settings.emptyTimeout || this.defaultEmptyTimeoutSec,
         // As on LiveKit: 0 or unset means the default departure timeout (20 s), not the empty timeout.
-        departureTimeout: settings.departureTimeout || Math.min(DEFAULT_DEPARTURE_TIMEOUT_SEC, this.defaultEmptyTimeoutSec),
+        departureTimeout:
+          settings.departureTimeout || Math.min(DEFAULT_DEPARTURE_TIMEOUT_SEC, this.defaultEmptyTimeoutSec),
         maxParticipants: settings.maxParticipants ?? 0,
         metadata: settings.metadata ?? '',
       },

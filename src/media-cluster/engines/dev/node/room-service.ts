@@ -46,7 +46,8 @@ interface Method<Req extends Message<Req>> {
 }
 
 const roomCreate = (grant: VideoGrant) => grant.roomCreate === true;
-const roomAdmin = (grant: VideoGrant, request: { room: string }) => grant.roomAdmin === true && grant.room === request.room;
+const roomAdmin = (grant: VideoGrant, request: { room: string }) =>
+  grant.roomAdmin === true && grant.room === request.room;
 
 /** The RoomService subset a session-rebuilding backend uses, over this node's rooms. */
 export class RoomService {
@@ -68,8 +69,10 @@ export class RoomService {
           })
           .info(),
       ),
-      ListRooms: method(ListRoomsRequest, (grant) => grant.roomList === true, (request) =>
-        new ListRoomsResponse({ rooms: this.rooms.list(request.names).map((room) => room.info()) }),
+      ListRooms: method(
+        ListRoomsRequest,
+        (grant) => grant.roomList === true,
+        (request) => new ListRoomsResponse({ rooms: this.rooms.list(request.names).map((room) => room.info()) }),
       ),
       DeleteRoom: method(DeleteRoomRequest, roomCreate, (request) => {
         this.room(request.room).close(DisconnectReason.ROOM_DELETED);
@@ -80,11 +83,18 @@ export class RoomService {
         room.updateMetadata(request.metadata);
         return room.info();
       }),
-      ListParticipants: method(ListParticipantsRequest, roomAdmin, (request) =>
-        // As LiveKit: a room that does not exist (any more) simply has nobody in it.
-        new ListParticipantsResponse({ participants: (this.rooms.get(request.room)?.list() ?? []).map((participant) => participant.info()) }),
+      ListParticipants: method(
+        ListParticipantsRequest,
+        roomAdmin,
+        (request) =>
+          // As LiveKit: a room that does not exist (any more) simply has nobody in it.
+          new ListParticipantsResponse({
+            participants: (this.rooms.get(request.room)?.list() ?? []).map((participant) => participant.info()),
+          }),
       ),
-      GetParticipant: method(RoomParticipantIdentity, roomAdmin, (request) => this.participant(request.room, request.identity).info()),
+      GetParticipant: method(RoomParticipantIdentity, roomAdmin, (request) =>
+        this.participant(request.room, request.identity).info(),
+      ),
       RemoveParticipant: method(RoomParticipantIdentity, roomAdmin, (request) => {
         const participant = this.participant(request.room, request.identity);
         this.room(request.room).remove(participant, DisconnectReason.PARTICIPANT_REMOVED, true);

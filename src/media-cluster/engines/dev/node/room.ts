@@ -155,7 +155,12 @@ export class Room implements ParticipantHost {
     void participant.close();
     participant.touch();
     this.broadcast(participant);
-    for (const track of tracks) this.host.webhooks.notify('track_unpublished', { room: this.info(), participant: participant.info(), track: track.info });
+    for (const track of tracks)
+      this.host.webhooks.notify('track_unpublished', {
+        room: this.info(),
+        participant: participant.info(),
+        track: track.info,
+      });
     // LiveKit counts a participant as joined only once its transport is up; one that never got
     // there is reported as an aborted connection rather than as having left.
     const event = this.everActive.has(participant) ? 'participant_left' : 'participant_connection_aborted';
@@ -178,14 +183,19 @@ export class Room implements ParticipantHost {
   updateMetadata(metadata: string): void {
     this.metadata = metadata;
     const room = this.info();
-    for (const participant of this.participants.values()) participant.send({ case: 'roomUpdate', value: new RoomUpdate({ room }) });
+    for (const participant of this.participants.values())
+      participant.send({ case: 'roomUpdate', value: new RoomUpdate({ room }) });
   }
 
   // ParticipantHost
 
   trackPublished(publisher: Participant, track: PublishedTrack): void {
     this.broadcast(publisher);
-    this.host.webhooks.notify('track_published', { room: this.info(), participant: publisher.info(), track: track.info });
+    this.host.webhooks.notify('track_published', {
+      room: this.info(),
+      participant: publisher.info(),
+      track: track.info,
+    });
     this.host.log(`${publisher.identity} published ${track.kind} ${track.sid} in ${this.name}`);
     for (const other of this.participants.values()) {
       if (other !== publisher && this.receivesAutomatically(other)) other.subscribe(track);
@@ -195,7 +205,12 @@ export class Room implements ParticipantHost {
   tracksUnpublished(publisher: Participant, tracks: PublishedTrack[]): void {
     for (const other of this.participants.values()) tracks.forEach((track) => other.unsubscribe(track.sid));
     this.broadcast(publisher);
-    for (const track of tracks) this.host.webhooks.notify('track_unpublished', { room: this.info(), participant: publisher.info(), track: track.info });
+    for (const track of tracks)
+      this.host.webhooks.notify('track_unpublished', {
+        room: this.info(),
+        participant: publisher.info(),
+        track: track.info,
+      });
   }
 
   participantActive(participant: Participant): void {
@@ -242,7 +257,8 @@ export class Room implements ParticipantHost {
     const lossy = packet.kind === DataPacket_Kind.LOSSY;
     for (const participant of this.participants.values()) {
       if (participant === sender) continue;
-      if (everyone || identities.has(participant.identity) || sids.has(participant.sid)) participant.sendData(bytes, lossy);
+      if (everyone || identities.has(participant.identity) || sids.has(participant.sid))
+        participant.sendData(bytes, lossy);
     }
   }
 
@@ -270,7 +286,10 @@ export class Room implements ParticipantHost {
   private armEmptyTimer(): void {
     if (this.closed || this.participants.size > 0) return;
     clearTimeout(this.emptyTimer);
-    const seconds = this.everJoined && this.settings.departureTimeout > 0 ? this.settings.departureTimeout : this.settings.emptyTimeout;
+    const seconds =
+      this.everJoined && this.settings.departureTimeout > 0
+        ? this.settings.departureTimeout
+        : this.settings.emptyTimeout;
     this.emptyTimer = setTimeout(() => this.close(DisconnectReason.ROOM_CLOSED), seconds * 1000);
     this.emptyTimer.unref();
   }

@@ -102,7 +102,8 @@ export class SubscriberConnection {
   }
 
   candidate(candidateInit: string): void {
-    if (this.pc) addRemoteCandidate(this.pc, candidateInit, (line) => this.owner.log(`${this.owner.identity}: ${line}`));
+    if (this.pc)
+      addRemoteCandidate(this.pc, candidateInit, (line) => this.owner.log(`${this.owner.identity}: ${line}`));
   }
 
   /** Stops forwarding to this client; nothing is offered after this. */
@@ -119,8 +120,14 @@ export class SubscriberConnection {
   private createPc(): RTCPeerConnection {
     // No header extensions towards subscribers: Chromium demultiplexes by the SSRCs in the offer,
     // and each extension is per-packet work for the sender.
-    const pc = new RTCPeerConnection({ ...peerConfig(), headerExtensions: { audio: [], video: [] }, bundlePolicy: 'max-bundle' });
-    pc.onIceCandidate.subscribe((candidate) => candidate && this.owner.send(trickleMessage(candidate, SignalTarget.SUBSCRIBER)));
+    const pc = new RTCPeerConnection({
+      ...peerConfig(),
+      headerExtensions: { audio: [], video: [] },
+      bundlePolicy: 'max-bundle',
+    });
+    pc.onIceCandidate.subscribe(
+      (candidate) => candidate && this.owner.send(trickleMessage(candidate, SignalTarget.SUBSCRIBER)),
+    );
     // The PC reports connected only once SCTP is up too; media can flow (SRTP) as soon as DTLS is.
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.requestKeyframes();

@@ -17,11 +17,17 @@ export async function warmUpWebRtc(log: (line: string) => void): Promise<void> {
   const answerer = new RTCPeerConnection({ ...peerConfig(), bundlePolicy: 'max-bundle' });
   let timer: NodeJS.Timeout | undefined;
   try {
-    offerer.onIceCandidate.subscribe((candidate) => candidate && void answerer.addIceCandidate(candidate.toJSON()).catch(() => undefined));
-    answerer.onIceCandidate.subscribe((candidate) => candidate && void offerer.addIceCandidate(candidate.toJSON()).catch(() => undefined));
+    offerer.onIceCandidate.subscribe(
+      (candidate) => candidate && void answerer.addIceCandidate(candidate.toJSON()).catch(() => undefined),
+    );
+    answerer.onIceCandidate.subscribe(
+      (candidate) => candidate && void offerer.addIceCandidate(candidate.toJSON()).catch(() => undefined),
+    );
     const channel = offerer.createDataChannel('warm-up');
     offerer.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-    const opened = new Promise<void>((resolve) => channel.stateChanged.subscribe((state) => state === 'open' && resolve()));
+    const opened = new Promise<void>((resolve) =>
+      channel.stateChanged.subscribe((state) => state === 'open' && resolve()),
+    );
     const connected = (pc: RTCPeerConnection) =>
       new Promise<void>((resolve) => pc.connectionStateChange.subscribe((state) => state === 'connected' && resolve()));
     const ready = Promise.all([connected(offerer), connected(answerer), opened]);
@@ -30,8 +36,11 @@ export async function warmUpWebRtc(log: (line: string) => void): Promise<void> {
     const answer = await answerer.createAnswer();
     await answerer.setLocalDescription({ type: 'answer', sdp: answerAsDtlsServer(answer.sdp) });
     await offerer.setRemoteDescription(answerer.localDescription!);
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), WARM_UP_TIMEOUT_MS)));
-    if ((await Promise.race([ready, timedOut])) === 'timeout') log(`WebRTC warm-up did not connect within ${WARM_UP_TIMEOUT_MS} ms; starting cold`);
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), WARM_UP_TIMEOUT_MS)),
+    );
+    if ((await Promise.race([ready, timedOut])) === 'timeout')
+      log(`WebRTC warm-up did not connect within ${WARM_UP_TIMEOUT_MS} ms; starting cold`);
   } catch (error) {
     log(`WebRTC warm-up failed (${(error as Error).message}); starting cold`);
   } finally {
