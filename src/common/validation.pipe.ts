@@ -32,7 +32,7 @@ export function createValidationPipe(): ValidationPipe {
       const fields = Object.keys(details);
       return new DomainError(
         'validation-failed',
-        `invalid ${fields.join(', ')}: ${fields.map((f) => details[f].join(', ')).join('; ')}`,
+        `invalid ${fields.join(', ')}: ${fields.map((f) => (details[f] ?? []).join(', ')).join('; ')}`,
         details,
       );
     },

@@ -101,7 +101,7 @@ function toInt(value: string | undefined, fallback: number): number {
  */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   const { values, problems } = parseFlags(argv, FLAGS);
-  const flag = (name: keyof typeof FLAGS) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const flag = (name: keyof typeof FLAGS) => (typeof values[name] === 'string' ? values[name] : undefined);
 
   const flagUrls = ((values.url as string[] | undefined) ?? []).flatMap(splitList);
   const urls = flagUrls.length > 0 ? flagUrls : splitList(env.LIVEKIT_URL ?? '');
@@ -178,7 +178,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     );
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
-    const value =
+    const value: unknown =
       error.property === 'redis' && typeof error.value === 'string'
         ? redactUrl(error.value)
         : (raw[error.property] ?? error.value);

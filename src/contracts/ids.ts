@@ -41,6 +41,7 @@ export const MAX_METADATA_BYTES = 4096;
  * A media node URL a client reports (failedUrl): ws:// or wss://, a host, then anything without spaces or
  * control characters. It is only compared with the session's node URL, so nothing finer is needed.
  */
+// eslint-disable-next-line no-control-regex -- control characters are what the pattern refuses
 export const NODE_URL_PATTERN = /^wss?:\/\/[^\x00-\x20\x7f/?#]+(?:[/?#][^\x00-\x20\x7f]*)?$/;
 export const NODE_URL_RULE = 'failedUrl must be a ws:// or wss:// URL';
 export const MAX_NODE_URL_LENGTH = 2048;

@@ -161,8 +161,8 @@ class InstanceProcess implements BackendInstance {
       pending = lines.pop() ?? '';
       for (const line of lines) this.log(`[${this.name}] ${line}`);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (!this.alive())

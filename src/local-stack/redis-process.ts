@@ -56,8 +56,8 @@ export async function startRedisProcess(dir: string, port: number): Promise<Redi
           resolve();
         }
       };
-      proc.stdout!.on('data', onData);
-      proc.stderr!.on('data', onData);
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', onData);
       proc.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`redis-server exited (code ${code}) before it was ready:\n${output}`));

@@ -90,7 +90,7 @@ export class NodePlacementService {
       tried.add(node.url);
       try {
         const { sid } = await this.createRoom(node.url, roomName, settings);
-        return { url: node.url, sid, settle: node.settle };
+        return { url: node.url, sid, settle: () => node.settle() };
       } catch (error) {
         node.cancel();
         lastError = error instanceof Error ? error.message : String(error);

@@ -91,7 +91,10 @@ function accessRules(config: ApiDocsConfig): {
   // The admin token is also a join credential (it lets an operator choose room settings); without
   // --auth-secret it is optional, and a wrong one is taken as no token at all.
   const join: AccessRule = config.authSecret
-    ? { security: [{ [SECURITY.join]: [] }, ...admin], errors: { 401: JOIN_401, 403: ERROR_MEANINGS[403] } }
+    ? {
+        security: [{ [SECURITY.join]: [] }, ...admin],
+        errors: { 401: JOIN_401, 403: ERROR_MEANINGS[403] ?? 'forbidden' },
+      }
     : { security: admin.length > 0 ? [{}, ...admin] : [], errors: {} };
   return { operator, devTool: config.devMode ? operator : 'not served', join };
 }

@@ -37,14 +37,12 @@ export class ReadinessService {
   }
 
   private configured() {
-    return this.indicators
-      .check('config')
-      .up({
-        media: this.config.embeddedCluster
-          ? `embedded ${this.config.media} cluster`
-          : `${this.config.urls.length} node(s)`,
-        store: this.backplane.kind,
-      });
+    return this.indicators.check('config').up({
+      media: this.config.embeddedCluster
+        ? `embedded ${this.config.media} cluster`
+        : `${this.config.urls.length} node(s)`,
+      store: this.backplane.kind,
+    });
   }
 
   private async storeAnswers() {

@@ -63,8 +63,12 @@ export class AddressLimits {
    * entries again on every new iteration).
    */
   private forgetWindowsOver(now: number): void {
-    while (this.head < this.windows.length && now - this.windows[this.head].windowStart >= HANDSHAKE_WINDOW_MS) {
-      const over = this.windows[this.head++];
+    for (
+      let over = this.windows[this.head];
+      over && now - over.windowStart >= HANDSHAKE_WINDOW_MS;
+      over = this.windows[this.head]
+    ) {
+      this.head++;
       // The address may have started a newer window since (a clock that went back).
       if (this.handshakes.get(over.address) === over) this.handshakes.delete(over.address);
     }

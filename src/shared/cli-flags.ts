@@ -31,5 +31,5 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
     else if (token.kind === 'option' && spec[token.name]!.type === 'boolean' && token.inlineValue)
       problems.push(`${token.rawName} takes no value`);
   }
-  return { values: values as ParsedFlags['values'], problems };
+  return { values: values, problems };
 }

@@ -10,7 +10,7 @@ export const FIRST_FRAME_WAIT_MS = 15_000;
 export interface FirstFrameContext {
   moves: MoveLog;
   /** False once the room was replaced by a newer move. */
-  isCurrent(room: Room): boolean;
+  isCurrent: (room: Room) => boolean;
   /** Whoever was expected but is not in the room after the wait left during the incident. */
   forget(identities: string[]): void;
 }

@@ -1,4 +1,4 @@
-import { Track, type LocalVideoTrack, type RemoteTrack, type Room } from 'livekit-client';
+import { Track, type LocalVideoTrack, type Room } from 'livekit-client';
 import type { JoinResponse } from '@contracts';
 import type { ParticipantView } from './resilient-room.types';
 
@@ -35,7 +35,7 @@ export function participantViews({ session, left, preview, muted, remotes, room 
       name: participant?.name || name,
       isLocal: false,
       videoTrack: video?.track,
-      audioTrack: audio?.track as RemoteTrack | undefined,
+      audioTrack: audio?.track,
       videoMuted: video?.isMuted ?? false,
       audioMuted: audio?.isMuted ?? false,
       reconnecting: !participant,

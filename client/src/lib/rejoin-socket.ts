@@ -48,7 +48,7 @@ export function openRejoinSocket(
         rejoinKey: session.rejoinKey,
         generation: generation(),
       };
-      send(auth as unknown as Record<string, unknown>);
+      send(auth);
     },
     transports: ['websocket'],
     reconnectionDelay: SOCKET_RECONNECT_DELAY_MS,

@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
+import type { Server } from 'socket.io';
 import { connectRedis } from './redis-connection';
 
 /** How long closing waits for Redis to acknowledge QUIT. */
@@ -29,7 +30,7 @@ export class RedisIoAdapter extends IoAdapter {
     port: number,
     options?: Parameters<IoAdapter['createIOServer']>[1],
   ): ReturnType<IoAdapter['createIOServer']> {
-    const server = super.createIOServer(port, options);
+    const server = super.createIOServer(port, options) as Server;
     server.adapter(createAdapter(this.clients[0]!, this.clients[1]!));
     return server;
   }

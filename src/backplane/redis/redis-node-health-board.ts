@@ -1,6 +1,5 @@
 import type Redis from 'ioredis';
 import { BOARD_FORGET_MS, type NodeHealthBoard, type PeerNodeView } from '../../nodes/node-health-board';
-import type { NodeStatus } from '../../events/node.events';
 import { RedisScript } from './redis-script';
 
 /**
@@ -107,7 +106,7 @@ function parseView(json: string): PeerNodeView | undefined {
     return {
       url: v.url,
       instance: v.instance,
-      status: v.status as NodeStatus,
+      status: v.status,
       since: v.since,
       reason: v.reason,
       at: v.at,

@@ -346,7 +346,7 @@ export class RedisSessionStore implements SessionStore {
       const [[sessionError, json], [participantsError, fields], [dueError, timers]] = replies.slice(
         3 * i,
         3 * i + 3,
-      ) as Array<[Error | null, unknown]>;
+      ) as [[Error | null, unknown], [Error | null, unknown], [Error | null, unknown]];
       if (sessionError || participantsError || dueError)
         throw new StoreUnavailableError(sessionError ?? participantsError ?? dueError);
       if (typeof json !== 'string') return;
@@ -418,7 +418,7 @@ export class RedisSessionStore implements SessionStore {
         ids.map((id, i) => {
           const json = replies[2 * i]?.[1];
           const fields = (replies[2 * i + 1]?.[1] ?? {}) as Record<string, string>;
-          if (typeof json !== 'string') return undefined;
+          if (typeof json !== 'string') return Promise.resolve();
           const head = JSON.parse(json) as SessionRecord;
           const quads = Object.entries(fields).flatMap(([identity, p]) => [
             identity,

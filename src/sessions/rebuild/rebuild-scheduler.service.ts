@@ -116,7 +116,7 @@ export class RebuildScheduler implements OnModuleDestroy {
    */
   async rebuildNode(nodeUrl: string, reason: RejoinReason): Promise<void> {
     this.herds.set(nodeUrl, (this.herds.get(nodeUrl) ?? 0) + 1);
-    let finished = false;
+    let finished: boolean;
     try {
       finished = await this.rebuildAll(
         'rebuild-node',

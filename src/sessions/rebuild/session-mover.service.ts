@@ -322,7 +322,3 @@ export class SessionMoverService {
     return new Set(refused.keys());
   }
 }
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

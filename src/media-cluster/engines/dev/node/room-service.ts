@@ -18,7 +18,7 @@ import {
   UpdateRoomMetadataRequest,
   UserPacket,
 } from '@livekit/protocol';
-import type { Message, MessageType } from '@bufbuild/protobuf';
+import type { AnyMessage, JsonValue, Message, MessageType } from '@bufbuild/protobuf';
 import type { VideoGrant } from 'livekit-server-sdk';
 import type { Access } from './access';
 import type { Participant } from './participant';
@@ -51,7 +51,7 @@ const roomAdmin = (grant: VideoGrant, request: { room: string }) =>
 
 /** The RoomService subset a session-rebuilding backend uses, over this node's rooms. */
 export class RoomService {
-  private readonly methods: Record<string, Method<any>>;
+  private readonly methods: Record<string, Method<AnyMessage>>;
 
   constructor(
     private readonly rooms: RoomRegistry,
@@ -151,7 +151,9 @@ export class RoomService {
     try {
       request = binary
         ? method.request.fromBinary(body)
-        : method.request.fromJson(JSON.parse(body.toString('utf8') || '{}'), { ignoreUnknownFields: true });
+        : method.request.fromJson(JSON.parse(body.toString('utf8') || '{}') as JsonValue, {
+            ignoreUnknownFields: true,
+          });
     } catch (error) {
       throw new TwirpError(400, 'malformed', `bad ${name} request: ${(error as Error).message}`);
     }
