@@ -14,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
+import { must } from '../support/must';
 import { ENGINE_NAMES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
 import {
   HarnessParticipant,
@@ -65,7 +66,8 @@ const CLOCK_TICKS_PER_SEC = Number(execSync('getconf CLK_TCK').toString().trim()
 
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = must(stat.split(') ')[1], `fields after "(comm) " in /proc/${pid}/stat`).split(' ');
   // After "pid (comm) ", utime and stime are the 12th and 13th fields.
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
 }
@@ -78,12 +80,18 @@ function rssMb(pid: number): number {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  const upper = must(sorted[middle], 'at least one sample');
+  return sorted.length % 2 ? upper : (must(sorted[middle - 1], 'the lower middle sample') + upper) / 2;
 }
 
 function round(value: number, digits = 0): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+interface JoinSample {
+  connectMs: number;
+  firstFrameMs: number;
 }
 
 const PUBLISH_360P: JoinOptions = {
@@ -106,7 +114,7 @@ class Bench {
     const person = await HarnessParticipant.open(this.browser, this.server, identity);
     this.open.push(person);
     const timings = await person.join(
-      this.cluster.nodes()[nodeIndex].url,
+      must(this.cluster.nodes()[nodeIndex], `media node ${nodeIndex}`).url,
       await joinToken(API_KEY, API_SECRET, identity, room),
       options,
     );
@@ -134,7 +142,7 @@ class Bench {
       async () => (await joiner.firstFrameAt())[publisher.identity] !== undefined,
       MEDIA_TIMEOUT_MS,
     );
-    const firstFrameMs = (await joiner.firstFrameAt())[publisher.identity];
+    const firstFrameMs = must((await joiner.firstFrameAt())[publisher.identity], 'the first frame just waited for');
     await this.closeAll();
     return { connectMs: timings.connectMs, firstFrameMs };
   }
@@ -144,7 +152,7 @@ class Bench {
     // A fresh process, so that its resident memory before and during says what the participants cost.
     await this.cluster.restart('node-1');
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    const pid = this.cluster.nodes()[0].pid!;
+    const pid = must(this.cluster.nodes()[0]?.pid, 'the pid of the restarted node-1');
     const idleRss = rssMb(pid);
     const people: HarnessParticipant[] = [];
     for (let index = 0; index < size; index++)
@@ -174,9 +182,10 @@ class Bench {
     let frames = 0;
     let bytes = 0;
     framesAfter.forEach((after, index) => {
+      const before = must(framesBefore[index], `media of participant ${index} before the window`);
       for (const [from, seen] of Object.entries(after)) {
-        frames += seen.videoFramesDecoded - (framesBefore[index][from]?.videoFramesDecoded ?? 0);
-        bytes += seen.videoBytesReceived - (framesBefore[index][from]?.videoBytesReceived ?? 0);
+        frames += seen.videoFramesDecoded - (before[from]?.videoFramesDecoded ?? 0);
+        bytes += seen.videoBytesReceived - (before[from]?.videoBytesReceived ?? 0);
       }
     });
     const videoStreams = size * (size - 1);
@@ -210,7 +219,7 @@ async function measure(engine: MediaEngine, args: Args) {
   const chromium = await launchChromium();
   const bench = new Bench(cluster, chromium.browser, server);
   try {
-    const joins: Record<string, Array<{ connectMs: number; firstFrameMs: number }>> = {
+    const joins: Record<'defaultOptions' | 'v0Direct', JoinSample[]> = {
       defaultOptions: [],
       v0Direct: [],
     };
@@ -230,7 +239,7 @@ async function measure(engine: MediaEngine, args: Args) {
       }
     }
 
-    const summary = (samples: Array<{ connectMs: number; firstFrameMs: number }>) => ({
+    const summary = (samples: JoinSample[]) => ({
       rounds: samples.length,
       connectMsMedian: round(median(samples.map((sample) => sample.connectMs))),
       connectMsMax: round(Math.max(...samples.map((sample) => sample.connectMs))),

@@ -3,6 +3,7 @@
 // decoded remote frame, split into detection / token / connect / publish / first frame. The same run
 // measures livekit-client's default behaviour (plain Room, default options, no backend) for comparison.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -110,7 +111,7 @@ async function runIncident(
   else await stack.cluster.hang(node.name);
 
   const deadline = killAt + INCIDENT_TIMEOUT_MS;
-  let finals: Array<{ moves: MoveTimingSnapshot[]; last?: MoveTimingSnapshot }> = [];
+  let finals: Array<{ moves: MoveTimingSnapshot[]; last?: MoveTimingSnapshot }>;
   for (;;) {
     const snaps = await Promise.all(people.map((p) => p.snapshot()));
     finals = snaps.map((snap, i) => {
@@ -381,7 +382,7 @@ function summaries(samples: Sample[], conditions: RunConditions[]) {
           marksAfterToken: Object.fromEntries(
             [...new Set(group.flatMap((s) => Object.keys(s.marks ?? {})))].map((name) => [
               name,
-              summarize(group.flatMap((s) => (s.marks?.[name] === undefined ? [] : [s.marks[name]!]))),
+              summarize(group.flatMap((s) => (s.marks?.[name] === undefined ? [] : [s.marks[name]]))),
             ]),
           ),
         };
@@ -471,7 +472,7 @@ async function main(): Promise<void> {
   const report = {
     generatedAt: new Date().toISOString(),
     durationMs,
-    machine: { cpus: require('node:os').cpus().length, node: process.version },
+    machine: { cpus: cpus().length, node: process.version },
     settings: { engines: BENCH_ENGINES, runs: RUNS, sizes: SIZES, nodes: 3, video: '320x180@15 VP8, no simulcast' },
     targets: TARGETS,
     summary,
@@ -513,7 +514,7 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'failover-latest.svg'), svg);
 
   console.log(
-    `\nkill -> first newly decoded remote frame (ms); ${RUNS} rounds, groups interleaved; ${require('node:os').cpus().length} cpus`,
+    `\nkill -> first newly decoded remote frame (ms); ${RUNS} rounds, groups interleaved; ${cpus().length} cpus`,
   );
   console.log(
     'group                 n    median   p95     max    | median phases: detect/token/connect/publish/frame | all remotes p95 | run medians min/med/max | load (med) | idle % (med)',

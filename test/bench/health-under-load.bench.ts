@@ -12,8 +12,6 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpus } from 'node:os';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
-// Only read inside page.evaluate(), in the browser.
-declare const window: any;
 import { joinThroughPage, sleep, type Participant } from '../support/participant-page';
 import { scrapeMetrics } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
@@ -136,14 +134,11 @@ async function main(): Promise<void> {
     await Promise.all([...sideProbes, lagWatch]);
     ownLoop.disable();
     for (const p of participants) {
-      const lines = await p.page
-        .evaluate(() => window.__sessionRebuilder.log.map((e: any) => e.message as string))
+      const lines = await p
+        .logSince(0)
+        .then((log) => log.map((entry) => entry.message))
         .catch(() => [] as string[]);
-      pageLogs.push(
-        ...lines
-          .filter((l: string) => /no media node|rejoin|moving|move/i.test(l))
-          .map((l: string) => `${p.name}: ${l}`),
-      );
+      pageLogs.push(...lines.filter((l) => /no media node|rejoin|moving|move/i.test(l)).map((l) => `${p.name}: ${l}`));
     }
 
     const output = stack.app.output().slice(outputBefore);

@@ -9,13 +9,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../../src/bootstrap';
 import { parseConfig } from '../../src/config/parse-config';
 import { ENGINE_NAMES, startMediaCluster, type MediaCluster } from '../support/engines';
 import { operatorApi, TEST_ADMIN_TOKEN } from '../support/session-client';
 import { REBUILD_CONCURRENCY } from '../../src/sessions/rebuild/session-mover.service';
 import { SESSION_STORE, type SessionStore } from '../../src/sessions/store/session-store';
+import { must } from '../support/must';
 import { BenchFlags } from './bench-flags';
 
 const flags = new BenchFlags('bench:rebuild-herd', {
@@ -72,6 +72,7 @@ async function nodesUp(appUrl: string, count: number): Promise<void> {
 
 async function oneRun(cluster: MediaCluster, width: number, runId: string): Promise<Run> {
   const urls = cluster.nodes().map((n) => n.url);
+  const victim = must(urls[0], 'a first media node to kill');
   const config = parseConfig(
     [
       '--api-key',
@@ -88,7 +89,7 @@ async function oneRun(cluster: MediaCluster, width: number, runId: string): Prom
     ],
     {},
   );
-  const app: INestApplication = await createApp(config, null, { rebuildConcurrency: width });
+  const app = await createApp(config, null, { rebuildConcurrency: width });
   await app.listen(0, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   try {
@@ -101,7 +102,6 @@ async function oneRun(cluster: MediaCluster, width: number, runId: string): Prom
     }
     for (let i = 0; i < joins.length; i += 16) await Promise.all(joins.slice(i, i + 16).map((f) => f()));
     const store = app.get<SessionStore>(SESSION_STORE);
-    const victim = urls[0];
     const moving = await store.listByNode(victim);
     const participantsMoved = moving.reduce((n, s) => n + Object.keys(s.participants).length, 0);
 
@@ -129,7 +129,7 @@ async function oneRun(cluster: MediaCluster, width: number, runId: string): Prom
     };
   } finally {
     await app.close();
-    await cluster.restart(urls[0]);
+    await cluster.restart(victim);
   }
 }
 

@@ -15,6 +15,7 @@ import {
 import type { RejoinResponse } from '../../src/contracts';
 import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
 import { api, connect, join as joinSession, operatorApi } from '../support/session-client';
+import { must } from '../support/must';
 import { BenchFlags } from './bench-flags';
 
 type Fault = 'kill' | 'hang';
@@ -55,7 +56,7 @@ async function oneRun(stack: RebuildStack, fault: Fault, path: Path, run: number
   const bobSocket = await connect(stack.app.url, bob);
   const annSocket = await connect(stack.app.url, ann);
   const index = stack.nodes.findIndex((n) => n.url === ann.url);
-  const node = stack.nodes[index];
+  const node = must(stack.nodes[index], `the fake node serving ${ann.url}`);
   try {
     const stoppedAt = performance.now();
     if (fault === 'kill') await node.kill();

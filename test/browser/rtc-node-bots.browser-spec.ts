@@ -7,6 +7,7 @@ import { dispose } from '@livekit/rtc-node';
 import { HarnessParticipant, startHarnessServer, waitFor, type HarnessServer } from '../media-cluster/livekit-page';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { ENGINE_NAMES, ENGINES, type MediaEngine } from '../support/engines';
+import { must } from '../support/must';
 import { startRebuildStack, type RebuildStack } from '../support/rebuild-stack';
 import { RtcNodeBot } from '../support/rtc-node-bot';
 import { join } from '../support/session-client';
@@ -90,7 +91,8 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('SIGKILL of the bots’ node: both follow the rejoin push to the other node and decode each other again', async () => {
-      const [speaker, listener] = bots;
+      const speaker = must(bots[0], 'the speaker bot from the previous test');
+      const listener = must(bots[1], 'the listener bot from the previous test');
       for (const page of pages.splice(0)) await page.close();
       const oldUrl = speaker.joined.url;
       const node = stack.nodes.find((n) => n.url === oldUrl)!;

@@ -15,6 +15,7 @@ import {
   type Participant,
 } from '../support/participant-page';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the compiled build (dist/), not the sources
 const { startLocalStack } = require(built('src/local-stack')) as typeof LocalStackApi;
 
 /** The promise: socket.io's first reconnection attempt (250-750 ms) lands on the other instance. */

@@ -15,8 +15,6 @@ import {
   type Participant,
 } from '../support/participant-page';
 
-/** Every scenario is bounded; a hang fails the test instead of stalling `npm test`. */
-const SCENARIO_TIMEOUT_MS = 90_000;
 /** With every node dead, the overlay says so within this (probe verdict + one rejoin attempt). */
 const WAITING_FOR_NODE_TIMEOUT_MS = 10_000;
 /** Everyone decodes again within this after a node comes back (backoff is capped at 5 s). */

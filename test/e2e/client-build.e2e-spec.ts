@@ -33,7 +33,7 @@ async function buildClient(outDir: string): Promise<void> {
     '--logLevel',
     'warn',
   ]);
-  const code = await new Promise((resolve) => vite.child.once('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => vite.child.once('exit', resolve));
   if (code !== 0) throw new Error(`vite build exited with ${code}:\n${vite.output()}`);
 }
 

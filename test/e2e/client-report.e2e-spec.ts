@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { SystemClock, type TimerHandle } from '../../src/common/clock';
 import { startInProcessApp } from '../support/in-process-app';
-import { api, connect, join, operatorApi } from '../support/session-client';
+import { connect, join, operatorApi } from '../support/session-client';
 
 /** Time passes; no timer fires (the probe loop's, the verdict's). */
 class StoppedTimersClock extends SystemClock {

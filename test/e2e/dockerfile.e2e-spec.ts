@@ -28,7 +28,7 @@ function instructions(dockerfile: string): Array<{ op: string; args: string }> {
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('#'))
     .map((line) => {
-      const [op, ...rest] = line.split(/\s+/);
+      const [op] = line.split(/\s+/);
       return { op: op!.toUpperCase(), args: line.slice(op!.length).trim() };
     });
 }

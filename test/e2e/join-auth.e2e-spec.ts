@@ -12,10 +12,10 @@ const AUTH_SECRET = 'the-developers-app-shares-this-secret-0123';
 
 async function joinToken(
   claims: Record<string, unknown>,
-  { secret = AUTH_SECRET, expiresIn = '5m' as string | number } = {},
+  { secret = AUTH_SECRET, expiresIn = '5m' }: { secret?: string; expiresIn?: string | number } = {},
 ): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
-  if (expiresIn !== 0) jwt.setExpirationTime(typeof expiresIn === 'number' ? expiresIn : expiresIn);
+  if (expiresIn !== 0) jwt.setExpirationTime(expiresIn);
   return jwt.sign(new TextEncoder().encode(secret));
 }
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { RoomServiceClient, TokenVerifier } from 'livekit-server-sdk';
-import type { RejoinResponse } from '../../src/contracts';
+import type { JoinResponse, RejoinResponse } from '../../src/contracts';
 import { ENGINE_NAMES, ENGINES, type MediaEngine } from '../support/engines';
-import { startRebuildStack, RebuildStack } from '../support/rebuild-stack';
+import { must } from '../support/must';
+import { startRebuildStack, RebuildStack, type StackNode } from '../support/rebuild-stack';
 import { api, connect, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
-
-const TEST_TIMEOUT_MS = 40_000;
 
 async function withStack(
   engine: MediaEngine,
@@ -26,10 +25,11 @@ async function withStack(
   }
 }
 
-async function nodeIndexOf(stack: RebuildStack, url: string): Promise<number> {
-  const index = stack.nodes.findIndex((n) => n.url === url);
-  assert.ok(index >= 0, `no node at ${url}`);
-  return index;
+function nodeAt(stack: RebuildStack, url: string): StackNode {
+  return must(
+    stack.nodes.find((n) => n.url === url),
+    `a node at ${url}`,
+  );
 }
 
 describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string, MediaEngine]))(
@@ -50,14 +50,21 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         assert.equal(ann.url, bob.url, 'one session, one node');
         assert.notEqual(other.url, ann.url, 'a new session goes to the least-loaded node');
         assert.equal(ann.generation, 1);
-        const sockets = await Promise.all([ann, bob, other].map((p) => connect(stack.app.url, p).then(stack.track)));
+        const connected = (p: JoinResponse) => connect(stack.app.url, p).then(stack.track);
+        const [annSocket, bobSocket, otherSocket] = await Promise.all([
+          connected(ann),
+          connected(bob),
+          connected(other),
+        ]);
 
-        const hosting = await nodeIndexOf(stack, ann.url);
-        await stack.nodes[hosting].kill();
+        await nodeAt(stack, ann.url).kill();
 
         const verifier = new TokenVerifier(stack.apiKey, stack.apiSecret);
-        for (const [i, who] of [ann, bob].entries()) {
-          const rejoin = await sockets[i].nextRejoin(2, 5000);
+        for (const [who, socket] of [
+          [ann, annSocket],
+          [bob, bobSocket],
+        ] as const) {
+          const rejoin = await socket.nextRejoin(2, 5000);
           assert.equal(rejoin.url, other.url, 'moved to the surviving node');
           assert.equal(rejoin.generation, 2);
           assert.equal(rejoin.reason, 'node-down');
@@ -67,9 +74,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
           assert.equal(claims.video?.room, 'standup');
           assert.equal(claims.video?.roomJoin, true);
         }
-        const annClaims = await verifier.verify((await sockets[0].nextRejoin(2, 10)).token);
+        const annClaims = await verifier.verify((await annSocket.nextRejoin(2, 10)).token);
         assert.equal(annClaims.metadata, '{"role":"host"}', 'same metadata');
-        assert.equal(sockets[2].rejoins.length, 0, 'a session on a healthy node is left alone');
+        assert.equal(otherSocket.rejoins.length, 0, 'a session on a healthy node is left alone');
 
         const nodes = await operatorApi<Array<{ url: string; status: string; reason: string; sessions: number }>>(
           stack.app.url,
@@ -95,7 +102,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
           room = (await newNode.listRooms(['standup']))[0];
         }
         expect([room?.metadata, room?.maxParticipants]).toEqual(['daily', 10]);
-        const pushedClaims = await verifier.verify((await sockets[1].nextRejoin(2, 10)).token);
+        const pushedClaims = await verifier.verify((await bobSocket.nextRejoin(2, 10)).token);
         expect(pushedClaims.roomConfig).toMatchObject({ metadata: 'daily', maxParticipants: 10 });
         assert.match(stack.app.output(), /session standup rebuilt in [\d.]+ ms/);
       }));
@@ -104,9 +111,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       withStack(engine, 2, async (stack) => {
         const ann = await join(stack.app.url, 'hung', 'Ann');
         const socket = stack.track(await connect(stack.app.url, ann));
-        const hosting = await nodeIndexOf(stack, ann.url);
+        const hosting = nodeAt(stack, ann.url);
         const stoppedAt = performance.now();
-        await stack.nodes[hosting].hang();
+        await hosting.hang();
         const rejoin = await socket.nextRejoin(2, 6000);
         assert.equal(rejoin.reason, 'node-hung');
         assert.notEqual(rejoin.url, ann.url);
@@ -121,7 +128,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         const ann = await join(stack.app.url, 'report', 'Ann');
         const bob = await join(stack.app.url, 'report', 'Bob');
         const bobSocket = stack.track(await connect(stack.app.url, bob));
-        await stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
+        await nodeAt(stack, ann.url).kill();
         const res = await api<RejoinResponse>(
           stack.app.url,
           'POST',
@@ -155,7 +162,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       withStack(engine, 2, async (stack) => {
         const ann = await join(stack.app.url, 'lost', 'Ann');
         const socket = stack.track(await connect(stack.app.url, ann));
-        await stack.nodes[await nodeIndexOf(stack, ann.url)].kill();
+        await nodeAt(stack, ann.url).kill();
         socket.socket.emit('media-lost', { url: ann.url });
         const rejoin = await socket.nextRejoin(2, 3000);
         assert.notEqual(rejoin.url, ann.url);
@@ -166,7 +173,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       withStack(engine, 1, async (stack) => {
         const ann = await join(stack.app.url, 'alone', 'Ann');
         const socket = stack.track(await connect(stack.app.url, ann));
-        await stack.nodes[0].kill();
+        await must(stack.nodes[0], 'the only node').kill();
         const waiting = await socket.nextWaiting(5000);
         assert.equal(waiting.generation, 1);
         const res = await api<{ statusCode: number; message: string }>(

@@ -137,7 +137,8 @@ describe('a client abusing its session socket', () => {
                   const ws = new WebSocket(`${wsUrl}/socket.io/?EIO=4&transport=websocket`);
                   ws.once('error', reject);
                   ws.once('close', () => resolve());
-                  ws.on('message', (data: WebSocket.RawData) => {
+                  // A Buffer: ws's default binaryType is 'nodebuffer'.
+                  ws.on('message', (data: Buffer) => {
                     // Engine.IO's open packet, then socket.io's CONNECT to /session with the key, then gone.
                     if (data.toString().startsWith('0'))
                       ws.send(`40/session,${JSON.stringify(auth)}`, () => ws.terminate());

@@ -149,6 +149,32 @@ export interface HarnessEvent {
   wall: number;
 }
 
+export interface ReceivedData {
+  text: string;
+  from?: string;
+  kind: number;
+}
+
+/** `window.harness` as HARNESS defines it, for the functions page.evaluate runs in the page. */
+interface Harness {
+  join(url: string, token: string, options: JoinOptions): Promise<JoinTimings>;
+  remoteIdentities(): string[];
+  media(): Promise<Record<string, MediaSeen>>;
+  sendData(text: string, reliable: boolean, destinationIdentities?: string[]): Promise<void>;
+  setMicrophoneMuted(muted: boolean): Promise<void>;
+  unpublishCamera(): Promise<void>;
+  leave(): Promise<void>;
+  received(): ReceivedData[];
+  events(): HarnessEvent[];
+  firstFrameAt(): Record<string, number>;
+  connectionState(): string;
+}
+
+/** The page's global scope once HARNESS ran (a type only: nothing of it reaches the page). */
+interface HarnessWindow {
+  harness: Harness;
+}
+
 /** One participant: a browser context with the harness page open. */
 export class HarnessParticipant {
   private constructor(
@@ -166,47 +192,51 @@ export class HarnessParticipant {
   }
 
   join(url: string, token: string, options: JoinOptions = {}): Promise<JoinTimings> {
-    return this.page.evaluate(([u, t, o]) => (globalThis as any).harness.join(u, t, o), [url, token, options] as const);
+    return this.page.evaluate(([u, t, o]) => (globalThis as unknown as HarnessWindow).harness.join(u, t, o), [
+      url,
+      token,
+      options,
+    ] as const);
   }
 
   remoteIdentities(): Promise<string[]> {
-    return this.page.evaluate(() => (globalThis as any).harness.remoteIdentities());
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.remoteIdentities());
   }
 
   media(): Promise<Record<string, MediaSeen>> {
-    return this.page.evaluate(() => (globalThis as any).harness.media());
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.media());
   }
 
   sendData(text: string, reliable: boolean, destinationIdentities?: string[]): Promise<void> {
-    return this.page.evaluate(([t, r, d]) => (globalThis as any).harness.sendData(t, r, d), [
+    return this.page.evaluate(([t, r, d]) => (globalThis as unknown as HarnessWindow).harness.sendData(t, r, d), [
       text,
       reliable,
       destinationIdentities,
     ] as const);
   }
 
-  received(): Promise<Array<{ text: string; from?: string; kind: number }>> {
-    return this.page.evaluate(() => (globalThis as any).harness.received());
+  received(): Promise<ReceivedData[]> {
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.received());
   }
 
   events(): Promise<HarnessEvent[]> {
-    return this.page.evaluate(() => (globalThis as any).harness.events());
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.events());
   }
 
   firstFrameAt(): Promise<Record<string, number>> {
-    return this.page.evaluate(() => (globalThis as any).harness.firstFrameAt());
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.firstFrameAt());
   }
 
   setMicrophoneMuted(muted: boolean): Promise<void> {
-    return this.page.evaluate((m) => (globalThis as any).harness.setMicrophoneMuted(m), muted);
+    return this.page.evaluate((m) => (globalThis as unknown as HarnessWindow).harness.setMicrophoneMuted(m), muted);
   }
 
   unpublishCamera(): Promise<void> {
-    return this.page.evaluate(() => (globalThis as any).harness.unpublishCamera());
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.unpublishCamera());
   }
 
   leave(): Promise<void> {
-    return this.page.evaluate(() => (globalThis as any).harness.leave());
+    return this.page.evaluate(() => (globalThis as unknown as HarnessWindow).harness.leave());
   }
 
   close(): Promise<void> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { built } from '../support/built';
 import { ENGINE_NAMES, ENGINES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
+import { must } from '../support/must';
 
 const API_KEY = 'test-key';
 const API_SECRET = 'test-secret-that-is-long-enough';
@@ -40,6 +40,8 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
   'media cluster processes (%s)',
   (_name, engine) => {
     let cluster: MediaCluster;
+    /** The cluster's `index`th node as it reports it now (node-1 first). */
+    const nodeAt = (index: number) => must(cluster.nodes()[index], `node-${index + 1} in cluster.nodes()`);
 
     beforeAll(async () => {
       cluster = await startMediaCluster(engine, { nodes: 3, apiKey: API_KEY, apiSecret: API_SECRET });
@@ -52,7 +54,8 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     it('starts one process per node on consecutive loopback ports, each healthy', async () => {
       const nodes = cluster.nodes();
       expect(nodes.map((node) => node.name)).toEqual(['node-1', 'node-2', 'node-3']);
-      expect(nodes.map((node) => node.port - nodes[0].port)).toEqual([0, 1, 2]);
+      const firstPort = nodeAt(0).port;
+      expect(nodes.map((node) => node.port - firstPort)).toEqual([0, 1, 2]);
       for (const node of nodes) {
         assert.equal(node.url, `ws://127.0.0.1:${node.port}`);
         assert.equal(node.state, 'running');
@@ -63,11 +66,12 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('kill: the process is gone, its port refuses, the other nodes go on', async () => {
-      const [first, second, third] = cluster.nodes();
+      const [first, second, third] = [nodeAt(0), nodeAt(1), nodeAt(2)];
+      const firstPid = must(first.pid, 'the pid of the running node-1');
       await cluster.kill('node-1');
-      assert.equal(pidAlive(first.pid!), false);
-      assert.equal(cluster.nodes()[0].state, 'dead');
-      assert.equal(cluster.nodes()[0].pid, undefined);
+      assert.equal(pidAlive(firstPid), false);
+      assert.equal(nodeAt(0).state, 'dead');
+      assert.equal(nodeAt(0).pid, undefined);
       assert.equal(await probe(first.url), 'refused');
       assert.equal(await probe(second.url), 'ok');
       assert.equal(await probe(third.url), 'ok');
@@ -75,9 +79,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('restart: a dead node comes back on the same url with a new process', async () => {
-      const before = cluster.nodes()[0];
+      const before = nodeAt(0);
       await cluster.restart(before.url);
-      const after = cluster.nodes()[0];
+      const after = nodeAt(0);
       assert.equal(after.url, before.url);
       assert.equal(after.state, 'running');
       assert.ok(after.pid && pidAlive(after.pid));
@@ -85,13 +89,14 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('hang: the socket stays open but nothing answers; resume brings it back', async () => {
-      const node = cluster.nodes()[1];
+      const node = nodeAt(1);
+      const pid = must(node.pid, 'the pid of the running node-2');
       await cluster.hang('node-2');
-      assert.equal(cluster.nodes()[1].state, 'hung');
-      assert.equal(pidAlive(node.pid!), true, 'a hung node is still a process');
+      assert.equal(nodeAt(1).state, 'hung');
+      assert.equal(pidAlive(pid), true, 'a hung node is still a process');
       assert.equal(await probe(node.url, 300), 'timeout');
       await cluster.resume('node-2');
-      assert.equal(cluster.nodes()[1].state, 'running');
+      assert.equal(nodeAt(1).state, 'running');
       assert.equal(await probe(node.url, 2_000), 'ok');
     });
 
@@ -100,7 +105,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('stop ends every process and can be called twice', async () => {
-      const pids = cluster.nodes().map((node) => node.pid!);
+      const pids = cluster.nodes().map((node) => must(node.pid, `the pid of ${node.name}`));
       await cluster.stop();
       await cluster.stop();
       expect(pids.map((pid) => pidAlive(pid))).toEqual([false, false, false]);
@@ -130,13 +135,13 @@ describe('npm run dev-cluster (CLI)', () => {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       try {
-        const lines = createInterface({ input: child.stdout! });
+        const lines = createInterface({ input: child.stdout });
         const nodes: Array<{ name: string; url: string; pid: number }> = [];
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error('CLI printed no node lines in 15 s')), 15_000);
           lines.on('line', (line) => {
-            const match = /^(node-\d+) (ws:\/\/127\.0\.0\.1:\d+) pid (\d+)$/.exec(line);
-            if (match) nodes.push({ name: match[1], url: match[2], pid: Number(match[3]) });
+            const [, name, url, pid] = /^(node-\d+) (ws:\/\/127\.0\.0\.1:\d+) pid (\d+)$/.exec(line) ?? [];
+            if (name && url && pid) nodes.push({ name, url, pid: Number(pid) });
             if (nodes.length === 2) {
               clearTimeout(timer);
               resolve();
@@ -162,7 +167,7 @@ describe('npm run dev-cluster (CLI)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 2);
     assert.match(stderr, /--nodes must be a number/);

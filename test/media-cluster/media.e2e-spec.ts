@@ -6,6 +6,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium, type LaunchedBrowser } from '../support/chromium';
 import { WebhookReceiver } from 'livekit-server-sdk';
 import { ENGINE_NAMES, ENGINES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
+import { must } from '../support/must';
 import {
   HarnessParticipant,
   joinToken,
@@ -44,7 +45,11 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       const person = await HarnessParticipant.open(browser, server, identity);
       open.push(person);
       const token = await joinToken(API_KEY, API_SECRET, identity, room);
-      const timings = await person.join(cluster.nodes()[nodeIndex].url, token, options);
+      const timings = await person.join(
+        must(cluster.nodes()[nodeIndex], `media node ${nodeIndex}`).url,
+        token,
+        options,
+      );
       return { person, timings };
     }
 
@@ -74,11 +79,12 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         MEDIA_TIMEOUT_MS,
         200,
       );
-      const first = await counters();
+      const stillThere = async () => must(await counters(), `${to.identity}'s counters for ${from}`);
+      const first = await stillThere();
       await waitFor(
         `${to.identity} still receiving ${from} (${kinds.join(' and ')})`,
         async () => {
-          const later = await counters();
+          const later = await stillThere();
           return (
             (!kinds.includes('video') || later.videoFramesDecoded > first.videoFramesDecoded) &&
             (!kinds.includes('audio') || later.audioSamplesReceived > first.audioSamplesReceived)
@@ -126,7 +132,8 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('relays reliable and lossy data packets, and honours destinations', async () => {
-      const [alice, bob] = open;
+      const alice = must(open[0], 'alice, opened by the first test');
+      const bob = must(open[1], 'bob, opened by the first test');
       const { person: carol } = await participant('carol', 0, 'pair', { video: false, audio: false });
       await waitFor(
         'carol sees alice and bob',
@@ -149,7 +156,8 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
     });
 
     it('mute and unpublish reach the subscriber, and the webhook reports the unpublish', async () => {
-      const [alice, bob] = open;
+      const alice = must(open[0], 'alice, opened by the first test');
+      const bob = must(open[1], 'bob, opened by the first test');
       await alice.setMicrophoneMuted(true);
       await waitFor(
         'bob sees alice’s microphone muted',
@@ -183,7 +191,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
           await assertReceiving(person, other, ['video']);
       }
 
-      await leave(people[3]);
+      await leave(must(people[3], 'p4'));
       for (const person of people.slice(0, 3)) {
         await waitFor(
           `${person.identity} sees p4 go`,

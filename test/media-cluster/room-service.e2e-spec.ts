@@ -17,6 +17,7 @@ import WebSocket from 'ws';
 import type { AppConfig } from '../../src/config/app-config';
 import { TokenService } from '../../src/sessions/token.service';
 import { ENGINE_NAMES, ENGINES, startMediaCluster, type MediaCluster, type MediaEngine } from '../support/engines';
+import { must } from '../support/must';
 import { joinToken } from './livekit-page';
 import { RawSignalClient } from './raw-signal-client';
 import { startWebhookSink, type WebhookSink } from './webhook-sink';
@@ -30,12 +31,20 @@ async function adminToken(grant: VideoGrant, secret = API_SECRET): Promise<strin
   return token.toJwt();
 }
 
+/** A Twirp answer's JSON (an error's is `{code, msg}`), or the plain text LiveKit's auth layer answers with. */
+type TwirpBody = Record<string, unknown> | string;
+
+/** The Twirp error code of a body; plain text has none. */
+function codeOf(body: TwirpBody): unknown {
+  return typeof body === 'string' ? undefined : body.code;
+}
+
 async function twirp(
   nodeUrl: string,
   method: string,
   body: unknown,
   authorization?: string,
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: TwirpBody }> {
   const response = await fetch(`${nodeUrl.replace(/^ws/, 'http')}/twirp/livekit.RoomService/${method}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
@@ -43,9 +52,9 @@ async function twirp(
   });
   const text = await response.text();
   // LiveKit answers a token it cannot verify before Twirp, in plain text; Twirp's own errors are JSON.
-  let json: { code?: string; msg?: string } | string;
+  let json: TwirpBody;
   try {
-    json = JSON.parse(text) as { code?: string; msg?: string };
+    json = JSON.parse(text) as Record<string, unknown>;
   } catch {
     json = text;
   }
@@ -77,7 +86,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         webhookUrl: sink.url,
         emptyTimeoutSec: 1,
       });
-      [url, otherUrl] = cluster.nodes().map((node) => node.url);
+      const [first, second] = cluster.nodes();
+      url = must(first, 'node-1').url;
+      otherUrl = must(second, 'node-2').url;
       rooms = new RoomServiceClient(url, API_KEY, API_SECRET);
     });
 
@@ -157,8 +168,12 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       const unsigned = await twirp(url, 'ListRooms', {}, wrongSecret);
       assert.equal(unsigned.status, 401);
       // The dev cluster says it in a Twirp body; LiveKit's auth layer in plain text ("invalid token: ...").
-      if (engine === 'dev') assert.equal(unsigned.json.code, 'unauthenticated');
-      else assert.match(String(unsigned.json), /^invalid token/);
+      if (engine === 'dev') assert.equal(codeOf(unsigned.json), 'unauthenticated');
+      else
+        assert.match(
+          typeof unsigned.json === 'string' ? unsigned.json : JSON.stringify(unsigned.json),
+          /^invalid token/,
+        );
       assert.equal((await twirp(url, 'ListRooms', {})).status, 401);
 
       const admin = `Bearer ${await adminToken({ roomAdmin: true, room: 'nowhere' })}`;
@@ -171,7 +186,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         status: 404,
         json: { code: 'not_found' },
       });
-      assert.equal((await twirp(url, 'NoSuchMethod', {}, admin)).json.code, 'bad_route');
+      assert.equal(codeOf((await twirp(url, 'NoSuchMethod', {}, admin)).json), 'bad_route');
       // Method names come from the URL: Object.prototype members are unknown methods too, not a crash.
       for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
         expect(await twirp(url, name, {}, admin)).toMatchObject({ status: 404, json: { code: 'bad_route' } });
@@ -223,9 +238,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         (candidate) => candidate.event === 'room_finished' && candidate.body.includes('hook-room'),
       );
       // protojson: lowerCamelCase names, int64 as strings.
-      const json = JSON.parse(finished.body);
+      const json = JSON.parse(finished.body) as { createdAt?: unknown; room?: { creationTime?: unknown } };
       assert.equal(typeof json.createdAt, 'string');
-      assert.equal(typeof json.room.creationTime, 'string');
+      assert.equal(typeof json.room?.creationTime, 'string');
     });
 
     it('checks the join token: 401 on /rtc/validate and on the socket for a bad one', async () => {
@@ -298,7 +313,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
             reject(new Error(`no answer within 2 s (got ${JSON.stringify(data)})`));
           }, 2_000);
           socket.on('data', (chunk) => {
-            data += chunk;
+            data += chunk.toString('utf8');
             if (data.includes('\r\n')) {
               clearTimeout(timer);
               socket.destroy();

@@ -25,7 +25,7 @@ export async function startWebhookSink(): Promise<WebhookSink> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      let event = '';
+      let event: string;
       try {
         event = (JSON.parse(body) as { event?: string }).event ?? '';
       } catch {

@@ -4,7 +4,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 export interface Spawned {
   child: ChildProcess;
   pid: number;
-  output(): string;
+  /** A closure over the collected output: safe to pass around unbound. */
+  output: () => string;
   /** Resolves with the first regex match in the output, rejects on exit or timeout. */
   waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
@@ -35,8 +36,8 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
     out += chunk.toString('utf8');
     for (const check of waiters) check();
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       live.delete(child);

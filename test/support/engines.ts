@@ -6,7 +6,7 @@ import type * as MediaClusterApi from '../../src/media-cluster';
 import type { MediaEngine } from '../../src/media-cluster';
 import { built } from './built';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the compiled build (dist/), not the sources
 export const { startMediaCluster } = require(built('src/media-cluster')) as typeof MediaClusterApi;
 export type { MediaCluster, MediaClusterOptions, MediaEngine, MediaNodeInfo } from '../../src/media-cluster';
 

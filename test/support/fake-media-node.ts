@@ -16,6 +16,16 @@ export interface FakeRoom {
   maxParticipants: number;
 }
 
+/** The fields of the RoomService requests (protobuf JSON) the fake reads. */
+interface TwirpRequest {
+  name?: string;
+  room?: string;
+  metadata?: string;
+  emptyTimeout?: number;
+  departureTimeout?: number;
+  maxParticipants?: number;
+}
+
 export interface FakeNodeOptions {
   apiKey: string;
   apiSecret: string;
@@ -49,7 +59,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
   const sockets = new Set<Socket>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = req.url?.replace(/\?.*$/s, '') ?? '/';
     if (req.method === 'GET' && path === '/') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
       return;
@@ -69,15 +79,15 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       return;
     }
     const video = (claims.video ?? {}) as { roomCreate?: boolean; roomList?: boolean };
-    const request = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    const request = body ? (JSON.parse(body) as TwirpRequest) : {};
     switch (method) {
       case 'CreateRoom': {
         if (!video.roomCreate) return twirpError(res, 403, 'permission_denied', 'roomCreate grant needed');
-        const name = String(request.name ?? '');
+        const name = request.name ?? '';
         const room: FakeRoom = rooms.get(name) ?? {
           sid: `RM_${randomBytes(6).toString('hex')}`,
           name,
-          metadata: String(request.metadata ?? ''),
+          metadata: request.metadata ?? '',
           emptyTimeout: Number(request.emptyTimeout ?? 0),
           departureTimeout: Number(request.departureTimeout ?? 0),
           maxParticipants: Number(request.maxParticipants ?? 0),
@@ -90,7 +100,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
       }
       case 'DeleteRoom':
         if (!video.roomCreate) return twirpError(res, 403, 'permission_denied', 'roomCreate grant needed');
-        rooms.delete(String(request.room ?? ''));
+        rooms.delete(request.room ?? '');
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         return;
       case 'ListRooms':
@@ -132,6 +142,10 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
 // As a process: `node fake-media-node.js PORT KEY SECRET`; prints "fake-node listening PORT".
 if (require.main === module) {
   const [port, apiKey, apiSecret] = process.argv.slice(2);
+  if (!port || !apiKey || !apiSecret) {
+    console.error('usage: node fake-media-node.js PORT KEY SECRET');
+    process.exit(1);
+  }
   startFakeNode({ port: Number(port), apiKey, apiSecret }).then(
     (node) => console.log(`fake-node listening ${node.port}`),
     (error: unknown) => {

@@ -115,7 +115,7 @@ export async function setup(
   statuses: Record<string, NodeStatus>,
   {
     pauseMs = 0,
-    store = new MemorySessionStore() as SessionStore,
+    store = new MemorySessionStore(),
     lease,
   }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease } = {},
 ) {

@@ -20,7 +20,7 @@ export interface RebuildStack {
   nodes: StackNode[];
   app: StartedApp;
   /** Sockets opened through `track` are closed on teardown. */
-  track(participant: ConnectedParticipant): ConnectedParticipant;
+  track: (participant: ConnectedParticipant) => ConnectedParticipant;
   /** Starts a dead node again on the same URL. */
   restartNode(index: number): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,8 @@
 // CI and scripts read a run's outcome from.
 'use strict';
 
+const { setImmediate } = require('node:timers');
+
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
