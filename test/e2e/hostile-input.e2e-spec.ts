@@ -8,7 +8,7 @@ import { io } from 'socket.io-client';
 import type { JoinResponse } from '../../src/contracts';
 import { MAX_SOCKET_MESSAGES_PER_SECOND } from '../../src/realtime/session.gateway';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
-import { signWebhook, webhookBody } from '../support/livekit-webhook';
+import { postWebhook, signWebhook, webhookBody } from '../support/livekit-webhook';
 import { connect, join, operatorApi, type ConnectedParticipant } from '../support/session-client';
 
 const WEBHOOKS = 1_500;
@@ -66,14 +66,7 @@ describe('hostile input: webhooks, socket handshakes and socket events (fast-che
     await fc.assert(
       fc.asyncProperty(fc.oneof(structured, raw), async (body) => {
         received.webhook = (received.webhook ?? 0) + 1;
-        const res = await fetch(`${stack.url}/webhooks/livekit`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/webhook+json',
-            authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
-          },
-          body,
-        });
+        const res = await postWebhook(stack.url, body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET));
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const answer = (await res.json()) as { outcome?: string; message?: string };
         if (res.status === 200) return answer.outcome === 'ignored' || answer.outcome === 'duplicate';

@@ -6,7 +6,7 @@ import { MemorySessionStore } from '../../src/backplane/memory/memory-session-st
 import type { SessionRecord } from '../../src/sessions/session.model';
 import type { ParticipantView } from '../../src/sessions/store/session-store';
 import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
-import { signWebhook, webhookBody, type WebhookInput } from '../support/livekit-webhook';
+import { postWebhook, signWebhook, webhookBody, type WebhookInput } from '../support/livekit-webhook';
 import { api, join, operatorApi, scrapeMetrics } from '../support/session-client';
 
 /** Names that are Object.prototype members: as identities or session ids they must be plain data. */
@@ -66,14 +66,7 @@ describe('rebuild correctness: ids, races, webhook order', () => {
   };
   const deliver = async (input: WebhookInput): Promise<{ status: number; outcome?: string }> => {
     const body = webhookBody(input);
-    const res = await fetch(`${stack.url}/webhooks/livekit`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/webhook+json',
-        authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
-      },
-      body,
-    });
+    const res = await postWebhook(stack.url, body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET));
     const answer = (await res.json()) as { outcome?: string };
     return { status: res.status, outcome: answer.outcome };
   };

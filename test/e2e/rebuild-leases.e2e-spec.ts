@@ -9,7 +9,7 @@ import { RedisSessionStore } from '../../src/backplane/redis/redis-session-store
 import type { SessionLease } from '../../src/sessions/session-locks';
 import type { SessionStore } from '../../src/sessions/store/session-store';
 import { A, B, C, session, setup } from '../support/rebuild-fixtures';
-import { startRedisServer, type RedisServer } from '../support/redis-server';
+import { startRedisServer, storeClient, type RedisServer } from '../support/redis-server';
 
 describe('rebuilds over both stores (real redis-server for the Redis one)', () => {
   let server: RedisServer;
@@ -17,8 +17,7 @@ describe('rebuilds over both stores (real redis-server for the Redis one)', () =
 
   beforeAll(async () => {
     server = await startRedisServer();
-    client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    await new Promise((resolve) => client.once('ready', resolve));
+    client = await storeClient(server);
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { BUSY_ELSEWHERE } from '../../src/sessions/session-locks';
 import { RedisSessionStore } from '../../src/backplane/redis/redis-session-store';
 import type { SessionStore } from '../../src/sessions/store/session-store';
 import { LeaseLostError, StoreUnavailableError } from '../../src/sessions/store/store.errors';
-import { startRedisServer, type RedisServer } from '../support/redis-server';
+import { startRedisServer, storeClient, type RedisServer } from '../support/redis-server';
 
 /** What the sweep and the rebuild read from the indexes, in a comparable order. */
 async function indexes(store: SessionStore) {
@@ -61,8 +61,7 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
 
   beforeAll(async () => {
     server = await startRedisServer();
-    client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    await new Promise((resolve) => client.once('ready', resolve));
+    client = await storeClient(server);
   });
 
   afterAll(async () => {

@@ -8,8 +8,7 @@ import type { JoinResponse } from '../../src/contracts';
 import { FakeClock } from '../../src/common/fake-clock';
 import { SessionSweeperService } from '../../src/sessions/session-sweeper.service';
 import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
-import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
-import { signWebhook, webhookBody } from '../support/livekit-webhook';
+import { deliverPresence, InProcessApp, startInProcessApp } from '../support/in-process-app';
 import { api, join } from '../support/session-client';
 
 setFlagsFromString('--expose-gc');
@@ -40,25 +39,8 @@ describe('soak: nothing grows forever', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
-  const webhook = async (event: 'participant_joined' | 'participant_left', joined: JoinResponse) => {
-    const roomSid = stack.nodes.rooms.get(joined.url)?.get(joined.sessionId)?.sid ?? '';
-    const body = webhookBody({
-      event,
-      room: joined.sessionId,
-      roomSid,
-      identity: joined.identity,
-      createdAt: Math.floor(clock.now() / 1000),
-    });
-    const res = await fetch(`${stack.url}/webhooks/livekit`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/webhook+json',
-        authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
-      },
-      body,
-    });
-    expect(res.status).toBe(200);
-  };
+  const webhook = (event: 'participant_joined' | 'participant_left', joined: JoinResponse) =>
+    deliverPresence(stack, event, joined, Math.floor(clock.now() / 1000));
 
   /** One participant's life, by kind: leaves with DELETE, leaves per webhook, never confirms, joins and vanishes, get-token only. */
   const life = async (i: number) => {

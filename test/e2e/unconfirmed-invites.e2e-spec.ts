@@ -7,8 +7,7 @@ import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
 import { FakeClock } from '../../src/common/fake-clock';
 import { INVITE_CONFIRM_MS, MAX_UNCONFIRMED_INVITES } from '../../src/sessions/session-policy';
 import { SessionSweeperService } from '../../src/sessions/session-sweeper.service';
-import { InProcessApp, startInProcessApp, TEST_API_KEY, TEST_API_SECRET } from '../support/in-process-app';
-import { signWebhook, webhookBody } from '../support/livekit-webhook';
+import { deliverPresence, InProcessApp, startInProcessApp } from '../support/in-process-app';
 import { api, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
 
 type SessionsView = Array<{ sessionId: string; participants: Array<{ identity: string; state: string }> }>;
@@ -40,25 +39,8 @@ describe('invites that never connect', () => {
           ?.participants ?? []
       ).map((p) => [p.identity, p.state]),
     );
-  const webhook = async (event: 'participant_joined' | 'participant_left', joined: JoinResponse) => {
-    const roomSid = stack.nodes.rooms.get(joined.url)?.get(joined.sessionId)?.sid ?? '';
-    const body = webhookBody({
-      event,
-      room: joined.sessionId,
-      roomSid,
-      identity: joined.identity,
-      createdAt: Math.floor(clock.now() / 1000),
-    });
-    const res = await fetch(`${stack.url}/webhooks/livekit`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/webhook+json',
-        authorization: await signWebhook(body, TEST_API_KEY, TEST_API_SECRET),
-      },
-      body,
-    });
-    expect(res.status).toBe(200);
-  };
+  const webhook = (event: 'participant_joined' | 'participant_left', joined: JoinResponse) =>
+    deliverPresence(stack, event, joined, Math.floor(clock.now() / 1000));
   const joinAs = (sessionId: string, name: string) =>
     api<JoinResponse & ApiErrorBody>(stack.url, 'POST', `/api/sessions/${sessionId}/participants`, { name });
 

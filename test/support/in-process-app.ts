@@ -11,6 +11,8 @@ import { NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { ProbeResult } from '../../src/nodes/node-health.state';
 import type { NodeProber } from '../../src/nodes/node-prober';
 import { parseConfig } from '../../src/config/parse-config';
+import type { JoinResponse } from '../../src/contracts';
+import { postWebhook, signWebhook, webhookBody } from './livekit-webhook';
 import { TEST_ADMIN_TOKEN } from './session-client';
 
 export type ScriptedState = 'up' | 'refused' | 'silent';
@@ -144,4 +146,24 @@ export async function startInProcessApp(
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { url: `http://127.0.0.1:${address.port}`, app, nodes, close: () => app.close() };
+}
+
+/** A signed participant_joined / participant_left for `joined`, from the room its scripted node holds; answers 200 or fails. */
+export async function deliverPresence(
+  stack: Pick<InProcessApp, 'url' | 'nodes'>,
+  event: 'participant_joined' | 'participant_left',
+  joined: Pick<JoinResponse, 'url' | 'sessionId' | 'identity'>,
+  createdAtSec: number,
+): Promise<void> {
+  const roomSid = stack.nodes.rooms.get(joined.url)?.get(joined.sessionId)?.sid ?? '';
+  const body = webhookBody({
+    event,
+    room: joined.sessionId,
+    roomSid,
+    identity: joined.identity,
+    createdAt: createdAtSec,
+  });
+  const res = await postWebhook(stack.url, body, await signWebhook(body, TEST_API_KEY, TEST_API_SECRET));
+  if (res.status !== 200)
+    throw new Error(`${event} for ${joined.identity} answered ${res.status}: ${await res.text()}`);
 }
