@@ -112,6 +112,7 @@ export interface NodeSummary {
   consecutiveSuccesses: number;
   lastProbeAt?: number;
   lastLatencyMs?: number;
+  /** Silence counted so far since the oldest unanswered probe (backend lag excluded). */
   silentMs: number;
   sessions: number;
   participants: number;

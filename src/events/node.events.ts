@@ -2,7 +2,7 @@
 // (place the sessions that were waiting for a node); node-suspect only informs (a suspect node takes no
 // new sessions, and nothing moves off it).
 
-export type NodeStatus = 'unknown' | 'up' | 'suspect' | 'down';
+import type { NodeStatus } from '../contracts';
 
 /**
  * refused/reset: nothing listens; timeout: no answer (a probe given up, or the hung verdict itself);

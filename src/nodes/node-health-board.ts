@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../events/node.events';
+import type { NodeStatus } from '../contracts';
 
 export const NODE_HEALTH_BOARD = Symbol('NodeHealthBoard');
 

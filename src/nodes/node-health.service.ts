@@ -10,7 +10,8 @@ import {
   PROBE_INTERVAL_MS,
 } from './node-health.policy';
 import { AppEvents } from '../events/app-events';
-import type { NodeStatus, NodeTransition, ProbeFailureKind, ProbeTrigger } from '../events/node.events';
+import type { NodeStatus } from '../contracts';
+import type { NodeTransition, ProbeFailureKind, ProbeTrigger } from '../events/node.events';
 import { NodeHealthSnapshot, NodeHealthState, ProbeResult } from './node-health.state';
 import { NODE_PROBER, NodeProber } from './node-prober';
 import {

@@ -1,21 +1,12 @@
-import type { NodeStatus, NodeTransition, ProbeFailureKind } from '../events/node.events';
+import type { NodeStatus, NodeSummary } from '../contracts';
+import type { NodeTransition, ProbeFailureKind } from '../events/node.events';
 import { FAILURES_TO_DOWN, HARD_FAILURES_TO_DOWN, HUNG_AFTER_MS, SUCCESSES_TO_UP } from './node-health.policy';
 
 export type ProbeResult =
   { ok: true; latencyMs: number } | { ok: false; kind: ProbeFailureKind; detail: string; latencyMs: number };
 
-export interface NodeHealthSnapshot {
-  url: string;
-  status: NodeStatus;
-  since: number;
-  reason: string;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  lastProbeAt?: number;
-  lastLatencyMs?: number;
-  /** Silence counted so far since the oldest unanswered probe (backend lag excluded). */
-  silentMs: number;
-}
+/** What GET /api/nodes shows of a node's health (the rest of its summary is load and the peers' views). */
+export type NodeHealthSnapshot = Omit<NodeSummary, 'sinceIso' | 'sessions' | 'participants' | 'peers'>;
 
 /** Silence beyond this is worth a `suspect` (shown in /api/nodes; nothing moves on it). */
 const SUSPECT_AFTER_MS = HUNG_AFTER_MS / 2;

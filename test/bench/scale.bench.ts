@@ -14,7 +14,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
-import type { NodeStatus } from '../../src/events/node.events';
+import type { NodeStatus } from '../../src/contracts';
 import type { JoinResponse, RejoinPayload } from '../../src/contracts';
 import { startLocalStack, type BackendInstance, type LocalStack } from '../../src/local-stack';
 import { RawSignalClient } from '../media-cluster/raw-signal-client';

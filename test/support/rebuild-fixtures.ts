@@ -6,7 +6,7 @@ import { SystemClock } from '../../src/common/clock';
 import { parseConfig } from '../../src/config/parse-config';
 import { LiveKitRoomApi, NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { NodeHealthService } from '../../src/nodes/node-health.service';
-import type { NodeStatus } from '../../src/events/node.events';
+import type { NodeStatus } from '../../src/contracts';
 import { NodePlacementService } from '../../src/nodes/node-placement.service';
 import type { MetricsService } from '../../src/observability/metrics.service';
 import type { RejoinPayload, WaitingForNodePayload } from '../../src/contracts';
