@@ -19,6 +19,8 @@ export const APP_CONFIG = Symbol('AppConfig');
 export const DEFAULT_PORT = 5000;
 export const DEFAULT_DEV_NODES = 2;
 export const DEFAULT_DEV_BASE_PORT = 7880;
+/** LiveKit's own signal port: where a node of LiveKit's cluster answers `GET /` at its own IP. */
+export const DEFAULT_NODE_PORT = 7880;
 const TRUST_PROXY_RULE = 'must be loopback, linklocal, uniquelocal, or addresses / subnets, comma-separated';
 /** Per client address and minute, for each of join, rejoin, get-token and the socket handshake. */
 export const DEFAULT_RATE_LIMIT = 60;
@@ -94,6 +96,28 @@ export class AppConfig {
   readonly redis: string | undefined = undefined;
 
   /**
+   * LiveKit's own multi-node cluster (nodes sharing this Redis behind one --url): the backend reads
+   * LiveKit's node registry from it (`nodes`, `room_node_map`) and probes each node at its own address.
+   * Unset: every --url is an independent node. May name the same Redis as --redis.
+   */
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },
+    { message: 'must be a redis:// or rediss:// URL' },
+  )
+  readonly livekitRedis: string | undefined = undefined;
+
+  /** Cluster mode: each LiveKit node's signal port at its own IP, where it is probed (LiveKit's default: 7880). */
+  @IsInt({ message: 'must be a port number, 1-65535' })
+  @Min(1, { message: 'must be a port number, 1-65535' })
+  @Max(65_535, { message: 'must be a port number, 1-65535' })
+  readonly nodePort: number = DEFAULT_NODE_PORT;
+
+  /** The embedded cluster as LiveKit's own multi-node cluster (--livekit-cluster, with --media livekit). */
+  @IsBoolean()
+  readonly livekitCluster: boolean = false;
+
+  /**
    * Web origins (scheme://host[:port]) whose pages may call the API from a browser. Empty (the
    * default): only the app's own pages, served by this backend.
    */
@@ -166,19 +190,26 @@ export class AppConfig {
    * Dev mode: an embedded cluster (either engine), or --dev (npm run cluster sets it on the instances it starts).
    * Operators' endpoints are then open without a token unless one is set, and the crash buttons exist.
    */
+  get clusterMode(): boolean {
+    return this.livekitRedis !== undefined;
+  }
+
   get devMode(): boolean {
     return this.embeddedCluster || this.dev;
   }
 
   /** A frozen copy with the URLs and port the start-up settled on. */
-  resolved(changes: { urls?: readonly string[]; port?: number }): AppConfig {
+  resolved(changes: { urls?: readonly string[]; port?: number; livekitRedis?: string }): AppConfig {
     return Object.freeze(Object.assign(new AppConfig(), this, changes));
   }
 
   /** For logs: everything but the secret. */
   describe(): string {
     const engine = this.media === 'livekit' ? 'real LiveKit server' : 'dev cluster';
-    const mode = this.embeddedCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
+    const nodes = this.embeddedCluster ? `embedded ${engine} (${this.devNodes} nodes)` : `${this.urls.length} node(s)`;
+    const mode = this.clusterMode
+      ? `${nodes}, LiveKit's own cluster (registry in ${redactUrl(this.livekitRedis ?? '')}, nodes probed on port ${this.nodePort})`
+      : nodes;
     const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
     const operators = this.adminToken
       ? 'operator endpoints need the admin token'

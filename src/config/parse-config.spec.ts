@@ -122,6 +122,35 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('cluster mode: --livekit-redis (or LIVEKIT_REDIS_URL) with exactly one --url, --node-port 7880 by default', () => {
+    const key = ['--api-key', 'K', '--secret', 'S'];
+    const config = parseConfig(
+      ['--url', 'ws://lk.example:7880', '--livekit-redis', 'redis://10.0.0.5:6379', ...key],
+      {},
+    );
+    expect([config.clusterMode, config.livekitRedis, config.nodePort]).toEqual([true, 'redis://10.0.0.5:6379', 7880]);
+    const fromEnv = parseConfig(['--url', 'ws://lk.example:7880', ...key], {
+      LIVEKIT_REDIS_URL: 'redis://r:6379',
+      NODE_PORT: '7890',
+    });
+    expect([fromEnv.livekitRedis, fromEnv.nodePort]).toEqual(['redis://r:6379', 7890]);
+    expect(parseConfig(['--url', 'ws://a:7880', '--url', 'ws://b:7880', ...key], {}).clusterMode).toBe(false);
+    expect(problems(['--livekit-redis', 'redis://r:6379', ...key])).toEqual([
+      expect.stringMatching(/^--livekit-redis \/ LIVEKIT_REDIS_URL: needs the cluster's client URL as the one --url/),
+    ]);
+    expect(
+      problems(['--url', 'ws://a:7880', '--url', 'ws://b:7880', '--livekit-redis', 'redis://r:6379', ...key]),
+    ).toEqual([expect.stringMatching(/needs exactly one --url, the cluster's client URL \(got 2\)/)]);
+    expect(problems(['--url', 'ws://a:7880', '--livekit-redis', 'http://r:6379', '--node-port', '0', ...key])).toEqual([
+      expect.stringMatching(/^--livekit-redis .*must be a redis:\/\/ or rediss:\/\/ URL/),
+      expect.stringMatching(/^--node-port \/ NODE_PORT: must be a port number, 1-65535 \(got "0"\)/),
+    ]);
+    expect(parseConfig(['--media', 'livekit', '--livekit-cluster'], {}).livekitCluster).toBe(true);
+    expect(problems(['--livekit-cluster'])).toEqual([
+      expect.stringMatching(/--livekit-cluster: .* needs --media livekit and no --url/),
+    ]);
+  });
+
   it('takes --cors-origin (repeatable, or comma-separated in CORS_ORIGIN) and refuses what is not a bare origin', () => {
     const base = ['--url', 'ws://a:1', '--api-key', 'K', '--secret', 'S'];
     expect(

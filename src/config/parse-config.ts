@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_PARTICIPANTS,
   DEFAULT_MAX_SESSIONS_PER_NODE,
   DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+  DEFAULT_NODE_PORT,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
   redactUrl,
@@ -33,6 +34,9 @@ const SOURCES: Record<string, string> = {
   nodeCapacity: '--node-capacity / NODE_CAPACITY',
   media: '--media',
   redis: '--redis / REDIS_URL',
+  livekitRedis: '--livekit-redis / LIVEKIT_REDIS_URL',
+  nodePort: '--node-port / NODE_PORT',
+  livekitCluster: '--livekit-cluster',
   corsOrigins: '--cors-origin / CORS_ORIGIN',
   adminToken: '--admin-token / ADMIN_TOKEN',
   authSecret: '--auth-secret / AUTH_SECRET',
@@ -56,6 +60,9 @@ const FLAGS = {
   'node-capacity': { type: 'string' },
   media: { type: 'string' },
   redis: { type: 'string' },
+  'livekit-redis': { type: 'string' },
+  'node-port': { type: 'string' },
+  'livekit-cluster': { type: 'boolean' },
   'cors-origin': { type: 'string', multiple: true },
   'admin-token': { type: 'string' },
   'auth-secret': { type: 'string' },
@@ -72,6 +79,8 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        with no --url, an embedded cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
        [--media dev|livekit] (livekit: the real LiveKit server, after npm run livekit:install)
        [--redis redis://HOST:PORT] (several instances share sessions through Redis)
+       [--livekit-redis redis://HOST:PORT --node-port 7880] (LiveKit's own cluster behind one --url: its node registry in that Redis)
+       [--livekit-cluster] (with --media livekit: the embedded nodes as LiveKit's own cluster, sharing a Redis behind one URL)
        [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
        [--admin-token TOKEN] (bearer token for the operators' endpoints: /api/sessions, /api/nodes, /api/info, /metrics)
        [--auth-secret S] (joins and get-token need a JWT (HS256) signed with S by your app: claims sessions, name?, room?)
@@ -80,7 +89,7 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap) [--max-sessions-per-node 500]
        [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, LIVEKIT_REDIS_URL, NODE_PORT, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
 
 /** Comma-separated values, trimmed, empty ones dropped. */
 function splitList(value: string): string[] {
@@ -118,6 +127,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     nodeCapacity: toInt(flag('node-capacity') ?? env.NODE_CAPACITY, 0),
     media: (flag('media') ?? 'dev') as 'dev' | 'livekit',
     redis: flag('redis') ?? (env.REDIS_URL || undefined),
+    livekitRedis: flag('livekit-redis') ?? (env.LIVEKIT_REDIS_URL || undefined),
+    nodePort: toInt(flag('node-port') ?? env.NODE_PORT, DEFAULT_NODE_PORT),
+    livekitCluster: values['livekit-cluster'] === true,
     corsOrigins: corsOrigins(values['cors-origin'] as string[] | undefined, env.CORS_ORIGIN),
     adminToken: flag('admin-token') ?? (env.ADMIN_TOKEN || undefined),
     authSecret: flag('auth-secret') ?? (env.AUTH_SECRET || undefined),
@@ -138,6 +150,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   if (!embeddedCluster && flag('media') !== undefined)
     problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
+  // LiveKit's own cluster is one URL in front of nodes that share a Redis: the registry there names them.
+  if (draft.livekitRedis !== undefined && urls.length !== 1) {
+    problems.push(
+      urls.length === 0
+        ? `${SOURCES.livekitRedis}: needs the cluster's client URL as the one --url (for the embedded one: --media livekit --livekit-cluster)`
+        : `${SOURCES.livekitRedis}: needs exactly one --url, the cluster's client URL (got ${urls.length}); independent nodes need no --livekit-redis`,
+    );
+  }
+  if (draft.livekitCluster && !(embeddedCluster && draft.media === 'livekit')) {
+    problems.push(
+      `${SOURCES.livekitCluster}: runs the embedded nodes as LiveKit's own cluster; it needs --media livekit and no --url`,
+    );
+  }
   // Node i listens on devBasePort + i: a range past 65535 would otherwise end in a RangeError stack at start-up.
   const lastDevPort = draft.devBasePort + draft.devNodes - 1;
   if (embeddedCluster && draft.devBasePort > 0 && lastDevPort > 65_535) {
@@ -168,6 +193,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     maxSocketsPerAddress: flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
     maxParticipants: flag('max-participants') ?? env.MAX_PARTICIPANTS,
     maxSessionsPerNode: flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE,
+    nodePort: flag('node-port') ?? env.NODE_PORT,
     trustProxy: flag('trust-proxy') ?? env.TRUST_PROXY,
     urls: urls.filter((url) => !validUrl(url)),
   };
@@ -179,7 +205,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   for (const error of validateSync(config)) {
     const source = SOURCES[error.property] ?? error.property;
     const value: unknown =
-      error.property === 'redis' && typeof error.value === 'string'
+      (error.property === 'redis' || error.property === 'livekitRedis') && typeof error.value === 'string'
         ? redactUrl(error.value)
         : (raw[error.property] ?? error.value);
     const shown =
