@@ -117,6 +117,8 @@ export interface NodeSummary {
   sessions: number;
   participants: number;
   peers: NodePeerSummary[];
+  /** LiveKit's own cluster only: the node's id in LiveKit's registry, and the address it is probed at. */
+  livekit?: { id?: string; address: string; registered: boolean };
 }
 
 /** A media node as GET /api/info shows it (name, pid and process state only for the embedded cluster). */

@@ -51,6 +51,12 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   private boardTimer?: ReturnType<typeof setInterval>;
   /** Set once the board is joined: announces a node's transition to the other instances. */
   private shareTransition: (url: string) => void = () => undefined;
+  /**
+   * LiveKit's own cluster (--livekit-redis): the one URL sessions live on. Its members are watched as
+   * they register (watch / forget); the cluster URL itself is up while any member is.
+   */
+  private readonly clusterUrl: string | undefined;
+  private bootstrapped = false;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -60,16 +66,40 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     /** What each instance sees of the nodes, shared (the backplane's; with one instance, nobody to share with). */
     @Inject(NODE_HEALTH_BOARD) private readonly board: NodeHealthBoard,
   ) {
-    for (const url of config.urls) {
-      this.nodes.set(url, {
-        state: new NodeHealthState(url, clock.now()),
-        inFlight: 0,
-        dueAt: 0,
-        lastTickAt: 0,
-        lastSentAt: -Infinity,
-        answerWaiters: new Set(),
-      });
-    }
+    this.clusterUrl = config.clusterMode ? config.urls[0] : undefined;
+    if (!this.clusterUrl) for (const url of config.urls) this.nodes.set(url, this.newNode(url));
+  }
+
+  private newNode(url: string): WatchedNode {
+    return {
+      state: new NodeHealthState(url, this.clock.now()),
+      inFlight: 0,
+      dueAt: 0,
+      lastTickAt: 0,
+      lastSentAt: -Infinity,
+      answerWaiters: new Set(),
+    };
+  }
+
+  /** A node to watch from now on (a member of LiveKit's cluster that registered): probed at once, then by the loop. */
+  watch(url: string): void {
+    if (this.nodes.has(url) || this.stopped) return;
+    const node = this.newNode(url);
+    this.nodes.set(url, node);
+    if (!this.bootstrapped) return; // the start-up probes it with the others
+    node.lastTickAt = this.clock.now();
+    this.schedule(url);
+    void this.probe(url, 'startup');
+  }
+
+  /** A node no longer watched (it left LiveKit's registry and is not up). */
+  forget(url: string): void {
+    const node = this.nodes.get(url);
+    if (!node) return;
+    if (node.timer) this.clock.clearTimeout(node.timer);
+    this.nodes.delete(url);
+    for (const resolve of this.transitionWaiters.get(url) ?? []) resolve();
+    this.transitionWaiters.delete(url);
   }
 
   /** One probe of every node before the app listens, so the first join finds the nodes up. */
@@ -81,6 +111,7 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
       node.lastTickAt = now;
       this.schedule(url);
     }
+    this.bootstrapped = true;
     this.joinBoard(this.board);
   }
 
@@ -100,7 +131,13 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return [...this.nodes.keys()];
   }
 
+  /** A watched node's status; the cluster URL's is up while any member is (down once all are down). */
   status(url: string): NodeStatus | undefined {
+    if (url === this.clusterUrl) {
+      const members = [...this.nodes.values()].map((node) => node.state.status);
+      if (members.includes('up')) return 'up';
+      return members.some((status) => status === 'down' || status === 'suspect') ? 'down' : 'unknown';
+    }
     return this.nodes.get(url)?.state.status;
   }
 
@@ -114,6 +151,21 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
 
   upNodes(): string[] {
     return [...this.nodes.values()].filter((node) => node.state.status === 'up').map((node) => node.state.url);
+  }
+
+  /**
+   * The URLs a session can be placed on now: the up nodes; in LiveKit's cluster, the cluster URL while
+   * any member is up (LiveKit places the room on one of them).
+   */
+  placeableUrls(): string[] {
+    if (this.clusterUrl) return this.status(this.clusterUrl) === 'up' ? [this.clusterUrl] : [];
+    return this.upNodes();
+  }
+
+  /** The URLs sessions live on whose node is known down (the cluster URL once every member is). */
+  downSessionUrls(): string[] {
+    if (this.clusterUrl) return this.status(this.clusterUrl) === 'down' ? [this.clusterUrl] : [];
+    return this.downNodes();
   }
 
   /**

@@ -10,4 +10,6 @@ export const NODE_LOAD_SOURCE = Symbol('NodeLoadSource');
 export interface NodeLoadSource {
   /** Kept current as sessions are saved: O(nodes) to read, never a copy of every session. */
   loadByNode(): Promise<Map<string, NodeLoadCount>>;
+  /** One session's participants (LiveKit's cluster places rooms itself: /api/nodes counts them per room). */
+  placement(sessionId: string): Promise<{ activeParticipants: number } | undefined>;
 }

@@ -3,7 +3,8 @@ import { DomainError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, NodeCallError, RoomOptions } from './livekit-room.api';
 import { NodeHealthService } from './node-health.service';
-import type { NodeHealthSnapshot } from './node-health.state';
+import type { NodeSummary } from '../contracts';
+import { LiveKitRegistry } from './livekit-cluster/livekit-registry.service';
 import type { PeerNodeView } from './node-health-board';
 import { NODE_LOAD_SOURCE, NodeLoadCount, NodeLoadSource } from './node-load.source';
 import { NodeLoad, pickLeastLoaded, UNLIMITED } from './placement';
@@ -53,25 +54,48 @@ export class NodePlacementService {
     @Inject(NODE_LOAD_SOURCE) private readonly loadSource: NodeLoadSource,
     @Inject(LIVEKIT_ROOM_API) private readonly rooms: LiveKitRoomApi,
     private readonly health: NodeHealthService,
+    private readonly registry: LiveKitRegistry,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.capacity = config.nodeCapacity > 0 ? config.nodeCapacity : UNLIMITED;
-    this.sessionCapacity = config.maxSessionsPerNode > 0 ? config.maxSessionsPerNode : UNLIMITED;
+    // In LiveKit's own cluster the one URL is every node: LiveKit's allocator weighs them, not these limits.
+    this.capacity = config.nodeCapacity > 0 && !config.clusterMode ? config.nodeCapacity : UNLIMITED;
+    this.sessionCapacity = config.maxSessionsPerNode > 0 && !config.clusterMode ? config.maxSessionsPerNode : UNLIMITED;
   }
 
-  /** GET /api/nodes: each node's state, since when, why, its load, and what the other instances see of it. */
-  async describe(): Promise<Array<NodeHealthSnapshot & NodeLoad & { sinceIso: string; peers: PeerView[] }>> {
+  /**
+   * GET /api/nodes: each node's state, since when, why, its load, and what the other instances see of
+   * it; in LiveKit's cluster, its id and address, and the sessions whose rooms LiveKit placed there.
+   */
+  async describe(): Promise<NodeSummary[]> {
     const [loads, views] = await Promise.all([this.loadSource.loadByNode(), this.health.peerViews()]);
-    return this.health.snapshots().map((node) => ({
-      ...node,
-      sinceIso: new Date(node.since).toISOString(),
-      url: node.url,
-      sessions: loads.get(node.url)?.sessions ?? 0,
-      participants: loads.get(node.url)?.participants ?? 0,
-      peers: views
-        .filter((view) => view.url === node.url)
-        .map(({ instance, status, since, reason }) => ({ instance, status, since, reason })),
-    }));
+    return Promise.all(
+      this.health.snapshots().map(async (node) => ({
+        ...node,
+        sinceIso: new Date(node.since).toISOString(),
+        ...(this.registry.active ? await this.clusterLoad(node.url) : this.independentLoad(loads, node.url)),
+        peers: views
+          .filter((view) => view.url === node.url)
+          .map(({ instance, status, since, reason }) => ({ instance, status, since, reason })),
+      })),
+    );
+  }
+
+  private independentLoad(loads: Map<string, NodeLoadCount>, url: string): NodeLoad {
+    return { url, sessions: loads.get(url)?.sessions ?? 0, participants: loads.get(url)?.participants ?? 0 };
+  }
+
+  private async clusterLoad(url: string): Promise<NodeLoad & Pick<NodeSummary, 'livekit'>> {
+    const { id, address, registered } = this.registry.describe(url);
+    const rooms = await this.registry.roomsOn(url).catch(() => []);
+    const sessions = (await Promise.all(rooms.map((room) => this.loadSource.placement(room)))).filter(
+      (session) => session !== undefined,
+    );
+    return {
+      url,
+      sessions: sessions.length,
+      participants: sessions.reduce((sum, session) => sum + session.activeParticipants, 0),
+      livekit: { ...(id !== undefined && { id }), address: address ?? new URL(url).hostname, registered },
+    };
   }
 
   /**
@@ -141,7 +165,7 @@ export class NodePlacementService {
     this.openReads.add(read);
     try {
       const committed = await shared.loads;
-      const loads = this.health.upNodes().map((url) => {
+      const loads = this.health.placeableUrls().map((url) => {
         const load = {
           url,
           sessions: committed.get(url)?.sessions ?? 0,

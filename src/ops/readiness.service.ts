@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, AppConfig, redactUrl } from '../config/app-config';
+import { LiveKitRegistry } from '../nodes/livekit-cluster/livekit-registry.service';
 import { NodeHealthService } from '../nodes/node-health.service';
 import { BACKPLANE, type Backplane } from '../backplane/backplane';
 
@@ -9,8 +10,8 @@ const STORE_CHECK_MS = 1_000;
 
 /**
  * Readiness (@nestjs/terminus): this instance can serve joins. Its config was valid (it would not have
- * started otherwise), its session store answers, and at least one media node is up; every node is in
- * the answer with its state and why.
+ * started otherwise), its session store answers (and LiveKit's Redis, in LiveKit's cluster), and at least
+ * one media node is up; every node is in the answer with its state and why.
  */
 @Injectable()
 export class ReadinessService {
@@ -18,6 +19,7 @@ export class ReadinessService {
     private readonly checks: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly health: NodeHealthService,
+    private readonly registry: LiveKitRegistry,
     @Inject(BACKPLANE) private readonly backplane: Backplane,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -27,7 +29,12 @@ export class ReadinessService {
     try {
       return {
         ready: true,
-        result: await this.checks.check([() => this.configured(), () => this.storeAnswers(), () => this.mediaNodes()]),
+        result: await this.checks.check([
+          () => this.configured(),
+          () => this.storeAnswers(),
+          ...(this.config.clusterMode ? [() => this.livekitRegistryAnswers()] : []),
+          () => this.mediaNodes(),
+        ]),
       };
     } catch (error) {
       const result = (error as { getResponse?: () => unknown }).getResponse?.() as HealthCheckResult | undefined;
@@ -45,21 +52,31 @@ export class ReadinessService {
     });
   }
 
-  private async storeAnswers() {
-    const session = this.indicators.check('store');
+  private storeAnswers() {
+    return this.answersWithin('store', () => this.backplane.store.placement('readiness-probe'));
+  }
+
+  /** LiveKit's own Redis (--livekit-redis), where the cluster's nodes are registered. */
+  private livekitRegistryAnswers() {
+    return this.answersWithin('livekit-redis', () => this.registry.check(), redactUrl(this.config.livekitRedis ?? ''));
+  }
+
+  private async answersWithin(name: string, call: () => Promise<unknown>, what?: string) {
+    const session = this.indicators.check(name);
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.backplane.store.placement('readiness-probe'),
+        call(),
         new Promise(
           (_, reject) =>
             (timer = setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS)),
         ),
       ]);
-      return session.up({ latencyMs: Math.round(performance.now() - started) });
+      return session.up({ ...(what && { url: what }), latencyMs: Math.round(performance.now() - started) });
     } catch (error) {
-      return session.down({ message: error instanceof Error ? error.message : String(error) });
+      const why = error instanceof Error ? error.message : String(error);
+      return session.down({ message: what ? `${what}: ${why}` : why });
     } finally {
       clearTimeout(timer);
     }

@@ -162,7 +162,7 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
   private async occupancy(): Promise<Occupancy> {
     const occupancy: Occupancy = new Map();
     await Promise.all(
-      this.health.upNodes().map(async (url) => {
+      this.health.placeableUrls().map(async (url) => {
         try {
           const rooms = await this.rooms.listRooms(url);
           occupancy.set(url, new Map(rooms.map((room) => [room.name, room.participants])));

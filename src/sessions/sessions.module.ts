@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { LiveKitRegistry } from '../nodes/livekit-cluster/livekit-registry.service';
 import { NodesModule } from '../nodes/nodes.module';
+import { ROOM_LOCATOR } from '../nodes/room-locator';
 import { JoinAuthService } from './join-auth.service';
 import { ParticipantPresenceService } from './participant-presence.service';
 import { SessionLocks } from './session-locks';
+import { StoreRoomLocator } from './store-room-locator';
+import { SESSION_STORE, type SessionStore } from './store/session-store';
 import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
 import { SessionMoverService } from './rebuild/session-mover.service';
 import { SessionSweeperService } from './session-sweeper.service';
@@ -32,6 +36,13 @@ import { TokenService } from './token.service';
   ],
   controllers: [SessionsController],
   providers: [
+    // Which node holds a room: the session's record with independent nodes, LiveKit's registry in its cluster.
+    {
+      provide: ROOM_LOCATOR,
+      inject: [APP_CONFIG, SESSION_STORE, LiveKitRegistry],
+      useFactory: (config: AppConfig, store: SessionStore, registry: LiveKitRegistry) =>
+        config.clusterMode ? registry : new StoreRoomLocator(store),
+    },
     SessionLocks,
     TokenService,
     JoinAuthService,

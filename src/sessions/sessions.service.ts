@@ -132,7 +132,7 @@ export class SessionsService {
       const added = await this.store.addParticipant(
         sessionId,
         participant,
-        this.health.downNodes(),
+        this.health.downSessionUrls(),
         MAX_UNCONFIRMED_INVITES,
       );
       if (added.outcome === 'added') return { joined: { session: added, participant } };
@@ -368,7 +368,7 @@ export class SessionsService {
     const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);
     if (!placed) {
       const why =
-        this.health.upNodes().length > 0
+        this.health.placeableUrls().length > 0
           ? 'every media node that is up is full (--node-capacity, --max-sessions-per-node)'
           : 'no media node is up';
       throw new DomainError('no-node-available', `${why}; try again in a moment`);

@@ -102,13 +102,15 @@ async function oneRun(cluster: MediaCluster, width: number, runId: string): Prom
     }
     for (let i = 0; i < joins.length; i += 16) await Promise.all(joins.slice(i, i + 16).map((f) => f()));
     const store = app.get<SessionStore>(SESSION_STORE);
-    const moving = await store.listByNode(victim);
+    const moving = (await Promise.all((await store.sessionIdsOn(victim)).map((id) => store.get(id)))).filter(
+      (s) => s !== undefined,
+    );
     const participantsMoved = moving.reduce((n, s) => n + Object.keys(s.participants).length, 0);
 
     const killedAt = Date.now();
     await cluster.kill(victim);
     const deadline = killedAt + 60_000;
-    while ((await store.listByNode(victim)).some((s) => !s.waitingForNode)) {
+    while ((await store.sessionIdsOn(victim)).length > 0) {
       if (Date.now() > deadline) throw new Error('sessions still on the dead node after 60 s');
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -28,9 +28,6 @@ class CountingStore extends MemorySessionStore {
     return this.counted('list', await super.list());
   }
 
-  async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    return this.counted('listByNode', await super.listByNode(nodeUrl));
-  }
 
   async participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined> {
     const view = await super.participantView(sessionId, identity);

@@ -24,11 +24,11 @@ class InterleavingStore extends MemorySessionStore {
   }
 
   /** While set, a node's rebuild cannot list its sessions: the window between node-down and the herd's move. */
-  listByNodeGate?: Promise<void>;
+  herdListGate?: Promise<void>;
 
-  async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    await this.listByNodeGate;
-    return super.listByNode(nodeUrl);
+  async sessionIdsOn(nodeUrl: string): Promise<string[]> {
+    await this.herdListGate;
+    return super.sessionIdsOn(nodeUrl);
   }
 
   /** The next key check of one session (participantView) runs `run` after answering. */
@@ -172,7 +172,7 @@ describe('rebuild correctness: ids, races, webhook order', () => {
     await until((nodes) => nodes.every((n) => n.status === 'up'));
     const ann = await join(stack.url, 'join-on-dead', 'Ann');
     let release!: () => void;
-    store.listByNodeGate = new Promise((resolve) => (release = resolve));
+    store.herdListGate = new Promise((resolve) => (release = resolve));
     try {
       stack.nodes.state.set(ann.url, 'refused');
       await until((nodes) => nodes.find((n) => n.url === ann.url)?.status === 'down');
@@ -187,7 +187,7 @@ describe('rebuild correctness: ids, races, webhook order', () => {
           .sort(),
       ).toEqual([ann.identity, bob.identity].sort());
     } finally {
-      store.listByNodeGate = undefined;
+      store.herdListGate = undefined;
       release();
       stack.nodes.state.set(ann.url, 'up');
     }

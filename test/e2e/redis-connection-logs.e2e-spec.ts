@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { connectRedis } from '../../src/backplane/redis/redis-connection';
+import { connectRedis } from '../../src/common/redis-connection';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
 
 const PASSWORD = 'hunter2-in-the-query';

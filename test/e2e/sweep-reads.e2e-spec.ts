@@ -32,11 +32,6 @@ class CountingStore extends MemorySessionStore {
     return sessions;
   }
 
-  async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    const sessions = await super.listByNode(nodeUrl);
-    this.sessionsRead += sessions.length;
-    return sessions;
-  }
 }
 
 const SESSIONS = 1_000;

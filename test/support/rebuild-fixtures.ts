@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/parse-config';
 import { LiveKitRoomApi, NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { NodeHealthService } from '../../src/nodes/node-health.service';
 import type { NodeStatus } from '../../src/contracts';
+import { LiveKitRegistry } from '../../src/nodes/livekit-cluster/livekit-registry.service';
 import { NodePlacementService } from '../../src/nodes/node-placement.service';
 import type { MetricsService } from '../../src/observability/metrics.service';
 import type { RejoinPayload, WaitingForNodePayload } from '../../src/contracts';
@@ -15,6 +16,7 @@ import type { SessionStore } from '../../src/sessions/store/session-store';
 import { hashRejoinKey } from '../../src/sessions/rejoin-key';
 import type { SessionRecord } from '../../src/sessions/session.model';
 import { LocalLease } from '../../src/backplane/memory/local-lease';
+import { StoreRoomLocator } from '../../src/sessions/store-room-locator';
 import { SessionLocks, type SessionLease } from '../../src/sessions/session-locks';
 import { RebuildScheduler } from '../../src/sessions/rebuild/rebuild-scheduler.service';
 import { SessionMoverService } from '../../src/sessions/rebuild/session-mover.service';
@@ -31,6 +33,9 @@ export class FakeHealth {
   }
   upNodes() {
     return this.urls().filter((u) => this.statuses.get(u) === 'up');
+  }
+  placeableUrls() {
+    return this.upNodes();
   }
   downNodes() {
     return this.urls().filter((u) => this.statuses.get(u) === 'down');
@@ -126,7 +131,16 @@ export async function setup(
   const rooms = new FakeRooms();
   const events = new AppEvents(new EventEmitter2());
   const push = new RecordingPush(events);
-  const placement = new NodePlacementService(store, rooms, health as unknown as NodeHealthService, config);
+  const locator = new StoreRoomLocator(store);
+  const nodeHealth = health as unknown as NodeHealthService;
+  // Independent nodes: LiveKit's registry is inert (no --livekit-redis).
+  const placement = new NodePlacementService(
+    store,
+    rooms,
+    nodeHealth,
+    new LiveKitRegistry(config, clock, nodeHealth),
+    config,
+  );
   const outcomes: string[] = [];
   const backgroundFailures: string[] = [];
   const metrics = {
@@ -138,6 +152,7 @@ export async function setup(
     store,
     clock,
     health as unknown as NodeHealthService,
+    locator,
     placement,
     new TokenService(config),
     events,
@@ -147,6 +162,6 @@ export async function setup(
     pauseMs,
   );
   await store.save(session(A));
-  const scheduler = new RebuildScheduler(store, clock, health as unknown as NodeHealthService, mover, metrics);
+  const scheduler = new RebuildScheduler(store, clock, health as unknown as NodeHealthService, locator, mover, metrics);
   return { config, store, health, rooms, push, mover, scheduler, outcomes, backgroundFailures };
 }

@@ -146,10 +146,6 @@ export class MemorySessionStore implements SessionStore {
     return [...this.sessions.values()].map((session) => structuredClone(session));
   }
 
-  async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    return this.copies(await this.sessionIdsOn(nodeUrl));
-  }
-
   async now(): Promise<number> {
     return this.clock.now();
   }

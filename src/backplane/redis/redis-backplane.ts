@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { hostname } from 'node:os';
 import type { Backplane } from '../backplane';
 import { RedisAppliedEventIds } from './redis-applied-event-ids';
-import { COMMAND_TIMEOUT_MS, connectRedis, untilReady } from './redis-connection';
+import { COMMAND_TIMEOUT_MS, connectRedis, untilReady } from '../../common/redis-connection';
 import { RedisIoAdapter } from './redis-io.adapter';
 import { KEY_PREFIX } from './redis-keys';
 import { RedisLease } from './redis-lease';

@@ -3,7 +3,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Server } from 'socket.io';
-import { connectRedis } from './redis-connection';
+import { connectRedis } from '../../common/redis-connection';
 
 /** How long closing waits for Redis to acknowledge QUIT. */
 const QUIT_TIMEOUT_MS = 500;

@@ -325,11 +325,6 @@ export class RedisSessionStore implements SessionStore {
     return this.many(await this.call(() => this.redis.smembers(redisKeys.ids)));
   }
 
-  async listByNode(nodeUrl: string): Promise<SessionRecord[]> {
-    const sessions = await this.many(await this.sessionIdsOn(nodeUrl));
-    return sessions.filter((session) => session.nodeUrl === nodeUrl);
-  }
-
   async now(): Promise<number> {
     const [seconds, micros] = await this.call(() => this.redis.time());
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);

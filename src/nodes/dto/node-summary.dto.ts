@@ -10,6 +10,12 @@ export class NodePeerSummaryDto implements NodePeerSummary {
   @ApiProperty() reason!: string;
 }
 
+export class LiveKitNodeDto {
+  @ApiPropertyOptional() id?: string;
+  @ApiProperty() address!: string;
+  @ApiProperty() registered!: boolean;
+}
+
 export class NodeSummaryDto implements NodeSummary {
   @ApiProperty() url!: string;
   @ApiProperty({ enum: NODE_STATUSES }) status!: NodeStatus;
@@ -28,4 +34,10 @@ export class NodeSummaryDto implements NodeSummary {
     description: 'what the other backend instances sharing the store see of this node (empty with one instance)',
   })
   peers!: NodePeerSummaryDto[];
+  @ApiPropertyOptional({
+    type: () => LiveKitNodeDto,
+    description:
+      "with --livekit-redis: the node's id in LiveKit's registry and its address (registered: in the registry now)",
+  })
+  livekit?: LiveKitNodeDto;
 }

@@ -4,6 +4,7 @@ import type { RejoinReason } from '../../contracts';
 import { OnAppEvent } from '../../events/app-events';
 import type { NodeTransition, NodeTransitionEvent, ProbeTrigger } from '../../events/node.events';
 import { NodeHealthService } from '../../nodes/node-health.service';
+import { ROOM_LOCATOR, type RoomLocator } from '../../nodes/room-locator';
 import { MetricsService } from '../../observability/metrics.service';
 import { SESSION_STORE, type SessionPlacement, SessionStore } from '../store/session-store';
 import { activeParticipants, SessionRecord } from '../session.model';
@@ -41,6 +42,7 @@ export class RebuildScheduler implements OnModuleDestroy {
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly health: NodeHealthService,
+    @Inject(ROOM_LOCATOR) private readonly locator: RoomLocator,
     private readonly mover: SessionMoverService,
     private readonly metrics: MetricsService,
   ) {}
@@ -86,15 +88,19 @@ export class RebuildScheduler implements OnModuleDestroy {
     if (report && reportedUrl !== undefined && this.isMovingNode(reportedUrl)) return undefined;
     const placed = where ?? (await this.store.placement(sessionId));
     if (!placed || placed.waitingForNode) return undefined;
+    // The client names the URL it lost (in LiveKit's cluster, the one cluster URL); the node is the one
+    // holding the room.
     const reported = reportedUrl === placed.nodeUrl;
     if (report && !reported) return undefined;
-    const status = reported ? await this.health.verdict(placed.nodeUrl) : this.health.status(placed.nodeUrl);
+    const node = await this.locator.nodeOf({ sessionId, nodeUrl: placed.nodeUrl });
+    if (node === undefined || (report && this.isMovingNode(node))) return undefined;
+    const status = reported ? await this.health.verdict(node) : this.health.status(node);
     if (status !== 'down') return undefined;
     const reason: RejoinReason = reported ? 'client-report' : 'node-down';
-    if (!report) return this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants);
+    if (!report) return this.mover.move(sessionId, node, reason, placed.activeParticipants);
     // Reports come in hundreds when a node dies, with its herd: then they add nothing.
-    if (this.isMovingNode(placed.nodeUrl)) return undefined;
-    const moved = await this.mover.move(sessionId, placed.nodeUrl, reason, placed.activeParticipants, {
+    if (this.isMovingNode(node)) return undefined;
+    const moved = await this.mover.move(sessionId, node, reason, placed.activeParticipants, {
       skipIfBusyElsewhere: true,
     });
     return moved === BUSY_ELSEWHERE ? undefined : moved;
@@ -120,7 +126,11 @@ export class RebuildScheduler implements OnModuleDestroy {
     try {
       finished = await this.rebuildAll(
         'rebuild-node',
-        async () => (await this.store.listByNode(nodeUrl)).filter((s) => !s.waitingForNode),
+        async () => {
+          // LiveKit's cluster stops placing rooms there before anyone is pushed to come back.
+          await this.locator.evict(nodeUrl);
+          return this.sessionsOn(nodeUrl);
+        },
         nodeUrl,
         reason,
       );
@@ -153,7 +163,7 @@ export class RebuildScheduler implements OnModuleDestroy {
       'node-recovered',
     );
     this.retryUnlessFinished('', finished, () =>
-      this.health.upNodes().length > 0 ? this.rebuildWaiting() : undefined,
+      this.health.placeableUrls().length > 0 ? this.rebuildWaiting() : undefined,
     );
   }
 
@@ -164,8 +174,14 @@ export class RebuildScheduler implements OnModuleDestroy {
   async rebuildStranded(): Promise<void> {
     for (const url of this.health.downNodes()) {
       if (this.isMovingNode(url) || this.retries.has(url)) continue;
-      if ((await this.store.sessionIdsOn(url)).length > 0) await this.rebuildNode(url, 'node-down');
+      if ((await this.locator.roomsOn(url)).length > 0) await this.rebuildNode(url, 'node-down');
     }
+  }
+
+  /** The sessions whose rooms are on `nodeUrl` and that wait for no node. */
+  private async sessionsOn(nodeUrl: string): Promise<SessionRecord[]> {
+    const sessions = await Promise.all((await this.locator.roomsOn(nodeUrl)).map((id) => this.store.get(id)));
+    return sessions.filter((s): s is SessionRecord => s !== undefined && !s.waitingForNode);
   }
 
   private retryUnlessFinished(key: string, finished: boolean, retry: () => Promise<void> | undefined): void {

@@ -176,10 +176,10 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
 
   it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {
     const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up' });
-    const listByNode = store.listByNode.bind(store);
+    const sessionIdsOn = store.sessionIdsOn.bind(store);
     let failures = 2;
-    store.listByNode = (url: string) =>
-      failures-- > 0 ? Promise.reject(new Error('store unavailable')) : listByNode(url);
+    store.sessionIdsOn = (url: string) =>
+      failures-- > 0 ? Promise.reject(new Error('store unavailable')) : sessionIdsOn(url);
     await scheduler.rebuildNode(A, 'node-down');
     expect(push.rejoins).toEqual([]);
     const deadline = Date.now() + 5_000;

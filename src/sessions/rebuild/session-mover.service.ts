@@ -6,6 +6,7 @@ import type { RejoinReason } from '../../contracts';
 import { AppEvents } from '../../events/app-events';
 import { NodeCallError } from '../../nodes/livekit-room.api';
 import { NodeHealthService } from '../../nodes/node-health.service';
+import { ROOM_LOCATOR, type RoomLocator } from '../../nodes/room-locator';
 import { NodePlacementService, ReservedNode } from '../../nodes/node-placement.service';
 import { MetricsService } from '../../observability/metrics.service';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
@@ -79,6 +80,7 @@ export class SessionMoverService {
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly health: NodeHealthService,
+    @Inject(ROOM_LOCATOR) private readonly locator: RoomLocator,
     private readonly placement: NodePlacementService,
     private readonly tokens: TokenService,
     private readonly events: AppEvents,
@@ -167,10 +169,15 @@ export class SessionMoverService {
   ): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
+    // The node holding the room: the record's own with independent nodes, LiveKit's word in its cluster
+    // (a refusal is about the URL the room was asked of, which the record names).
+    const where = refusal !== undefined ? session.nodeUrl : await this.locator.nodeOf(session);
     const needed =
       session.waitingForNode ||
-      (session.nodeUrl === fromUrl && (refusal !== undefined || this.health.status(session.nodeUrl) !== 'up'));
+      (where !== undefined && where === fromUrl && (refusal !== undefined || this.health.status(where) !== 'up'));
     if (!needed) return session;
+    // In LiveKit's cluster a dead node leaves its registry first, so the joins this move brings land elsewhere.
+    if (fromUrl !== undefined && this.health.status(fromUrl) === 'down') await this.locator.evict(fromUrl);
     const participants = activeParticipants(session);
     if (participants.length === 0) {
       await this.store.delete(sessionId);

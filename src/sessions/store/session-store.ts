@@ -78,7 +78,6 @@ export interface SessionStore extends NodeLoadSource {
   delete(sessionId: string): Promise<void>;
   /** Every session: the operators' GET /api/sessions. Nothing periodic reads it (see the indexes below). */
   list(): Promise<SessionRecord[]>;
-  listByNode(nodeUrl: string): Promise<SessionRecord[]>;
 
   // Indexes the writes keep for the sweep and the rebuild (sweep-deadlines.ts), so neither reads every
   // session: at 10,000 sessions of 10, list() took most of a second and held the event loop.

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { redactUrl } from '../../config/app-config';
+import { redactUrl } from '../config/app-config';
 
 /** A command Redis does not answer in this long fails (a hung Redis gives 503s, not hanging requests). */
 export const COMMAND_TIMEOUT_MS = 2_000;
