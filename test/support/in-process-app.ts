@@ -109,11 +109,14 @@ export async function startInProcessApp(
     args?: string[];
     /** The operators' bearer token; TEST_ADMIN_TOKEN by default, null for none. */
     adminToken?: string | null;
+    /** The --url flags, when they are not every scripted node (LiveKit's cluster: one URL in front of them). */
+    urls?: string[];
   } = {},
 ): Promise<InProcessApp> {
-  const urls =
+  const scriptedUrls =
     options.scripted?.urls ?? Array.from({ length: options.nodes ?? 2 }, (_, i) => `ws://127.0.0.${i + 11}:7880`);
-  const nodes = options.scripted ?? new ScriptedNodes(urls);
+  const nodes = options.scripted ?? new ScriptedNodes(scriptedUrls);
+  const urls = options.urls ?? scriptedUrls;
   const adminToken = options.adminToken === undefined ? TEST_ADMIN_TOKEN : options.adminToken;
   const admin = adminToken === null ? [] : ['--admin-token', adminToken];
   // Every spec's clients share 127.0.0.1: the per-address limits are off unless a spec sets them.
