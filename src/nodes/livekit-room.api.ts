@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { RoomAgentDispatch } from '@livekit/protocol';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { ProbeFailureKind } from '../events/node.events';
@@ -26,6 +27,11 @@ export interface RoomOptions {
   emptyTimeoutSec: number;
   departureTimeoutSec: number;
   maxParticipants: number;
+  /**
+   * Agent names LiveKit dispatches when this call creates the room on the node (a room made without
+   * them dispatches none of them, whatever later tokens say).
+   */
+  agents?: readonly string[];
 }
 
 /** A room as its node reports it (ListRooms). */
@@ -72,6 +78,9 @@ export class LiveKitRoomServiceApi implements LiveKitRoomApi {
         emptyTimeout: settings.emptyTimeoutSec,
         departureTimeout: settings.departureTimeoutSec,
         maxParticipants: settings.maxParticipants,
+        ...(settings.agents?.length && {
+          agents: settings.agents.map((agentName) => new RoomAgentDispatch({ agentName })),
+        }),
       }),
     );
     return { sid: room.sid };

@@ -8,6 +8,12 @@ export interface RoomSettings {
   departureTimeoutSec: number;
   /** 0 = unlimited. */
   maxParticipants: number;
+  /**
+   * LiveKit agent names the room dispatches (explicit dispatch), in every token's roomConfig and every
+   * CreateRoom: whichever creates the room on a node dispatches them there. Absent: none (also records
+   * written before sessions could ask for agents).
+   */
+  agents?: string[];
 }
 
 export interface ParticipantGrants {

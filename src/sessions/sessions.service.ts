@@ -34,7 +34,7 @@ export interface SessionView {
   nodeUrl: string;
   generation: number;
   waitingForNode: boolean;
-  room: SessionRecord['room'];
+  room: Required<SessionRecord['room']>;
   participants: Array<Pick<ParticipantRecord, 'identity' | 'name' | 'state'>>;
 }
 
@@ -341,7 +341,7 @@ export class SessionsService {
       nodeUrl: s.nodeUrl,
       generation: s.generation,
       waitingForNode: s.waitingForNode,
-      room: s.room,
+      room: { ...s.room, agents: s.room.agents ?? [] },
       participants: Object.values(s.participants).map(({ identity, name, state }) => ({ identity, name, state })),
     }));
   }
@@ -363,6 +363,7 @@ export class SessionsService {
       ...(dto.room?.metadata !== undefined && { metadata: dto.room.metadata }),
       ...(dto.room?.emptyTimeoutSec !== undefined && { emptyTimeoutSec: dto.room.emptyTimeoutSec }),
       maxParticipants: this.participantCap(dto.room?.maxParticipants),
+      ...(dto.room?.agents?.length && { agents: dto.room.agents }),
     };
     // Weight 1: the participant about to join; the placement counts it until the record is saved.
     const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);

@@ -60,4 +60,32 @@ describe(TokenService.name, () => {
       undefined,
     );
   });
+
+  it("a room's agents go in as roomConfig.agents, one explicit dispatch per name; none asked, none written", async () => {
+    const config = parseConfig(['--api-key', 'APIk', '--secret', 'secret-for-tokens-secret-for-tokens'], {});
+    const participant = {
+      identity: 'ann-abc123',
+      name: 'Ann',
+      metadata: '',
+      grants: { canPublish: true, canSubscribe: true, canPublishData: true },
+      rejoinKeyHash: 'x',
+      state: 'invited' as const,
+      invitedAt: 0,
+    };
+    const room = { metadata: '', emptyTimeoutSec: 300, departureTimeoutSec: 20, maxParticipants: 0 };
+    const verifier = new TokenVerifier(config.apiKey, config.apiSecret);
+    const tokens = new TokenService(config);
+    const withAgents = await verifier.verify(
+      await tokens.mint('team-42', participant, { ...room, agents: ['echo', 'note-taker'] }),
+    );
+    expect(withAgents.roomConfig).toEqual({
+      emptyTimeout: 300,
+      departureTimeout: 20,
+      agents: [{ agentName: 'echo' }, { agentName: 'note-taker' }],
+    });
+    for (const agents of [undefined, []]) {
+      const claims = await verifier.verify(await tokens.mint('team-42', participant, { ...room, agents }));
+      expect(claims.roomConfig).toEqual({ emptyTimeout: 300, departureTimeout: 20 });
+    }
+  });
 });

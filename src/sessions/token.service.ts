@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RoomConfiguration } from '@livekit/protocol';
+import { RoomAgentDispatch, RoomConfiguration } from '@livekit/protocol';
 import { AccessToken } from 'livekit-server-sdk';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { ParticipantRecord, RoomSettings } from './session.model';
@@ -13,7 +13,9 @@ export class TokenService {
    * A LiveKit access token for room = sessionId, same identity/name/metadata/grants at every generation.
    * With `room`, the token carries the room's settings (LiveKit's `roomConfig` claim): the first
    * participant to reach a node where the room does not exist yet creates it with these settings, so a
-   * rebuild can hand out tokens before its CreateRoom has returned.
+   * rebuild can hand out tokens before its CreateRoom has returned. The room's agents go in as
+   * `roomConfig.agents`: LiveKit dispatches them when that join creates the room on a node (once per
+   * room object, so again on the node a rebuild moves the session to).
    */
   mint(sessionId: string, participant: ParticipantRecord, room?: RoomSettings): Promise<string> {
     const token = new AccessToken(this.config.apiKey, this.config.apiSecret, {
@@ -35,6 +37,7 @@ export class TokenService {
         departureTimeout: room.departureTimeoutSec,
         maxParticipants: room.maxParticipants,
         metadata: room.metadata,
+        agents: (room.agents ?? []).map((agentName) => new RoomAgentDispatch({ agentName })),
       });
       // Only the fields set go into the claim (the message's own toJSON writes every field): LiveKit
       // parses it strictly, and a server older than this SDK's protocol refuses a field it does not know.

@@ -67,6 +67,27 @@ describe('request validation', () => {
     ]);
   });
 
+  it('room agents: a list of at most 4 distinct agent names, each short and plain', async () => {
+    const agents = (list: unknown) => fieldsRejected({ name: 'a', room: { agents: list } }, CreateParticipantDto);
+    expect(await agents(['echo'])).toEqual([]);
+    expect(await agents(['echo', 'note-taker', 'a.b_c', 'x'.repeat(64)])).toEqual([]);
+    expect(await agents([])).toEqual([]);
+    for (const bad of [
+      'echo',
+      null,
+      ['echo', 'echo'],
+      ['a', 'b', 'c', 'd', 'e'],
+      [''],
+      ['x'.repeat(65)],
+      ['-leading-dash'],
+      ['has space'],
+      ['slash/no'],
+      [42],
+      [null],
+    ])
+      expect(await agents(bad)).toEqual(['room.agents']);
+  });
+
   it('session ids and rejoin bodies', async () => {
     expect(await fieldsRejected({ sessionId: 'ok_ID-1' }, SessionParamsDto)).toEqual([]);
     expect(await fieldsRejected({ sessionId: 'no spaces' }, SessionParamsDto)).toEqual(['sessionId']);

@@ -1,9 +1,29 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsObject, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsObject,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import type { JoinRequest, JoinResponse, RoomSettingsRequest } from '../../contracts';
-import { MAX_METADATA_BYTES, NAME_CHARACTERS, NAME_MAX_LENGTH, NAME_PATTERN, NAME_RULE } from '../../contracts';
+import {
+  AGENT_NAME_PATTERN,
+  AGENT_NAME_RULE,
+  MAX_METADATA_BYTES,
+  MAX_SESSION_AGENTS,
+  NAME_CHARACTERS,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  NAME_RULE,
+} from '../../contracts';
 import { MaxUtf8Bytes, Omittable } from './field-rules';
 
 /**
@@ -52,6 +72,24 @@ export class RoomSettingsDto implements RoomSettingsRequest {
   @Min(0)
   @Max(MAX_ROOM_PARTICIPANTS)
   maxParticipants?: number;
+
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', pattern: AGENT_NAME_PATTERN.source },
+    maxItems: MAX_SESSION_AGENTS,
+    uniqueItems: true,
+    description:
+      `LiveKit agents (by the agent name their workers register) dispatched to the room, and again wherever a rebuild moves it; ` +
+      `at most ${MAX_SESSION_AGENTS}, each once; ${AGENT_NAME_RULE}`,
+    example: ['echo'],
+  })
+  @Omittable()
+  @IsArray()
+  @ArrayMaxSize(MAX_SESSION_AGENTS)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @Matches(AGENT_NAME_PATTERN, { each: true, message: AGENT_NAME_RULE })
+  agents?: string[];
 }
 
 /** Body of a join. */

@@ -8,6 +8,7 @@ export class SessionRoomSettingsDto implements SessionRoomSettings {
   @ApiProperty({ type: 'integer' }) emptyTimeoutSec!: number;
   @ApiProperty({ type: 'integer' }) departureTimeoutSec!: number;
   @ApiProperty({ type: 'integer', description: '0: unlimited' }) maxParticipants!: number;
+  @ApiProperty({ type: [String], description: 'the agents dispatched to the room by name' }) agents!: string[];
 }
 
 export class ParticipantSummaryDto implements ParticipantSummary {

@@ -225,11 +225,12 @@ export class SessionMoverService {
     }
     const previousUrl = session.nodeUrl;
     // The new room's sid is known once CreateRoom answers; until then, events from the rooms left
-    // behind are told apart by theirs.
-    if (session.roomSid)
+    // behind are told apart by theirs. Not in LiveKit's cluster: it re-creates the same room from its
+    // Redis entry, whose sid may be the old one, and a dead node sends nothing anyway.
+    if (session.roomSid && !this.locator.roomOutlivesNode)
       session.formerRoomSids = [session.roomSid, ...(session.formerRoomSids ?? [])].slice(0, MAX_REBUILD_ROUNDS);
-    session.nodeUrl = node.url;
     session.roomSid = '';
+    session.nodeUrl = node.url;
     session.generation += 1;
     session.waitingForNode = false;
     session.rebuiltAt = this.clock.now();
