@@ -6,6 +6,8 @@ export interface RoomSettingsRequest {
   metadata?: string;
   emptyTimeoutSec?: number;
   maxParticipants?: number;
+  /** LiveKit agent names (explicit dispatch): each is dispatched to the room, and again wherever a rebuild moves it. */
+  agents?: string[];
 }
 
 /** Body of POST /api/sessions/:sessionId/participants. */
@@ -73,6 +75,8 @@ export interface SessionRoomSettings {
   departureTimeoutSec: number;
   /** 0 = unlimited. */
   maxParticipants: number;
+  /** The agents dispatched to the room by name; [] none. */
+  agents: string[];
 }
 
 /** A participant as GET /api/sessions shows it. */

@@ -34,6 +34,16 @@ export const NAME_MAX_LENGTH = 64;
 export const NAME_PATTERN = new RegExp(`^(?=[\\s\\S]{1,${NAME_MAX_LENGTH}}$)${NAME_CHARACTERS.source.slice(1)}`, 'u');
 export const NAME_RULE = 'name must be 1-64 printable characters';
 
+/**
+ * An agent name a session asks for (LiveKit's explicit agent dispatch): what a worker registers with
+ * `agentName`. Short and plain, as it travels in every token and every CreateRoom.
+ */
+export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const AGENT_NAME_RULE =
+  'each agent name must be 1-64 characters of A-Z, a-z, 0-9, ., _ or -, starting with a letter or digit';
+/** Agents one session may ask for. */
+export const MAX_SESSION_AGENTS = 4;
+
 /** Participant and room metadata, in UTF-8 bytes. */
 export const MAX_METADATA_BYTES = 4096;
 
