@@ -15,6 +15,7 @@ export default tseslint.config(
       '.tools/',
       'bench-results/',
       'coverage/',
+      'tools/agent-worker/dist/',
     ],
   },
   js.configs.recommended,

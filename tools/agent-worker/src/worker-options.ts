@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+
+export interface WorkerOptions {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Explicit dispatch only: a room gets this agent when its configuration names it. */
+  agentName: string;
+  /** Job processes kept started, ready for the next job. */
+  idleProcesses: number;
+  /** The SDK's health endpoint (GET /); 0 picks a free port, so several workers share a host. */
+  healthPort: number;
+  logLevel: string;
+}
+
+const DEFAULT_IDLE_PROCESSES = 1;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/** The agent name goes into LiveKit's dispatch and the agent's identity: kept to a short, safe set. */
+const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Flags over env; every bad or missing value named at once. */
+export function parseWorkerOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { options: WorkerOptions } | { problems: string[] } {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        'api-key': { type: 'string' },
+        'api-secret': { type: 'string' },
+        'agent-name': { type: 'string' },
+        'idle-processes': { type: 'string' },
+        'health-port': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    return { problems: [error instanceof Error ? error.message : String(error)] };
+  }
+  const problems: string[] = [];
+  const url = values.url ?? env.LIVEKIT_URL ?? '';
+  const apiKey = values['api-key'] ?? env.LIVEKIT_API_KEY ?? '';
+  const apiSecret = values['api-secret'] ?? env.LIVEKIT_API_SECRET ?? '';
+  const agentName = values['agent-name'] ?? env.LIVEKIT_AGENT_NAME ?? '';
+  const logLevel = values['log-level'] ?? 'info';
+  if (!/^wss?:\/\/[^/?#\s]+\/?$/.test(url))
+    problems.push(`--url (or LIVEKIT_URL) must be a ws:// or wss:// URL with no path (got ${JSON.stringify(url)})`);
+  if (!apiKey) problems.push('--api-key (or LIVEKIT_API_KEY) is required');
+  if (!apiSecret) problems.push('--api-secret (or LIVEKIT_API_SECRET) is required');
+  if (!AGENT_NAME_PATTERN.test(agentName))
+    problems.push(
+      `--agent-name (or LIVEKIT_AGENT_NAME) must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit (got ${JSON.stringify(agentName)})`,
+    );
+  const idleProcesses = integer(values['idle-processes'], DEFAULT_IDLE_PROCESSES, 1, 16, '--idle-processes', problems);
+  const healthPort = integer(values['health-port'], 0, 0, 65535, '--health-port', problems);
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (problems.length > 0) return { problems };
+  return { options: { url, apiKey, apiSecret, agentName, idleProcesses, healthPort, logLevel } };
+}
+
+function integer(
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  name: string,
+  problems: string[],
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+    return fallback;
+  }
+  return value;
+}
