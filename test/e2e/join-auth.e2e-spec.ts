@@ -21,7 +21,7 @@ async function joinToken(
 
 type SessionsView = Array<{
   sessionId: string;
-  room: { maxParticipants: number; emptyTimeoutSec: number; metadata: string };
+  room: { maxParticipants: number; emptyTimeoutSec: number; metadata: string; agents: string[] };
   participants: Array<{ name: string }>;
 }>;
 
@@ -67,6 +67,10 @@ describe("joins with --auth-secret: a token from the developer's app", () => {
         `Bearer ${await joinToken({ sessions: 'closed', room: { maxParticipants: 100_000 } })}`,
         /room settings are not valid: maxParticipants/,
       ],
+      [
+        `Bearer ${await joinToken({ sessions: 'closed', room: { agents: ['no spaces'] } })}`,
+        /room settings are not valid: agents: each agent name must be/,
+      ],
       ['Bearer not.a.jwt', /not valid/],
       [`Basic ${Buffer.from('user:pass').toString('base64')}`, /Authorization: Bearer/],
     ];
@@ -102,12 +106,12 @@ describe("joins with --auth-secret: a token from the developer's app", () => {
     const token = await joinToken({
       sessions: ['team-*'],
       name: 'Ann from the app',
-      room: { maxParticipants: 3, metadata: 'from-claims' },
+      room: { maxParticipants: 3, metadata: 'from-claims', agents: ['echo'] },
     });
     const joined = (
       await joinWith('team-red', `Bearer ${token}`, {
         name: 'Mallory',
-        room: { maxParticipants: 1000, emptyTimeoutSec: 86_400 },
+        room: { maxParticipants: 1000, emptyTimeoutSec: 86_400, agents: ['mallorys-bot'] },
       }).expect(201)
     ).body as JoinResponse;
     expect(joined.name).toBe('Ann from the app');
@@ -117,10 +121,16 @@ describe("joins with --auth-secret: a token from the developer's app", () => {
       'from-claims',
       300,
     ]);
+    expect(created.room.agents).toEqual(['echo']);
     expect(created.participants.map((p) => p.name)).toEqual(['Ann from the app']);
     const plain = await joinToken({ sessions: 'team-*' });
-    await joinWith('team-blue', `Bearer ${plain}`, { name: 'Bob', room: { maxParticipants: 1000 } }).expect(201);
-    expect((await sessions()).find((s) => s.sessionId === 'team-blue')!.room.maxParticipants).toBe(100); // the body's do not count: the default cap
+    await joinWith('team-blue', `Bearer ${plain}`, {
+      name: 'Bob',
+      room: { maxParticipants: 1000, agents: ['echo'] },
+    }).expect(201);
+    const blue = (await sessions()).find((s) => s.sessionId === 'team-blue')!;
+    expect(blue.room.maxParticipants).toBe(100); // the body's do not count: the default cap
+    expect(blue.room.agents).toEqual([]);
     const got = await http()
       .post('/api/get-token')
       .set('authorization', `Bearer ${plain}`)
@@ -130,8 +140,17 @@ describe("joins with --auth-secret: a token from the developer's app", () => {
   });
 
   it('the operator needs no join token, and its room settings count', async () => {
-    await joinWith('board', OPERATOR_HEADERS.authorization, { name: 'Op', room: { maxParticipants: 7 } }).expect(201);
-    expect((await sessions()).find((s) => s.sessionId === 'board')!.room.maxParticipants).toBe(7);
+    await joinWith('board', OPERATOR_HEADERS.authorization, {
+      name: 'Op',
+      room: { maxParticipants: 7, agents: ['echo', 'note-taker'] },
+    }).expect(201);
+    const board = (await sessions()).find((s) => s.sessionId === 'board')!;
+    expect([board.room.maxParticipants, board.room.agents]).toEqual([7, ['echo', 'note-taker']]);
+    const bad = await joinWith('board-2', OPERATOR_HEADERS.authorization, {
+      name: 'Op',
+      room: { agents: ['echo', 'echo'] },
+    }).expect(400);
+    expect(Object.keys((bad.body as ApiErrorBody).details ?? {})).toEqual(['room.agents']);
   });
 });
 

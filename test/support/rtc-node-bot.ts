@@ -34,10 +34,15 @@ export interface ReceivedData {
   from: string;
   text: string;
   kind: 'reliable' | 'lossy';
+  topic?: string;
+  /** Date.now() when it arrived. */
+  at: number;
 }
 
 export interface BotOptions {
   publish?: boolean;
+  /** More of the join's body (room settings, say) and its headers (an operator's token). */
+  join?: { body?: Record<string, unknown>; headers?: Record<string, string> };
 }
 
 /** What one bot has received, by the sender's identity; counters survive moves. */
@@ -78,7 +83,7 @@ export class RtcNodeBot {
   }
 
   static async join(appUrl: string, sessionId: string, name: string, options: BotOptions = {}): Promise<RtcNodeBot> {
-    const joined = await join(appUrl, sessionId, name);
+    const joined = await join(appUrl, sessionId, name, options.join?.body, options.join?.headers);
     const bot = new RtcNodeBot(joined, options);
     try {
       bot.socket = await connect(appUrl, joined);
@@ -140,11 +145,13 @@ export class RtcNodeBot {
   private async connectRoom(url: string, token: string, generation: number, pushAt?: number): Promise<void> {
     const room = new Room();
     room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) => this.consume(track, participant.identity));
-    room.on(RoomEvent.DataReceived, (payload, participant, kind) => {
+    room.on(RoomEvent.DataReceived, (payload, participant, kind, topic) => {
       this.received.data.push({
         from: participant?.identity ?? '',
         text: new TextDecoder().decode(payload),
         kind: kind === DataPacketKind.KIND_LOSSY ? 'lossy' : 'reliable',
+        topic,
+        at: Date.now(),
       });
     });
     this.room = room;
