@@ -96,6 +96,8 @@ export default defineAgent({
     await room.localParticipant?.setAttributes({ [AGENT_STATE_ATTRIBUTE]: 'listening' });
     sayHere();
 
+    // Independent nodes: the job's URL is its room's node. In LiveKit's cluster it is the cluster's URL,
+    // which answers whichever node died: there the node to ask is the room's own (README, Agents).
     watchForLostNode(room, ctx.info.url, (why) => {
       endReason = why;
       logger.warn({ event: 'node-lost', why }, `room ${roomName}: ${why}; ending the job`);
