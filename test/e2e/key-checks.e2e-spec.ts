@@ -28,7 +28,6 @@ class CountingStore extends MemorySessionStore {
     return this.counted('list', await super.list());
   }
 
-
   async participantView(sessionId: string, identity: string): Promise<ParticipantView | undefined> {
     const view = await super.participantView(sessionId, identity);
     // `version` is the participant as read, serialized: the same bytes again, not another read.

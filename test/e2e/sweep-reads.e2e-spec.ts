@@ -31,7 +31,6 @@ class CountingStore extends MemorySessionStore {
     this.sessionsRead += sessions.length;
     return sessions;
   }
-
 }
 
 const SESSIONS = 1_000;
