@@ -30,24 +30,33 @@ async function loadMediaCluster(): Promise<typeof import('./media-cluster')> {
   return import('./media-cluster');
 }
 
+/**
+ * The embedded nodes: independent ones on consecutive ports from --dev-base-port, or with --livekit-cluster
+ * LiveKit's own cluster, whose one URL (nginx) takes --dev-base-port and whose nodes each listen on
+ * --node-port at their own 127.0.0.x, where the backend probes them.
+ */
 async function startEmbeddedCluster(config: AppConfig, logger: Logger): Promise<MediaCluster> {
   const { startMediaCluster } = await loadMediaCluster();
   let basePort = config.devBasePort;
   if (basePort !== 0) {
-    const wanted = Array.from({ length: config.devNodes }, (_, i) => basePort + i);
+    const count = config.livekitCluster ? 1 : config.devNodes;
+    const wanted = Array.from({ length: count }, (_, i) => basePort + i);
     const free = await Promise.all(wanted.map((port) => isPortFree(port)));
     if (free.includes(false)) {
       logger.warn(`ports ${wanted.join(', ')} are not all free; the embedded cluster takes free ports instead`);
       basePort = 0;
     }
   }
-  return startMediaCluster(config.media, {
+  const options = {
     nodes: config.devNodes,
     basePort,
     apiKey: config.apiKey,
     apiSecret: config.apiSecret,
     webhookUrl: `http://127.0.0.1:${config.port}/webhooks/livekit`,
-  });
+  };
+  return config.livekitCluster
+    ? startMediaCluster('livekit', { ...options, topology: 'cluster', nodePort: config.nodePort })
+    : startMediaCluster(config.media, options);
 }
 
 async function main(): Promise<void> {
@@ -77,8 +86,13 @@ async function main(): Promise<void> {
       process.exit(EXIT_BAD_CONFIG);
     }
   }
-  // Final from here on: nothing changes the configuration after this line.
-  const config = parsed.resolved({ port, urls: embedded ? embedded.nodes().map((node) => node.url) : parsed.urls });
+  // Final from here on: nothing changes the configuration after this line. An embedded LiveKit cluster is
+  // cluster mode: its one URL, and the Redis holding LiveKit's node registry.
+  const config = parsed.resolved(
+    embedded?.topology === 'cluster'
+      ? { port, urls: [embedded.clusterUrl], livekitRedis: embedded.livekitRedisUrl }
+      : { port, urls: embedded ? embedded.nodes().map((node) => node.url) : parsed.urls },
+  );
 
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let stopping = false;
@@ -113,9 +127,13 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.log(`config: ${config.describe()}`);
+  if (embedded?.topology === 'cluster')
+    console.log(
+      `session-rebuilder: LiveKit cluster ${embedded.clusterUrl} (nginx pid ${embedded.nginxPid}), its Redis ${embedded.livekitRedisUrl}`,
+    );
   for (const node of embedded?.nodes() ?? [])
     console.log(
-      `session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid})`,
+      `session-rebuilder: ${config.media === 'livekit' ? 'livekit-server' : 'dev cluster'} ${node.name} ${node.url} (pid ${node.pid}${node.livekitNodeId ? `, id ${node.livekitNodeId}` : ''})`,
     );
   if (!embedded) for (const url of config.urls) console.log(`session-rebuilder: media node ${url}`);
   console.log(`session-rebuilder: app http://127.0.0.1:${config.port}`);

@@ -3,11 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startMediaCluster, type MediaCluster, type MediaEngine } from '../media-cluster';
+import {
+  DEFAULT_NODE_PORT,
+  startMediaCluster,
+  startNginx,
+  startRedisProcess,
+  type MediaCluster,
+  type MediaEngine,
+  type NginxProcess,
+  type RedisProcess,
+} from '../media-cluster';
 import { LOCAL_STACK_ENV } from '../shared/local-stack-env';
 import { findFreePortRange, freePort, isPortFree } from '../shared/ports';
-import { startNginx, type NginxProcess } from './nginx';
-import { startRedisProcess, type RedisProcess } from './redis-process';
 
 export interface LocalStackOptions {
   instances: number;
@@ -15,6 +22,12 @@ export interface LocalStackOptions {
   /** nginx's port, the one URL users open; 0 = a free port. */
   port: number;
   media: MediaEngine;
+  /**
+   * LiveKit's own multi-node cluster (media livekit only): the nodes share the stack's Redis with the
+   * backend instances, nginx fronts them as one URL, and the instances run in cluster mode
+   * (`--url <that URL> --livekit-redis <the Redis>`). Default: independent nodes, one --url each.
+   */
+  livekitCluster?: boolean;
   /** Every line the backend instances print, prefixed with the instance's name. */
   onLog?: (line: string) => void;
   /** More flags for every instance (a benchmark lifts the per-address limits: its bots share one address). */
@@ -51,13 +64,15 @@ const START_TIMEOUT_MS = 30_000;
 
 /**
  * The production layout on one machine: Redis (append-only file on), N backend instances sharing it,
- * nginx in front of them (HTTP and WebSocket), and the media nodes (either engine) whose webhooks go
- * to nginx. Every process on loopback, stopped by pid.
+ * nginx in front of them (HTTP and WebSocket), and the media nodes (either engine, or LiveKit's own
+ * cluster sharing the same Redis) whose webhooks go to nginx. Every process on loopback, stopped by pid.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dir = mkdtempSync(join(tmpdir(), 'session-rebuilder-stack-'));
   const apiKey = `local-${randomBytes(4).toString('hex')}`;
   const apiSecret = randomBytes(32).toString('base64url');
+  if (options.livekitCluster && options.media !== 'livekit')
+    throw new Error("LiveKit's own cluster runs on the livekit engine only (media: 'livekit')");
   const log = options.onLog ?? (() => undefined);
   const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {
@@ -70,17 +85,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const redis = await startRedisProcess(dir, await freePort());
     cleanups.push(() => redis.stop());
 
-    const media = await startMediaCluster(options.media, {
+    const mediaOptions = {
       nodes: options.nodes,
       apiKey,
       apiSecret,
       webhookUrl: `http://127.0.0.1:${port}/webhooks/livekit`,
-    });
+    };
+    const media = options.livekitCluster
+      ? await startMediaCluster('livekit', { ...mediaOptions, topology: 'cluster', livekitRedisUrl: redis.url })
+      : await startMediaCluster(options.media, mediaOptions);
     cleanups.push(() => media.stop());
 
+    const mediaArgs =
+      media.topology === 'cluster'
+        ? [
+            '--url',
+            media.clusterUrl,
+            '--livekit-redis',
+            media.livekitRedisUrl,
+            '--node-port',
+            String(DEFAULT_NODE_PORT),
+          ]
+        : media.nodes().flatMap((node) => ['--url', node.url]);
     const base = await findFreePortRange(options.instances);
     const args = (instancePort: number) => [
-      ...media.nodes().flatMap((node) => ['--url', node.url]),
+      ...mediaArgs,
       '--api-key',
       apiKey,
       '--secret',
@@ -105,7 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const nginx = await startNginx({
       dir,
       port,
-      upstreams: instances.map((i) => i.port),
+      upstreams: instances.map((i) => `127.0.0.1:${i.port}`),
       sticky: true,
       failTimeoutSec: 5,
     });

@@ -1,5 +1,5 @@
-// `npm run cluster -- [--instances 2] [--nodes 2] [--port 5000] [--media dev|livekit]`: the production
-// layout on one machine (Redis, N backend instances, nginx in front, media nodes), until Ctrl-C.
+// `npm run cluster -- [--instances 2] [--nodes 2] [--port 5000] [--media dev|livekit] [--livekit-redis]`:
+// the production layout on one machine (Redis, N backend instances, nginx in front, media nodes), until Ctrl-C.
 // Prints which pid is which; lines typed on stdin crash and restart instances and nodes.
 import { parseFlags, type FlagSpec } from '../shared/cli-flags';
 import { runCommandLoop } from '../shared/command-loop';
@@ -11,6 +11,9 @@ export const USAGE = `Usage: npm run cluster -- [options]
   --nodes N            media nodes (default 2, at most 8)
   --port P             nginx's port, the URL to open (default 5000; 0 = a free port)
   --media dev|livekit  our dev nodes (default) or the real LiveKit server (npm run livekit:install first)
+  --livekit-redis      with --media livekit: LiveKit's own multi-node cluster, its nodes sharing the
+                       instances' Redis, each on its own 127.0.0.x (added to lo: needs root), nginx in
+                       front as the one URL; the instances run in cluster mode (--livekit-redis)
   --verbose            print every instance's log lines
   --help
 
@@ -23,6 +26,7 @@ const FLAGS = {
   nodes: { type: 'string' },
   port: { type: 'string' },
   media: { type: 'string' },
+  'livekit-redis': { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies FlagSpec;
@@ -38,13 +42,17 @@ function integer(raw: unknown, flag: string, fallback: number, min: number, max:
 }
 
 function printLayout(stack: LocalStack): void {
-  console.log(`redis     ${stack.redis.url} pid ${stack.redis.pid()}`);
+  const { media } = stack;
+  const shared = media.topology === 'cluster' ? ' (shared by the instances and LiveKit)' : '';
+  console.log(`redis     ${stack.redis.url} pid ${stack.redis.pid()}${shared}`);
   for (const instance of stack.instances)
     console.log(`${instance.name} ${instance.url} pid ${instance.pid() ?? '- (dead)'}`);
-  for (const node of stack.media.nodes())
+  for (const node of media.nodes())
     console.log(
-      `${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.state === 'running' ? '' : ` (${node.state})`}`,
+      `${node.name}    ${node.url} pid ${node.pid ?? '-'}${node.livekitNodeId ? ` id ${node.livekitNodeId}` : ''}${node.state === 'running' ? '' : ` (${node.state})`}`,
     );
+  if (media.topology === 'cluster')
+    console.log(`livekit   ${media.clusterUrl} pid ${media.nginxPid} (nginx in front of the nodes)`);
   console.log(`nginx     ${stack.url} pid ${stack.nginx.pid}`);
 }
 
@@ -89,12 +97,18 @@ async function main(): Promise<void> {
   const media = parsed.values.media ?? 'dev';
   if (media !== 'dev' && media !== 'livekit')
     problems.push(`--media must be dev or livekit (got ${JSON.stringify(media)})`);
+  const livekitCluster = parsed.values['livekit-redis'] === true;
+  if (livekitCluster && media !== 'livekit')
+    problems.push(
+      "--livekit-redis runs LiveKit's own cluster: it needs --media livekit (the dev engine does not imitate it)",
+    );
   if (problems.length > 0) {
     console.error(`cluster: bad configuration:\n  - ${problems.join('\n  - ')}\n\n${USAGE}`);
     process.exit(2);
   }
   const verbose = parsed.values.verbose === true;
-  console.log(`starting Redis, ${nodes} media node(s), ${instances} backend instance(s) and nginx...`);
+  const nodesWhat = livekitCluster ? `${nodes} LiveKit node(s) sharing it behind nginx` : `${nodes} media node(s)`;
+  console.log(`starting Redis, ${nodesWhat}, ${instances} backend instance(s) and nginx...`);
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
@@ -102,6 +116,7 @@ async function main(): Promise<void> {
       nodes,
       port,
       media: media as 'dev' | 'livekit',
+      livekitCluster,
       onLog: (line) => {
         // Rebuilds and node verdicts always show; the rest with --verbose.
         if (verbose || /rebuilt|waiting for a node| -> (down|up|suspect)|unreachable|reachable again/.test(line))

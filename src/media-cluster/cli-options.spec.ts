@@ -14,6 +14,7 @@ describe('parseCliOptions', () => {
       apiSecret: DEV_API_SECRET,
       webhookUrl: undefined,
       emptyTimeoutSec: 300,
+      topology: 'independent',
     });
     assert.equal(parsed.options.defaultSecret, true);
   });
@@ -73,6 +74,46 @@ describe('parseCliOptions', () => {
       assert.match(text, new RegExp(fragment.replace(/[()]/g, '\\$&')));
     }
     assert.equal(parsed.problems.length, 6);
+  });
+
+  it('runs LiveKit’s own cluster with --topology cluster, on the livekit engine only', () => {
+    const parsed = parseCliOptions(
+      [
+        '--engine',
+        'livekit',
+        '--topology',
+        'cluster',
+        '--nodes',
+        '3',
+        '--node-port',
+        '7990',
+        '--livekit-redis',
+        'redis://127.0.0.1:6390',
+      ],
+      {},
+    );
+    assert.equal(parsed.kind, 'run');
+    if (parsed.kind !== 'run') return;
+    expect(parsed.options.cluster).toMatchObject({
+      nodes: 3,
+      topology: 'cluster',
+      nodePort: 7990,
+      livekitRedisUrl: 'redis://127.0.0.1:6390',
+    });
+    const problems = (argv: string[]) => {
+      const result = parseCliOptions(argv, {});
+      return result.kind === 'error' ? result.problems.join('\n') : '';
+    };
+    assert.match(problems(['--topology', 'cluster']), /--topology cluster .* needs --engine livekit/);
+    assert.match(problems(['--topology', 'ring']), /--topology must be independent or cluster/);
+    assert.match(
+      problems(['--engine', 'livekit', '--node-port', '7990']),
+      /--node-port and --livekit-redis apply to --topology cluster only/,
+    );
+    assert.match(
+      problems(['--engine', 'livekit', '--topology', 'cluster', '--livekit-redis', 'http://x', '--node-port', '65535']),
+      /--node-port must be a port from 1 to 65533[\s\S]*--livekit-redis must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
   });
 
   it('refuses a node count out of range', () => {

@@ -1,5 +1,6 @@
-// `npm run dev-cluster -- --nodes 3 [--engine dev|livekit]`: runs a local media cluster until Ctrl-C,
-// printing each node's URL and pid. Lines typed on stdin act on it: `kill node-2`, `hang node-1`, `list`...
+// `npm run dev-cluster -- --nodes 3 [--engine dev|livekit] [--topology cluster]`: runs a local media
+// cluster until Ctrl-C, printing each node's URL and pid (and for LiveKit's own cluster its one URL, its
+// Redis and each node's LiveKit id). Lines typed on stdin act on it: `kill node-2`, `hang node-1`, `list`...
 import type { MediaCluster, MediaEngine } from './api';
 import { runCommandLoop } from '../shared/command-loop';
 import { parseCliOptions, USAGE } from './cli-options';
@@ -8,11 +9,15 @@ import { startMediaCluster } from './start-media-cluster';
 const COMMANDS = 'kill|hang|resume|restart <node>, list, quit';
 const ENGINE_NAMES: Record<MediaEngine, string> = { dev: 'dev cluster', livekit: 'livekit-server cluster' };
 
-/** One line per node, `node-1 ws://127.0.0.1:7880 pid 12345`: scripts parse it (state follows when not running). */
+/**
+ * One line per node, `node-1 ws://127.0.0.1:7880 pid 12345`: scripts parse it (in a LiveKit cluster
+ * ` id ND_...` follows, LiveKit's id of the node's process; state follows when not running).
+ */
 function printNodes(cluster: MediaCluster): void {
   for (const node of cluster.nodes()) {
+    const id = node.livekitNodeId ? ` id ${node.livekitNodeId}` : '';
     const state = node.state === 'running' ? '' : ` (${node.state})`;
-    console.log(`${node.name} ${node.url} pid ${node.pid ?? '-'}${state}`);
+    console.log(`${node.name} ${node.url} pid ${node.pid ?? '-'}${id}${state}`);
   }
 }
 
@@ -64,7 +69,15 @@ async function main(): Promise<void> {
     onLog: quiet ? undefined : (line) => console.log(line),
   });
   const secret = defaultSecret ? `secret "${options.apiSecret}"` : 'secret as given';
-  console.log(`${ENGINE_NAMES[engine]} up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
+  if (cluster.topology === 'cluster') {
+    console.log(
+      `LiveKit cluster up: ${cluster.nodes().length} livekit-server nodes sharing one Redis, api key "${cluster.apiKey}", ${secret}`,
+    );
+    console.log(`cluster ${cluster.clusterUrl} (nginx pid ${cluster.nginxPid}: the one URL for clients and --url)`);
+    console.log(`redis ${cluster.livekitRedisUrl} (LiveKit's registry: nodes, room_node_map; --livekit-redis)`);
+  } else {
+    console.log(`${ENGINE_NAMES[engine]} up: ${cluster.nodes().length} nodes, api key "${cluster.apiKey}", ${secret}`);
+  }
   printNodes(cluster);
   console.log(`commands: ${COMMANDS}`);
 

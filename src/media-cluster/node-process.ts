@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { waitUntilStopped } from '../shared/process-state';
 import type { MediaNodeInfo, MediaNodeState } from './api';
 
-/** Every node of either engine listens here, and only here. */
+/** Where independent nodes of either engine listen, and only there (a cluster's nodes: their own 127.0.0.x). */
 export const LOOPBACK_HOST = '127.0.0.1';
 /** Lines kept from a node's start-up, to explain a node that died before listening. */
 const KEPT_START_LINES = 60;
@@ -47,12 +47,13 @@ export abstract class NodeProcess {
     readonly name: string,
     readonly port: number,
     private readonly onLog: (line: string) => void,
+    readonly host: string = LOOPBACK_HOST,
   ) {}
 
   protected abstract launch(): NodeLaunch;
 
   get url(): string {
-    return `ws://${LOOPBACK_HOST}:${this.port}`;
+    return `ws://${this.host}:${this.port}`;
   }
 
   get state(): MediaNodeState {
@@ -60,7 +61,14 @@ export abstract class NodeProcess {
   }
 
   info(): MediaNodeInfo {
-    return { name: this.name, url: this.url, port: this.port, pid: this.child?.pid, state: this.current };
+    return {
+      name: this.name,
+      url: this.url,
+      host: this.host,
+      port: this.port,
+      pid: this.child?.pid,
+      state: this.current,
+    };
   }
 
   start(): Promise<void> {

@@ -1,11 +1,12 @@
-import type { MediaCluster, MediaNodeInfo } from './api';
+import type { IndependentMediaCluster, MediaNodeInfo } from './api';
 import type { NodeProcess } from './node-process';
 
 /**
  * N node processes of one engine behind the MediaCluster interface: starting, killing, hanging,
  * resuming and restarting them, for both engines alike.
  */
-export class ProcessPool implements MediaCluster {
+export class ProcessPool implements IndependentMediaCluster {
+  readonly topology = 'independent';
   private readonly killOnExit = () => this.processes.forEach((node) => node.killNow());
 
   constructor(

@@ -51,3 +51,12 @@ export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/** Whether nothing is bound to UDP `port` on `host` right now. */
+export function isUdpPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind({ port, address: host, exclusive: true }, () => socket.close(() => resolve(true)));
+  });
+}

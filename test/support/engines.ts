@@ -8,7 +8,14 @@ import { built } from './built';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the compiled build (dist/), not the sources
 export const { startMediaCluster } = require(built('src/media-cluster')) as typeof MediaClusterApi;
-export type { MediaCluster, MediaClusterOptions, MediaEngine, MediaNodeInfo } from '../../src/media-cluster';
+export type {
+  LiveKitCluster,
+  MediaCluster,
+  MediaClusterOptions,
+  MediaEngine,
+  MediaNodeInfo,
+  RegisteredLiveKitNode,
+} from '../../src/media-cluster';
 
 /** `TEST_ENGINES=dev` (or livekit) narrows a local run; `npm test` runs both. */
 export const ENGINES: MediaEngine[] = (process.env.TEST_ENGINES ?? 'dev,livekit')

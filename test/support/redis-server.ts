@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedisProcess, type RedisProcess } from '../../src/local-stack/redis-process';
+import { startRedisProcess, type RedisProcess } from '../../src/media-cluster';
 import { freePort } from '../../src/shared/ports';
 
 export interface RedisServer extends RedisProcess {

@@ -1,12 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface NginxOptions {
   /** A directory of its own: config, pid file, temp paths and error log go there. */
   dir: string;
+  /** Where nginx listens, on 127.0.0.1. */
   port: number;
-  upstreams: number[];
+  /** `host:port` of each upstream (HTTP and WebSocket). */
+  upstreams: string[];
   /**
    * Pick an upstream by client address (sticky), as socket.io's long-polling fallback needs. On one
    * machine every client has the same address, so everything lands on one instance until it dies.
@@ -16,7 +18,10 @@ export interface NginxOptions {
   failTimeoutSec?: number;
 }
 
-/** nginx in front of HTTP + WebSocket upstreams on loopback; a dead upstream's requests go to the next. */
+/**
+ * nginx in front of HTTP + WebSocket upstreams; a request whose upstream refuses (or does not accept
+ * within a second) goes to the next one, and the refusing upstream is skipped for `failTimeoutSec`.
+ */
 export function nginxConfig(options: NginxOptions): string {
   const { dir, port, upstreams } = options;
   // One process (no master and workers): the pid we spawn is all of nginx, so stopping it by pid stops
@@ -36,7 +41,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   upstream backend {
-${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=${options.failTimeoutSec ?? 10}s;`).join('\n')}
+${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((upstream) => `    server ${upstream} max_fails=1 fail_timeout=${options.failTimeoutSec ?? 10}s;`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
@@ -59,6 +64,15 @@ ${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((p) => `    server 127.
 export interface NginxProcess {
   pid: number;
   stop(): void;
+}
+
+/** Fails with what to install (never skips) when nginx is missing. */
+export function requireNginx(): void {
+  const probe = spawnSync('nginx', ['-v'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0)
+    throw new Error(
+      'nginx is not installed; the one URL in front of several nodes needs it (Debian: apt-get install nginx)',
+    );
 }
 
 /** Starts Debian's nginx with a generated config; fails with what to install when it is missing. */

@@ -15,7 +15,7 @@ export function requireRedisServer(): void {
   const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0) {
     throw new Error(
-      'redis-server is not installed; it is needed for several backend instances (Debian: apt-get install redis-server)',
+      "redis-server is not installed; several backend instances and LiveKit's own cluster need it (Debian: apt-get install redis-server)",
     );
   }
 }
