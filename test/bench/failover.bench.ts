@@ -54,9 +54,8 @@ const BASELINE_WAIT_MS = 45_000;
 const BASELINE_POLL_MS = 250;
 /** Decoding without a pause for this long counts as back (see RecoveryDetector). */
 const BASELINE_STEADY_MS = 3_000;
-/** LiveKit's own recovery (2 nodes, Redis, nginx): how long to wait for it, and to tell which node hosts the room. */
+/** LiveKit's own recovery (2 nodes, Redis, nginx): how long to wait for it. */
 const PEER_WAIT_MS = 60_000;
-const PEER_LOOK_MS = 4_000;
 /** For the "same node restarted" baseline: how long the node stays dead. */
 const BASELINE_RESTART_AFTER_MS = 1_000;
 
@@ -319,9 +318,9 @@ async function runBaseline(
 }
 
 /**
- * LiveKit's own recovery: two nodes sharing Redis behind one nginx URL, livekit-client defaults. The
- * node hosting the room is SIGKILLed (found by killing one and watching whether the video stops) and
- * stays dead; the client may reconnect through nginx to the survivor.
+ * LiveKit's own recovery: LiveKit's own cluster (two nodes sharing Redis, each on its own 127.0.0.x,
+ * behind one nginx URL), livekit-client defaults. The node hosting the room (Redis `room_node_map`) is
+ * SIGKILLed and stays dead; the clients may reconnect through nginx to the survivor.
  */
 async function runLiveKitPeer(stack: FailoverStack, baselinePage: BaselinePageServer): Promise<BaselineResult> {
   const apiKey = 'APIpeer';
@@ -330,28 +329,15 @@ async function runLiveKitPeer(stack: FailoverStack, baselinePage: BaselinePageSe
   try {
     const room = `peer-${process.pid}`;
     const tokens = await Promise.all([1, 2].map((i) => mintToken(apiKey, apiSecret, room, `peer-${i}`)));
-    const pages = await openBaselinePages(stack.chromium, baselinePage.pageUrl, peer.url, tokens);
+    const pages = await openBaselinePages(stack.chromium, baselinePage.pageUrl, peer.cluster.clusterUrl, tokens);
     try {
-      for (const node of peer.nodes) {
-        const beforeKill = await pages.receivers();
-        const killAt = Date.now();
-        await node.kill();
-        // Not the room's node if the video never paused: bring it back, try the other.
-        const look = await measureRecovery(pages, beforeKill, killAt, PEER_LOOK_MS);
-        const neverPaused =
-          look.recovered &&
-          look.evidence.every((e) => e.startsWith('old receivers')) &&
-          Math.max(...look.recoveryMs.map(Number)) < 1_000;
-        if (neverPaused) {
-          log(`peer: ${node.name} did not host the room (video never paused); restarting it`);
-          await node.start();
-          await sleep(2_000);
-          continue;
-        }
-        const measured = look.recovered ? look : await measureRecovery(pages, beforeKill, killAt, PEER_WAIT_MS);
-        return logBaseline({ engine: 'livekit', variant: 'livekit-multi-node-peer', ...measured }, PEER_WAIT_MS);
-      }
-      throw new Error('peer: killing either node left the video running');
+      const node = await peer.roomNode(room);
+      log(`peer: room ${room} is on ${node.name} (${node.host}, ${node.livekitNodeId ?? '?'}); SIGKILL`);
+      const beforeKill = await pages.receivers();
+      const killAt = Date.now();
+      await peer.cluster.kill(node.name);
+      const measured = await measureRecovery(pages, beforeKill, killAt, PEER_WAIT_MS);
+      return logBaseline({ engine: 'livekit', variant: 'livekit-multi-node-peer', ...measured }, PEER_WAIT_MS);
     } finally {
       await pages.close();
     }

@@ -1,19 +1,13 @@
-// The peer our users would otherwise rely on: LiveKit's own recovery. Two livekit-server nodes sharing a
-// real Redis (LiveKit's multi-node mode) behind one URL (nginx, WebSocket proxying), and livekit-client
-// with its default reconnect policy. Debian's redis-server and nginx; every process on loopback.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { requireLivekitBinary } from '../../src/media-cluster/engines/livekit/livekit-binary';
-import { LiveKitNodeProcess } from '../../src/media-cluster/engines/livekit/livekit-node-process';
-import { startNginx } from '../../src/local-stack/nginx';
-import { startRedisProcess } from '../../src/local-stack/redis-process';
-import { findFreePortRange, freePort, freeUdpPort } from '../../src/shared/ports';
+// The peer our users would otherwise rely on: LiveKit's own recovery. LiveKit's own multi-node cluster as
+// the media-cluster wing runs it (two livekit-server nodes sharing a real Redis, each on its own
+// 127.0.0.x, nginx in front as the one URL), and livekit-client with its default reconnect policy.
+import Redis from 'ioredis';
+import { startMediaCluster, type LiveKitCluster, type MediaNodeInfo } from '../support/engines';
 
 export interface LiveKitPeer {
-  /** The one URL clients use (nginx in front of both nodes). */
-  url: string;
-  nodes: LiveKitNodeProcess[];
+  cluster: LiveKitCluster;
+  /** The node LiveKit placed `room` on (Redis `room_node_map` -> node id -> the node with that id). */
+  roomNode(room: string): Promise<MediaNodeInfo>;
   stop(): Promise<void>;
 }
 
@@ -22,38 +16,19 @@ export async function startLiveKitPeer(
   apiSecret: string,
   onLog: (line: string) => void = () => undefined,
 ): Promise<LiveKitPeer> {
-  const binary = requireLivekitBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'livekit-peer-'));
-  const stops: Array<() => void> = [];
-  const nodes: LiveKitNodeProcess[] = [];
-  const stop = async () => {
-    await Promise.all(nodes.map((n) => n.kill()));
-    for (const stopOne of stops) stopOne();
-    rmSync(dir, { recursive: true, force: true });
+  const cluster = await startMediaCluster('livekit', { topology: 'cluster', nodes: 2, apiKey, apiSecret, onLog });
+  const redis = new Redis(cluster.livekitRedisUrl);
+  return {
+    cluster,
+    roomNode: async (room) => {
+      const id = await redis.hget('room_node_map', room);
+      const node = cluster.nodes().find((n) => n.livekitNodeId === id);
+      if (!node) throw new Error(`room ${room} is on ${id ?? 'no node'}, not on a node of this cluster`);
+      return node;
+    },
+    stop: async () => {
+      redis.disconnect();
+      await cluster.stop();
+    },
   };
-  try {
-    const redis = await startRedisProcess(dir, await freePort());
-    stops.push(() => void redis.stop());
-    const base = await findFreePortRange(2);
-    for (let i = 0; i < 2; i++) {
-      const config = {
-        name: `lk-${i + 1}`,
-        port: base + i,
-        udpPort: await freeUdpPort(),
-        apiKey,
-        apiSecret,
-        emptyTimeoutSec: 300,
-        redisAddress: `127.0.0.1:${redis.port}`,
-      };
-      nodes.push(new LiveKitNodeProcess(binary, config, dir, onLog));
-    }
-    await Promise.all(nodes.map((n) => n.start()));
-    const port = await freePort();
-    const nginx = await startNginx({ dir, port, upstreams: [base, base + 1] });
-    stops.push(() => nginx.stop());
-    return { url: `ws://127.0.0.1:${port}`, nodes, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 }
