@@ -1,5 +1,6 @@
 // The public face of the media cluster: the only file (with index.ts) that code outside
 // src/media-cluster may import. Agreed between the backend, the tests and both engines.
+import type { LiveKitNodeEntry } from '../shared/livekit-node';
 
 /** Whose nodes run: the dev engine's (werift, no Go needed) or the real LiveKit server's. */
 export type MediaEngine = 'dev' | 'livekit';
@@ -70,14 +71,8 @@ export interface MediaClusterControl {
 }
 
 /** An entry of LiveKit's node registry (Redis hash `nodes`, a protobuf `livekit.Node` per node id). */
-export interface RegisteredLiveKitNode {
-  id: string;
-  ip: string;
-  state: 'STARTING_UP' | 'SERVING' | 'SHUTTING_DOWN' | 'SUSPENDED' | 'UNKNOWN';
-  /** Unix seconds, as LiveKit writes them (stats.started_at, stats.updated_at: every ~2 s while alive). */
-  startedAt: number;
-  updatedAt: number;
-}
+/** A node's entry in LiveKit's registry (the Redis `nodes` hash), decoded. */
+export type RegisteredLiveKitNode = LiveKitNodeEntry;
 
 /** Independent nodes (either engine): each node's url is what clients and the backend's --url use. */
 export interface IndependentMediaCluster extends MediaClusterControl {

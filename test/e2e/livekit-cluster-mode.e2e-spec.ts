@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type Redis from 'ioredis';
 import type { NodeSummary } from '../../src/contracts';
-import { encodeLiveKitNode } from '../../src/nodes/livekit-cluster/livekit-node.codec';
+import { encodeLiveKitNode } from '../../src/shared/livekit-node';
 import { ScriptedNodes, startInProcessApp, type InProcessApp } from '../support/in-process-app';
 import { startRedisServer, storeClient, type RedisServer } from '../support/redis-server';
 import { api, connect, join, operatorApi } from '../support/session-client';
@@ -16,7 +16,8 @@ const B = { id: 'ND_bbbb', ip: '127.0.0.42', url: 'ws://127.0.0.42:7880' };
 
 /** What a LiveKit node writes every 2 s: its entry in `nodes`. */
 function register(redis: Redis, node: { id: string; ip: string }): Promise<number> {
-  return redis.hset('nodes', node.id, Buffer.from(encodeLiveKitNode({ ...node, updatedAtMs: Date.now() })));
+  const now = Math.floor(Date.now() / 1000);
+  return redis.hset('nodes', node.id, Buffer.from(encodeLiveKitNode({ ...node, startedAt: now, updatedAt: now })));
 }
 
 async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 5_000): Promise<T> {

@@ -5,7 +5,7 @@ import { connectRedis, untilReady } from '../../common/redis-connection';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { NodeHealthService } from '../node-health.service';
 import type { RoomLocator } from '../room-locator';
-import { decodeLiveKitNode, type LiveKitNodeEntry } from './livekit-node.codec';
+import { decodeLiveKitNode, type LiveKitNodeEntry } from '../../shared/livekit-node';
 
 /** LiveKit's own keys (pkg/routing/redisrouter.go, v1.13.5): node id -> livekit.Node, and room -> node id. */
 export const LIVEKIT_NODES_KEY = 'nodes';

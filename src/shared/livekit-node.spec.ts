@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeLiveKitNode } from './livekit-registry';
+import { decodeLiveKitNode, encodeLiveKitNode } from './livekit-node';
 
 /** Protobuf wire format by hand: a tag, then a varint or a length-delimited payload. */
 const varint = (value: number): number[] => {
@@ -40,5 +40,10 @@ describe(decodeLiveKitNode.name, () => {
     expect(() => decodeLiveKitNode(Uint8Array.from(bytesField(2, text('127.0.0.41'))))).toThrow(/no id/);
     expect(() => decodeLiveKitNode(Uint8Array.from([0x0a, 10, 65]))).toThrow(/truncated field/);
     expect(() => decodeLiveKitNode(Uint8Array.from([0x08, 0x80]))).toThrow(/truncated varint/);
+  });
+
+  it('reads what a spec standing in for a node writes', () => {
+    const node = { id: 'ND_1', ip: '10.0.0.7', startedAt: 1_796_300_000, updatedAt: 1_796_300_002 };
+    expect(decodeLiveKitNode(encodeLiveKitNode(node))).toEqual({ ...node, state: 'SERVING' });
   });
 });
