@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { redactUrl } from '../config/app-config';
+import { describeRedisTarget, type RedisTarget } from '../config/redis-target';
 
 /** A command Redis does not answer in this long fails (a hung Redis gives 503s, not hanging requests). */
 export const COMMAND_TIMEOUT_MS = 2_000;
@@ -9,29 +9,42 @@ const MAX_RECONNECT_DELAY_MS = 1_000;
 /**
  * A Redis connection that never blocks a request on an outage: commands fail at once while it is
  * down (no offline queue), and it reconnects on its own every second at most. One log line when it
- * goes away and one when it is back, not one per retry.
+ * goes away and one when it is back, not one per retry. With Sentinel, a reconnect asks the sentinels
+ * for the current primary.
  */
-export function connectRedis(url: string, role: string, options: { offlineQueue?: boolean } = {}): Redis {
+export function connectRedis(target: RedisTarget, role: string, options: { offlineQueue?: boolean } = {}): Redis {
   const logger = new Logger(`Redis ${role}`);
-  const redis = new Redis(url, {
+  const where = describeRedisTarget(target);
+  const common = {
     enableOfflineQueue: options.offlineQueue ?? false,
     // Commands issued in the same turn of the event loop go out in one write (a join costs three).
     enableAutoPipelining: true,
     maxRetriesPerRequest: options.offlineQueue ? null : 0,
     commandTimeout: options.offlineQueue ? undefined : COMMAND_TIMEOUT_MS,
     connectTimeout: COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-  });
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+  };
+  const redis =
+    typeof target === 'string'
+      ? new Redis(target, common)
+      : new Redis({
+          ...common,
+          sentinels: [...target.sentinels],
+          name: target.name,
+          sentinelRetryStrategy: (attempt: number) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+          // Listens to the sentinels' +switch-master: a promoted replica is used as soon as they announce it.
+          failoverDetector: true,
+        });
   let down = false;
   redis.on('error', (error: Error) => {
     if (down) return;
     down = true;
     logger.warn(
-      `${redactUrl(url)} unreachable (${error.message}); retrying every second, requests that need it answer 503 meanwhile`,
+      `${where} unreachable (${error.message}); retrying every second, requests that need it answer 503 meanwhile`,
     );
   });
   redis.on('ready', () => {
-    logger.log(down ? `${redactUrl(url)} reachable again` : `connected to ${redactUrl(url)}`);
+    logger.log(down ? `${where} reachable again` : `connected to ${where}`);
     down = false;
   });
   return redis;

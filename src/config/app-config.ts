@@ -13,6 +13,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { describeRedisTarget, redactUrl, type RedisTarget } from './redis-target';
 
 export const APP_CONFIG = Symbol('AppConfig');
 
@@ -94,6 +95,31 @@ export class AppConfig {
     { message: 'must be a redis:// or rediss:// URL' },
   )
   readonly redis: string | undefined = undefined;
+
+  /**
+   * Redis through Sentinel (--redis-sentinel host:port,... with --redis-name): instead of --redis, the
+   * backend asks the sentinels for the primary and follows a failover to the promoted replica.
+   */
+  @IsArray()
+  @Matches(/^[^\s:/]+:\d{1,5}$/, { each: true, message: 'each must be host:port' })
+  readonly redisSentinels: readonly string[] = [];
+
+  /** The name the sentinels monitor the primary under (their `sentinel monitor NAME ...`). */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be 1-64 characters of A-Z a-z 0-9 . _ -' })
+  readonly redisName: string | undefined = undefined;
+
+  /** Where the backend's shared Redis is: --redis, or the sentinels and the name; undefined: in memory. */
+  get redisTarget(): RedisTarget | undefined {
+    if (this.redisSentinels.length > 0 && this.redisName) {
+      const sentinels = this.redisSentinels.map((entry) => {
+        const at = entry.lastIndexOf(':');
+        return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+      });
+      return { sentinels, name: this.redisName };
+    }
+    return this.redis;
+  }
 
   /**
    * LiveKit's own multi-node cluster (nodes sharing this Redis behind one --url): the backend reads
@@ -210,7 +236,8 @@ export class AppConfig {
     const mode = this.clusterMode
       ? `${nodes}, LiveKit's own cluster (registry in ${redactUrl(this.livekitRedis ?? '')}, nodes probed on port ${this.nodePort})`
       : nodes;
-    const store = this.redis ? `sessions in Redis at ${redactUrl(this.redis)}` : 'sessions in memory';
+    const target = this.redisTarget;
+    const store = target ? `sessions in Redis at ${describeRedisTarget(target)}` : 'sessions in memory';
     const operators = this.adminToken
       ? 'operator endpoints need the admin token'
       : this.devMode
@@ -218,32 +245,5 @@ export class AppConfig {
         : 'operator endpoints off (no --admin-token)';
     const joins = this.authSecret ? 'joins need a token from your app' : 'anyone with the link may join';
     return `${mode}, api key ${this.apiKey}, port ${this.port}, ${store}, ${operators}, ${joins}`;
-  }
-}
-
-/** user:password@ before the host (the last @ ends it, as in WHATWG URLs and so for ioredis). */
-const USERINFO_PASSWORD = /^([^/?#]*\/\/[^/?#:]*):[^/?#]*@/;
-/** A query parameter: ioredis takes each as a connection option (?password=, ?sentinelPassword=). */
-const QUERY_PARAMETER = /([?&])([^=&#]*)=([^&#]*)/g;
-
-/** A URL for logs: any password in it, in the userinfo or a query parameter, is replaced; nothing else changes. */
-export function redactUrl(url: string): string {
-  const queryAt = url.indexOf('?');
-  const beforeQuery = queryAt === -1 ? url : url.slice(0, queryAt);
-  const query = queryAt === -1 ? '' : url.slice(queryAt);
-  return (
-    beforeQuery.replace(USERINFO_PASSWORD, '$1:***@') +
-    query.replace(QUERY_PARAMETER, (parameter: string, separator: string, name: string, value: string) =>
-      value !== '' && /password/i.test(decodedName(name)) ? `${separator}${name}=***` : parameter,
-    )
-  );
-}
-
-/** The name ioredis sees (URLSearchParams decodes it). */
-function decodedName(name: string): string {
-  try {
-    return decodeURIComponent(name.replace(/\+/g, ' '));
-  } catch {
-    return name;
   }
 }

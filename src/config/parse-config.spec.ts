@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
-import { redactUrl } from './app-config';
+import { redactUrl } from './redis-target';
 import { ConfigError, isLoopbackHost, parseConfig } from './parse-config';
 
 function problems(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
@@ -119,6 +119,45 @@ describe('parseConfig', () => {
     expect(parseConfig(base, {}).redis).toBeUndefined();
     expect(problems([...base, '--redis', 'http://127.0.0.1:6379'])).toEqual([
       '--redis / REDIS_URL: must be a redis:// or rediss:// URL (got "http://127.0.0.1:6379")',
+    ]);
+  });
+
+  it('Redis through Sentinel: --redis-sentinel (repeatable or comma-separated, or REDIS_SENTINELS) with --redis-name, instead of --redis', () => {
+    const key = ['--url', 'ws://a:7880', '--api-key', 'K', '--secret', 'S'];
+    const config = parseConfig(
+      [
+        ...key,
+        '--redis-sentinel',
+        '10.0.0.1:26379,10.0.0.2:26379',
+        '--redis-sentinel',
+        's3:26379',
+        '--redis-name',
+        'main',
+      ],
+      {},
+    );
+    expect(config.redisTarget).toEqual({
+      name: 'main',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+        { host: 's3', port: 26379 },
+      ],
+    });
+    expect(parseConfig(key, { REDIS_SENTINELS: 'a:1,b:2', REDIS_NAME: 'n' }).redisTarget).toMatchObject({ name: 'n' });
+    expect(parseConfig([...key, '--redis', 'redis://r:6379'], {}).redisTarget).toBe('redis://r:6379');
+    expect(problems([...key, '--redis-sentinel', 'a:1'])).toEqual([
+      '--redis-sentinel / REDIS_SENTINELS: needs --redis-name / REDIS_NAME, the name the sentinels monitor the primary under',
+    ]);
+    expect(problems([...key, '--redis-name', 'main'])).toEqual([
+      '--redis-name / REDIS_NAME: needs --redis-sentinel / REDIS_SENTINELS, the sentinels to ask for that primary',
+    ]);
+    expect(problems([...key, '--redis-sentinel', 'a:1', '--redis-name', 'm', '--redis', 'redis://r:1'])).toEqual([
+      '--redis-sentinel / REDIS_SENTINELS: replaces --redis / REDIS_URL; give one of them',
+    ]);
+    expect(problems([...key, '--redis-sentinel', 'nohost', '--redis-name', 'bad name'])).toEqual([
+      expect.stringMatching(/^--redis-sentinel .*each must be host:port/),
+      expect.stringMatching(/^--redis-name .*must be 1-64 characters/),
     ]);
   });
 

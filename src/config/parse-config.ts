@@ -12,8 +12,8 @@ import {
   DEFAULT_NODE_PORT,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
-  redactUrl,
 } from './app-config';
+import { redactUrl } from './redis-target';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -34,6 +34,8 @@ const SOURCES: Record<string, string> = {
   nodeCapacity: '--node-capacity / NODE_CAPACITY',
   media: '--media',
   redis: '--redis / REDIS_URL',
+  redisSentinels: '--redis-sentinel / REDIS_SENTINELS',
+  redisName: '--redis-name / REDIS_NAME',
   livekitRedis: '--livekit-redis / LIVEKIT_REDIS_URL',
   nodePort: '--node-port / NODE_PORT',
   livekitCluster: '--livekit-cluster',
@@ -60,6 +62,8 @@ const FLAGS = {
   'node-capacity': { type: 'string' },
   media: { type: 'string' },
   redis: { type: 'string' },
+  'redis-sentinel': { type: 'string', multiple: true },
+  'redis-name': { type: 'string' },
   'livekit-redis': { type: 'string' },
   'node-port': { type: 'string' },
   'livekit-cluster': { type: 'boolean' },
@@ -79,6 +83,7 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        with no --url, an embedded cluster is started: [--dev-nodes 2] [--dev-base-port 7880]
        [--media dev|livekit] (livekit: the real LiveKit server, after npm run livekit:install)
        [--redis redis://HOST:PORT] (several instances share sessions through Redis)
+       [--redis-sentinel HOST:PORT,... --redis-name NAME] (that Redis through Sentinel, instead of --redis: a failover is followed)
        [--livekit-redis redis://HOST:PORT --node-port 7880] (LiveKit's own cluster behind one --url: its node registry in that Redis)
        [--livekit-cluster] (with --media livekit: the embedded nodes as LiveKit's own cluster, sharing a Redis behind one URL)
        [--cors-origin https://app.example.com ...] (other web origins allowed to call the API; default: none)
@@ -89,7 +94,7 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap) [--max-sessions-per-node 500]
        [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, LIVEKIT_REDIS_URL, NODE_PORT, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, REDIS_SENTINELS (comma-separated), REDIS_NAME, LIVEKIT_REDIS_URL, NODE_PORT, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
 
 /** Comma-separated values, trimmed, empty ones dropped. */
 function splitList(value: string): string[] {
@@ -127,6 +132,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     nodeCapacity: toInt(flag('node-capacity') ?? env.NODE_CAPACITY, 0),
     media: (flag('media') ?? 'dev') as 'dev' | 'livekit',
     redis: flag('redis') ?? (env.REDIS_URL || undefined),
+    redisSentinels:
+      (values['redis-sentinel'] as string[] | undefined)?.flatMap(splitList) ?? splitList(env.REDIS_SENTINELS ?? ''),
+    redisName: flag('redis-name') ?? (env.REDIS_NAME || undefined),
     livekitRedis: flag('livekit-redis') ?? (env.LIVEKIT_REDIS_URL || undefined),
     nodePort: toInt(flag('node-port') ?? env.NODE_PORT, DEFAULT_NODE_PORT),
     livekitCluster: values['livekit-cluster'] === true,
@@ -150,6 +158,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
   if (!embeddedCluster && flag('media') !== undefined)
     problems.push(`${SOURCES.media}: chooses the embedded cluster's engine; with --url the nodes are yours`);
   if (urls.length !== new Set(urls).size) problems.push(`${SOURCES.urls}: the same URL is given twice`);
+  // Sentinel needs both halves: where the sentinels are, and which primary of theirs is ours.
+  if (draft.redisSentinels.length > 0 && draft.redisName === undefined)
+    problems.push(
+      `${SOURCES.redisSentinels}: needs ${SOURCES.redisName}, the name the sentinels monitor the primary under`,
+    );
+  if (draft.redisName !== undefined && draft.redisSentinels.length === 0)
+    problems.push(`${SOURCES.redisName}: needs ${SOURCES.redisSentinels}, the sentinels to ask for that primary`);
+  if (draft.redisSentinels.length > 0 && draft.redis !== undefined)
+    problems.push(`${SOURCES.redisSentinels}: replaces ${SOURCES.redis}; give one of them`);
   // LiveKit's own cluster is one URL in front of nodes that share a Redis: the registry there names them.
   if (draft.livekitRedis !== undefined && urls.length !== 1) {
     problems.push(

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
-import { APP_CONFIG, AppConfig, redactUrl } from '../config/app-config';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { describeRedisTarget, redactUrl } from '../config/redis-target';
 import { LiveKitRegistry } from '../nodes/livekit-cluster/livekit-registry.service';
 import { NodeHealthService } from '../nodes/node-health.service';
 import { BACKPLANE, type Backplane } from '../backplane/backplane';
@@ -53,7 +54,12 @@ export class ReadinessService {
   }
 
   private storeAnswers() {
-    return this.answersWithin('store', () => this.backplane.store.placement('readiness-probe'));
+    const target = this.config.redisTarget;
+    return this.answersWithin(
+      'store',
+      () => this.backplane.store.placement('readiness-probe'),
+      target && describeRedisTarget(target),
+    );
   }
 
   /** LiveKit's own Redis (--livekit-redis), where the cluster's nodes are registered. */

@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Server } from 'socket.io';
 import { connectRedis } from '../../common/redis-connection';
+import type { RedisTarget } from '../../config/redis-target';
 
 /** How long closing waits for Redis to acknowledge QUIT. */
 const QUIT_TIMEOUT_MS = 500;
@@ -17,11 +18,11 @@ const QUIT_TIMEOUT_MS = 500;
 export class RedisIoAdapter extends IoAdapter {
   private readonly clients: Redis[];
 
-  constructor(app: INestApplicationContext, redisUrl: string) {
+  constructor(app: INestApplicationContext, target: RedisTarget) {
     super(app);
     this.clients = [
-      connectRedis(redisUrl, 'socket.io pub', { offlineQueue: true }),
-      connectRedis(redisUrl, 'socket.io sub', { offlineQueue: true }),
+      connectRedis(target, 'socket.io pub', { offlineQueue: true }),
+      connectRedis(target, 'socket.io sub', { offlineQueue: true }),
     ];
   }
 

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import {
   activeParticipants,
@@ -21,6 +22,11 @@ import type {
 } from '../../sessions/store/session-store';
 import { LeaseLostError, StoreUnavailableError } from '../../sessions/store/store.errors';
 
+/** How long a write waits for its replica (WAIT) before the answer is a 503; a replica on the LAN acks in ~1 ms. */
+const REPLICA_WAIT_MS = 250;
+/** With no replica, how long writes go unreplicated before the primary is asked again (a replica may have come). */
+const UNREPLICATED_RECHECK_MS = 1_000;
+const logger = new Logger('RedisSessionStore');
 // Writes are Lua scripts: the record, its participants, the per-node index, the per-node load counters
 // and the sweep's indexes change together or not at all, and a write from an instance that lost its
 // lease on the session is refused (KEYS[5] / ARGV[5]: the lease key and token, '' when the caller holds
@@ -185,7 +191,16 @@ const INDEX_BATCH = 200;
 export class RedisSessionStore implements SessionStore {
   private indexed?: Promise<void>;
 
-  constructor(private readonly redis: Redis) {
+  private readonly replicas: number;
+  private unreplicated = false;
+  private unreplicatedSince = 0;
+
+  /** `replicas`: how many replicas a write waits for (WAIT) before it is answered; 0: none (one Redis). */
+  constructor(
+    private readonly redis: Redis,
+    { replicas = 0 }: { replicas?: number } = {},
+  ) {
+    this.replicas = replicas;
     // As soon as Redis answers, so a Redis with no sessions yet is marked before any is written (else
     // the first index read indexes every session written meanwhile); a failure is tried again then.
     const early = () => void this.ensureIndexed().catch(() => undefined);
@@ -273,6 +288,7 @@ export class RedisSessionStore implements SessionStore {
       if (typeof reply === 'string')
         return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
       if (reply[0] === 'node-down') return { outcome: 'node-down', nodeUrl: reply[1] };
+      await this.replicated();
       return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
     } catch (error) {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
@@ -318,7 +334,9 @@ export class RedisSessionStore implements SessionStore {
       ...timerArgs(participant),
       sessionId,
     ];
-    return (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, args))) as ReplaceOutcome;
+    const outcome = (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, args))) as ReplaceOutcome;
+    if (outcome === 'replaced') await this.replicated();
+    return outcome;
   }
 
   async list(): Promise<SessionRecord[]> {
@@ -505,6 +523,36 @@ export class RedisSessionStore implements SessionStore {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
       throw new StoreUnavailableError(error);
     }
+    await this.replicated();
+  }
+
+  /**
+   * With Sentinel: the writes so far on this connection are on `replicas` replicas before the answer
+   * (WAIT), so a failover to one of them loses no write that was answered. A primary with no replica
+   * left (its only one was promoted, say) cannot do better: writes go on, and that is logged once.
+   */
+  private async replicated(): Promise<void> {
+    if (this.replicas === 0) return;
+    // A WAIT holds the connection until it is answered: with no replica to answer it, every command
+    // queued behind would wait out its timeout. So a primary known to have none is not asked for a while.
+    if (this.unreplicated && performance.now() - this.unreplicatedSince < UNREPLICATED_RECHECK_MS) return;
+    const acked = await this.call(() => this.redis.wait(this.replicas, REPLICA_WAIT_MS));
+    if (acked >= this.replicas) {
+      if (this.unreplicated) logger.log('writes reach a replica again');
+      this.unreplicated = false;
+      return;
+    }
+    const role = (await this.call(() => this.redis.role())) as [string, number, unknown[]?];
+    if ((role[2] ?? []).length === 0) {
+      if (!this.unreplicated)
+        logger.warn('the primary has no replica: writes are answered without one until a replica connects');
+      this.unreplicated = true;
+      this.unreplicatedSince = performance.now();
+      return;
+    }
+    throw new StoreUnavailableError(
+      new Error(`the write reached ${acked} of ${this.replicas} replica(s) within ${REPLICA_WAIT_MS} ms`),
+    );
   }
 
   private async call<T>(command: () => Promise<T>): Promise<T> {
