@@ -11,8 +11,12 @@ export interface RoomLocator {
    * Redis entry (its sid may stay); an independent node creates a new room, with a new sid.
    */
   readonly roomOutlivesNode: boolean;
-  /** The node holding the session's room, if it is known. */
-  nodeOf(session: { sessionId: string; nodeUrl: string }): Promise<string | undefined>;
+  /**
+   * The node holding the session's room, if it is known. With `rebuiltAt` (the session's last move): not
+   * a node that was already down at that move, which the room has left even where LiveKit's map still
+   * names it.
+   */
+  nodeOf(session: { sessionId: string; nodeUrl: string; rebuiltAt?: number }): Promise<string | undefined>;
   /** The session ids whose rooms are on `nodeUrl`. */
   roomsOn(nodeUrl: string): Promise<string[]>;
   /**

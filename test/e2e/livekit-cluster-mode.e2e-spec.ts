@@ -3,7 +3,7 @@
 // probe answers and RoomService), so the spec decides who dies; test/media-cluster runs the real servers.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type Redis from 'ioredis';
-import type { NodeSummary } from '../../src/contracts';
+import type { NodeSummary, RejoinResponse } from '../../src/contracts';
 import { encodeLiveKitNode } from '../../src/shared/livekit-node';
 import { ScriptedNodes, startInProcessApp, type InProcessApp } from '../support/in-process-app';
 import { startRedisServer, storeClient, type RedisServer } from '../support/redis-server';
@@ -97,6 +97,64 @@ describe("cluster mode: LiveKit's registry in Redis, scripted nodes", () => {
       expect(back.find((n) => n.url === B.url)?.livekit?.id).toBe(B.id);
       await new Promise((resolve) => setTimeout(resolve, 600));
       expect(socket.rejoins.map((r) => r.generation)).toEqual([2, 3]); // one move for the false verdict, no more
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('cluster mode: a moved room LiveKit has not placed again', () => {
+  let redis: RedisServer;
+  let livekit: Redis;
+  let stack: InProcessApp;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    livekit = await storeClient(redis);
+    await register(livekit, A);
+    await register(livekit, B);
+    stack = await startInProcessApp({
+      scripted: new ScriptedNodes([A.url, B.url, CLUSTER]),
+      urls: [CLUSTER],
+      args: ['--livekit-redis', redis.url],
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    livekit?.disconnect();
+    await redis?.close();
+  });
+
+  // LiveKit rewrites room_node_map at the room's next join or CreateRoom; until then it names the dead
+  // member. Here nobody joins (scripted nodes write no map), as while nginx still refuses every member.
+  it('client reports while room_node_map still names the dead member: one move, not one per report', async () => {
+    const ann = await join(stack.url, 'unplaced', 'Ann');
+    const bob = await join(stack.url, 'unplaced', 'Bob');
+    await livekit.hset('room_node_map', 'unplaced', A.id);
+    await waitFor(
+      'both members up',
+      () => operatorApi<NodeSummary[]>(stack.url, '/api/nodes'),
+      (res) => res.body.filter((n) => n.status === 'up').length === 2,
+    );
+    const socket = await connect(stack.url, bob);
+    try {
+      stack.nodes.state.set(A.url, 'refused');
+      expect((await socket.nextRejoin(2, 5_000)).url).toBe(CLUSTER);
+      expect(await livekit.hget('room_node_map', 'unplaced')).toBe(A.id);
+      for (const who of [ann, bob, ann]) {
+        const again = await api<RejoinResponse>(
+          stack.url,
+          'POST',
+          `/api/sessions/unplaced/participants/${who.identity}/rejoin`,
+          {
+            rejoinKey: who.rejoinKey,
+            failedUrl: CLUSTER,
+          },
+        );
+        expect([again.status, again.body.url, again.body.generation]).toEqual([200, CLUSTER, 2]);
+      }
+      expect(socket.rejoins.map((r) => r.generation)).toEqual([2]);
     } finally {
       socket.close();
     }

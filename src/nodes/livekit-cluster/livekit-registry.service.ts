@@ -97,10 +97,18 @@ export class LiveKitRegistry implements RoomLocator, OnModuleInit, OnModuleDestr
     };
   }
 
-  async nodeOf(session: { sessionId: string; nodeUrl: string }): Promise<string | undefined> {
+  async nodeOf(session: { sessionId: string; nodeUrl: string; rebuiltAt?: number }): Promise<string | undefined> {
     if (!this.redis) return session.nodeUrl;
     const id = await this.redis.hget(LIVEKIT_ROOM_NODE_KEY, session.sessionId);
-    return id ? this.urlById.get(id) : undefined;
+    const url = id ? this.urlById.get(id) : undefined;
+    // LiveKit rewrites room_node_map only when a join or CreateRoom places the room again. Until then it
+    // names the dead node the session was moved off; taken for where the room is, every client report
+    // in that window (nginx refusing while its members come back, say) moved the session again.
+    if (url && session.rebuiltAt !== undefined && this.health.status(url) === 'down') {
+      const downSince = this.health.snapshots().find((node) => node.url === url)?.since;
+      if (downSince !== undefined && session.rebuiltAt >= downSince) return undefined;
+    }
+    return url;
   }
 
   async roomsOn(url: string): Promise<string[]> {
