@@ -121,6 +121,8 @@ export interface NodeSummary {
   sessions: number;
   participants: number;
   peers: NodePeerSummary[];
+  /** It answers its probes, but a session's participants lost their media path to it: no new sessions until `until`. */
+  failingForClients?: { since: number; until: number; reason: string };
   /** LiveKit's own cluster only: the node's id in LiveKit's registry, and the address it is probed at. */
   livekit?: { id?: string; address: string; registered: boolean };
 }

@@ -6,7 +6,8 @@ export const SESSION_NAMESPACE = '/session';
  * Why the server asks a participant to move. `catch-up`: the socket (re)connected behind the session's
  * current generation (its backend instance died, or it was away while the session moved).
  */
-export type RejoinReason = 'node-down' | 'node-hung' | 'node-recovered' | 'client-report' | 'catch-up';
+/** media-path: the node answers its probes, but the session's participants lost their media path to it. */
+export type RejoinReason = 'node-down' | 'node-hung' | 'node-recovered' | 'client-report' | 'media-path' | 'catch-up';
 
 export interface RejoinPayload {
   url: string;

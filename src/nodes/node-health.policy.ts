@@ -34,5 +34,11 @@ export const FAILURES_TO_DOWN = 2;
  * more, so one is proof enough: a SIGKILLed node is down one probe after the crash.
  */
 export const HARD_FAILURES_TO_DOWN = 1;
+/**
+ * A node whose participants lost their media path to it (while it answers probes) takes no new session
+ * for this long; then it is tried again (a session placed there whose participants lose it again moves
+ * again, and marks it again).
+ */
+export const FAILING_FOR_CLIENTS_MS = 60_000;
 /** Successes in a row before a down node takes sessions again (flapping guard, ~0.75 s). */
 export const SUCCESSES_TO_UP = 3;

@@ -354,4 +354,14 @@ describe(NodeHealthService.name, () => {
     ]);
     health.onModuleDestroy();
   });
+
+  it('a node failing for clients takes no new session while another is up, and is never the reason nothing can be placed', async () => {
+    const { health, url } = await setup();
+    expect(health.placeableUrls()).toEqual([url]);
+    health.markFailingForClients(url, 'participants of session s lost their media path to it');
+    expect(health.clientFailure(url)?.reason).toMatch(/media path/);
+    // The only node up: marked or not, it is where sessions go.
+    expect(health.placeableUrls()).toEqual([url]);
+    health.onModuleDestroy();
+  });
 });

@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CLOCK, Clock, TimerHandle } from '../common/clock';
 import { SingleFlight } from '../common/keyed-lock';
 import {
+  FAILING_FOR_CLIENTS_MS,
   HUNG_AFTER_MS,
   LOOP_LAG_ALLOWANCE_MS,
   MAX_PROBES_IN_FLIGHT,
@@ -56,6 +57,8 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
    * they register (watch / forget); the cluster URL itself is up while any member is.
    */
   private readonly clusterUrl: string | undefined;
+  /** Nodes that answer probes but whose participants lost their media path to them, until when and why. */
+  private readonly failingForClients = new Map<string, { since: number; until: number; reason: string }>();
   private bootstrapped = false;
 
   constructor(
@@ -154,12 +157,41 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
+   * `url` answers its probes, yet the participants of a session on it lost their media path to it (a
+   * firewall dropping UDP, its public interface down): it takes no new session for FAILING_FOR_CLIENTS_MS.
+   * Its probes go on; it is placeable again once that time is over.
+   */
+  markFailingForClients(url: string, reason: string): void {
+    const now = this.clock.now();
+    const already = this.failingForClients.get(url);
+    this.failingForClients.set(url, { since: already?.since ?? now, until: now + FAILING_FOR_CLIENTS_MS, reason });
+    if (!already)
+      this.logger.warn({
+        msg: `node ${url} failing for clients: ${reason}; no new sessions for ${FAILING_FOR_CLIENTS_MS / 1000} s`,
+        nodeUrl: url,
+      });
+  }
+
+  /** Whether `url` is marked failing for clients now, since when and why (GET /api/nodes). */
+  clientFailure(url: string): { since: number; until: number; reason: string } | undefined {
+    const mark = this.failingForClients.get(url);
+    if (mark && mark.until <= this.clock.now()) {
+      this.failingForClients.delete(url);
+      return undefined;
+    }
+    return mark;
+  }
+
+  /**
    * The URLs a session can be placed on now: the up nodes; in LiveKit's cluster, the cluster URL while
    * any member is up (LiveKit places the room on one of them).
    */
   placeableUrls(): string[] {
     if (this.clusterUrl) return this.status(this.clusterUrl) === 'up' ? [this.clusterUrl] : [];
-    return this.upNodes();
+    const up = this.upNodes();
+    // Marks never leave nothing to place on: then every up node is tried, marked or not.
+    const unmarked = up.filter((url) => !this.clientFailure(url));
+    return unmarked.length > 0 ? unmarked : up;
   }
 
   /** The URLs sessions live on whose node is known down (the cluster URL once every member is). */

@@ -72,6 +72,7 @@ export class NodePlacementService {
       this.health.snapshots().map(async (node) => ({
         ...node,
         sinceIso: new Date(node.since).toISOString(),
+        ...(this.health.clientFailure(node.url) && { failingForClients: this.health.clientFailure(node.url) }),
         ...(this.registry.active ? await this.clusterLoad(node.url) : this.independentLoad(loads, node.url)),
         peers: views
           .filter((view) => view.url === node.url)

@@ -156,14 +156,14 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
 
   @SubscribeMessage('media-lost')
   mediaLost(@ConnectedSocket() socket: SessionSocket, @MessageBody() payload: MediaLostPayload): void {
-    const { sessionId, reportedAt } = socket.data;
+    const { sessionId, identity, reportedAt } = socket.data;
     if (typeof payload?.url !== 'string') return;
     const now = Date.now();
     if (now - (reportedAt.get(payload.url) ?? -Infinity) < MEDIA_LOST_REPORT_INTERVAL_MS) return;
     if (reportedAt.size >= MAX_REPORTED_URLS && !reportedAt.has(payload.url)) reportedAt.clear();
     reportedAt.set(payload.url, now);
     this.sessions
-      .reportMediaLost(sessionId, payload.url)
+      .reportMediaLost(sessionId, payload.url, identity)
       .catch((error: unknown) =>
         this.logger.error(`media-lost for ${sessionId}: ${error instanceof Error ? error.message : String(error)}`),
       );

@@ -16,6 +16,22 @@ export const DEFAULT_ROOM_SETTINGS: RoomSettings = {
 
 export const DEFAULT_GRANTS: ParticipantGrants = { canPublish: true, canSubscribe: true, canPublishData: true };
 
+/**
+ * Participants' reports as evidence of a broken media path (a node that answers its probes while its
+ * participants cannot reach its media): reports count within this window...
+ */
+export const LOSS_REPORT_WINDOW_MS = 10_000;
+
+/**
+ * ...and this many distinct participants of the session must have reported it: a majority of those who
+ * have not left, and at least two, so the common factor is the node, not one participant's network (one
+ * participant with a bad network never moves the others). A participant alone in a session moves only
+ * itself.
+ */
+export function lossQuorum(activeParticipants: number): number {
+  return activeParticipants <= 1 ? 1 : Math.max(2, Math.floor(activeParticipants / 2) + 1);
+}
+
 /** How often the sweep looks for participants to forget and sessions nobody is in (LiveKit checks its own rooms every few seconds too). */
 export const SWEEP_INTERVAL_MS = 5_000;
 /** A fresh invite holds the session open this long before an empty room counts against it: time for a client to connect. */

@@ -221,7 +221,11 @@ export class SessionsService {
   async rejoin(sessionId: string, identity: string, dto: RejoinDto): Promise<RejoinResponse> {
     let { session, participant } = await this.checkKey(sessionId, identity, dto.rejoinKey);
     // Its node lost (the client says so) or known down: moved in this request, and answered from there.
-    const moved = await this.rebuilds.ensureLive(sessionId, { reportedUrl: dto.failedUrl, where: session });
+    const moved =
+      (await this.rebuilds.ensureLive(sessionId, { reportedUrl: dto.failedUrl, where: session })) ??
+      (dto.failedUrl === session.nodeUrl
+        ? await this.rebuilds.weighLossReport(sessionId, dto.failedUrl, identity)
+        : undefined);
     if (moved) {
       const p = findParticipant(moved, identity);
       if (!p || p.state === 'left')
@@ -330,9 +334,13 @@ export class SessionsService {
     };
   }
 
-  /** A client's signal connection to `url` dropped: a down verdict moves the session (and its node's herd). */
-  async reportMediaLost(sessionId: string, url: string): Promise<void> {
-    await this.rebuilds.ensureLive(sessionId, { reportedUrl: url, report: true });
+  /**
+   * A client lost its connection to `url`: a down verdict moves the session (and its node's herd); a node
+   * that answers its probes is left once enough of the session's participants lost it (weighLossReport).
+   */
+  async reportMediaLost(sessionId: string, url: string, identity: string): Promise<void> {
+    if (await this.rebuilds.ensureLive(sessionId, { reportedUrl: url, report: true })) return;
+    await this.rebuilds.weighLossReport(sessionId, url, identity);
   }
 
   async list(): Promise<SessionView[]> {

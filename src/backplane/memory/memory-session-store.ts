@@ -30,6 +30,8 @@ function contribution(session: SessionRecord): { url: string; participants: numb
 /** The embedded default: one process, nothing lost while it lives. */
 @Injectable()
 export class MemorySessionStore implements SessionStore {
+  /** `<session> <node url>` -> identity -> when it reported its media path lost. */
+  private readonly lossReports = new Map<string, Map<string, number>>();
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly loads = new Map<string, NodeLoadCount>();
   /** Participants who have not left, per session: kept by the writes, so a join never counts them. */
@@ -148,6 +150,19 @@ export class MemorySessionStore implements SessionStore {
 
   async now(): Promise<number> {
     return this.clock.now();
+  }
+
+  async recordLossReport(sessionId: string, nodeUrl: string, identity: string, windowMs: number): Promise<number> {
+    const key = `${sessionId} ${nodeUrl}`;
+    const now = this.clock.now();
+    const reports = this.lossReports.get(key) ?? new Map<string, number>();
+    reports.set(identity, now);
+    for (const [who, at] of reports) if (now - at >= windowMs) reports.delete(who);
+    // Reports of sessions nobody asks about again go too (a map per reported node, bounded by the window).
+    for (const [other, byIdentity] of this.lossReports)
+      if ([...byIdentity.values()].every((at) => now - at >= windowMs)) this.lossReports.delete(other);
+    this.lossReports.set(key, reports);
+    return reports.size;
   }
 
   async sweepView(sessionIds: readonly string[]): Promise<SweepView[]> {

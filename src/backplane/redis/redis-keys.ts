@@ -26,4 +26,6 @@ export const redisKeys = {
   indexVersion: `${KEY_PREFIX}index-version`,
   /** A LiveKit webhook's event id, claimed or applied (webhooks/applied-event-ids.ts). */
   webhookEvent: (id: string) => `${KEY_PREFIX}webhook-event:${id}`,
+  /** Participants who said they lost their media path to a session's node: identity scored by when. */
+  lossReports: (id: string, nodeUrl: string) => `${KEY_PREFIX}loss-reports:${id}:${nodeUrl}`,
 };

@@ -183,6 +183,17 @@ const INDEX_VERSION = '1';
 /** Sessions indexed per round trip when a Redis written without the indexes is brought up to date. */
 const INDEX_BATCH = 200;
 
+// A participant's report of its media path lost, on Redis' clock: older reports drop out of the window,
+// and the key goes with them. KEYS: the session's reports for that node. ARGV: identity, window in ms.
+const LOSS_REPORT = new RedisScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+`);
+
 /**
  * Sessions in Redis, shared by every backend instance. Same semantics as the in-memory store (values
  * are copies; `save` replaces the record), plus the per-node indexes placement and the rebuild read,
@@ -341,6 +352,11 @@ export class RedisSessionStore implements SessionStore {
 
   async list(): Promise<SessionRecord[]> {
     return this.many(await this.call(() => this.redis.smembers(redisKeys.ids)));
+  }
+
+  async recordLossReport(sessionId: string, nodeUrl: string, identity: string, windowMs: number): Promise<number> {
+    const key = redisKeys.lossReports(sessionId, nodeUrl);
+    return (await this.call(() => LOSS_REPORT.run(this.redis, [key], [identity, windowMs]))) as number;
   }
 
   async now(): Promise<number> {

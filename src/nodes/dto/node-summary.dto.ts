@@ -16,6 +16,12 @@ export class LiveKitNodeDto {
   @ApiProperty() registered!: boolean;
 }
 
+export class ClientFailureDto {
+  @ApiProperty({ description: 'epoch ms it was first marked' }) since!: number;
+  @ApiProperty({ description: 'epoch ms it takes sessions again' }) until!: number;
+  @ApiProperty() reason!: string;
+}
+
 export class NodeSummaryDto implements NodeSummary {
   @ApiProperty() url!: string;
   @ApiProperty({ enum: NODE_STATUSES }) status!: NodeStatus;
@@ -34,6 +40,12 @@ export class NodeSummaryDto implements NodeSummary {
     description: 'what the other backend instances sharing the store see of this node (empty with one instance)',
   })
   peers!: NodePeerSummaryDto[];
+  @ApiPropertyOptional({
+    type: () => ClientFailureDto,
+    description:
+      "answers its probes, but a session's participants lost their media path to it: no new sessions until `until`",
+  })
+  failingForClients?: ClientFailureDto;
   @ApiPropertyOptional({
     type: () => LiveKitNodeDto,
     description:

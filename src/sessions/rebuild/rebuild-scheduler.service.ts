@@ -6,6 +6,7 @@ import type { NodeTransition, NodeTransitionEvent, ProbeTrigger } from '../../ev
 import { NodeHealthService } from '../../nodes/node-health.service';
 import { ROOM_LOCATOR, type RoomLocator } from '../../nodes/room-locator';
 import { MetricsService } from '../../observability/metrics.service';
+import { LOSS_REPORT_WINDOW_MS, lossQuorum } from '../session-policy';
 import { SESSION_STORE, type SessionPlacement, SessionStore } from '../store/session-store';
 import { activeParticipants, SessionRecord } from '../session.model';
 import { BUSY_ELSEWHERE } from '../session-locks';
@@ -104,6 +105,33 @@ export class RebuildScheduler implements OnModuleDestroy {
       skipIfBusyElsewhere: true,
     });
     return moved === BUSY_ELSEWHERE ? undefined : moved;
+  }
+
+  /**
+   * A participant lost its media path to the session's node, and the node answers its probes (a dead one
+   * is ensureLive's): the reports are weighed, and once a quorum of the session's participants made one
+   * within LOSS_REPORT_WINDOW_MS, the session leaves the node and the node takes no new session for a
+   * while (marked failing for clients). Answers the session where it went, or undefined.
+   */
+  async weighLossReport(sessionId: string, reportedUrl: string, identity: string): Promise<SessionRecord | undefined> {
+    const placed = await this.store.placement(sessionId);
+    if (!placed || placed.waitingForNode || placed.nodeUrl !== reportedUrl) return undefined;
+    const node = await this.locator.nodeOf({ sessionId, nodeUrl: placed.nodeUrl });
+    if (node === undefined || this.health.status(node) !== 'up') return undefined;
+    const reporters = await this.store.recordLossReport(sessionId, node, identity, LOSS_REPORT_WINDOW_MS);
+    const needed = lossQuorum(placed.activeParticipants);
+    this.logger.log({
+      msg: `session ${sessionId}: ${identity} lost its media path to ${node}, which answers its probes (${reporters} of ${needed} reports needed)`,
+      sessionId,
+      identity,
+      nodeUrl: node,
+    });
+    if (reporters < needed) return undefined;
+    const why = `lost its participants' media path (${reporters} of ${placed.activeParticipants} reported it within ${LOSS_REPORT_WINDOW_MS / 1000} s) while it answers its probes`;
+    // One participant's word moves its own session, never a node's reputation: marking needs two.
+    if (reporters >= 2)
+      this.health.markFailingForClients(node, `participants of session ${sessionId} lost their media path to it`);
+    return this.mover.leaveFailingNode(sessionId, node, why, placed.activeParticipants);
   }
 
   /** Whether a move of this session is in flight on this instance. */

@@ -60,6 +60,13 @@ export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt
  * without that node. One that cannot be reached is reported to the health policy, which moves
  * everything if the node is down.
  */
+/** Why a session leaves a node that is up: it refused the room, or its participants lost their media path to it. */
+interface Leaving {
+  /** record: the URL the session's record names (a CreateRoom refusal); room: the node holding the room. */
+  of: 'record' | 'room';
+  why: string;
+}
+
 @Injectable()
 export class SessionMoverService {
   private readonly logger = new Logger(SessionMoverService.name);
@@ -111,25 +118,29 @@ export class SessionMoverService {
     priority: number | undefined,
     options: { skipIfBusyElsewhere: true },
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE>;
-  /** With `refusal`: `fromUrl` is up but answered CreateRoom with an error; the session leaves it for another node. */
+  /**
+   * With `leaving`: `fromUrl` is up but the session leaves it for another node: it answered CreateRoom
+   * with an error (`of: 'record'`, the URL the record names), or the session's participants lost their
+   * media path to it (`of: 'room'`, the node holding the room). `why` ends "<node> ..." in the logs.
+   */
   move(
     sessionId: string,
     fromUrl: string,
     reason: RejoinReason,
     priority: number | undefined,
-    options: { refusal: string },
+    options: { leaving: Leaving },
   ): Promise<SessionRecord | undefined>;
   async move(
     sessionId: string,
     fromUrl: string | undefined,
     reason: RejoinReason,
     priority = 0,
-    options: { skipIfBusyElsewhere?: boolean; refusal?: string } = {},
+    options: { skipIfBusyElsewhere?: boolean; leaving?: Leaving } = {},
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE> {
     const once = (from: string | undefined, skip: boolean) =>
       this.flights.run(sessionId, () =>
         this.queue.run(priority, () => {
-          const work = () => this.rebuildOnce(sessionId, from, reason, from === fromUrl ? options.refusal : undefined);
+          const work = () => this.rebuildOnce(sessionId, from, reason, from === fromUrl ? options.leaving : undefined);
           return skip ? this.locks.runUnlessBusyElsewhere(sessionId, work) : this.locks.run(sessionId, work);
         }),
       );
@@ -165,16 +176,16 @@ export class SessionMoverService {
     sessionId: string,
     fromUrl: string | undefined,
     reason: RejoinReason,
-    refusal: string | undefined,
+    leaving: Leaving | undefined,
   ): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
     // The node holding the room: the record's own with independent nodes, LiveKit's word in its cluster
-    // (a refusal is about the URL the room was asked of, which the record names).
-    const where = refusal !== undefined ? session.nodeUrl : await this.locator.nodeOf(session);
+    // (a refused room is about the URL the room was asked of, which the record names).
+    const where = leaving?.of === 'record' ? session.nodeUrl : await this.locator.nodeOf(session);
     const needed =
       session.waitingForNode ||
-      (where !== undefined && where === fromUrl && (refusal !== undefined || this.health.status(where) !== 'up'));
+      (where !== undefined && where === fromUrl && (leaving !== undefined || this.health.status(where) !== 'up'));
     if (!needed) return session;
     // In LiveKit's cluster a dead node leaves its registry first, so the joins this move brings land elsewhere.
     if (fromUrl !== undefined && this.health.status(fromUrl) === 'down') await this.locator.evict(fromUrl);
@@ -203,11 +214,11 @@ export class SessionMoverService {
           identities: participants.map((p) => p.identity),
         });
         // One attempt, one outcome: a refused room was already counted as failed.
-        if (refusal === undefined) this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
+        if (leaving?.of !== 'record') this.metrics.recordRebuild(reason, 'waiting', performance.now() - started);
         const why =
-          refusal === undefined
+          leaving === undefined
             ? `${session.nodeUrl} is down and no node is up`
-            : `${session.nodeUrl} refused the room (${refusal}) and no other node can take it`;
+            : `${fromUrl} ${leaving.why} and no other node can take it`;
         this.logger.warn({
           msg: `session ${sessionId} waiting for a node: ${why} (${reason})`,
           sessionId,
@@ -296,7 +307,9 @@ export class SessionMoverService {
             const refusal = error instanceof Error ? error.message : String(error);
             this.metrics.recordRebuild(reason, 'failed', performance.now() - started);
             this.rememberRefusal(sessionId, node.url);
-            await this.move(sessionId, node.url, reason, size, { refusal });
+            await this.move(sessionId, node.url, reason, size, {
+              leaving: { of: 'record', why: `refused the room (${refusal})` },
+            });
             return;
           }
           this.refusals.delete(sessionId);
@@ -311,6 +324,20 @@ export class SessionMoverService {
       )
       .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))
       .finally(() => this.confirming--);
+  }
+
+  /**
+   * The session's participants lost their media path to `nodeUrl`, which still answers its probes: the
+   * session leaves it, and stays off it for REFUSAL_MEMORY_MS (as off a node that refused its room).
+   */
+  leaveFailingNode(
+    sessionId: string,
+    nodeUrl: string,
+    why: string,
+    priority?: number,
+  ): Promise<SessionRecord | undefined> {
+    this.rememberRefusal(sessionId, nodeUrl);
+    return this.move(sessionId, nodeUrl, 'media-path', priority, { leaving: { of: 'room', why } });
   }
 
   private rememberRefusal(sessionId: string, url: string): void {

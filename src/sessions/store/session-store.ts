@@ -86,6 +86,12 @@ export interface SessionStore extends NodeLoadSource {
    * on it by the writes (sweepTimer), so instances whose clocks differ agree on when one falls.
    */
   now(): Promise<number>;
+  /**
+   * A participant of the session says it lost its media path to `nodeUrl`: recorded (once per identity,
+   * the newest report counting), and answered with how many distinct participants said so within
+   * `windowMs` (on the store's clock, so every instance's reports count together).
+   */
+  recordLossReport(sessionId: string, nodeUrl: string, identity: string, windowMs: number): Promise<number>;
   /** These sessions in one read, each with its participants' sweep deadlines (store clock); gone ones left out. */
   sweepView(sessionIds: readonly string[]): Promise<SweepView[]>;
   /** Sessions waiting for a node: what a node coming up rebuilds. */
