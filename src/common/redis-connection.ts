@@ -12,13 +12,17 @@ const MAX_RECONNECT_DELAY_MS = 1_000;
  * goes away and one when it is back, not one per retry. With Sentinel, a reconnect asks the sentinels
  * for the current primary.
  */
-export function connectRedis(target: RedisTarget, role: string, options: { offlineQueue?: boolean } = {}): Redis {
+export function connectRedis(
+  target: RedisTarget,
+  role: string,
+  options: { offlineQueue?: boolean; autoPipelining?: boolean } = {},
+): Redis {
   const logger = new Logger(`Redis ${role}`);
   const where = describeRedisTarget(target);
   const common = {
     enableOfflineQueue: options.offlineQueue ?? false,
     // Commands issued in the same turn of the event loop go out in one write (a join costs three).
-    enableAutoPipelining: true,
+    enableAutoPipelining: options.autoPipelining ?? true,
     maxRetriesPerRequest: options.offlineQueue ? null : 0,
     commandTimeout: options.offlineQueue ? undefined : COMMAND_TIMEOUT_MS,
     connectTimeout: COMMAND_TIMEOUT_MS,

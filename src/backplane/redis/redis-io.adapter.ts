@@ -21,9 +21,9 @@ export class RedisIoAdapter extends IoAdapter {
   constructor(app: INestApplicationContext, target: RedisTarget) {
     super(app);
     this.clients = [
-      connectRedis(target, 'socket.io pub', { offlineQueue: true }),
-      connectRedis(target, 'socket.io sub', { offlineQueue: true }),
-    ];
+      connectRedis(target, 'socket.io pub', { offlineQueue: true, autoPipelining: false }),
+      connectRedis(target, 'socket.io sub', { offlineQueue: true, autoPipelining: false }),
+    ].map(unawaitedCommandsHandled);
   }
 
   // Typed through IoAdapter: @nestjs/platform-socket.io brings its own copy of socket.io.
@@ -50,4 +50,22 @@ export class RedisIoAdapter extends IoAdapter {
       ),
     );
   }
+}
+
+/**
+ * The redis adapter issues SUBSCRIBE, PSUBSCRIBE and PUBLISH without waiting for them. While Redis is
+ * unreachable they sit in the offline queue, and closing the connection fails them: each would be an
+ * unhandled rejection, which ends a Node process (seen with sentinels that never answered, then a
+ * shutdown). A failed one costs nothing (ioredis subscribes again when it reconnects; a push is only
+ * useful now), so every command's promise gets a handler here; whoever awaits one still sees its error.
+ * Without auto-pipelining: it hands back a promise of its own for each command (PUNSUBSCRIBE included,
+ * which ioredis 5 forgets to exempt), out of reach of this handler.
+ */
+function unawaitedCommandsHandled(client: Redis): Redis {
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command, stream) => {
+    command.promise.catch(() => undefined);
+    return send(command, stream);
+  };
+  return client;
 }
