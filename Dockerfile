@@ -7,14 +7,17 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The browser package the sample app is built on (an npm workspace; examples/ are not part of the image).
+COPY packages ./packages
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY client ./client
 # The media cluster (werift dev nodes, the local livekit-server launcher) and the local stack are for
 # demos and tests: built, then left out, and werift (a devDependency) goes with the prune. main.js loads
-# the media cluster only when no --url is given, which this image refuses anyway.
-RUN npm run build && rm -rf dist/src/media-cluster dist/src/local-stack && npm prune --omit=dev --no-audit --no-fund
+# the media cluster only when no --url is given, which this image refuses anyway. The browser package is
+# in client/dist once built: without its folder the prune drops it and its peers (livekit-client...) too.
+RUN npm run build && rm -rf dist/src/media-cluster dist/src/local-stack packages && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-slim
 WORKDIR /app

@@ -10,6 +10,8 @@ export default tseslint.config(
       'dist/',
       'dist-test/',
       'client/dist/',
+      'packages/*/dist/',
+      'examples/*/dist/',
       'node_modules/',
       '.livekit/',
       '.tools/',

@@ -33,7 +33,8 @@ function run(script) {
 }
 
 const serverSources = ['src', 'tsconfig.json', 'tsconfig.build.json'].map((p) => path.join(root, p));
-const clientSources = ['client', 'src/contracts'].map((p) => path.join(root, p));
+// The sample app and the package it is built on (packages/resilient-room; dist/ and node_modules skipped).
+const clientSources = ['client', 'packages/resilient-room', 'src/contracts'].map((p) => path.join(root, p));
 const serverEntry = path.join(root, 'dist', 'src', 'main.js');
 const clientEntry = path.join(root, 'client', 'dist', 'index.html');
 

@@ -1,7 +1,8 @@
 import { SESSION_ID_PATTERN } from '@contracts';
-import { ResilientRoom, SessionApiClient, type LogEntry } from '../lib';
+import { ResilientRoom, SessionApiClient, type LogEntry } from '@session-rebuilder/resilient-room';
+import { CHAT_TOPIC, ChatView } from './chat.view';
 import { SessionView } from './session.view';
-import { installTestHook } from './test-hook';
+import { installTestHook, recordEvents, type HookRecords } from './test-hook';
 
 const NAME_STORAGE_KEY = 'session-rebuilder:name';
 /** `?lowres=1` captures 320x180 at 15 fps: what the tests and the benchmark use on a 2-core machine. */
@@ -18,6 +19,9 @@ const joinButton = $<HTMLButtonElement>('join-button');
 const joinError = $('join-error');
 const micButton = $<HTMLButtonElement>('mic-button');
 const cameraButton = $<HTMLButtonElement>('camera-button');
+const screenButton = $<HTMLButtonElement>('screen-button');
+const chatForm = $<HTMLFormElement>('chat-form');
+const chatInput = $<HTMLInputElement>('chat-input');
 const inviteButton = $<HTMLButtonElement>('invite-button');
 const crashButton = $<HTMLButtonElement>('crash-button');
 const crashInstanceButton = $<HTMLButtonElement>('crash-instance-button');
@@ -30,14 +34,18 @@ const view = new SessionView(
   $<HTMLOListElement>('event-log'),
 );
 
+const chat = new ChatView($<HTMLOListElement>('chat-log'));
+
 const params = new URLSearchParams(location.search);
 const api = new SessionApiClient('');
 const log: LogEntry[] = [];
+const records: HookRecords = { events: [], received: [] };
+const testHook = params.get('test-hook') === '1';
 let room: ResilientRoom | undefined;
 
 // ?test-hook=1: window.__sessionRebuilder (test-hook.ts) for browser tests, benchmarks and your own
 // automation. Without it the page puts nothing on window.
-if (params.get('test-hook') === '1') installTestHook(() => room, log);
+if (testHook) installTestHook(() => room, log, records);
 sessionInput.value = params.get('session') ?? '';
 nameInput.value = params.get('name') ?? localStorage.getItem(NAME_STORAGE_KEY) ?? '';
 (sessionInput.value ? nameInput : sessionInput).focus();
@@ -71,7 +79,14 @@ async function join(sessionId: string, name: string): Promise<void> {
   next.on('move', (move) => {
     if (move.outcome === 'done' && move.firstFrameAt) note('info', `rebuild timings (ms): ${describeMove(move)}`);
   });
+  next.on('dataReceived', (message) => {
+    if (message.topic !== CHAT_TOPIC) return;
+    const sender = message.participant?.name || message.from || 'server';
+    chat.received(message, sender);
+  });
+  if (testHook) recordEvents(next, records);
 
+  chat.clear();
   $('session-title').textContent = sessionId;
   view.renderState(next.stateChange);
   joinView.hidden = true;
@@ -122,6 +137,35 @@ cameraButton.addEventListener('click', () => {
   void room.setMuted('video', muted);
   cameraButton.setAttribute('aria-pressed', String(muted));
   cameraButton.textContent = muted ? 'Start camera' : 'Stop camera';
+});
+
+screenButton.addEventListener('click', () => {
+  if (!room) return;
+  const enable = !room.isScreenShareEnabled;
+  screenButton.disabled = true;
+  room
+    .setScreenShareEnabled(enable)
+    .catch((err: Error) => note('error', `screen share: ${err.message}`))
+    .finally(() => {
+      const sharing = room?.isScreenShareEnabled ?? false;
+      screenButton.disabled = false;
+      screenButton.setAttribute('aria-pressed', String(sharing));
+      screenButton.textContent = sharing ? 'Stop sharing' : 'Share screen';
+    });
+});
+
+chatForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = chatInput.value.trim();
+  if (!room || !text) return;
+  const queued = room.state !== 'connected';
+  room.send(text, { topic: CHAT_TOPIC }).then(
+    () => {
+      chat.sent(text, queued);
+      chatInput.value = '';
+    },
+    (err: Error) => note('error', `chat: ${err.message}`),
+  );
 });
 
 inviteButton.addEventListener('click', () => {

@@ -1,5 +1,5 @@
 import type { Track } from 'livekit-client';
-import type { LogEntry, ParticipantView, StateChange } from '../lib';
+import type { LogEntry, ParticipantView, StateChange } from '@session-rebuilder/resilient-room';
 
 /** Renders the video grid, the rebuild overlay and the event log; holds no call logic. */
 export class SessionView {

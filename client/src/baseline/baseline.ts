@@ -1,7 +1,7 @@
 // The comparison point of the failover benchmark: livekit-client exactly as an app gets it, with its
 // default options and no backend to help. The benchmark mints the token and calls `connect()`.
 import { Room, RoomEvent } from 'livekit-client';
-import { remoteFramesDecoded } from '../lib/frame-stats';
+import { remoteFramesDecoded } from '@session-rebuilder/resilient-room';
 
 interface BaselineEvent {
   at: number;

@@ -11,8 +11,6 @@ export interface FirstFrameContext {
   moves: MoveLog;
   /** False once the room was replaced by a newer move. */
   isCurrent: (room: Room) => boolean;
-  /** Whoever was expected but is not in the room after the wait left during the incident. */
-  forget(identities: string[]): void;
 }
 
 /**
@@ -32,10 +30,9 @@ export async function watchFirstFrames(room: Room, move: MoveTiming, context: Fi
     const frames = await remoteFramesDecoded(room);
     for (const [identity, count] of Object.entries(frames)) if (count > 0) shown.add(identity);
     if (check()) return;
-    if (performance.now() > deadline) {
-      context.forget(move.expectedRemotes.filter((identity) => !room.remoteParticipants.has(identity)));
+    // Whoever is still missing has left meanwhile (Membership says so at RETURN_WAIT_MS, the same wait).
+    if (performance.now() > deadline)
       return context.moves.finish(move, move.firstFrameAt === undefined ? 'no-frames' : 'done');
-    }
     await new Promise((resolve) => setTimeout(resolve, FIRST_FRAME_POLL_MS));
   }
 }

@@ -1,4 +1,12 @@
-import type { RemoteTrack, Track } from 'livekit-client';
+import type {
+  ConnectionQuality,
+  Participant,
+  RemoteParticipant,
+  RemoteTrack,
+  RemoteTrackPublication,
+  Room,
+  Track,
+} from 'livekit-client';
 import type { RejoinReason } from '@contracts';
 
 /** Where a ResilientRoom stands. `left` and `failed` are final. */
@@ -72,8 +80,58 @@ export interface LogEntry {
   message: string;
 }
 
+/** A data message as the app receives it, whichever Room it came through. */
+export interface ReceivedMessage {
+  payload: Uint8Array;
+  /** Set when the sender sent a string (send() with a string payload). */
+  text?: string;
+  topic?: string;
+  /** The sender's identity (undefined for data the server sent). */
+  from?: string;
+  /** The sender in the current Room, when it is there. */
+  participant?: RemoteParticipant;
+  reliable: boolean;
+  /** Held back by a move (sent during one, or sent again after it): shown as delayed, not lost. */
+  delayed: boolean;
+  /** The sender's clock when it sent (epoch ms); undefined for packets from peers without the library. */
+  sentAt?: number;
+}
+
+export interface SendOptions {
+  /** Passed to the receivers' dataReceived as `topic`. */
+  topic?: string;
+  /**
+   * Default true: delivered exactly once and in order per sender, across moves (queued while moving,
+   * resent until acknowledged). false: one try on the current node; dropped during a move.
+   */
+  reliable?: boolean;
+  /** Only these identities (default: everyone in the session). */
+  destinationIdentities?: string[];
+}
+
+/** A track the app published through the library; it is published again on every node. */
+export interface AppTrack {
+  readonly id: string;
+  readonly mediaStreamTrack: MediaStreamTrack;
+  readonly name?: string;
+  readonly source: Track.Source;
+}
+
 export interface ResilientRoomEvents {
   state: (change: StateChange) => void;
+  /** The livekit-client Room was replaced (a join or a move): components bound to a Room rebind here. */
+  roomChanged: (room: Room, previous: Room | undefined) => void;
+  /** Someone joined the session (never for a participant coming back from a move). */
+  participantConnected: (participant: RemoteParticipant) => void;
+  /** Someone left the session for good (never for a move). The object may be from an earlier Room. */
+  participantDisconnected: (participant: RemoteParticipant) => void;
+  /** A remote track subscribed on the current Room (after a move: the new node's track). */
+  trackSubscribed: (track: RemoteTrack, publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
+  /** A remote track ended: unsubscribed on the current Room, or gone with the Room a move dropped. */
+  trackUnsubscribed: (track: RemoteTrack, publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
+  activeSpeakersChanged: (speakers: Participant[]) => void;
+  connectionQualityChanged: (quality: ConnectionQuality, participant: Participant) => void;
+  dataReceived: (message: ReceivedMessage) => void;
   /** A move made progress (one of its instants was set). */
   'move-progress': (timing: MoveTiming) => void;
   /** A move ended (frames back, superseded, or gave up waiting for frames). */
@@ -93,4 +151,10 @@ export interface ResilientRoomOptions {
   metadata?: string;
   /** For a backend started with --auth-secret: the join token (JWT) your own app signed for this user. */
   joinToken?: string;
+  /** Capture from these devices (MediaDeviceInfo.deviceId); switchDevice() changes them later. */
+  devices?: { videoinput?: string; audioinput?: string };
+  data?: {
+    /** Reliable messages kept until acknowledged; past it send() rejects with `queue-full` (default 1024). */
+    maxQueuedMessages?: number;
+  };
 }

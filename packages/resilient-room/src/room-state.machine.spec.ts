@@ -4,7 +4,7 @@ import { RoomStateMachine } from './room-state.machine';
 describe(RoomStateMachine.name, () => {
   const clockAt = (...times: number[]) => {
     let i = 0;
-    return () => times[Math.min(i++, times.length - 1)];
+    return () => times[Math.min(i++, times.length - 1)] ?? 0;
   };
 
   it('starts joining and follows a move: connected, rebuilding, waiting-for-node, connected', () => {

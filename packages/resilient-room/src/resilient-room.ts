@@ -4,25 +4,32 @@ import {
   Room,
   RoomEvent,
   Track,
-  type LocalAudioTrack,
-  type LocalVideoTrack,
+  type LocalTrack,
+  type Participant,
+  type ScreenShareCaptureOptions,
+  type TrackPublishOptions,
 } from 'livekit-client';
 import type { JoinResponse, RejoinPayload, RejoinResponse, WaitingForNodePayload } from '@contracts';
 import { BACKEND_RETRY_BACKOFF, NO_NODE_RETRY_BACKOFF, backoffDelayMs, type BackoffSettings } from './backoff.policy';
 import { watchFirstFrames } from './first-frame.watcher';
 import { remoteFramesDecoded, remoteVideoStats, type RemoteVideoStats } from './frame-stats';
 import { isCurrentWaiting, isNewerPlacement, rejoinAnswerAction } from './generation.policy';
-import { DEFAULT_VIDEO, LocalMedia } from './local-media';
+import { DataLink } from './data/data-link';
+import { ResilientRoomError } from './errors';
+import { DEFAULT_SCREEN_SHARE, DEFAULT_VIDEO, LocalMedia, type PublishedSource } from './local-media';
+import { Membership } from './membership';
 import { MoveLog } from './move.log';
 import { participantViews } from './participant-views';
 import { openRejoinSocket, type RejoinSocket } from './rejoin-socket';
 import type {
+  AppTrack,
   LogEntry,
   MoveTiming,
   MoveTrigger,
   ResilientRoomEvents,
   ResilientRoomOptions,
   ResilientRoomState,
+  SendOptions,
   StateChange,
 } from './resilient-room.types';
 import { CONNECT_OPTIONS, roomOptions } from './room-options';
@@ -48,12 +55,17 @@ interface Target {
 
 /**
  * A LiveKit room that survives the death of its media node: it learns of the loss from the SDK or from
- * the backend's `rejoin` push, whichever comes first, and moves every local track to the node the backend
- * names, with a fresh token, without waiting for the SDK's backoff against a dead URL.
+ * the backend's `rejoin` push, whichever comes first, and moves everything this participant publishes to
+ * the node the backend names, with a fresh token, without waiting for the SDK's backoff against a dead URL.
+ *
+ * The livekit-client Room it runs on is `room` (a new one after each move, announced by `roomChanged`);
+ * the app hears LiveKit's participant, track, speaker, quality and data events from whichever Room is
+ * current, with a move's own comings and goings filtered out (Membership), and sends data that survives
+ * a move (DataLink).
  *
  * The pieces: RoomStateMachine (the state it reports), generation.policy (which placement wins), MoveLog
- * (each move's timings), LocalMedia (capture once, publish on every node), the rejoin socket, the
- * first-frame watcher and the participant views. This class wires them to the SDK's Room.
+ * (each move's timings), LocalMedia (capture once, publish on every node), Membership, DataLink, the
+ * rejoin socket and the first-frame watcher. This class wires them to the SDK's Room.
  */
 export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   private readonly api: SessionApiClient;
@@ -61,18 +73,21 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   private readonly media: LocalMedia;
   private readonly status = new RoomStateMachine();
   private readonly moveLog: MoveLog;
+  private readonly membership: Membership;
+  private readonly data: DataLink;
   private session?: JoinResponse;
   private socket?: RejoinSocket;
-  private room?: Room;
+  private current?: Room;
   /** Rooms that reached `connected` at least once: only their losses start a recovery. */
   private readonly established = new WeakSet<Room>();
   private target?: Target;
-  private published: { video?: LocalVideoTrack; audio?: LocalAudioTrack } = {};
+  private joinCalled = false;
+  /** A Room of ours connected at least once: later connects are moves (or resumes), and announce newcomers. */
+  private hasConnected = false;
   private recoveryId = 0;
   private activeRecovery = 0;
   private consecutiveConnectFailures = 0;
-  /** Remote participants shown in the UI, kept across a move until they are back or gone. */
-  private readonly remotes = new Map<string, { name: string }>();
+  private speakers: Participant[] = [];
   private readonly pageHide = () => this.leaveOnUnload();
 
   constructor(private readonly options: ResilientRoomOptions = {}) {
@@ -85,8 +100,33 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
       finished: (move) => this.emit('move', move),
       log: (level, message) => this.log(level, message),
     });
+    this.membership = new Membership({
+      arrived: (p) => {
+        this.log('info', `${p.name || p.identity} joined`);
+        this.emit('participantConnected', p);
+      },
+      departed: (p) => {
+        this.data.peerGone(p.identity);
+        this.log('info', `${p.name || p.identity} left`);
+        this.emit('participantDisconnected', p);
+      },
+      changed: () => this.emitParticipants(),
+    });
+    this.data = new DataLink(
+      {
+        connected: () => this.isConnected(),
+        deliver: (message) => this.emit('dataReceived', message),
+        bye: (identity) => this.membership.bye(identity),
+        log: (level, message) => this.log(level, message),
+      },
+      options.data?.maxQueuedMessages,
+    );
   }
 
+  /** The livekit-client Room of the current node (undefined before join()); replaced at every move. */
+  get room(): Room | undefined {
+    return this.current;
+  }
   get state(): ResilientRoomState {
     return this.status.state;
   }
@@ -109,17 +149,32 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     return this.moveLog.all;
   }
   get isMuted(): { video: boolean; audio: boolean } {
-    return { ...this.media.muted };
+    return this.media.muted;
+  }
+  get isScreenShareEnabled(): boolean {
+    return !!this.media.get('screen');
+  }
+  /** The tracks the app published through publishTrack() (or on the Room itself), republished at every move. */
+  get appTracks(): AppTrack[] {
+    return this.media.all.filter((s) => s.id.startsWith('app-')).map(appTrack);
+  }
+  /** Reliable messages sent and not yet acknowledged by everyone meant to get them. */
+  get queuedMessages(): number {
+    return this.data.queued;
+  }
+  /** Participants that receive this one's reliable messages (they run the library too). */
+  get dataPeers(): string[] {
+    return this.data.peers;
   }
 
   /** framesDecoded per remote identity on the current node (inbound-rtp video). */
   framesDecoded(): Promise<Record<string, number>> {
-    return remoteFramesDecoded(this.room);
+    return remoteFramesDecoded(this.current);
   }
 
   /** inbound-rtp details per remote video track on the current node (diagnostics). */
   videoStats(): Promise<RemoteVideoStats[]> {
-    return remoteVideoStats(this.room);
+    return remoteVideoStats(this.current);
   }
 
   /**
@@ -127,11 +182,13 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
    * Resolves once connected or once a recovery has taken over; rejects only when the backend refuses.
    */
   async join(sessionId: string, name: string): Promise<void> {
-    if (this.session) throw new Error('join() was already called on this ResilientRoom');
+    if (this.joinCalled) throw new Error('join() was already called on this ResilientRoom');
+    this.joinCalled = true;
     this.setState('joining', `joining "${sessionId}"`);
+    const devices = this.options.devices ?? {};
     const [session] = await Promise.all([
       this.requestJoin(sessionId, name),
-      this.media.capture(this.options.audio ?? true),
+      this.media.capture(this.options.audio ?? true, { video: devices.videoinput, audio: devices.audioinput }),
     ]);
     if (this.state === 'left') return;
     this.session = session;
@@ -159,27 +216,72 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     }
   }
 
+  /**
+   * Sends data to the session. Reliable (the default): delivered exactly once and in order per sender,
+   * across moves (queued while moving; resent until every receiver acknowledged it), and rejected with
+   * `queue-full` past the queue's bound. Lossy: one try on the current node, dropped during a move.
+   * Resolves once queued (reliable) or handed to the node (lossy). Rejects with a ResilientRoomError:
+   * `left`, `not-joined`, `payload-too-large` (over LiveKit's per-packet limit, checked before sending).
+   */
+  async send(payload: Uint8Array | string, options: SendOptions = {}): Promise<void> {
+    if (this.state === 'left')
+      throw new ResilientRoomError(
+        'left',
+        'send(): this ResilientRoom has left the session; join again with a new one',
+      );
+    if (!this.joinCalled) throw new ResilientRoomError('not-joined', 'send(): call join() first');
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array))
+      throw new ResilientRoomError('bad-input', 'send(): the payload must be a string or a Uint8Array');
+    this.data.send(payload, options);
+  }
+
   async setMuted(kind: 'video' | 'audio', muted: boolean): Promise<void> {
-    this.media.muted[kind] = muted;
-    const track = this.published[kind];
-    if (track) await (muted ? track.mute() : track.unmute());
-    else {
-      const raw = this.media[kind];
-      if (raw) raw.enabled = !muted;
-    }
+    await this.media.setMuted(kind, muted);
     this.emitParticipants();
   }
 
-  /** Leaves for good: the backend forgets this participant and will not invite it back. */
+  /** Capture from another camera or microphone (MediaDeviceInfo.deviceId); kept on every later node. */
+  async switchDevice(kind: 'videoinput' | 'audioinput', deviceId: string): Promise<void> {
+    this.assertActive('switchDevice');
+    await this.media.switchDevice(kind, deviceId);
+    this.emitParticipants();
+  }
+
+  /** Shares the screen (getDisplayMedia) on this node and every later one, until disabled or stopped by the browser. */
+  async setScreenShareEnabled(
+    enabled: boolean,
+    options: ScreenShareCaptureOptions = DEFAULT_SCREEN_SHARE,
+  ): Promise<void> {
+    if (enabled) this.assertActive('setScreenShareEnabled');
+    await this.media.setScreenShare(enabled, options, () => void this.setScreenShareEnabled(false));
+  }
+
+  /** Publishes one of the app's tracks (a canvas, a processed camera...) on this node and every later one. */
+  async publishTrack(track: MediaStreamTrack | LocalTrack, options: TrackPublishOptions = {}): Promise<AppTrack> {
+    this.assertActive('publishTrack');
+    const media = track instanceof MediaStreamTrack ? track : track.mediaStreamTrack;
+    return appTrack(await this.media.addAppTrack(media, options));
+  }
+
+  /** Stops publishing an app track (the track itself is the app's: it is not stopped). */
+  async unpublishTrack(track: AppTrack | MediaStreamTrack): Promise<void> {
+    const media = track instanceof MediaStreamTrack ? track : track.mediaStreamTrack;
+    const source = this.media.all.find((s) => s.id.startsWith('app-') && s.mediaStreamTrack === media);
+    if (source) await this.media.remove(source.id);
+  }
+
+  /** Leaves for good: the others hear a departure (not a move), and the backend will not invite it back. */
   async leave(): Promise<void> {
     if (this.state === 'left') return;
+    await this.data.bye().catch(() => undefined);
     this.setState('left', 'you left the session');
     this.activeRecovery = 0;
     window.removeEventListener('pagehide', this.pageHide);
-    const room = this.room;
-    this.room = undefined;
+    const room = this.current;
     const session = this.session;
     this.socket?.disconnect();
+    this.data.stop();
+    this.membership.clear();
     await Promise.all([
       room?.disconnect().catch(() => undefined),
       session
@@ -210,34 +312,85 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
 
   private createRoom(): Room {
     const room = new Room(roomOptions());
-    const isCurrent = () => room === this.room;
+    const isCurrent = () => room === this.current;
+    const live = () => isCurrent() && this.established.has(room);
     room
       .on(RoomEvent.SignalReconnecting, () => isCurrent() && this.onLoss(room, 'signal-lost'))
       .on(RoomEvent.Reconnecting, () => isCurrent() && this.onLoss(room, 'media-lost'))
       .on(RoomEvent.Reconnected, () => isCurrent() && this.onResumed(room))
       .on(RoomEvent.Disconnected, (reason) => isCurrent() && this.onDisconnected(room, reason))
       .on(RoomEvent.ParticipantConnected, (p) => {
-        if (!isCurrent()) return;
-        this.remotes.set(p.identity, { name: p.name || p.identity });
-        this.emitParticipants();
+        if (!live()) return;
+        this.membership.seen(p);
+        this.data.peerPresent(p.identity);
       })
       .on(RoomEvent.ParticipantDisconnected, (p) => {
-        if (!isCurrent()) return;
-        this.remotes.delete(p.identity);
-        this.log('info', `${p.name || p.identity} left`);
-        this.emitParticipants();
+        if (live()) this.membership.dropped(p.identity);
       })
-      .on(RoomEvent.TrackSubscribed, (track) => {
+      .on(RoomEvent.TrackSubscribed, (track, publication, participant) => {
         if (!isCurrent()) return;
         const move = this.moveLog.unfinished;
         if (move && track.kind === Track.Kind.Video) this.moveLog.mark(move, 'remoteVideo');
         this.emitParticipants();
+        this.emit('trackSubscribed', track, publication, participant);
       })
-      .on(RoomEvent.TrackUnsubscribed, () => isCurrent() && this.emitParticipants())
-      .on(RoomEvent.TrackMuted, () => isCurrent() && this.emitParticipants())
-      .on(RoomEvent.TrackUnmuted, () => isCurrent() && this.emitParticipants())
-      .on(RoomEvent.ParticipantNameChanged, () => isCurrent() && this.emitParticipants());
+      .on(RoomEvent.TrackUnsubscribed, (track, publication, participant) => {
+        if (!isCurrent()) return;
+        this.emitParticipants();
+        this.emit('trackUnsubscribed', track, publication, participant);
+      })
+      .on(RoomEvent.TrackMuted, (publication, participant) => {
+        if (!isCurrent()) return;
+        if (participant.isLocal) this.media.mirrorMute(publication.track as LocalTrack | undefined, true);
+        this.emitParticipants();
+      })
+      .on(RoomEvent.TrackUnmuted, (publication, participant) => {
+        if (!isCurrent()) return;
+        if (participant.isLocal) this.media.mirrorMute(publication.track as LocalTrack | undefined, false);
+        this.emitParticipants();
+      })
+      .on(RoomEvent.LocalTrackPublished, (publication) => {
+        // The app published on the Room itself (components-react's ControlBar shares the screen so): kept for later nodes.
+        if (isCurrent() && !this.media.isOurs(publication.track)) this.media.adopt(publication);
+      })
+      .on(RoomEvent.LocalTrackUnpublished, (publication) => {
+        if (isCurrent()) this.media.forgetPublication(publication.track);
+      })
+      .on(RoomEvent.ParticipantNameChanged, () => isCurrent() && this.emitParticipants())
+      .on(RoomEvent.ActiveSpeakersChanged, (speakers) => {
+        if (!isCurrent()) return;
+        this.speakers = speakers;
+        this.emit('activeSpeakersChanged', speakers);
+      })
+      .on(RoomEvent.ConnectionQualityChanged, (quality, participant) => {
+        if (isCurrent()) this.emit('connectionQualityChanged', quality, participant);
+      })
+      .on(RoomEvent.DataReceived, (payload, participant, kind, topic) => {
+        if (isCurrent()) this.data.onData(payload, participant, kind, topic);
+      });
     return room;
+  }
+
+  /** `room` becomes the current Room: the previous one's tracks end for the app, and it is dropped unawaited. */
+  private replaceRoom(room: Room): void {
+    const previous = this.current;
+    this.current = room;
+    this.media.detach();
+    this.data.attach(room);
+    if (previous) {
+      for (const participant of previous.remoteParticipants.values()) {
+        for (const publication of participant.trackPublications.values()) {
+          if (publication.track) this.emit('trackUnsubscribed', publication.track, publication, participant);
+        }
+      }
+      // disconnect() stops local tracks unless told not to, and the captured media is shared with the next Room.
+      void previous.disconnect(false).catch(() => undefined);
+    }
+    if (this.speakers.length > 0) {
+      this.speakers = [];
+      this.emit('activeSpeakersChanged', []);
+    }
+    this.emit('roomChanged', room, previous);
   }
 
   /**
@@ -247,49 +400,43 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
    * instead of following it.
    */
   private async connectRoom(target: Target, move?: MoveTiming): Promise<void> {
-    const previous = this.room;
     const room = this.createRoom();
-    this.room = room;
-    // disconnect() stops local tracks unless told not to (its own default beats stopLocalTrackOnUnpublish),
-    // and the camera track is shared with the next Room.
-    if (previous) void previous.disconnect(false).catch(() => undefined);
+    this.replaceRoom(room);
     let publishing: Promise<void> | undefined;
     // Only after the join answer: a publishTrack() made earlier arms the SDK's 15 s timer that stops the
     // (shared) camera track if that connect fails.
     room.once(RoomEvent.SignalConnected, () => {
       if (move) this.moveLog.mark(move, 'signal');
-      if (room !== this.room) return;
+      if (room !== this.current) return;
       publishing = this.publishLocalTracks(room, move);
       // Awaited below once connected; a failed connect makes it reject, which nobody needs to hear.
       publishing.catch(() => undefined);
     });
     if (move) this.moveLog.mark(move, 'connecting');
     await room.connect(target.url, target.token, CONNECT_OPTIONS);
-    if (room !== this.room) return;
+    if (room !== this.current) return;
     if (move) this.moveLog.progress(move, 'connectedAt');
-    for (const p of room.remoteParticipants.values()) this.remotes.set(p.identity, { name: p.name || p.identity });
     await (publishing ?? this.publishLocalTracks(room));
-    if (room !== this.room) return;
+    if (room !== this.current) return;
     this.established.add(room);
     this.consecutiveConnectFailures = 0;
     if (move) this.moveLog.progress(move, 'publishedAt');
     this.setState('connected', move ? `back on ${target.url}` : `connected to ${target.url}`);
+    // Connected: data flows again; everyone already here hears where our messages for them stand.
+    this.membership.roomConnected(room, !this.hasConnected);
+    this.hasConnected = true;
+    for (const identity of room.remoteParticipants.keys()) this.data.peerPresent(identity);
     this.emitParticipants();
     if (move) {
-      void watchFirstFrames(room, move, {
-        moves: this.moveLog,
-        isCurrent: (r) => r === this.room,
-        forget: (identities) => {
-          for (const identity of identities) this.remotes.delete(identity);
-          this.emitParticipants();
-        },
-      });
+      void watchFirstFrames(room, move, { moves: this.moveLog, isCurrent: (r) => r === this.current });
     }
   }
 
   private async publishLocalTracks(room: Room, move?: MoveTiming): Promise<void> {
-    const published = await this.media.publish(room, (kind) => move && this.moveLog.mark(move, kind));
-    if (room === this.room) this.published = published;
+    await this.media.publishAll(room, (id) => {
+      if (move && (id === 'camera' || id === 'microphone'))
+        this.moveLog.mark(move, id === 'camera' ? 'video' : 'audio');
+    });
   }
 
   // ---- losing a node and moving ------------------------------------------------------------------
@@ -312,12 +459,22 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
       this.moveLog.finish(move, 'resumed');
       this.log('info', 'the media node came back by itself (resumed)');
     }
-    if (room === this.room) this.setState('connected', `resumed on ${this.target?.url}`);
+    if (room === this.current) {
+      this.setState('connected', `resumed on ${this.target?.url}`);
+      this.membership.roomConnected(room, false);
+      for (const identity of room.remoteParticipants.keys()) this.data.peerPresent(identity);
+    }
   }
 
   private onDisconnected(room: Room, reason?: DisconnectReason): void {
     if (reason !== undefined && FINAL_DISCONNECT_REASONS.has(reason)) {
       this.setState('failed', `the media node ended this participant (${DisconnectReason[reason]})`);
+      return;
+    }
+    if (reason === DisconnectReason.CLIENT_INITIATED && this.established.has(room)) {
+      // The app disconnected the Room itself (components-react's leave button does): that is a leave.
+      this.log('info', 'the app disconnected the room: leaving the session');
+      void this.leave();
       return;
     }
     this.onLoss(room, 'disconnected');
@@ -351,7 +508,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     if (this.activeRecovery !== 0 || !this.session) return;
     const id = ++this.recoveryId;
     this.activeRecovery = id;
-    const failedRoom = this.room;
+    const failedRoom = this.current;
     const { sessionId, identity, rejoinKey } = this.session;
     try {
       for (let attempt = 0; this.activeRecovery === id && !this.status.isFinal; attempt++) {
@@ -371,11 +528,11 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
         const action = rejoinAnswerAction(answer, {
           url: this.target?.url,
           generation: this.target?.generation,
-          replacedSinceLoss: this.room !== failedRoom,
-          connected: this.room?.state === ConnectionState.Connected,
+          replacedSinceLoss: this.current !== failedRoom,
+          connected: this.current?.state === ConnectionState.Connected,
         });
         if (action === 'ignore') return;
-        if (action === 'resumed') return this.onResumed(this.room!);
+        if (action === 'resumed') return this.onResumed(this.current!);
         this.activeRecovery = 0;
         void this.moveTo(answer);
         return;
@@ -414,10 +571,23 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
   }
 
   private startMove(trigger: MoveTrigger, fromUrl: string, detectedAt?: number, expected?: string[]): MoveTiming {
-    return this.moveLog.start(trigger, fromUrl, expected ?? [...this.remotes.keys()], detectedAt);
+    const move = this.moveLog.start(trigger, fromUrl, expected ?? this.membership.identities, detectedAt);
+    this.membership.moveStarted();
+    return move;
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
+
+  /** Connected on the current Room, no move under way: data goes out now rather than being held. */
+  private isConnected(): boolean {
+    return this.state === 'connected' && this.current?.state === ConnectionState.Connected;
+  }
+
+  private assertActive(method: string): void {
+    if (this.state === 'left')
+      throw new ResilientRoomError('left', `${method}(): this ResilientRoom has left the session`);
+    if (!this.joinCalled) throw new ResilientRoomError('not-joined', `${method}(): call join() first`);
+  }
 
   private async waitBeforeRetry(err: SessionApiError, attempt: number): Promise<void> {
     const noNode = err.code === 'no-node';
@@ -436,6 +606,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
 
   private leaveOnUnload(): void {
     if (!this.session || this.status.isFinal) return;
+    void this.data.bye().catch(() => undefined);
     this.api.leaveOnUnload(this.session.sessionId, this.session.identity, this.session.rejoinKey);
   }
 
@@ -458,11 +629,20 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
         left: this.state === 'left',
         preview: this.media.preview,
         muted: this.media.muted,
-        remotes: this.remotes,
-        room: this.room,
+        remotes: new Map(this.membership.entries().map((m) => [m.identity, { name: m.name }])),
+        room: this.current,
       }),
     );
   }
+}
+
+function appTrack(source: PublishedSource): AppTrack {
+  return {
+    id: source.id,
+    mediaStreamTrack: source.mediaStreamTrack,
+    name: source.options.name,
+    source: source.options.source,
+  };
 }
 
 function sleep(ms: number): Promise<void> {
