@@ -5,6 +5,7 @@ import { CLOCK, Clock, SystemClock } from './common/clock';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi, LiveKitRoomServiceApi } from './nodes/livekit-room.api';
 import { NODE_LOAD_SOURCE } from './nodes/node-load.source';
 import { HttpNodeProber, NODE_PROBER, NodeProber } from './nodes/node-prober';
+import { ROOM_AUTO_CREATE, RoomAutoCreate, ValidateEndpointAutoCreate } from './nodes/room-auto-create';
 import { NODE_HEALTH_BOARD } from './nodes/node-health-board';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import type { MediaCluster } from './media-cluster/api';
@@ -31,12 +32,14 @@ class BackplaneShutdown implements OnApplicationShutdown {
   }
 }
 
-/** The outside world, swappable in specs and benchmarks: store, clock, node prober, LiveKit RoomService. */
+/** The outside world, swappable in specs and benchmarks: store, clock, node prober, LiveKit RoomService and signal check. */
 export interface AppOverrides {
   store?: SessionStore;
   clock?: Clock;
   prober?: NodeProber;
   roomApi?: LiveKitRoomApi;
+  /** Whether each node's joins create rooms; asked of each node's /rtc/validate otherwise. */
+  roomAutoCreate?: RoomAutoCreate;
   /** Rebuilds in flight at once (bench:rebuild-herd sizes REBUILD_CONCURRENCY with it). */
   rebuildConcurrency?: number;
 }
@@ -71,6 +74,9 @@ export class CoreModule {
       overrides.roomApi
         ? { provide: LIVEKIT_ROOM_API, useValue: overrides.roomApi }
         : { provide: LIVEKIT_ROOM_API, useClass: LiveKitRoomServiceApi },
+      overrides.roomAutoCreate
+        ? { provide: ROOM_AUTO_CREATE, useValue: overrides.roomAutoCreate }
+        : { provide: ROOM_AUTO_CREATE, useClass: ValidateEndpointAutoCreate },
       { provide: REBUILD_QUEUE_WIDTH, useValue: overrides.rebuildConcurrency ?? REBUILD_CONCURRENCY },
       { provide: REBUILD_TEST_PAUSE_MS, useValue: Number(process.env.SESSION_REBUILDER_TEST_REBUILD_PAUSE_MS) || 0 },
     ];

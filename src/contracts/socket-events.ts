@@ -7,7 +7,15 @@ export const SESSION_NAMESPACE = '/session';
  * current generation (its backend instance died, or it was away while the session moved).
  */
 /** media-path: the node answers its probes, but the session's participants lost their media path to it. */
-export type RejoinReason = 'node-down' | 'node-hung' | 'node-recovered' | 'client-report' | 'media-path' | 'catch-up';
+export type RejoinReason =
+  | 'node-down'
+  | 'node-hung'
+  | 'node-recovered'
+  | 'client-report'
+  | 'media-path'
+  | 'catch-up'
+  /** A new session's node answered its CreateRoom with an error after the first joins were answered. */
+  | 'room-refused';
 
 export interface RejoinPayload {
   url: string;

@@ -3,7 +3,8 @@ import { CLOCK, Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../nodes/node-health.service';
-import { NodePlacementService, PlacedRoom } from '../nodes/node-placement.service';
+import { NodePlacementService, PlacedRoom, type ReservedNode } from '../nodes/node-placement.service';
+import { ROOM_AUTO_CREATE, type RoomAutoCreate } from '../nodes/room-auto-create';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../nodes/livekit-room.api';
 import type { JoinResponse, RejoinPayload, RejoinResponse } from '../contracts';
 import { SESSION_STORE, type ParticipantView, SessionStore } from './store/session-store';
@@ -11,7 +12,14 @@ import type { CreateParticipantDto } from './dto/create-participant.dto';
 import type { RejoinDto } from './dto/rejoin.dto';
 import { newIdentity } from './identity';
 import { hashRejoinKey, newRejoinKey, rejoinKeyMatches } from './rejoin-key';
-import { activeParticipants, findParticipant, ParticipantRecord, SessionHead, SessionRecord } from './session.model';
+import {
+  activeParticipants,
+  findParticipant,
+  ParticipantRecord,
+  type RoomSettings,
+  SessionHead,
+  SessionRecord,
+} from './session.model';
 import { SessionLocks } from './session-locks';
 import {
   busyRetries,
@@ -22,7 +30,7 @@ import {
 } from './session-policy';
 import { AppEvents } from '../events/app-events';
 import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
-import { NO_NODE_MESSAGE } from './rebuild/session-mover.service';
+import { NO_NODE_MESSAGE, SessionMoverService } from './rebuild/session-mover.service';
 import { TokenService } from './token.service';
 import type { JoinGrant } from './join-auth.service';
 
@@ -50,6 +58,8 @@ export class SessionsService {
     private readonly health: NodeHealthService,
     private readonly placement: NodePlacementService,
     private readonly rebuilds: RebuildScheduler,
+    private readonly mover: SessionMoverService,
+    @Inject(ROOM_AUTO_CREATE) private readonly autoCreate: RoomAutoCreate,
     private readonly tokens: TokenService,
     private readonly locks: SessionLocks,
     private readonly events: AppEvents,
@@ -90,13 +100,22 @@ export class SessionsService {
       if (existing) return this.addToExisting(sessionId, dto, rejoinKey);
       const created = await this.createSession(sessionId, dto);
       try {
-        return await this.addParticipant(created.session, dto, rejoinKey);
+        const { session, participant } = await this.addParticipant(created.session, dto, rejoinKey);
+        const head = { nodeUrl: session.nodeUrl, generation: session.generation };
+        if (!created.roomLater) return { session: head, participant };
+        return {
+          session: { ...head, room: session.room },
+          participant,
+          roomLater: { session, node: created.roomLater },
+        };
       } finally {
         created.placed.settle();
       }
     });
+    if (joined.roomLater) this.mover.createRoomAfterAnswer(joined.roomLater.session, joined.roomLater.node);
     const { session, participant } = joined;
-    const token = await this.tokens.mint(sessionId, participant);
+    // While the room may not exist yet, the token carries its settings: whoever reaches the node first creates it.
+    const token = await this.tokens.mint(sessionId, participant, session.room);
     // A line per join is thousands a second under load (8 % of a join's CPU in a profile): debug level.
     // Operators see sessions created, node transitions and every rebuild at the default level.
     this.logger.debug({
@@ -362,10 +381,14 @@ export class SessionsService {
     return wanted === 0 ? cap : Math.min(wanted, cap);
   }
 
+  /**
+   * A new session on the least-loaded node. Where that node's joins create rooms, it is answered as soon as
+   * it is stored (`roomLater`: its CreateRoom follows, as after a move); elsewhere CreateRoom comes first.
+   */
   private async createSession(
     sessionId: string,
     dto: CreateParticipantDto,
-  ): Promise<{ session: SessionRecord; placed: PlacedRoom }> {
+  ): Promise<{ session: SessionRecord; placed: Pick<PlacedRoom, 'url' | 'sid' | 'settle'>; roomLater?: ReservedNode }> {
     const room = {
       ...DEFAULT_ROOM_SETTINGS,
       ...(dto.room?.metadata !== undefined && { metadata: dto.room.metadata }),
@@ -374,7 +397,16 @@ export class SessionsService {
       ...(dto.room?.agents?.length && { agents: dto.room.agents }),
     };
     // Weight 1: the participant about to join; the placement counts it until the record is saved.
-    const placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);
+    const reserved = await this.placement.reserveNode(1);
+    let roomLater: ReservedNode | undefined;
+    let placed: Pick<PlacedRoom, 'url' | 'sid' | 'settle'> | undefined;
+    if (reserved && (await this.autoCreate.joinsCreateRooms(reserved.url))) {
+      roomLater = reserved;
+      placed = { url: reserved.url, sid: '', settle: () => reserved.settle() };
+    } else {
+      reserved?.cancel();
+      placed = await this.placement.createRoomOnBestNode(sessionId, room, 1);
+    }
     if (!placed) {
       const why =
         this.health.placeableUrls().length > 0
@@ -398,11 +430,14 @@ export class SessionsService {
       createdAt: this.clock.now(),
       participants: {},
     };
-    return { session, placed };
+    return { session, placed, ...(roomLater && { roomLater }) };
   }
 }
 
 interface Joined {
-  session: Pick<SessionRecord, 'nodeUrl' | 'generation'>;
+  /** `room`: the room's settings, given while its room may not exist yet (no sid known), for the token. */
+  session: Pick<SessionRecord, 'nodeUrl' | 'generation'> & { room?: RoomSettings };
   participant: ParticipantRecord;
+  /** A session created without waiting for its room: CreateRoom on that node, once the join is answered. */
+  roomLater?: { session: SessionRecord; node: ReservedNode };
 }

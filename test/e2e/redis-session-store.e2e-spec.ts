@@ -210,6 +210,34 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     }
   });
 
+  it("a join into a session whose room sid is not known yet answers the room's settings (its token creates the room), none once it is", async () => {
+    const settings = {
+      metadata: 'm',
+      emptyTimeoutSec: 60,
+      departureTimeoutSec: 5,
+      maxParticipants: 8,
+      agents: ['echo'],
+    };
+    const newcomer = (identity: string) => session('x', 'ws://n1', [identity]).participants[identity]!;
+    for (const store of [new MemorySessionStore(), new RedisSessionStore(client)]) {
+      await store.save(session('fresh', 'ws://n1', ['ann'], { roomSid: '', room: settings }));
+      expect(await store.addParticipant('fresh', newcomer('bob'))).toEqual({
+        outcome: 'added',
+        nodeUrl: 'ws://n1',
+        generation: 1,
+        room: settings,
+      });
+      const confirmed = (await store.get('fresh'))!;
+      await store.save({ ...confirmed, roomSid: 'RM_fresh' });
+      expect(await store.addParticipant('fresh', newcomer('cy'))).toEqual({
+        outcome: 'added',
+        nodeUrl: 'ws://n1',
+        generation: 1,
+      });
+      await store.delete('fresh');
+    }
+  });
+
   it("keeps the sweep's indexes like the in-memory store: deadlines on the store's clock by participant state, watched rooms, waiting sessions", async () => {
     const person = (identity: string, extra: Partial<ParticipantRecord>) => ({
       ...session('x', 'ws://n1', [identity]).participants[identity]!,

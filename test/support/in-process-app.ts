@@ -10,6 +10,7 @@ import type { LiveKitRoomApi, RoomOnNode } from '../../src/nodes/livekit-room.ap
 import { NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { ProbeResult } from '../../src/nodes/node-health.state';
 import type { NodeProber } from '../../src/nodes/node-prober';
+import type { RoomAutoCreate } from '../../src/nodes/room-auto-create';
 import { parseConfig } from '../../src/config/parse-config';
 import type { JoinResponse } from '../../src/contracts';
 import { postWebhook, signWebhook, webhookBody } from './livekit-webhook';
@@ -18,8 +19,12 @@ import { TEST_ADMIN_TOKEN } from './session-client';
 export type ScriptedState = 'up' | 'refused' | 'silent';
 
 /** Media nodes that answer probes and RoomService calls the way a spec says. */
-export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
+export class ScriptedNodes implements NodeProber, LiveKitRoomApi, RoomAutoCreate {
   readonly state = new Map<string, ScriptedState>();
+  /** Nodes whose joins create rooms (LiveKit's room.auto_create); by default none: every new session waits for CreateRoom. */
+  readonly autoCreate = new Set<string>();
+  /** Nodes that answer CreateRoom with an error of their own (as LiveKit's Twirp errors), reachable all the same. */
+  readonly refusesRooms = new Set<string>();
   /** Extra time a node takes to answer CreateRoom; over `timeoutMs` it times out like the SDK's client. */
   readonly createDelayMs = new Map<string, number>();
   /** room name -> node url, sid and participant count, per node. */
@@ -49,6 +54,10 @@ export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
     return { ok: true, latencyMs: 1 };
   }
 
+  async joinsCreateRooms(url: string): Promise<boolean> {
+    return this.autoCreate.has(url);
+  }
+
   async createRoom(url: string, roomName: string): Promise<{ sid: string }> {
     this.createCalls++;
     const state = this.state.get(url);
@@ -59,6 +68,7 @@ export class ScriptedNodes implements NodeProber, LiveKitRoomApi {
       throw new NodeCallError(url, 'timeout', `RoomService on ${url}: timeout`);
     }
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (this.refusesRooms.has(url)) throw new Error(`twirp error internal: ${url} will not create ${roomName}`);
     const rooms = this.rooms.get(url)!;
     const room = rooms.get(roomName) ?? { name: roomName, sid: `RM_${this.nextSid++}`, participants: 0 };
     rooms.set(roomName, room);
@@ -140,7 +150,13 @@ export async function startInProcessApp(
   );
   const moduleRef = await Test.createTestingModule({
     imports: [
-      AppModule.forRoot(config, null, { prober: nodes, roomApi: nodes, clock: options.clock, store: options.store }),
+      AppModule.forRoot(config, null, {
+        prober: nodes,
+        roomApi: nodes,
+        roomAutoCreate: nodes,
+        clock: options.clock,
+        store: options.store,
+      }),
     ],
   }).compile();
   const nest = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: new AppLogger() });

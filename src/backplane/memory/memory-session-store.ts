@@ -99,7 +99,12 @@ export class MemorySessionStore implements SessionStore {
     session.participants[participant.identity] = structuredClone(participant);
     this.indexParticipant(sessionId, participant);
     if (newcomerUnconfirmed) this.unconfirmed.set(sessionId, unconfirmed + 1);
-    const added = { outcome: 'added' as const, nodeUrl: session.nodeUrl, generation: session.generation };
+    const added = {
+      outcome: 'added' as const,
+      nodeUrl: session.nodeUrl,
+      generation: session.generation,
+      ...(!session.roomSid && { room: structuredClone(session.room) }),
+    };
     if (participant.state === 'left') return added;
     this.active.set(sessionId, active + 1);
     const load = this.loads.get(session.nodeUrl);

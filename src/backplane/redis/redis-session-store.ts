@@ -140,6 +140,7 @@ if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[2], 'participants', 1)
   redis.call('HINCRBY', KEYS[3], c[1] .. '|participants', 1)
 end
+if (session.roomSid or '') == '' then return {'added', session.nodeUrl, tostring(session.generation), json} end
 return {'added', session.nodeUrl, tostring(session.generation)}
 `);
 
@@ -295,12 +296,16 @@ export class RedisSessionStore implements SessionStore {
     ];
     const args = [participant.identity, JSON.stringify(participant), lease?.token ?? '', ...flags, ...downNodes];
     try {
-      const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?];
+      const reply = (await ADD_PARTICIPANT.run(this.redis, keys, args)) as string | [string, string, string?, string?];
       if (typeof reply === 'string')
         return { outcome: reply as 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
       if (reply[0] === 'node-down') return { outcome: 'node-down', nodeUrl: reply[1] };
       await this.replicated();
-      return { outcome: 'added', nodeUrl: reply[1], generation: Number(reply[2]) };
+      const added = { outcome: 'added' as const, nodeUrl: reply[1], generation: Number(reply[2]) };
+      // The session's head, sent back while no room sid is known: its room may not exist yet.
+      return reply[3] === undefined
+        ? added
+        : { ...added, room: (JSON.parse(reply[3]) as Pick<SessionRecord, 'room'>).room };
     } catch (error) {
       if ((error as Error).message?.includes('LEASE_LOST')) throw new LeaseLostError(sessionId);
       throw new StoreUnavailableError(error);

@@ -287,6 +287,14 @@ export class SessionMoverService {
   }
 
   /**
+   * A new session answered before its room exists (its node's joins create rooms): CreateRoom follows,
+   * as after a move. A node that refuses the room loses the session, whose participants are moved.
+   */
+  createRoomAfterAnswer(session: SessionRecord, node: ReservedNode): void {
+    this.confirmRoom(session, node, 'room-refused', activeParticipants(session).length);
+  }
+
+  /**
    * After the push: CreateRoom on the new node, in the background. Its sid is written to the record if
    * the session is still there; an error the node answered moves the session again, without that node.
    */

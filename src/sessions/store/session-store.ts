@@ -1,5 +1,5 @@
 import type { NodeLoadCount, NodeLoadSource } from '../../nodes/node-load.source';
-import type { ParticipantRecord, SessionHead, SessionRecord } from '../session.model';
+import type { ParticipantRecord, RoomSettings, SessionHead, SessionRecord } from '../session.model';
 
 export type { NodeLoadCount };
 
@@ -17,7 +17,8 @@ export interface SessionPlacement {
 
 /** `added` names where the participant now is; anything else changed nothing. */
 export type AddOutcome =
-  | { outcome: 'added'; nodeUrl: string; generation: number }
+  /** `room`: the session's room settings, while no room sid is known (the room may not exist yet on its node). */
+  | { outcome: 'added'; nodeUrl: string; generation: number; room?: RoomSettings }
   | { outcome: 'node-down'; nodeUrl: string }
   | { outcome: 'taken' | 'missing' | 'waiting' | 'full' | 'too-many-unconfirmed' | 'busy' };
 

@@ -33,6 +33,8 @@ export interface LiveKitNodeConfig extends NodeSettings {
   udpPort: number;
   /** A Redis the nodes share: LiveKit's own multi-node mode (rooms routed between nodes). */
   redis?: LiveKitRedisSettings;
+  /** LiveKit's `room.auto_create` (default true): false, a join into a room nobody created is refused. */
+  autoCreateRooms?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export function livekitYaml(config: LiveKitNodeConfig): string {
     'keys:',
     `  ${JSON.stringify(config.apiKey)}: ${JSON.stringify(config.apiSecret)}`,
     'room:',
+    ...(config.autoCreateRooms === false ? ['  auto_create: false'] : []),
     `  empty_timeout: ${config.emptyTimeoutSec}`,
     // The dev engine closes a room this long after its last participant left too; LiveKit's own
     // default for that (departure_timeout) is 20 s, kept unless a shorter time is asked for.
