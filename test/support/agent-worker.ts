@@ -1,12 +1,15 @@
 // The LiveKit agent worker (tools/agent-worker, a real @livekit/agents worker running the echo agent) as
-// a spec drives it: started against one LiveKit URL with an agent name, its log lines read as events
-// (worker registered, job start and end, the first packet from each participant), stopped with the job
-// processes it forked. Built by `npm run agents:install`.
+// a spec drives it: started against one LiveKit URL with an agent name (in LiveKit's own cluster: its URL
+// and Redis, and the worker registers with every member), its log lines read as events (worker
+// registered, job start and end, the first packet from each participant), stopped with the job processes
+// it forked. Built by `npm run agents:install`.
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fromRoot } from './built';
 
-export const AGENT_WORKER_MAIN = resolve(__dirname, '..', '..', 'tools', 'agent-worker', 'dist', 'main.js');
+/** From the sources (specs) or from dist-test/ (benchmarks) alike. */
+export const AGENT_WORKER_MAIN = fromRoot('tools/agent-worker/dist/main.js');
 
 /** Registration takes ~3 s here (importing @livekit/agents, forking a job process); more on a busy machine. */
 const REGISTER_TIMEOUT_MS = 30_000;
@@ -26,6 +29,11 @@ export interface AgentEvent {
   why?: string;
   url?: string;
   workerId?: string;
+  /** worker-registered, job-start: the URL the registration went to (in a cluster, one member's). */
+  registeredWith?: string;
+  /** member-found: the member's URL and LiveKit's id for it. */
+  memberUrl?: string;
+  nodeId?: string;
 }
 
 export interface AgentWorker {
@@ -59,16 +67,31 @@ export async function startAgentWorker(options: {
   apiKey: string;
   apiSecret: string;
   agentName: string;
+  /** LiveKit's own cluster: its Redis, and the signal port of its members (`url` is then the cluster's). */
+  cluster?: { livekitRedis: string; nodePort: number };
 }): Promise<AgentWorker> {
   if (!existsSync(AGENT_WORKER_MAIN)) {
     throw new Error(`the agent worker is not built (${AGENT_WORKER_MAIN} is missing): run \`npm run agents:install\``);
   }
   const child = spawn(
     process.execPath,
-    [AGENT_WORKER_MAIN, '--url', options.url, '--api-key', options.apiKey, '--agent-name', options.agentName],
+    [
+      AGENT_WORKER_MAIN,
+      '--url',
+      options.url,
+      '--api-key',
+      options.apiKey,
+      '--agent-name',
+      options.agentName,
+      ...(options.cluster ? ['--node-port', String(options.cluster.nodePort)] : []),
+    ],
     {
-      // The secret by env, not on the command line where `ps` shows it.
-      env: { ...process.env, LIVEKIT_API_SECRET: options.apiSecret },
+      // The secrets by env, not on the command line where `ps` shows them (a Redis URL may hold a password).
+      env: {
+        ...process.env,
+        LIVEKIT_API_SECRET: options.apiSecret,
+        LIVEKIT_REDIS_URL: options.cluster?.livekitRedis ?? '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },

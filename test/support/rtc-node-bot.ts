@@ -8,6 +8,7 @@ import {
   DataPacketKind,
   LocalAudioTrack,
   LocalVideoTrack,
+  ParticipantKind,
   Room,
   RoomEvent,
   TrackKind,
@@ -43,6 +44,11 @@ export interface BotOptions {
   publish?: boolean;
   /** More of the join's body (room settings, say) and its headers (an operator's token). */
   join?: { body?: Record<string, unknown>; headers?: Record<string, string> };
+  /**
+   * Where the Room connects for the URL the backend named (default: that URL), e.g. one member's own URL
+   * in LiveKit's cluster, so that member relays the bot's signal to the member holding the room.
+   */
+  signalUrl?: (url: string, generation: number) => string | Promise<string>;
 }
 
 /** What one bot has received, by the sender's identity; counters survive moves. */
@@ -54,8 +60,19 @@ export interface Received {
 
 export class RtcNodeBot {
   readonly received: Received = { videoFrames: new Map(), audioFrames: new Map(), data: [] };
-  /** Each connect: the node's URL, and when the rejoin push arrived and the new Room was connected. */
-  readonly connections: Array<{ url: string; generation: number; pushAt?: number; connectedAt: number }> = [];
+  /**
+   * Each connect: the URL the backend named, where the Room connected (signalUrl), and when the rejoin
+   * push arrived and the new Room was connected.
+   */
+  readonly connections: Array<{
+    url: string;
+    via: string;
+    generation: number;
+    pushAt?: number;
+    connectedAt: number;
+  }> = [];
+  /** The SDK's word on each Room's connection (Reconnecting, Reconnected, Disconnected), by generation, with performance.now(). */
+  readonly roomEvents: Array<{ generation: number; event: string; at: number }> = [];
   /** The first video frame decoded from each sender after the latest move (performance.now()). */
   readonly firstFrameAfterMove = new Map<string, number>();
   private room: Room | undefined;
@@ -98,6 +115,16 @@ export class RtcNodeBot {
 
   async sendData(text: string, reliable: boolean): Promise<void> {
     await this.room!.localParticipant!.publishData(new TextEncoder().encode(text), { reliable, topic: 'bots' });
+  }
+
+  /**
+   * The agents in the bot's room now, as the node holding the room tells its participants. (LiveKit's
+   * ListParticipants in a cluster reads Redis, where a dead node's participants stay listed.)
+   */
+  agentsInRoom(): string[] {
+    return [...(this.room?.remoteParticipants.values() ?? [])]
+      .filter((p) => p.kind === ParticipantKind.AGENT)
+      .map((p) => p.identity);
   }
 
   framesFrom(identity: string): number {
@@ -144,6 +171,8 @@ export class RtcNodeBot {
 
   private async connectRoom(url: string, token: string, generation: number, pushAt?: number): Promise<void> {
     const room = new Room();
+    for (const event of [RoomEvent.Reconnecting, RoomEvent.Reconnected, RoomEvent.Disconnected] as const)
+      room.on(event, () => this.roomEvents.push({ generation, event, at: performance.now() }));
     room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) => this.consume(track, participant.identity));
     room.on(RoomEvent.DataReceived, (payload, participant, kind, topic) => {
       this.received.data.push({
@@ -155,8 +184,9 @@ export class RtcNodeBot {
       });
     });
     this.room = room;
-    await room.connect(url, token, { autoSubscribe: true, dynacast: false });
-    this.connections.push({ url, generation, pushAt, connectedAt: performance.now() });
+    const via = this.options.signalUrl ? await this.options.signalUrl(url, generation) : url;
+    await room.connect(via, token, { autoSubscribe: true, dynacast: false });
+    this.connections.push({ url, via, generation, pushAt, connectedAt: performance.now() });
     if (this.options.publish) await this.publish(room);
   }
 

@@ -5,20 +5,32 @@
 // what the tests count and time.
 import { type JobContext, defineAgent, log } from '@livekit/agents';
 import {
+  AudioSource,
   AudioStream,
   DataPacketKind,
+  LocalAudioTrack,
   type RemoteParticipant,
   type RemoteTrack,
   RoomEvent,
   TrackKind,
   VideoStream,
 } from '@livekit/rtc-node';
-import { watchForLostNode } from './node-loss.js';
+import { clusterJobSettings } from './job-settings.js';
+import { LiveKitRegistry } from './livekit-registry.js';
+import { watchJobNode, watchRoomNode } from './node-loss.js';
 import { AGENT_HERE, AGENT_STATE_ATTRIBUTE, AGENT_TOPIC, ECHO_TOPIC } from './protocol.js';
 
 type PacketKind = 'data' | 'audio' | 'video';
 
 export default defineAgent({
+  // While the process waits for a job: a job's first WebRTC use in a process starts libwebrtc (its
+  // peer connection factory, threads, audio device module), which a job dispatched after a move
+  // would otherwise wait for inside its connect.
+  prewarm: async () => {
+    const started = performance.now();
+    await LocalAudioTrack.createAudioTrack('prewarm', new AudioSource(48_000, 1)).close();
+    log().debug({ event: 'prewarmed', ms: Math.round(performance.now() - started) }, 'WebRTC started');
+  },
   entry: async (ctx: JobContext) => {
     const room = ctx.room;
     const roomName = ctx.job.room?.name ?? '';
@@ -78,7 +90,13 @@ export default defineAgent({
       endReason ??= `room disconnected (reason ${String(reason)})`;
     });
 
-    logger.info({ event: 'job-start', url: ctx.info.url }, `job started in room ${roomName}`);
+    // LiveKit's cluster: the worker registered with one member, but the job goes through the cluster's
+    // URL, so that it can resume on any member while its room's node lives (agents-js connects a job to
+    // its worker's URL, as LiveKit's assignment names none).
+    const cluster = clusterJobSettings();
+    const registeredWith = ctx.info.url;
+    if (cluster) ctx.info.url = cluster.url;
+    logger.info({ event: 'job-start', url: ctx.info.url, registeredWith }, `job started in room ${roomName}`);
     const connectStarted = performance.now();
     await ctx.connect();
     logger.info(
@@ -96,12 +114,18 @@ export default defineAgent({
     await room.localParticipant?.setAttributes({ [AGENT_STATE_ATTRIBUTE]: 'listening' });
     sayHere();
 
-    // Independent nodes: the job's URL is its room's node. In LiveKit's cluster it is the cluster's URL,
-    // which answers whichever node died: there the node to ask is the room's own (README, Agents).
-    watchForLostNode(room, ctx.info.url, (why) => {
+    const endJob = (why: string) => {
       endReason = why;
       logger.warn({ event: 'node-lost', why }, `room ${roomName}: ${why}; ending the job`);
       ctx.shutdown(why);
-    });
+    };
+    if (cluster) {
+      // The cluster's URL answers whichever node died: the node to ask is the room's own.
+      const registry = new LiveKitRegistry(cluster.livekitRedis);
+      ctx.addShutdownCallback(async () => registry.close());
+      watchRoomNode(room, roomName, registry, cluster.nodePort, endJob, (message) =>
+        logger.warn({ event: 'registry-unreadable' }, message),
+      );
+    } else watchJobNode(room, ctx.info.url, endJob);
   },
 });

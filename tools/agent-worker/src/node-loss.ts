@@ -1,12 +1,13 @@
 // When the job's room loses its node. Nobody tells a job that its node died (LiveKit's JobTermination
 // would come from that node), so agents-js ends it only when its Room gives up resuming: ~16 s after a
 // SIGKILL here (the Rust SDK's reconnect attempts). Meanwhile the session is rebuilt on another node and
-// LiveKit dispatches a new job there. This watch asks the node itself, as the backend's probes do: a
-// refused connection means the node is gone, and the job ends at once; a node that answers keeps the job
-// (the SDK resumes it); a node that answers nothing for NODE_SILENT_LIMIT_MS is taken for dead too.
+// LiveKit dispatches a new job there. These watches ask the room's node itself, as the backend's probes
+// do: a refused connection means the node is gone, and the job ends at once; a node that answers keeps
+// the job; a node that answers nothing for NODE_SILENT_LIMIT_MS is taken for dead too.
 import { type Room, RoomEvent } from '@livekit/rtc-node';
+import type { ClusterMember, LiveKitRegistry } from './livekit-registry.js';
 
-/** How often the node is asked while the Room is reconnecting. */
+/** How often the node is asked (while the Room is reconnecting; in LiveKit's cluster, all along). */
 export const NODE_PROBE_INTERVAL_MS = 250;
 /** One probe's bound: a LiveKit node answers GET / in a few ms. */
 export const NODE_PROBE_TIMEOUT_MS = 1_000;
@@ -26,11 +27,14 @@ async function probe(httpUrl: string): Promise<ProbeResult> {
   }
 }
 
+const pause = () => new Promise((resolve) => setTimeout(resolve, NODE_PROBE_INTERVAL_MS));
+
 /**
- * Calls `end` (once) when the Room is reconnecting and its node at `wsUrl` refuses connections, or has
- * answered nothing for NODE_SILENT_LIMIT_MS. Stops watching when the Room reconnects or disconnects.
+ * Independent nodes: the job's URL is its room's node. Calls `end` (once) when the Room is reconnecting
+ * and the node at `wsUrl` refuses connections, or has answered nothing for NODE_SILENT_LIMIT_MS. Stops
+ * watching when the Room reconnects or disconnects.
  */
-export function watchForLostNode(room: Room, wsUrl: string, end: (why: string) => void): void {
+export function watchJobNode(room: Room, wsUrl: string, end: (why: string) => void): void {
   const httpUrl = wsUrl.replace(/^ws/, 'http');
   /** Raised by every Reconnecting, Reconnected and Disconnected: a watch runs while it is current. */
   let round = 0;
@@ -52,11 +56,77 @@ export function watchForLostNode(room: Room, wsUrl: string, end: (why: string) =
         );
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, NODE_PROBE_INTERVAL_MS));
+      await pause();
     }
   };
 
   room.on(RoomEvent.Reconnecting, () => void watch(++round));
   room.on(RoomEvent.Reconnected, () => void ++round);
   room.on(RoomEvent.Disconnected, () => void ++round);
+}
+
+/**
+ * LiveKit's own cluster: the job's URL is the cluster's, which keeps answering whichever node died, and
+ * its signal may be relayed by another node than the one holding its room (so the Room may notice
+ * nothing for ~10 s), while its SDK would resume into the room LiveKit re-creates elsewhere, beside
+ * the job LiveKit dispatches there. So the job watches its room's own node, found in LiveKit's Redis
+ * (`room_node_map`, then its address in `nodes`), from the start: it ends when that node refuses
+ * connections or answers nothing for NODE_SILENT_LIMIT_MS, or when `room_node_map` names another node
+ * (the room was re-created there, with its own job). A Redis that cannot be read ends nothing.
+ */
+export function watchRoomNode(
+  room: Room,
+  roomName: string,
+  registry: LiveKitRegistry,
+  nodePort: number,
+  end: (why: string) => void,
+  warn: (message: string) => void,
+): void {
+  let over = false;
+  room.on(RoomEvent.Disconnected, () => void (over = true));
+  let redisFailing = false;
+  /** One read of LiveKit's Redis; undefined when it fails (said once per spell of failures). */
+  const read = async <T>(what: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      const value = await what();
+      redisFailing = false;
+      return value;
+    } catch (error) {
+      if (!redisFailing) warn(error instanceof Error ? error.message : String(error));
+      redisFailing = true;
+      return undefined;
+    }
+  };
+
+  void (async () => {
+    // The room's node when the job joined (LiveKit maps the room before it dispatches its job).
+    let home: ClusterMember | undefined;
+    while (!home && !over) {
+      const id = await read(() => registry.roomNodeId(roomName));
+      home = id === undefined ? undefined : await read(() => registry.member(id));
+      if (!home) await pause();
+    }
+    if (!home) return;
+    const host = home.ip.includes(':') ? `[${home.ip}]` : home.ip;
+    const httpUrl = `http://${host}:${nodePort}/`;
+    const node = `its room's node ${home.id} (${httpUrl})`;
+    let lastAnswer = performance.now();
+    while (!over) {
+      const [result, nowOn] = await Promise.all([probe(httpUrl), read(() => registry.roomNodeId(roomName))]);
+      if (over) return;
+      if (result === 'answered') lastAnswer = performance.now();
+      const silentMs = Math.round(performance.now() - lastAnswer);
+      let why: string | undefined;
+      if (result === 'refused') why = `${node} refuses connections: gone`;
+      else if (silentMs >= NODE_SILENT_LIMIT_MS) why = `${node} has answered nothing for ${silentMs} ms`;
+      else if (nowOn && nowOn !== home.id)
+        why = `its room moved from node ${home.id} to ${nowOn}, with a job of its own`;
+      if (why) {
+        over = true;
+        end(why);
+        return;
+      }
+      await pause();
+    }
+  })().catch((error: unknown) => warn(`the watch of its room's node stopped: ${String(error)}`));
 }

@@ -11,9 +11,17 @@ export interface WorkerOptions {
   /** The SDK's health endpoint (GET /); 0 picks a free port, so several workers share a host. */
   healthPort: number;
   logLevel: string;
+  /**
+   * LiveKit's own cluster: the Redis its nodes share. The worker then registers with every member it
+   * finds there (at `ws://<ip>:<nodePort>`), and its jobs connect through `url`, the cluster's.
+   */
+  livekitRedis?: string;
+  /** The signal port each member listens on at its own address (LiveKit's default 7880). */
+  nodePort: number;
 }
 
 const DEFAULT_IDLE_PROCESSES = 1;
+const DEFAULT_NODE_PORT = 7880;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** The agent name goes into LiveKit's dispatch and the agent's identity: kept to a short, safe set. */
 const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -35,6 +43,8 @@ export function parseWorkerOptions(
         'idle-processes': { type: 'string' },
         'health-port': { type: 'string' },
         'log-level': { type: 'string' },
+        'livekit-redis': { type: 'string' },
+        'node-port': { type: 'string' },
       },
       strict: true,
     }));
@@ -47,6 +57,7 @@ export function parseWorkerOptions(
   const apiSecret = values['api-secret'] ?? env.LIVEKIT_API_SECRET ?? '';
   const agentName = values['agent-name'] ?? env.LIVEKIT_AGENT_NAME ?? '';
   const logLevel = values['log-level'] ?? 'info';
+  const livekitRedis = values['livekit-redis'] ?? (env.LIVEKIT_REDIS_URL || undefined);
   if (!/^wss?:\/\/[^/?#\s]+\/?$/.test(url))
     problems.push(`--url (or LIVEKIT_URL) must be a ws:// or wss:// URL with no path (got ${JSON.stringify(url)})`);
   if (!apiKey) problems.push('--api-key (or LIVEKIT_API_KEY) is required');
@@ -58,8 +69,17 @@ export function parseWorkerOptions(
   const idleProcesses = integer(values['idle-processes'], DEFAULT_IDLE_PROCESSES, 1, 16, '--idle-processes', problems);
   const healthPort = integer(values['health-port'], 0, 0, 65535, '--health-port', problems);
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const nodePort = integer(values['node-port'] ?? env.NODE_PORT, DEFAULT_NODE_PORT, 1, 65535, '--node-port', problems);
+  if (livekitRedis !== undefined) {
+    if (!/^rediss?:\/\/[^/?#\s]+/.test(livekitRedis))
+      problems.push('--livekit-redis (or LIVEKIT_REDIS_URL) must be a redis:// or rediss:// URL');
+    // One health endpoint per registration: a fixed port would be taken twice.
+    if (healthPort !== 0) problems.push('--health-port applies to one registration: with --livekit-redis leave it out');
+  } else if (values['node-port'] !== undefined) problems.push('--node-port applies with --livekit-redis only');
   if (problems.length > 0) return { problems };
-  return { options: { url, apiKey, apiSecret, agentName, idleProcesses, healthPort, logLevel } };
+  return {
+    options: { url, apiKey, apiSecret, agentName, idleProcesses, healthPort, logLevel, livekitRedis, nodePort },
+  };
 }
 
 function integer(
