@@ -49,6 +49,7 @@ interface Hook {
   received: HookMessage[];
   dataPeers: string[];
   queuedMessages: number;
+  remotePublications: Array<{ identity: string; source: string; muted: boolean }>;
   moves: Array<{
     detectedAt: number;
     tokenAt?: number;
@@ -66,6 +67,15 @@ interface Hook {
   publishTestPattern(name: string): Promise<void>;
 }
 // Only ever read inside page.evaluate(), i.e. in the browser.
+interface PageElement {
+  getAttribute(name: string): string | null;
+}
+declare const document: { querySelector<T = PageElement>(selector: string): T | null };
+declare class MutationObserver {
+  constructor(callback: () => void);
+  observe(target: PageElement, options: { attributes: boolean; attributeFilter: string[] }): void;
+  disconnect(): void;
+}
 declare const window: {
   __sessionRebuilder: Hook;
   __sequence?: { sent: number; failures: string[]; timer?: ReturnType<typeof setInterval> };
@@ -76,6 +86,12 @@ const hook = (p: Participant) => ({
   received: (topic: string) =>
     p.page.evaluate((t) => window.__sessionRebuilder.received.filter((m) => m.topic === t), topic),
   dataPeers: () => p.page.evaluate(() => window.__sessionRebuilder.dataPeers),
+  microphoneOf: (identity: string) =>
+    p.page.evaluate(
+      (id) =>
+        window.__sessionRebuilder.remotePublications.find((pub) => pub.identity === id && pub.source === 'microphone'),
+      identity,
+    ),
   trackFrames: () => p.page.evaluate(() => window.__sessionRebuilder.trackFrames()),
   send: (payload: string, options?: { topic?: string }) =>
     p.page.evaluate(([text, o]) => window.__sessionRebuilder.send(text, o), [payload, options] as const),
@@ -99,6 +115,16 @@ async function waitForTracks(who: Participant, from: string, wanted: string[], t
     if (rising) return;
   }
   throw new Error(`${who.name}: ${wanted.join(', ')} from ${from} not rising: ${JSON.stringify(last)}`);
+}
+
+/** `who` sees `from`'s microphone published on its current node with this mute state. */
+async function waitForMicrophone(who: Participant, from: string, muted: boolean, timeoutMs = 10_000): Promise<void> {
+  let last: unknown;
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) {
+    last = await hook(who).microphoneOf(from);
+    if ((last as { muted?: boolean } | undefined)?.muted === muted) return;
+  }
+  throw new Error(`${who.name}: ${from}'s microphone is not ${muted ? 'muted' : 'unmuted'}: ${JSON.stringify(last)}`);
 }
 
 /** Per track (who, source, name): subscribed and unsubscribed alternate, starting and ending subscribed. */
@@ -144,6 +170,9 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       await ada.page.waitForSelector('[data-testid="screen-button"][aria-pressed="true"]', { timeout: 10_000 });
       await ada.page.evaluate(() => window.__sessionRebuilder.publishTestPattern('whiteboard'));
       await waitForTracks(grace, adaId, ['screen_share', 'whiteboard']);
+      // Grace mutes her microphone (the sample's button): the mute is part of what she publishes.
+      await grace.page.click('[data-testid="mic-button"]');
+      await waitForMicrophone(ada, graceId, true);
       // Grace acknowledged Ada's sync: she receives Ada's reliable messages from here on.
       for (let i = 0; i < 50 && !(await hook(ada).dataPeers()).includes(graceId); i++) await sleep(100);
       assert.deepEqual(await hook(ada).dataPeers(), [graceId]);
@@ -170,10 +199,19 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         }, every);
       }, SEND_EVERY_MS);
       await sleep(1_000);
+      // Grace types a chat line the moment her overlay says the call is rebuilding: during the move for
+      // sure (a move can be over before a test that types after the kill request gets to it).
+      await grace.page.evaluate(() => {
+        const overlay = document.querySelector('[data-testid="overlay"]')!;
+        const observer = new MutationObserver(() => {
+          if (overlay.getAttribute('data-state') !== 'rebuilding') return;
+          observer.disconnect();
+          document.querySelector<{ value: string }>('[data-testid="chat-input"]')!.value = 'typed during the move';
+          document.querySelector<{ click(): void }>('[data-testid="chat-send"]')!.click();
+        });
+        observer.observe(overlay, { attributes: true, attributeFilter: ['data-state'] });
+      });
       const { requestedAt, url: deadUrl } = await stack.crashNodeOf(sessionId);
-      // Grace types while her node is gone (before or after she notices: either way it waits for the move).
-      await grace.page.fill('[data-testid="chat-input"]', 'typed during the move');
-      await grace.page.click('[data-testid="chat-send"]');
       await waitForMoveAway([ada, grace], deadUrl);
       await sleep(SEND_AFTER_MOVE_MS);
       const { sent, failures } = await ada.page.evaluate(() => {
@@ -203,9 +241,17 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       );
 
       // The chat line typed during the move is on Ada's side, marked delayed.
-      await ada.page.waitForSelector(`[data-testid="chat-message"][data-from="${graceId}"][data-delayed="true"]`, {
-        timeout: DELIVERY_TIMEOUT_MS,
-      });
+      await ada.page
+        .waitForSelector(`[data-testid="chat-message"][data-from="${graceId}"][data-delayed="true"]`, {
+          timeout: DELIVERY_TIMEOUT_MS,
+        })
+        .catch(async (err: Error) => {
+          const chat = await hook(ada).received('chat');
+          const queued = await grace.page.evaluate(() => window.__sessionRebuilder.queuedMessages);
+          throw new Error(
+            `${err.message}\nAda's chat: ${JSON.stringify(chat)}; Grace still queues ${queued}\n${await ada.describe()}\n${await grace.describe()}`,
+          );
+        });
       assert.match(
         (await ada.page.textContent(`[data-testid="chat-message"][data-from="${graceId}"]`)) ?? '',
         /typed during the move.*delayed/,
@@ -214,6 +260,8 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       // Camera, screen share and the app track are received again, from the new node.
       await expectEveryoneSeesEveryone([ada, grace]);
       await waitForTracks(grace, adaId, ['screen_share', 'whiteboard']);
+      // Her microphone is on the new node, still muted.
+      await waitForMicrophone(ada, graceId, true);
 
       // No duplicate and no phantom departure: Ada heard Grace arrive once; nobody heard anyone leave.
       const adaEvents = await hook(ada).events();

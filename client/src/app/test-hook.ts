@@ -42,6 +42,13 @@ export interface TrackFrames {
   framesDecoded: number;
 }
 
+/** One remote track publication as the current Room holds it. */
+export interface RemotePublication {
+  identity: string;
+  source: string;
+  muted: boolean;
+}
+
 /**
  * `window.__sessionRebuilder`, set only when the page is opened with `?test-hook=1`: a small, stable
  * view for browser tests, the benchmarks and users' own automation (read-only, but for send() and
@@ -64,6 +71,8 @@ export interface SessionRebuilderHook {
   readonly dataPeers: string[];
   readonly queuedMessages: number;
   readonly screenShareEnabled: boolean;
+  /** Every remote track publication on the current node: who, which source, and its mute state. */
+  readonly remotePublications: RemotePublication[];
   /** inbound-rtp video framesDecoded per remote identity on the current node (cameras). */
   framesDecoded(): Promise<Record<string, number>>;
   /** framesDecoded of every remote video track (camera, screen share, app tracks) on the current node. */
@@ -157,6 +166,15 @@ export function installTestHook(getRoom: () => ResilientRoom | undefined, log: L
     },
     get screenShareEnabled() {
       return getRoom()?.isScreenShareEnabled ?? false;
+    },
+    get remotePublications() {
+      return [...(getRoom()?.room?.remoteParticipants.values() ?? [])].flatMap((participant) =>
+        [...participant.trackPublications.values()].map((publication) => ({
+          identity: participant.identity,
+          source: publication.source,
+          muted: publication.isMuted,
+        })),
+      );
     },
     framesDecoded: () => getRoom()?.framesDecoded() ?? Promise.resolve({}),
     trackFrames: () => trackFrames(getRoom()),
