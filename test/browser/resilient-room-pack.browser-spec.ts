@@ -41,7 +41,16 @@ interface PageElement {
   srcObject: { getVideoTracks(): Array<{ id: string }> } | null;
   getVideoPlaybackQuality(): { totalVideoFrames: number };
 }
-declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement> };
+declare const document: {
+  body: PageElement;
+  querySelector(selector: string): (PageElement & { value: string; click(): void }) | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+};
+declare class MutationObserver {
+  constructor(callback: () => void);
+  observe(target: PageElement, options: { attributes: boolean; attributeFilter: string[] }): void;
+  disconnect(): void;
+}
 
 /** The <video> elements the app attached for `identity` (trackSubscribed), with their track and frames shown. */
 function videosOf(page: Page, identity: string): Promise<Array<{ track?: string; frames: number }>> {
@@ -198,10 +207,17 @@ describe('the packed package in a scratch app outside the tree', () => {
       assert.ok(adaId && graceId);
       const before = await Promise.all([waitForOneRisingVideo(ada, graceId), waitForOneRisingVideo(grace, adaId)]);
 
+      // Ada types a chat line the moment her page says the call is rebuilding: during the move for sure.
+      await ada.evaluate(() => {
+        const observer = new MutationObserver(() => {
+          if (document.body.dataset.state !== 'rebuilding') return;
+          observer.disconnect();
+          document.querySelector('#chat input')!.value = 'typed during the move';
+          document.querySelector('#chat button')!.click();
+        });
+        observer.observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+      });
       const { requestedAt } = await stack.crashNodeOf(sessionId);
-      // Typed while the node is gone: the app's own send(), reliable by default.
-      await ada.fill('#chat input', 'sent while the node was dying');
-      await ada.click('#chat button');
 
       const after = await Promise.all([
         waitForOneRisingVideo(ada, graceId, before[0]),
@@ -223,7 +239,7 @@ describe('the packed package in a scratch app outside the tree', () => {
         adaId,
       );
       assert.equal(lines.length, 1, JSON.stringify(lines));
-      assert.match(lines[0]!.text, /sent while the node was dying/);
+      assert.match(lines[0]!.text, /typed during the move/);
       assert.equal(lines[0]!.delayed, 'true', 'a line sent while the node was dead is not marked delayed');
 
       // Events as the app heard them: Grace arrived once at Ada, nobody left, two Rooms each.
