@@ -26,6 +26,14 @@ const TRUST_PROXY_RULE = 'must be loopback, linklocal, uniquelocal, or addresses
 /** Per client address and minute, for each of join, rejoin, get-token and the socket handshake. */
 export const DEFAULT_RATE_LIMIT = 60;
 export const DEFAULT_MAX_SOCKETS_PER_ADDRESS = 32;
+/**
+ * Invites a session holds at once that nobody has seen connect yet (first joins; a rebuild's re-invites
+ * of participants seen before do not count): over it a join answers 429. With webhooks a join is
+ * confirmed within seconds; without, at the sweep after INVITE_CONFIRM_MS, so this is also how many
+ * newcomers a webhook-less session takes a minute. An all-hands of more joining within the seconds
+ * their clients take to connect needs it raised.
+ */
+export const DEFAULT_MAX_UNCONFIRMED_INVITES = 100;
 /** Participants per session unless an operator or an auth token asks for fewer. */
 export const DEFAULT_MAX_PARTICIPANTS = 100;
 /** The longest a join token may live (exp - iat, or exp - now without iat): a day, as a login session. */
@@ -186,6 +194,11 @@ export class AppConfig {
   @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })
   @Min(0, { message: 'must be an integer >= 0 (0: no limit)' })
   readonly maxSocketsPerAddress: number = DEFAULT_MAX_SOCKETS_PER_ADDRESS;
+
+  /** Per session, joins nobody has seen connect yet (DEFAULT_MAX_UNCONFIRMED_INVITES); 0 = no cap. */
+  @IsInt({ message: 'must be an integer >= 0 (0: no cap)' })
+  @Min(0, { message: 'must be an integer >= 0 (0: no cap)' })
+  readonly maxUnconfirmedInvites: number = DEFAULT_MAX_UNCONFIRMED_INVITES;
 
   /** Sessions one media node may hold (placement and rebuilds skip a fuller node); 0 = no limit. */
   @IsInt({ message: 'must be an integer >= 0 (0: no limit)' })

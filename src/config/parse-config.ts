@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_PARTICIPANTS,
   DEFAULT_MAX_SESSIONS_PER_NODE,
   DEFAULT_MAX_SOCKETS_PER_ADDRESS,
+  DEFAULT_MAX_UNCONFIRMED_INVITES,
   DEFAULT_NODE_PORT,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
@@ -47,6 +48,7 @@ const SOURCES: Record<string, string> = {
   maxSocketsPerAddress: '--max-sockets-per-address / MAX_SOCKETS_PER_ADDRESS',
   maxParticipants: '--max-participants / MAX_PARTICIPANTS',
   maxSessionsPerNode: '--max-sessions-per-node / MAX_SESSIONS_PER_NODE',
+  maxUnconfirmedInvites: '--max-unconfirmed-invites / MAX_UNCONFIRMED_INVITES',
   trustProxy: '--trust-proxy / TRUST_PROXY',
 };
 
@@ -75,6 +77,7 @@ const FLAGS = {
   'max-sockets-per-address': { type: 'string' },
   'max-participants': { type: 'string' },
   'max-sessions-per-node': { type: 'string' },
+  'max-unconfirmed-invites': { type: 'string' },
   'trust-proxy': { type: 'string' },
   dev: { type: 'boolean' },
 } satisfies FlagSpec;
@@ -92,9 +95,10 @@ export const USAGE = `usage: node dist/src/main.js [--url ws://HOST:PORT ...] [-
        [--auth-max-age 86400] (seconds a join token may live, exp - iat; 0: no maximum)
        [--rate-limit 60] (joins, rejoins, leaves, get-tokens and socket handshakes per client address per minute, each; 0: off)
        [--max-sockets-per-address 32] [--max-participants 100] (per session; 0: no cap) [--max-sessions-per-node 500]
+       [--max-unconfirmed-invites 100] (per session: joins nobody has seen connect yet; over it a join answers 429; 0: no cap)
        [--trust-proxy loopback] (proxies whose X-Forwarded-For names the client: addresses, subnets, or loopback)
        [--dev] (dev mode on purpose: the embedded cluster on a non-loopback --host, dev tools with --url)
-env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, REDIS_SENTINELS (comma-separated), REDIS_NAME, LIVEKIT_REDIS_URL, NODE_PORT, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, TRUST_PROXY, DEV_MODE=1`;
+env:   LIVEKIT_URL (comma-separated), LIVEKIT_API_KEY, LIVEKIT_API_SECRET, PORT, HOST, NODE_CAPACITY, REDIS_URL, REDIS_SENTINELS (comma-separated), REDIS_NAME, LIVEKIT_REDIS_URL, NODE_PORT, CORS_ORIGIN (comma-separated), ADMIN_TOKEN, AUTH_SECRET, AUTH_MAX_AGE, RATE_LIMIT, MAX_SOCKETS_PER_ADDRESS, MAX_PARTICIPANTS, MAX_SESSIONS_PER_NODE, MAX_UNCONFIRMED_INVITES, TRUST_PROXY, DEV_MODE=1`;
 
 /** Comma-separated values, trimmed, empty ones dropped. */
 function splitList(value: string): string[] {
@@ -151,6 +155,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     maxSessionsPerNode: toInt(
       flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE,
       DEFAULT_MAX_SESSIONS_PER_NODE,
+    ),
+    maxUnconfirmedInvites: toInt(
+      flag('max-unconfirmed-invites') ?? env.MAX_UNCONFIRMED_INVITES,
+      DEFAULT_MAX_UNCONFIRMED_INVITES,
     ),
     trustProxy: splitList(flag('trust-proxy') ?? (env.TRUST_PROXY || 'loopback')),
     dev: values.dev === true || env.DEV_MODE === '1' || env.DEV_MODE === 'true',
@@ -210,6 +218,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AppConfig {
     maxSocketsPerAddress: flag('max-sockets-per-address') ?? env.MAX_SOCKETS_PER_ADDRESS,
     maxParticipants: flag('max-participants') ?? env.MAX_PARTICIPANTS,
     maxSessionsPerNode: flag('max-sessions-per-node') ?? env.MAX_SESSIONS_PER_NODE,
+    maxUnconfirmedInvites: flag('max-unconfirmed-invites') ?? env.MAX_UNCONFIRMED_INVITES,
     nodePort: flag('node-port') ?? env.NODE_PORT,
     trustProxy: flag('trust-proxy') ?? env.TRUST_PROXY,
     urls: urls.filter((url) => !validUrl(url)),

@@ -47,14 +47,6 @@ export const CONNECT_WINDOW_MS = 30_000;
 export const INVITE_CONFIRM_MS = 60_000;
 
 /**
- * Invites a session holds at once that nobody has seen connect yet (first joins; a rebuild's re-invites
- * of participants seen before do not count): over it a join answers 429. With webhooks a join is
- * confirmed within seconds; without, at the sweep after INVITE_CONFIRM_MS, so this is also how many
- * newcomers a webhook-less session takes a minute.
- */
-export const MAX_UNCONFIRMED_INVITES = 100;
-
-/**
  * A lock-free write (a join, a presence webhook) finding its session held by another writer asks again
  * this often, for this long, before it queues for the lock.
  */

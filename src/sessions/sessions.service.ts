@@ -21,13 +21,7 @@ import {
   SessionRecord,
 } from './session.model';
 import { SessionLocks } from './session-locks';
-import {
-  busyRetries,
-  DEFAULT_GRANTS,
-  DEFAULT_ROOM_SETTINGS,
-  MAX_UNCONFIRMED_INVITES,
-  TOKEN_TTL_SECONDS,
-} from './session-policy';
+import { busyRetries, DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS, TOKEN_TTL_SECONDS } from './session-policy';
 import { AppEvents } from '../events/app-events';
 import { RebuildScheduler } from './rebuild/rebuild-scheduler.service';
 import { NO_NODE_MESSAGE, SessionMoverService } from './rebuild/session-mover.service';
@@ -152,7 +146,7 @@ export class SessionsService {
         sessionId,
         participant,
         this.health.downSessionUrls(),
-        MAX_UNCONFIRMED_INVITES,
+        this.config.maxUnconfirmedInvites,
       );
       if (added.outcome === 'added') return { joined: { session: added, participant } };
       if (added.outcome === 'node-down') return { nodeDown: added.nodeUrl };
@@ -170,7 +164,7 @@ export class SessionsService {
   private async addToExisting(sessionId: string, dto: CreateParticipantDto, rejoinKey: string): Promise<Joined> {
     for (;;) {
       const participant = this.newParticipant(dto, rejoinKey, () => false);
-      const added = await this.store.addParticipant(sessionId, participant, [], MAX_UNCONFIRMED_INVITES);
+      const added = await this.store.addParticipant(sessionId, participant, [], this.config.maxUnconfirmedInvites);
       if (added.outcome === 'added') return { session: added, participant };
       const where = await this.store.placement(sessionId);
       switch (added.outcome) {
@@ -184,7 +178,7 @@ export class SessionsService {
           // Passing: they connect within seconds, or the sweep forgets them after INVITE_CONFIRM_MS.
           throw new DomainError(
             'too-many-requests',
-            `session ${sessionId} has ${MAX_UNCONFIRMED_INVITES} participants who have not connected yet; try again in a few seconds`,
+            `session ${sessionId} has ${this.config.maxUnconfirmedInvites} participants who have not connected yet; try again in a few seconds`,
           );
         default:
           throw new DomainError('not-found', `session ${sessionId} ended while joining; join again`);

@@ -375,8 +375,8 @@ async function oneRun(engine: MediaEngine, run: number, bareUrl: string): Promis
     port: 0,
     media: engine,
     onLog: LOG_FILE ? logLine : undefined,
-    // A thousand bots and the token-rate loops share one address, one session grows to 1,000, and the
-    // row of new sessions creates thousands.
+    // A thousand bots and the token-rate loops share one address, one session grows to 1,000 with joins
+    // that never connect (the token-rate loop's), and the row of new sessions creates thousands.
     instanceArgs: [
       '--rate-limit',
       '0',
@@ -385,6 +385,8 @@ async function oneRun(engine: MediaEngine, run: number, bareUrl: string): Promis
       '--max-participants',
       '1000',
       '--max-sessions-per-node',
+      '0',
+      '--max-unconfirmed-invites',
       '0',
     ],
   });

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApiErrorBody, JoinResponse } from '../../src/contracts';
 import { FakeClock } from '../../src/common/fake-clock';
-import { INVITE_CONFIRM_MS, MAX_UNCONFIRMED_INVITES } from '../../src/sessions/session-policy';
+import { DEFAULT_MAX_UNCONFIRMED_INVITES as MAX_UNCONFIRMED_INVITES } from '../../src/config/app-config';
+import { INVITE_CONFIRM_MS } from '../../src/sessions/session-policy';
 import { SessionSweeperService } from '../../src/sessions/session-sweeper.service';
 import { deliverPresence, InProcessApp, startInProcessApp } from '../support/in-process-app';
 import { api, join, OPERATOR_HEADERS, operatorApi } from '../support/session-client';
@@ -105,5 +106,22 @@ describe('invites that never connect', () => {
     ]);
     await webhook('participant_joined', first[0]!);
     expect((await joinAs('burst', 'One more')).status).toBe(201);
+  });
+});
+
+describe('--max-unconfirmed-invites', () => {
+  it.each([
+    [3, [201, 201, 201, 429]],
+    [0, [201, 201, 201, 201, 201, 201]],
+  ])('%i: joins answered %j (0: no cap)', async (cap, statuses) => {
+    const stack = await startInProcessApp({ args: ['--max-unconfirmed-invites', String(cap)] });
+    try {
+      const answers: number[] = [];
+      for (let i = 0; i < statuses.length; i++)
+        answers.push((await api(stack.url, 'POST', '/api/sessions/storm/participants', { name: `P${i}` })).status);
+      expect(answers).toEqual(statuses);
+    } finally {
+      await stack.close();
+    }
   });
 });
