@@ -82,7 +82,10 @@ export interface IndependentMediaCluster extends MediaClusterControl {
 /** LiveKit's own multi-node cluster: what `startMediaCluster('livekit', { topology: 'cluster' })` returns. */
 export interface LiveKitCluster extends MediaClusterControl {
   readonly topology: 'cluster';
-  /** ws://127.0.0.1:PORT: nginx in front of every node, the one URL clients and the backend use. */
+  /**
+   * ws://127.0.0.1:PORT: nginx in front of every node, the one URL clients and the backend use; a node
+   * that fails its health check (`GET /` within 500 ms, every 250 ms) is left out until it answers.
+   */
   readonly clusterUrl: string;
   /** nginx's pid (one process: master_process off). */
   readonly nginxPid: number;

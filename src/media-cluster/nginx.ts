@@ -14,8 +14,18 @@ export interface NginxOptions {
    * machine every client has the same address, so everything lands on one instance until it dies.
    */
   sticky?: boolean;
-  /** How long a dead upstream is skipped before nginx tries it again. */
+  /**
+   * How long an upstream that failed is skipped before nginx tries it again (default 10, nginx's own).
+   * 0: never skipped; a request that meets a refusing upstream passes to the next one.
+   */
   failTimeoutSec?: number;
+  /** Upstreams left out for now (marked `down`): a balancer's health check failed them. */
+  down?: readonly string[];
+  /**
+   * A master and one worker, so that setDown() can reload the config: a reload in nginx's one-process
+   * mode leaked its connections until nothing was accepted. Default: one process.
+   */
+  reloadable?: boolean;
 }
 
 /**
@@ -25,9 +35,10 @@ export interface NginxOptions {
 export function nginxConfig(options: NginxOptions): string {
   const { dir, port, upstreams } = options;
   // One process (no master and workers): the pid we spawn is all of nginx, so stopping it by pid stops
-  // it all. With a master, a SIGKILL left its worker running, orphaned, holding the port.
+  // it all. With a master (reloadable), a SIGKILL of the master alone left its worker running, orphaned,
+  // holding the port: the master leads a process group of its own, and the group is killed.
   return `daemon off;
-master_process off;
+master_process ${options.reloadable ? 'on;\nworker_processes 1' : 'off'};
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 worker_rlimit_nofile 16384;
@@ -41,7 +52,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   upstream backend {
-${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((upstream) => `    server ${upstream} max_fails=1 fail_timeout=${options.failTimeoutSec ?? 10}s;`).join('\n')}
+${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((upstream) => `    server ${upstream} ${failures(options.failTimeoutSec ?? 10)}${options.down?.includes(upstream) ? ' down' : ''};`).join('\n')}
   }
   server {
     listen 127.0.0.1:${port};
@@ -61,8 +72,17 @@ ${options.sticky ? '    ip_hash;\n' : ''}${upstreams.map((upstream) => `    serv
 `;
 }
 
+function failures(failTimeoutSec: number): string {
+  return failTimeoutSec === 0 ? 'max_fails=0' : `max_fails=1 fail_timeout=${failTimeoutSec}s`;
+}
+
 export interface NginxProcess {
   pid: number;
+  /**
+   * Leaves out exactly the upstreams in `down` from now on: the config is rewritten and nginx reloads it
+   * (SIGHUP; one process, so the same one: connections already open, WebSockets included, stay).
+   */
+  setDown(down: readonly string[]): void;
   stop(): void;
 }
 
@@ -81,7 +101,10 @@ export async function startNginx(options: NginxOptions): Promise<NginxProcess> {
     mkdirSync(join(options.dir, sub), { recursive: true });
   const conf = join(options.dir, 'nginx.conf');
   writeFileSync(conf, nginxConfig(options));
-  const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', options.dir], { stdio: 'ignore' });
+  const child: ChildProcess = spawn('nginx', ['-c', conf, '-p', options.dir], {
+    stdio: 'ignore',
+    detached: options.reloadable === true,
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('error', (error) =>
       reject(new Error(`nginx could not be started: ${error.message} (Debian: apt-get install nginx)`)),
@@ -100,5 +123,27 @@ export async function startNginx(options: NginxOptions): Promise<NginxProcess> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  return { pid: child.pid!, stop: () => child.kill('SIGKILL') };
+  const pid = child.pid!;
+  return {
+    pid,
+    setDown(down) {
+      if (!options.reloadable) throw new Error('setDown() needs nginx started with reloadable: true');
+      if (child.exitCode !== null) return;
+      writeFileSync(conf, nginxConfig({ ...options, down }));
+      // The master starts a new worker with it; the old one keeps its open connections until they close.
+      child.kill('SIGHUP');
+    },
+    stop: () => {
+      if (!options.reloadable) {
+        child.kill('SIGKILL');
+        return;
+      }
+      try {
+        // The group our own child leads: its master and every worker, current and old.
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RoomAgentDispatch } from '@livekit/protocol';
-import { RoomServiceClient } from 'livekit-server-sdk';
+import { RoomServiceClient, TwirpError } from 'livekit-server-sdk';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { ProbeFailureKind } from '../events/node.events';
 
@@ -56,6 +56,10 @@ export interface LiveKitRoomApi {
 
 function transportKind(error: unknown): ProbeFailureKind | undefined {
   if (!(error instanceof Error)) return undefined;
+  // A 5xx that is no Twirp error (LiveKit's always carry a code) came from what stands in front of
+  // LiveKit, not from LiveKit: in its cluster, the balancer with no member to pass the call to (nginx's
+  // 502 while it skips members that refused). Not the room refused: nothing to move away from.
+  if (error instanceof TwirpError && error.status >= 500 && error.code === undefined) return 'error';
   if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
   const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ECONNREFUSED') return 'refused';

@@ -33,6 +33,8 @@ const MEDIA_TIMEOUT_MS = 15_000;
 const LIVEKIT_AVAILABLE_SECONDS = 5;
 /** Each join try on a dead node waits for psrpc's default 3 s before LiveKit tries again. */
 const PSRPC_TIMEOUT_MS = 3_000;
+/** The wing's health check (GET / every 250 ms, 500 ms timeout) has left a hung node out by then. */
+const HEALTH_CHECK_LEAVES_OUT_MS = 1_500;
 const WIDTH = 160;
 const HEIGHT = 90;
 const FRAME_INTERVAL_MS = 66;
@@ -270,6 +272,27 @@ describe("LiveKit's own cluster on one machine (real LiveKit)", () => {
     expect(atThatIp).toEqual([newId]);
   });
 
+  it('a hung node (SIGSTOP: its kernel still accepts) is left out of the one URL until it answers again', async () => {
+    const hung = must(cluster.nodes()[0], 'a node');
+    const clusterHttp = cluster.clusterUrl.replace(/^ws/, 'http');
+    await cluster.hang(hung.name);
+    try {
+      // nginx alone would send every other request to it, each waiting for the client's timeout.
+      await new Promise((resolve) => setTimeout(resolve, HEALTH_CHECK_LEAVES_OUT_MS));
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push(await get(`${clusterHttp}/`));
+      expect(answers).toEqual(answers.map(() => '200 OK'));
+    } finally {
+      await cluster.resume(hung.name);
+    }
+    await waitFor(
+      `${hung.name} answers again`,
+      async () => (await get(hung.url.replace(/^ws/, 'http') + '/')) === '200 OK',
+      HEALTH_CHECK_LEAVES_OUT_MS * 4,
+      100,
+    );
+  });
+
   it('stop ends every process it started and removes the addresses it added', async () => {
     const pids = cluster.nodes().map((node) => must(node.pid, `${node.name}'s pid`));
     const hosts = cluster.nodes().map((node) => node.host);
@@ -280,6 +303,14 @@ describe("LiveKit's own cluster on one machine (real LiveKit)", () => {
     await cluster.stop();
     await cluster.stop();
     expect([...pids, nginxPid].map(pidAlive)).toEqual([false, false, false]);
+    // nginx's workers too (it reloads its upstreams with a master: they are its process group).
+    // (SIGKILLed at once; gone once init has reaped them.)
+    await waitFor(
+      "nginx's process group gone",
+      async () => spawnSync('pgrep', ['-g', String(nginxPid)], { encoding: 'utf8' }).stdout.trim() === '',
+      2_000,
+      50,
+    );
     assert.equal(await get(`http://127.0.0.1:${redisUrl.port}/`), 'ECONNREFUSED', "the cluster's Redis is gone");
     const added = hosts.filter((host) => !addressesBefore.includes(host));
     expect(loopbackAddresses().filter((address) => added.includes(address))).toEqual([]);

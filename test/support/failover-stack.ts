@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { startMediaCluster, type MediaCluster, type MediaEngine, type MediaNodeInfo } from './engines';
+import { startMediaCluster, type MediaCluster, type MediaNodeInfo, type Topology } from './engines';
+import { startLiveKitClusterTopology, type LiveKitClusterTopology } from './livekit-cluster-topology';
 import { startApp, type StartedApp } from './app';
 import { OPERATOR_HEADERS } from './session-client';
 import { freePort } from '../../src/shared/ports';
@@ -10,13 +11,27 @@ import { sleep } from './participant-page';
 /** A restarted or resumed node is probed up again by the backend within this. */
 const NODE_UP_TIMEOUT_MS = 10_000;
 
-/** Media nodes (dev cluster or real LiveKit) + backend + Chromium, started together and stopped together (by pid), even after a failure. */
+/**
+ * Media nodes + backend + Chromium, started together and stopped together (by pid), even after a failure:
+ * independent nodes of either engine, or LiveKit's own cluster (the backend in cluster mode).
+ */
 export interface FailoverStack {
+  topology: Topology;
   cluster: MediaCluster;
+  /** LiveKit's own cluster only: its one URL, its registry and room map. */
+  livekitCluster?: LiveKitClusterTopology;
   app: StartedApp;
   chromium: LaunchedBrowser;
   node(url: string): MediaNodeInfo;
-  /** Brings every node back (restart dead, resume hung) and waits until the backend sees them all up. */
+  /**
+   * The node holding a session's room now: the one at the URL its participants are on (independent
+   * nodes), or the member LiveKit's `room_node_map` names (its cluster, where that URL is the one URL).
+   */
+  hostOf(sessionId: string, sessionUrl: string): Promise<MediaNodeInfo>;
+  /**
+   * Brings every node back (restart dead, resume hung) and waits until the backend sees them all up (and,
+   * in LiveKit's cluster, until LiveKit lists every member in its registry again).
+   */
   healAll(): Promise<void>;
   nodeStatus(): Promise<Array<{ url: string; status: string }>>;
   stop(): Promise<void>;
@@ -24,24 +39,26 @@ export interface FailoverStack {
 
 export async function startFailoverStack(
   nodes = 3,
-  options: { verbose?: boolean; engine?: MediaEngine } = {},
+  options: { verbose?: boolean; engine?: Topology } = {},
 ): Promise<FailoverStack> {
   const apiKey = 'APIbrowser';
   const apiSecret = randomBytes(24).toString('base64url');
   const appPort = await freePort();
   const log = options.verbose ? (line: string) => console.log(line) : undefined;
-  const cluster = await startMediaCluster(options.engine ?? 'dev', {
-    nodes,
-    apiKey,
-    apiSecret,
-    webhookUrl: `http://127.0.0.1:${appPort}/webhooks/livekit`,
-    onLog: log,
-  });
+  const topology = options.engine ?? 'dev';
+  const media = { nodes, apiKey, apiSecret, webhookUrl: `http://127.0.0.1:${appPort}/webhooks/livekit`, onLog: log };
+  let livekitCluster: LiveKitClusterTopology | undefined;
+  let cluster: MediaCluster;
+  if (topology === 'livekit-cluster') {
+    livekitCluster = await startLiveKitClusterTopology(media);
+    cluster = livekitCluster.cluster;
+  } else cluster = await startMediaCluster(topology, media);
+  const stopMedia = () => (livekitCluster ? livekitCluster.stop() : cluster.stop());
   let app: StartedApp | undefined;
   let chromium: LaunchedBrowser | undefined;
   try {
     app = await startApp({
-      urls: cluster.nodes().map((n) => n.url),
+      ...(livekitCluster?.appArgs() ?? { urls: cluster.nodes().map((n) => n.url) }),
       apiKey,
       secret: apiSecret,
       port: appPort,
@@ -50,7 +67,7 @@ export async function startFailoverStack(
     chromium = await launchChromium();
   } catch (err) {
     await app?.stop();
-    await cluster.stop();
+    await stopMedia();
     throw err;
   }
   const started = { app, chromium };
@@ -61,15 +78,19 @@ export async function startFailoverStack(
     });
     return (await response.json()) as Array<{ url: string; status: string }>;
   };
+  const node = (url: string) => {
+    const found = cluster.nodes().find((n) => n.url === url);
+    if (!found) throw new Error(`no media node serves ${url}`);
+    return found;
+  };
   const stack: FailoverStack = {
+    topology,
     cluster,
+    livekitCluster,
     app,
     chromium,
-    node(url) {
-      const node = cluster.nodes().find((n) => n.url === url);
-      if (!node) throw new Error(`no media node serves ${url}`);
-      return node;
-    },
+    node,
+    hostOf: async (sessionId, sessionUrl) => (livekitCluster ? livekitCluster.roomMember(sessionId) : node(sessionUrl)),
     nodeStatus,
     async healAll() {
       for (const node of cluster.nodes()) {
@@ -77,6 +98,7 @@ export async function startFailoverStack(
         if (node.state === 'hung') await cluster.resume(node.name);
       }
       const deadline = Date.now() + NODE_UP_TIMEOUT_MS;
+      await livekitCluster?.waitUntilRegistered(NODE_UP_TIMEOUT_MS);
       for (;;) {
         const statuses = await nodeStatus().catch(() => []);
         if (statuses.length === nodes && statuses.every((s) => s.status === 'up')) return;
@@ -93,7 +115,7 @@ export async function startFailoverStack(
         try {
           await started.app.stop();
         } finally {
-          await cluster.stop();
+          await stopMedia();
         }
       }
     },

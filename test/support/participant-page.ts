@@ -190,6 +190,36 @@ export async function waitForMoveAway(
   );
 }
 
+/**
+ * Waits until every participant is connected on the placement after `from`: generation `from.generation + 1`
+ * (one move, not two) at `to` when given (LiveKit's cluster: the same one URL), else at any URL but
+ * `from.url`. Like waitForMoveAway, checked before looking at frames.
+ */
+export async function waitForMove(
+  participants: Participant[],
+  from: { url: string; generation: number },
+  to?: string,
+  timeoutMs = FRAMES_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const generation = from.generation + 1;
+  let snaps: HookSnapshot[] = [];
+  while (Date.now() < deadline) {
+    snaps = await Promise.all(participants.map((p) => p.snapshot()));
+    if (snaps.some((s) => (s.generation ?? 0) > generation))
+      throw new Error(
+        `moved more than once: ${JSON.stringify(snaps.map((s) => ({ url: s.url, generation: s.generation })))}`,
+      );
+    const arrived = (s: HookSnapshot) =>
+      s.state === 'connected' && s.generation === generation && (to === undefined ? s.url !== from.url : s.url === to);
+    if (snaps.every(arrived)) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `not everyone reached generation ${generation}${to ? ` on ${to}` : ` off ${from.url}`} within ${timeoutMs} ms: ${JSON.stringify(snaps.map((s) => ({ state: s.state, url: s.url, generation: s.generation })))}`,
+  );
+}
+
 /** Every participant decodes every other one's video. */
 export async function expectEveryoneSeesEveryone(
   participants: Participant[],

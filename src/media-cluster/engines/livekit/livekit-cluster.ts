@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LiveKitCluster, MediaNodeInfo, RegisteredLiveKitNode } from '../../api';
 import type { NodeSettings } from '../../engine-driver';
+import { BalancerHealthCheck } from '../../balancer-health-check';
 import { claimLoopbackAddresses, type LoopbackAddresses } from '../../loopback-addresses';
 import { requireNginx, startNginx, type NginxProcess } from '../../nginx';
 import { ProcessPool } from '../../process-pool';
@@ -17,11 +18,14 @@ export const DEFAULT_NODE_PORT = 7880;
 /** LiveKit's layout: signal on `port`, ICE/TCP on +1 (off here), ICE/UDP on +2. */
 const UDP_PORT_OFFSET = 2;
 /**
- * nginx skips an upstream that refused for this long. A refused connect on loopback costs nothing (the
- * request goes straight to the next node), so the window only bounds how soon a restarted node gets
- * new connections again; nginx's own default is 10 s.
+ * nginx's passive check never skips a member: a refused connect on loopback costs nothing (the request
+ * goes straight to the next member), and the health check (BalancerHealthCheck) leaves out a member that
+ * does not answer. Skipping one that refused (max_fails=1) left a restarted member out for as long as
+ * new WebSockets kept reaching it: nginx lets one request through to a skipped upstream and counts it
+ * back only when that request ends, which a WebSocket does not, so killing the other member then found
+ * "no live upstreams" and every join got a 502.
  */
-const FAIL_TIMEOUT_SEC = 2;
+const FAIL_TIMEOUT_SEC = 0;
 
 export interface LiveKitClusterOptions extends NodeSettings {
   nodes: number;
@@ -82,12 +86,16 @@ export async function startLiveKitCluster(options: LiveKitClusterOptions): Promi
     parts.pool = new ProcessPool(options.apiKey, options.apiSecret, processes);
     await parts.pool.startAll();
     const clientPort = options.clientPort === 0 ? await freePort() : options.clientPort;
+    const upstreams = parts.addresses.addresses.map((host) => `${host}:${options.nodePort}`);
     parts.nginx = await startNginx({
       dir: join(dir, 'nginx'),
       port: clientPort,
-      upstreams: parts.addresses.addresses.map((host) => `${host}:${options.nodePort}`),
+      upstreams,
       failTimeoutSec: FAIL_TIMEOUT_SEC,
+      reloadable: true,
     });
+    parts.healthCheck = new BalancerHealthCheck(parts.nginx, upstreams);
+    parts.healthCheck.start();
     parts.clusterUrl = `ws://127.0.0.1:${clientPort}`;
     parts.redisUrl = redisUrl;
     return cluster;
@@ -118,6 +126,7 @@ interface ClusterParts {
   registry?: LiveKitRegistry;
   pool?: ProcessPool;
   nginx?: NginxProcess;
+  healthCheck?: BalancerHealthCheck;
   clusterUrl?: string;
   redisUrl?: string;
 }
@@ -126,6 +135,7 @@ class LiveKitClusterProcesses implements LiveKitCluster {
   readonly topology = 'cluster';
   /** A supervisor that crashes must not leave nginx or its Redis behind (the pool kills its own nodes). */
   private readonly killOnExit = () => {
+    this.parts.healthCheck?.stop();
     this.parts.nginx?.stop();
     const redisPid = this.parts.redis?.pid();
     if (redisPid) process.kill(redisPid, 'SIGKILL');
@@ -179,6 +189,7 @@ class LiveKitClusterProcesses implements LiveKitCluster {
   async stop(): Promise<void> {
     process.removeListener('exit', this.killOnExit);
     const { nginx, pool, registry, redis, addresses } = this.parts;
+    this.parts.healthCheck?.stop();
     this.parts.nginx = undefined;
     nginx?.stop();
     await pool?.stop();
