@@ -2,13 +2,16 @@
 // session dies (SIGKILL) or hangs (SIGSTOP), measured in Chromium from the kill to the first newly
 // decoded remote frame, split into detection / token / connect / publish / first frame. The same run
 // measures livekit-client's default behaviour (plain Room, default options, no backend) for comparison.
+// On LiveKit's own cluster (two members sharing a Redis behind one nginx URL) two groups run side by
+// side, interleaved: ours (the backend in cluster mode, SIGKILL of the member holding the room) and
+// LiveKit alone (livekit-client defaults, no backend, the same kill), each a sample per run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startBaselinePageServer, type BaselinePageServer } from '../support/baseline-page';
-import { ENGINE_NAMES, type MediaEngine } from '../support/engines';
+import { ENGINE_NAMES, type MediaCluster, type MediaEngine, type MediaNodeInfo } from '../support/engines';
 import { startFailoverStack, type FailoverStack } from '../support/failover-stack';
 import {
   expectEveryoneSeesEveryone,
@@ -19,7 +22,8 @@ import {
 } from '../support/participant-page';
 import { PHASES, RecoveryDetector, renderSvg, summarize, type Phase, type Sample } from './failover-stats';
 import { BenchFlags } from './bench-flags';
-import { startLiveKitPeer } from './livekit-peer';
+import { startClusterFailoverStack, type ClusterFailoverStack } from './cluster-stack';
+import { startLiveKitPeer, type LiveKitPeer } from './livekit-peer';
 import { measureMachineLoad, type MachineLoad } from './machine-load';
 
 const ALL_SCENARIOS = ['SIGKILL', 'SIGSTOP'] as const;
@@ -33,17 +37,47 @@ const flags = new BenchFlags('bench:failover', {
   'no-peer': { type: 'boolean' },
   verbose: { type: 'boolean' },
 });
-/** --engine dev|livekit|both: the embedded dev cluster, the real LiveKit server, or both side by side. */
-const ENGINE_CHOICE = flags.string('engine', 'both', ['dev', 'livekit', 'both'] as const);
-const BENCH_ENGINES: MediaEngine[] = ENGINE_CHOICE === 'both' ? ['dev', 'livekit'] : [ENGINE_CHOICE];
+/**
+ * What the media runs on: `livekit-cluster` is LiveKit's own cluster (real LiveKit only), the backend in
+ * cluster mode; `dev` and `livekit` are independent nodes of either engine.
+ */
+type Topology = MediaEngine | 'livekit-cluster';
+const TOPOLOGY_NAMES: Record<Topology, string> = { ...ENGINE_NAMES, 'livekit-cluster': "LiveKit's own cluster" };
+/**
+ * --engine dev|livekit|both|cluster|all: the embedded dev cluster, the real LiveKit server (independent
+ * nodes), both side by side, LiveKit's own cluster (ours and LiveKit alone), or all three.
+ */
+const ENGINE_CHOICE = flags.string('engine', 'all', ['dev', 'livekit', 'both', 'cluster', 'all'] as const);
+const BENCH_TOPOLOGIES: Topology[] = {
+  dev: ['dev'] as Topology[],
+  livekit: ['livekit'] as Topology[],
+  both: ['dev', 'livekit'] as Topology[],
+  cluster: ['livekit-cluster'] as Topology[],
+  all: ['dev', 'livekit', 'livekit-cluster'] as Topology[],
+}[ENGINE_CHOICE];
+/** The independent-node engines among them: the stacks the single-node baselines run on. */
+const BENCH_ENGINES = BENCH_TOPOLOGIES.filter((t): t is MediaEngine => t !== 'livekit-cluster');
+const CLUSTER = BENCH_TOPOLOGIES.includes('livekit-cluster');
+/** LiveKit's own cluster: its members (LiveKit's multi-node guide's smallest). */
+const CLUSTER_MEMBERS = 2;
+/**
+ * The incidents on LiveKit's own cluster: a member's SIGKILL. A hung member (SIGSTOP) in cluster mode is
+ * left out: LiveKit alone has no comparable figure for it here (its peer is measured on SIGKILL).
+ */
+const CLUSTER_SCENARIOS: readonly Scenario[] = ['SIGKILL'];
 const RUNS = flags.int('runs', 10);
 const SIZES = flags.ints('sizes', [2, 4], 2);
 /** --scenarios SIGKILL runs one kind of incident only (quicker iteration). */
 const SCENARIOS = flags.words('scenarios', ALL_SCENARIOS, ALL_SCENARIOS);
 const BASELINE = !flags.flag('no-baseline');
-/** LiveKit's own multi-node recovery (needs the built server, redis-server and nginx). */
+/**
+ * LiveKit's own multi-node recovery (needs the built server, redis-server and nginx): once per run,
+ * interleaved with the groups, when LiveKit's cluster is benched; else once after the runs.
+ */
 const PEER = !flags.flag('no-peer');
 const VERBOSE = flags.flag('verbose');
+/** The LiveKit peer takes a turn in each round, as one more group, when LiveKit's cluster is benched. */
+const PEER_EACH_RUN = PEER && CLUSTER;
 flags.done();
 /** One incident must be over (every participant decoding again) within this, or the run counts as failed. */
 const INCIDENT_TIMEOUT_MS = 20_000;
@@ -60,9 +94,13 @@ const PEER_WAIT_MS = 60_000;
 const BASELINE_RESTART_AFTER_MS = 1_000;
 
 const TARGETS = { SIGKILL: { medianMs: 1_000, p95Ms: 1_500 }, SIGSTOP: { p95Ms: 3_000 } };
+/** On LiveKit's own cluster, 2 participants: ours, and how many times faster than LiveKit alone (medians). */
+const CLUSTER_TARGETS = { medianMs: 1_000, timesFasterThanLiveKitAlone: 10 };
 
 interface BaselineResult {
   engine: MediaEngine;
+  /** The run it belongs to (the LiveKit peer, measured once per run); undefined for the once-only baselines. */
+  run?: number;
   variant: 'node-stays-dead' | 'same-node-restarted' | 'livekit-multi-node-peer';
   recovered: boolean;
   /** kill -> first newly decoded remote frame, per participant; undefined = never within the wait. */
@@ -75,7 +113,7 @@ interface BaselineResult {
 
 /** The machine while one group's run was measured, and that run's median. */
 interface RunConditions extends MachineLoad {
-  engine: MediaEngine;
+  engine: Topology;
   scenario: Scenario;
   participants: number;
   run: number;
@@ -91,20 +129,54 @@ interface BaselineHook {
 
 declare const window: { __baseline?: BaselineHook };
 
+/** What a group's runs need of its stack, whatever the topology. */
+interface BenchStack {
+  cluster: MediaCluster;
+  app: FailoverStack['app'];
+  chromium: FailoverStack['chromium'];
+  /** The node holding a session now: the one at its URL, or in LiveKit's cluster the one room_node_map names. */
+  hostOf(sessionId: string, sessionUrl: string): Promise<MediaNodeInfo>;
+  healAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function independentStack(stack: FailoverStack): BenchStack {
+  return {
+    cluster: stack.cluster,
+    app: stack.app,
+    chromium: stack.chromium,
+    hostOf: async (_sessionId, url) => stack.node(url),
+    healAll: () => stack.healAll(),
+    stop: () => stack.stop(),
+  };
+}
+
+function clusterStack(stack: ClusterFailoverStack): BenchStack {
+  return {
+    cluster: stack.cluster,
+    app: stack.app,
+    chromium: stack.chromium,
+    hostOf: (sessionId) => stack.roomMember(sessionId),
+    healAll: () => stack.healAll(),
+    stop: () => stack.stop(),
+  };
+}
+
 function log(message: string): void {
   console.log(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 }
 
 async function runIncident(
-  stack: FailoverStack,
-  engine: MediaEngine,
+  stack: BenchStack,
+  engine: Topology,
+  sessionId: string,
   people: Participant[],
   scenario: Scenario,
   run: number,
 ): Promise<Sample[]> {
   const before = await Promise.all(people.map(async (p) => (await p.snapshot()).moves.length));
   const hostUrl = (await people[0]!.snapshot()).url!;
-  const node = stack.node(hostUrl);
+  const node = await stack.hostOf(sessionId, hostUrl);
   const killAt = Date.now();
   if (scenario === 'SIGKILL') await stack.cluster.kill(node.name);
   else await stack.cluster.hang(node.name);
@@ -317,38 +389,54 @@ async function runBaseline(
   }
 }
 
+const PEER_API_KEY = 'APIpeer';
+const PEER_API_SECRET = 'peer-secret-peer-secret-peer-secret';
+/** The peer's killed member restarted, registered and serving again before its next run. */
+const PEER_HEAL_TIMEOUT_MS = 15_000;
+
 /**
- * LiveKit's own recovery: LiveKit's own cluster (two nodes sharing Redis, each on its own 127.0.0.x,
- * behind one nginx URL), livekit-client defaults. The node hosting the room (Redis `room_node_map`) is
- * SIGKILLed and stays dead; the clients may reconnect through nginx to the survivor.
+ * LiveKit's own recovery, one run: LiveKit's own cluster (two nodes sharing Redis, each on its own
+ * 127.0.0.x, behind one nginx URL), livekit-client defaults, a room of its own. The node hosting the room
+ * (Redis `room_node_map`) is SIGKILLed and stays dead for the run; the clients may reconnect through
+ * nginx to the survivor. Then the node is restarted and registered again for the next run.
  */
-async function runLiveKitPeer(stack: FailoverStack, baselinePage: BaselinePageServer): Promise<BaselineResult> {
-  const apiKey = 'APIpeer';
-  const apiSecret = 'peer-secret-peer-secret-peer-secret';
-  const peer = await startLiveKitPeer(apiKey, apiSecret);
+async function runLiveKitPeer(
+  peer: LiveKitPeer,
+  chromium: BenchStack['chromium'],
+  baselinePage: BaselinePageServer,
+  run: number,
+): Promise<BaselineResult> {
+  await peer.heal(PEER_HEAL_TIMEOUT_MS);
+  const room = `peer-${run}-${process.pid}`;
+  const tokens = await Promise.all([1, 2].map((i) => mintToken(PEER_API_KEY, PEER_API_SECRET, room, `peer-${i}`)));
+  const pages = await openBaselinePages(chromium, baselinePage.pageUrl, peer.cluster.clusterUrl, tokens);
   try {
-    const room = `peer-${process.pid}`;
-    const tokens = await Promise.all([1, 2].map((i) => mintToken(apiKey, apiSecret, room, `peer-${i}`)));
-    const pages = await openBaselinePages(stack.chromium, baselinePage.pageUrl, peer.cluster.clusterUrl, tokens);
-    try {
-      const node = await peer.roomNode(room);
-      log(`peer: room ${room} is on ${node.name} (${node.host}, ${node.livekitNodeId ?? '?'}); SIGKILL`);
-      const beforeKill = await pages.receivers();
-      const killAt = Date.now();
-      await peer.cluster.kill(node.name);
-      const measured = await measureRecovery(pages, beforeKill, killAt, PEER_WAIT_MS);
-      return logBaseline({ engine: 'livekit', variant: 'livekit-multi-node-peer', ...measured }, PEER_WAIT_MS);
-    } finally {
-      await pages.close();
-    }
+    const node = await peer.roomNode(room);
+    log(`peer run ${run}: room ${room} is on ${node.name} (${node.host}, ${node.livekitNodeId ?? '?'}); SIGKILL`);
+    const beforeKill = await pages.receivers();
+    const killAt = Date.now();
+    await peer.cluster.kill(node.name);
+    const measured = await measureRecovery(pages, beforeKill, killAt, PEER_WAIT_MS);
+    return logBaseline({ engine: 'livekit', variant: 'livekit-multi-node-peer', run, ...measured }, PEER_WAIT_MS);
   } finally {
-    await peer.stop();
+    await pages.close();
+    await peer.heal(PEER_HEAL_TIMEOUT_MS).catch(() => undefined);
   }
+}
+
+/** The LiveKit peer's runs as one group: a participant never back within the wait counts as never (Infinity). */
+function peerSummary(baselines: BaselineResult[]) {
+  const runs = baselines.filter((b) => b.variant === 'livekit-multi-node-peer');
+  return {
+    runs: runs.length,
+    notBack: runs.flatMap((b) => b.recoveryMs).filter((v) => v === undefined).length,
+    totalMs: summarize(runs.flatMap((b) => b.recoveryMs.map((v) => v ?? Infinity))),
+  };
 }
 
 function summaries(samples: Sample[], conditions: RunConditions[]) {
   const groups: Record<string, unknown> = {};
-  for (const engine of BENCH_ENGINES)
+  for (const engine of BENCH_TOPOLOGIES)
     for (const scenario of SCENARIOS) {
       for (const size of SIZES) {
         const group = samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size);
@@ -384,26 +472,61 @@ async function main(): Promise<void> {
   const outDir = resolve(process.cwd(), 'bench-results');
   mkdirSync(outDir, { recursive: true });
   log(
-    `failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, 3 nodes, on ${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(' and ')}`,
+    `failover benchmark: ${RUNS} runs x ${SCENARIOS.join('/')} x ${SIZES.join('/')} participants, on ${BENCH_ENGINES.map(
+      (e) => `${ENGINE_NAMES[e]} (3 nodes)`,
+    )
+      .concat(
+        CLUSTER
+          ? [`${TOPOLOGY_NAMES['livekit-cluster']} (${CLUSTER_MEMBERS} members, ${CLUSTER_SCENARIOS.join('/')})`]
+          : [],
+      )
+      .join(' and ')}${PEER ? `; LiveKit alone on its own cluster ${PEER_EACH_RUN ? 'once per run' : 'once'}` : ''}`,
   );
-  const stacks = new Map<MediaEngine, FailoverStack>();
+  const stacks = new Map<Topology, BenchStack>();
+  /** The independent-node stacks, for the single-node baselines. */
+  const independent = new Map<MediaEngine, FailoverStack>();
+  let peer: LiveKitPeer | undefined;
   let baselinePage: BaselinePageServer | undefined;
   const samples: Sample[] = [];
   const failures: string[] = [];
   const baselines: BaselineResult[] = [];
   const conditions: RunConditions[] = [];
-  const groups = BENCH_ENGINES.flatMap((engine) =>
-    SCENARIOS.flatMap((scenario) => SIZES.map((size) => ({ engine, scenario, size }))),
+  const groups = BENCH_TOPOLOGIES.flatMap((engine) =>
+    SCENARIOS.filter((scenario) => engine !== 'livekit-cluster' || CLUSTER_SCENARIOS.includes(scenario)).flatMap(
+      (scenario) => SIZES.map((size) => ({ engine, scenario, size })),
+    ),
   );
   try {
     // Before the stacks: a missing build:baseline fails at once, not after every run.
     if (BASELINE || PEER) baselinePage = await startBaselinePageServer();
-    for (const engine of BENCH_ENGINES) stacks.set(engine, await startFailoverStack(3, { verbose: VERBOSE, engine }));
-    // Interleaved: one run of every group (engines included) per round, the order rotating, so a busy
-    // spell of the machine lands on all groups alike instead of on whichever happened to run then.
+    for (const engine of BENCH_ENGINES) {
+      const stack = await startFailoverStack(3, { verbose: VERBOSE, engine });
+      independent.set(engine, stack);
+      stacks.set(engine, independentStack(stack));
+    }
+    if (CLUSTER)
+      stacks.set(
+        'livekit-cluster',
+        clusterStack(await startClusterFailoverStack(CLUSTER_MEMBERS, { verbose: VERBOSE })),
+      );
+    if (PEER_EACH_RUN) peer = await startLiveKitPeer(PEER_API_KEY, PEER_API_SECRET);
+    const turns = PEER_EACH_RUN ? groups.length + 1 : groups.length;
+    // Interleaved: one run of every group (engines and the LiveKit peer included) per round, the order
+    // rotating, so a busy spell of the machine lands on all groups alike instead of on whichever happened
+    // to run then.
     for (let run = 1; run <= RUNS; run++) {
-      for (let g = 0; g < groups.length; g++) {
-        const { engine, scenario, size } = groups[(g + run - 1) % groups.length]!;
+      for (let g = 0; g < turns; g++) {
+        const turn = (g + run - 1) % turns;
+        if (turn === groups.length) {
+          try {
+            baselines.push(await runLiveKitPeer(peer!, [...stacks.values()][0]!.chromium, baselinePage!, run));
+          } catch (err) {
+            failures.push(`LiveKit multi-node peer run ${run}: ${(err as Error).message}`);
+            log(`FAILED ${failures[failures.length - 1]}`);
+          }
+          continue;
+        }
+        const { engine, scenario, size } = groups[turn]!;
         const stack = stacks.get(engine)!;
         const people: Participant[] = [];
         try {
@@ -413,7 +536,7 @@ async function main(): Promise<void> {
             people.push(await joinThroughPage(stack.chromium.browser, stack.app.url, sessionId, `P${i + 1}`));
           await expectEveryoneSeesEveryone(people, 20_000);
           const load = measureMachineLoad();
-          const runSamples = await runIncident(stack, engine, people, scenario, run);
+          const runSamples = await runIncident(stack, engine, sessionId, people, scenario, run);
           samples.push(...runSamples);
           const during = load();
           conditions.push({
@@ -435,14 +558,15 @@ async function main(): Promise<void> {
       }
     }
     if (BASELINE) {
-      for (const [engine, stack] of stacks) {
+      for (const [engine, stack] of independent) {
         baselines.push(await runBaseline(stack, baselinePage!, engine, 'node-stays-dead'));
         baselines.push(await runBaseline(stack, baselinePage!, engine, 'same-node-restarted'));
       }
     }
-    if (PEER) {
+    if (PEER && !PEER_EACH_RUN) {
       try {
-        baselines.push(await runLiveKitPeer([...stacks.values()][0]!, baselinePage!));
+        peer = await startLiveKitPeer(PEER_API_KEY, PEER_API_SECRET);
+        baselines.push(await runLiveKitPeer(peer, [...stacks.values()][0]!.chromium, baselinePage!, 1));
       } catch (err) {
         failures.push(`LiveKit multi-node peer: ${(err as Error).message}`);
         log(`FAILED ${failures[failures.length - 1]}`);
@@ -450,18 +574,28 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const stack of stacks.values()) await stack.stop().catch(() => undefined);
+    await peer?.stop().catch(() => undefined);
     await baselinePage?.close();
   }
 
   const durationMs = Date.now() - startedAt;
   const summary = summaries(samples, conditions);
+  const peerGroup = peerSummary(baselines);
   const report = {
     generatedAt: new Date().toISOString(),
     durationMs,
     machine: { cpus: cpus().length, node: process.version },
-    settings: { engines: BENCH_ENGINES, runs: RUNS, sizes: SIZES, nodes: 3, video: '320x180@15 VP8, no simulcast' },
-    targets: TARGETS,
+    settings: {
+      engines: BENCH_TOPOLOGIES,
+      runs: RUNS,
+      sizes: SIZES,
+      nodes: 3,
+      clusterMembers: CLUSTER ? CLUSTER_MEMBERS : undefined,
+      video: '320x180@15 VP8, no simulcast',
+    },
+    targets: { ...TARGETS, cluster: CLUSTER_TARGETS },
     summary,
+    livekitAlone: peerGroup,
     baseline: baselines,
     failures,
     conditions,
@@ -478,22 +612,26 @@ async function main(): Promise<void> {
       `${restarted ? `; same node restarted after 1 s: ${restarted.recovered ? `${Math.max(...restarted.recoveryMs.map(Number))} ms` : `not back in ${Math.round(restarted.waitedMs / 1000)} s`}` : ''}`
     );
   };
-  const peer = baselines.find((b) => b.variant === 'livekit-multi-node-peer');
-  const peerLine = peer
-    ? `; LiveKit's own recovery (2 nodes + Redis behind nginx, node holding the room SIGKILLed): ${peer.recovered ? `back after ${peer.recoveryMs.map((v) => Math.round(v!)).join(' / ')} ms` : `not back after ${Math.round(peer.waitedMs / 1000)} s`}`
-    : '';
-  const footnote = `livekit-client defaults, same kill, no backend: ${BENCH_ENGINES.map(baselineLine).join('; ')}${peerLine}. Tutorial: 3-4 s.`;
+  const peerLine =
+    peerGroup.runs > 0
+      ? `LiveKit's own recovery (2 nodes + Redis behind nginx, node holding the room SIGKILLed, ${peerGroup.runs} runs): median ${fmt(peerGroup.totalMs.median).trim()} ms, p95 ${fmt(peerGroup.totalMs.p95).trim()} ms${peerGroup.notBack ? `, ${peerGroup.notBack} participant(s) never back within ${PEER_WAIT_MS / 1000} s` : ''}`
+      : '';
+  const footnote = `livekit-client defaults, same kill, no backend: ${[
+    ...BENCH_ENGINES.map(baselineLine),
+    ...(peerLine ? [peerLine] : []),
+  ].join('; ')}. Tutorial: 3-4 s.`;
   const svg = renderSvg(
-    BENCH_ENGINES.flatMap((engine) =>
-      SCENARIOS.flatMap((scenario) =>
-        SIZES.map((size) => ({
-          label: `${engine}: ${scenario}, ${size} participants`,
-          samples: samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size),
-          targetP95Ms: TARGETS[scenario].p95Ms,
-        })),
+    BENCH_TOPOLOGIES.flatMap((engine) =>
+      SCENARIOS.filter((scenario) => engine !== 'livekit-cluster' || CLUSTER_SCENARIOS.includes(scenario)).flatMap(
+        (scenario) =>
+          SIZES.map((size) => ({
+            label: `${engine}: ${scenario}, ${size} participants`,
+            samples: samples.filter((s) => s.engine === engine && s.scenario === scenario && s.participants === size),
+            targetP95Ms: TARGETS[scenario].p95Ms,
+          })),
       ),
     ),
-    `Kill -> first newly decoded remote frame (Chromium, 3 nodes: ${BENCH_ENGINES.join(' and ')})`,
+    `Kill -> first newly decoded remote frame (Chromium: ${BENCH_TOPOLOGIES.join(', ')})`,
     footnote,
   );
   writeFileSync(join(outDir, `failover-${stamp}.svg`), svg);
@@ -544,6 +682,42 @@ async function main(): Promise<void> {
         console.log(`${`${scenario} x${size}`.padEnd(14)} ${text.join(' | ')} | ${ratio}`);
       }
     }
+  }
+  if (CLUSTER) {
+    const peerCell = peerGroup.runs > 0 ? peerGroup.totalMs : undefined;
+    console.log(
+      `\n${TOPOLOGY_NAMES['livekit-cluster']} (${CLUSTER_MEMBERS} members behind one nginx URL), SIGKILL of the member holding the room;` +
+        ` kill -> each participant decodes the others' video again (median / p95 ms, samples, runs):`,
+    );
+    console.log(
+      `group          ours, cluster mode           | LiveKit alone (2 participants)  | LiveKit alone / ours (medians)`,
+    );
+    for (const size of SIZES) {
+      const ours = (
+        summary[`livekit-cluster SIGKILL x${size}`] as { totalMs: ReturnType<typeof summarize> } | undefined
+      )?.totalMs;
+      const oursRuns = conditions.filter((c) => c.engine === 'livekit-cluster' && c.participants === size).length;
+      const cell = (c: ReturnType<typeof summarize> | undefined, runs: number) =>
+        (c
+          ? `${fmt(c.median).trim()} / ${fmt(c.p95).trim()} (${c.count}, ${runs} run${runs === 1 ? '' : 's'})`
+          : 'n/a'
+        ).padEnd(28);
+      const comparable = size === 2 && ours && peerCell && Number.isFinite(peerCell.median);
+      const ratio = comparable ? peerCell.median / ours.median : undefined;
+      const verdict =
+        size === 2 && ours
+          ? ` (targets: median <= ${CLUSTER_TARGETS.medianMs} ms ${ours.median <= CLUSTER_TARGETS.medianMs ? 'met' : 'missed'}` +
+            `, >= ${CLUSTER_TARGETS.timesFasterThanLiveKitAlone}x ${ratio === undefined ? 'n/a' : ratio >= CLUSTER_TARGETS.timesFasterThanLiveKitAlone ? 'met' : 'missed'})`
+          : '';
+      console.log(
+        `SIGKILL x${size}`.padEnd(14) +
+          ` ${cell(ours, oursRuns)} | ${size === 2 ? cell(peerCell, peerGroup.runs) : 'n/a'.padEnd(28)}    | ${ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}x`}${verdict}`,
+      );
+    }
+    if (peerGroup.notBack)
+      console.log(
+        `LiveKit alone: ${peerGroup.notBack} participant(s) never back within ${PEER_WAIT_MS / 1000} s (counted as never)`,
+      );
   }
   for (const [name, value] of Object.entries(summary)) {
     const marks = (value as { marksAfterToken?: Record<string, ReturnType<typeof summarize>> }).marksAfterToken;
