@@ -3,6 +3,8 @@
 // create no room, and a node that does not answer must count as one whose joins create nothing.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -63,7 +65,12 @@ describe('whether a node creates rooms on join (GET /rtc/validate)', () => {
     expect(await check().joinsCreateRooms(cluster.nodes()[0]!.url)).toBe(true);
   });
 
-  it('a node that does not answer: joins taken as creating nothing (new sessions wait for CreateRoom)', async () => {
+  it('a node that does not answer, or a server with no such endpoint: joins taken as creating nothing (new sessions wait for CreateRoom)', async () => {
     expect(await check().joinsCreateRooms(`ws://127.0.0.1:${await freePort()}`)).toBe(false);
+    const bare = createServer((_req, res) => res.writeHead(404).end('not found'));
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise<void>((resolve) => bare.close(() => resolve())));
+    const { port } = bare.address() as AddressInfo;
+    expect(await check().joinsCreateRooms(`ws://127.0.0.1:${port}`)).toBe(false);
   });
 });
