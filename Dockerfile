@@ -4,7 +4,7 @@
 #     --api-key KEY --secret SECRET --admin-token TOKEN
 # (or the same as env: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, ADMIN_TOKEN). With no --url it
 # refuses to start: the embedded dev cluster serves only on loopback, and is not in the image.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The browser package the sample app is built on (an npm workspace; examples/ are not part of the image).
@@ -19,7 +19,7 @@ COPY client ./client
 # in client/dist once built: without its folder the prune drops it and its peers (livekit-client...) too.
 RUN npm run build && rm -rf dist/src/media-cluster dist/src/local-stack packages && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-slim
+FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production PORT=5000 HOST=0.0.0.0
 COPY --from=build /app/package.json ./
