@@ -98,7 +98,13 @@ const hook = (p: Participant) => ({
 });
 
 /** Frames of `from`'s tracks with these names (app tracks) or sources rise at `who`. */
-async function waitForTracks(who: Participant, from: string, wanted: string[], timeoutMs = 15_000): Promise<void> {
+async function waitForTracks(
+  who: Participant,
+  publisher: Participant,
+  from: string,
+  wanted: string[],
+  timeoutMs = 15_000,
+): Promise<void> {
   const key = (t: { trackName: string; source: string }) => (wanted.includes(t.trackName) ? t.trackName : t.source);
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -114,7 +120,9 @@ async function waitForTracks(who: Participant, from: string, wanted: string[], t
     });
     if (rising) return;
   }
-  throw new Error(`${who.name}: ${wanted.join(', ')} from ${from} not rising: ${JSON.stringify(last)}`);
+  throw new Error(
+    `${who.name}: ${wanted.join(', ')} from ${from} not rising: ${JSON.stringify(last)}\n${await publisher.describe()}\n${await who.describe()}`,
+  );
 }
 
 /** `who` sees `from`'s microphone published on its current node with this mute state. */
@@ -169,7 +177,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
       await ada.page.click('[data-testid="screen-button"]');
       await ada.page.waitForSelector('[data-testid="screen-button"][aria-pressed="true"]', { timeout: 10_000 });
       await ada.page.evaluate(() => window.__sessionRebuilder.publishTestPattern('whiteboard'));
-      await waitForTracks(grace, adaId, ['screen_share', 'whiteboard']);
+      await waitForTracks(grace, ada, adaId, ['screen_share', 'whiteboard']);
       // Grace mutes her microphone (the sample's button): the mute is part of what she publishes.
       await grace.page.click('[data-testid="mic-button"]');
       await waitForMicrophone(ada, graceId, true);
@@ -259,7 +267,7 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
 
       // Camera, screen share and the app track are received again, from the new node.
       await expectEveryoneSeesEveryone([ada, grace]);
-      await waitForTracks(grace, adaId, ['screen_share', 'whiteboard']);
+      await waitForTracks(grace, ada, adaId, ['screen_share', 'whiteboard']);
       // Her microphone is on the new node, still muted.
       await waitForMicrophone(ada, graceId, true);
 

@@ -234,7 +234,13 @@ export class LocalMedia {
     this.ours.add(track);
     source.published = { room, track };
     if (source.muted) await track.mute();
-    await room.localParticipant.publishTrack(track, source.options);
+    try {
+      await room.localParticipant.publishTrack(track, source.options);
+    } catch (err) {
+      // Not published here after all (say, the node's answer timed out): a later publishAll on this Room tries again.
+      if (source.published?.track === track) source.published = undefined;
+      throw err;
+    }
   }
 
   private cameraSource(track: MediaStreamTrack): PublishedSource {

@@ -460,6 +460,12 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
       this.log('info', 'the media node came back by itself (resumed)');
     }
     if (room === this.current) {
+      // Connected here, even when a publish failed on the way in (the move then asked the backend, which
+      // kept this node): its losses count from now on, and whatever is not published here yet is tried again.
+      this.established.add(room);
+      this.publishLocalTracks(room).catch((err: unknown) =>
+        this.log('warn', `could not publish every track on ${this.target?.url}: ${describe(err)}`),
+      );
       this.setState('connected', `resumed on ${this.target?.url}`);
       this.membership.roomConnected(room, false);
       for (const identity of room.remoteParticipants.keys()) this.data.peerPresent(identity);
