@@ -19,8 +19,11 @@ import { operatorApi } from '../support/session-client';
 
 /** Joining, ICE/DTLS and the first keyframe take about a second on loopback; the rest is for a busy CI box. */
 const MEDIA_TIMEOUT_MS = 15_000;
-/** A live member writes its entry in `nodes` every 2 s (LiveKit's StatsUpdateInterval); slack for a loaded machine (2.9 s seen). */
-const REREGISTER_LIMIT_MS = 5_000;
+/**
+ * A live member writes its entry in `nodes` every 2 s (LiveKit's StatsUpdateInterval); the rest is slack for
+ * a loaded machine (4.5 s seen after a SIGCONT at load 18 on 2 cores).
+ */
+const REREGISTER_LIMIT_MS = 8_000;
 /** The backend's hung verdict (HUNG_AFTER_MS 1 s of silence) and the push, with slack for load. */
 const VERDICT_TIMEOUT_MS = 5_000;
 /** Frames sent before a kill still decode this long after it (15 fps, a jitter buffer). */
@@ -91,7 +94,7 @@ describeEach(['livekit-cluster'] as const, 'cluster faults with rtc-node bots (%
     await dispose();
   });
 
-  it('a live member taken out of `nodes`: it registers again within one stats update, and nothing moves', async () => {
+  it('a live member taken out of `nodes`: it registers again at its next stats update, and nothing moves', async () => {
     const { sessionId, a, b } = await pair();
     const host = await stack.hostOf(sessionId, a.joined.url);
     const id = idOf(host);
