@@ -193,7 +193,7 @@ describe("agents follow their session (real LiveKit server, LiveKit's own cluste
       const newJobId = must(newJob.jobId, 'the new job id');
       const firstPacket = await worker.waitForEvent(
         'the agent’s first packet from a participant in the re-created room',
-        (e) => e.event === 'first-packet' && e.jobId === newJobId,
+        (e) => e.event === 'first-packet' && e.jobId === newJobId && bots.some((bot) => bot.identity === e.from),
         BACK_AFTER_KILL_TIMEOUT_MS,
       );
       backAfterMs.push(firstPacket.time - killedAt);

@@ -97,6 +97,24 @@ export default defineAgent({
     const registeredWith = ctx.info.url;
     if (cluster) ctx.info.url = cluster.url;
     logger.info({ event: 'job-start', url: ctx.info.url, registeredWith }, `job started in room ${roomName}`);
+
+    // Watched from the job's start, before anything that waits on its node: a node that dies while the
+    // job connects or announces itself would otherwise hold that wait until the SDK resumes the job into
+    // the room re-created elsewhere, whose node the watch would then take for the job's own (seen when
+    // a node was killed right after its job joined: the old job stayed, beside the new one).
+    const endJob = (why: string) => {
+      endReason = why;
+      logger.warn({ event: 'node-lost', why }, `room ${roomName}: ${why}; ending the job`);
+      ctx.shutdown(why);
+    };
+    if (cluster) {
+      // The cluster's URL answers whichever node died: the node to ask is the room's own.
+      const registry = new LiveKitRegistry(cluster.livekitRedis);
+      ctx.addShutdownCallback(async () => registry.close());
+      watchRoomNode(room, roomName, registry, cluster.nodePort, endJob, (message) =>
+        logger.warn({ event: 'registry-unreadable' }, message),
+      );
+    } else watchJobNode(room, ctx.info.url, endJob);
     const connectStarted = performance.now();
     await ctx.connect();
     logger.info(
@@ -113,19 +131,5 @@ export default defineAgent({
     // agents set this attribute too.
     await room.localParticipant?.setAttributes({ [AGENT_STATE_ATTRIBUTE]: 'listening' });
     sayHere();
-
-    const endJob = (why: string) => {
-      endReason = why;
-      logger.warn({ event: 'node-lost', why }, `room ${roomName}: ${why}; ending the job`);
-      ctx.shutdown(why);
-    };
-    if (cluster) {
-      // The cluster's URL answers whichever node died: the node to ask is the room's own.
-      const registry = new LiveKitRegistry(cluster.livekitRedis);
-      ctx.addShutdownCallback(async () => registry.close());
-      watchRoomNode(room, roomName, registry, cluster.nodePort, endJob, (message) =>
-        logger.warn({ event: 'registry-unreadable' }, message),
-      );
-    } else watchJobNode(room, ctx.info.url, endJob);
   },
 });

@@ -3,7 +3,8 @@
 // SIGKILL here (the Rust SDK's reconnect attempts). Meanwhile the session is rebuilt on another node and
 // LiveKit dispatches a new job there. These watches ask the room's node itself, as the backend's probes
 // do: a refused connection means the node is gone, and the job ends at once; a node that answers keeps
-// the job; a node that answers nothing for NODE_SILENT_LIMIT_MS is taken for dead too.
+// the job; on independent nodes a node that answers nothing for NODE_SILENT_LIMIT_MS is taken for dead
+// too (in LiveKit's cluster a hung node shows as its room moving).
 import { type Room, RoomEvent } from '@livekit/rtc-node';
 import type { ClusterMember, LiveKitRegistry } from './livekit-registry.js';
 
@@ -71,8 +72,10 @@ export function watchJobNode(room: Room, wsUrl: string, end: (why: string) => vo
  * nothing for ~10 s), while its SDK would resume into the room LiveKit re-creates elsewhere, beside
  * the job LiveKit dispatches there. So the job watches its room's own node, found in LiveKit's Redis
  * (`room_node_map`, then its address in `nodes`), from the start: it ends when that node refuses
- * connections or answers nothing for NODE_SILENT_LIMIT_MS, or when `room_node_map` names another node
- * (the room was re-created there, with its own job). A Redis that cannot be read ends nothing.
+ * connections, or when `room_node_map` names another node (the room was re-created there, with its own
+ * job: how a hung node shows here, once the backend has moved its sessions). Silence alone ends
+ * nothing: on a starved machine a live node's answer can be late, and a job ended by mistake is an
+ * agent gone from its session for good. A Redis that cannot be read ends nothing either.
  */
 export function watchRoomNode(
   room: Room,
@@ -99,7 +102,8 @@ export function watchRoomNode(
   };
 
   void (async () => {
-    // The room's node when the job joined (LiveKit maps the room before it dispatches its job).
+    // The room's node as the job starts: LiveKit maps the room (SelectRoomNode) before it creates it on
+    // that node, whose creation dispatches the job, so a job is never dispatched under a stale entry.
     let home: ClusterMember | undefined;
     while (!home && !over) {
       const id = await read(() => registry.roomNodeId(roomName));
@@ -110,15 +114,11 @@ export function watchRoomNode(
     const host = home.ip.includes(':') ? `[${home.ip}]` : home.ip;
     const httpUrl = `http://${host}:${nodePort}/`;
     const node = `its room's node ${home.id} (${httpUrl})`;
-    let lastAnswer = performance.now();
     while (!over) {
       const [result, nowOn] = await Promise.all([probe(httpUrl), read(() => registry.roomNodeId(roomName))]);
       if (over) return;
-      if (result === 'answered') lastAnswer = performance.now();
-      const silentMs = Math.round(performance.now() - lastAnswer);
       let why: string | undefined;
       if (result === 'refused') why = `${node} refuses connections: gone`;
-      else if (silentMs >= NODE_SILENT_LIMIT_MS) why = `${node} has answered nothing for ${silentMs} ms`;
       else if (nowOn && nowOn !== home.id)
         why = `its room moved from node ${home.id} to ${nowOn}, with a job of its own`;
       if (why) {
