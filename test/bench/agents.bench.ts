@@ -228,6 +228,14 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
   const bots: RtcNodeBot[] = [];
   let stopPings = () => undefined as void;
   const sessionId = `agents-bench-${topology}-${process.pid}`;
+  /** Records a failed move with what the workers and the backend said, for whoever reads it. */
+  const fail = (move: number, why: string) => {
+    const file = join(OUT_DIR, `agents-failure-${topology}-${move}-${process.pid}.log`);
+    const logs = setup.workers.map((w, i) => `== worker ${i} (${w.url})\n${w.output()}`);
+    writeFileSync(file, [...logs, `== backend\n${setup.app.output()}`].join('\n'));
+    failures.push(`${topology} move ${move}: ${why} (logs: ${file})`);
+    log(`FAILED ${failures.at(-1)}`);
+  };
   try {
     bots.push(
       await RtcNodeBot.join(setup.app.url, sessionId, 'Ann bot', {
@@ -237,6 +245,8 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
     );
     bots.push(await RtcNodeBot.join(setup.app.url, sessionId, 'Bob bot', { publish: true }));
     stopPings = startPings(bots, PING_INTERVAL_MS);
+    /** A participant's packet, not another agent's (an old job that outlived its node would send some). */
+    const fromBot = (e: AgentEvent) => bots.some((bot) => bot.identity === e.from);
     const first = await firstEvent(
       setup.workers,
       'the first job',
@@ -267,7 +277,7 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
         const packet = await firstEvent(
           setup.workers,
           'the new job hearing a participant',
-          (e) => e.event === 'first-packet' && e.jobId === newJob.jobId,
+          (e) => e.event === 'first-packet' && e.jobId === newJob.jobId && fromBot(e),
           MOVE_TIMEOUT_MS,
         );
         const oldEnd = await firstEvent(
@@ -289,21 +299,14 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
           `${topology} move ${move} (${host.name}): the agent's first packet ${result.backMs} ms after SIGKILL (${result.firstPacket}); ` +
             `new job ${result.jobStartMs} ms; old job ended ${result.oldJobEndMs ?? 'not yet'} ms`,
         );
+        // A job that outlives its node is a zombie: a failure of the move, though the agent came back.
+        if (!oldEnd)
+          fail(move, `the old job ${oldJob.jobId ?? '?'} had not ended ${MOVE_TIMEOUT_MS} ms after its node's death`);
         const restartedAt = Date.now();
         await setup.cluster.restart(host.name);
         await setup.healed(host, restartedAt);
       } catch (error) {
-        // What the workers and the backend said, for whoever reads the failure.
-        const file = join(OUT_DIR, `agents-failure-${topology}-${move}-${process.pid}.log`);
-        writeFileSync(
-          file,
-          [
-            ...setup.workers.map((w, i) => `== worker ${i} (${w.url})\n${w.output()}`),
-            `== backend\n${setup.app.output()}`,
-          ].join('\n'),
-        );
-        failures.push(`${topology} move ${move}: ${(error as Error).message} (logs: ${file})`);
-        log(`FAILED ${failures.at(-1)}`);
+        fail(move, (error as Error).message);
         for (const node of setup.cluster.nodes()) if (node.state === 'dead') await setup.cluster.restart(node.name);
         await sleep(5_000);
       }
