@@ -29,6 +29,10 @@ export const REBUILD_CONCURRENCY = 32;
  * node answers them one at a time) but piles load on the node the herd lands on.
  */
 export const CREATE_ROOM_CONCURRENCY = 8;
+/** CreateRoom calls per placement when the node fails them but is not down (see createRoomWhileNeeded). */
+export const CREATE_ROOM_ATTEMPTS = 4;
+/** Between those: past a balancer's and a probe's look at a member that just died (250 ms each here). */
+export const CREATE_ROOM_RETRY_MS = 300;
 
 /** How long a node that refused a session's room is left out of that session's rebuilds. */
 export const REFUSAL_MEMORY_MS = 30_000;
@@ -308,7 +312,7 @@ export class SessionMoverService {
           const started = performance.now();
           let sid: string;
           try {
-            ({ sid } = await this.placement.createRoom(node.url, sessionId, session.room));
+            ({ sid } = await this.createRoomWhileNeeded(sessionId, generation, node.url, session.room));
           } catch (error) {
             // Unreachable: the node is suspect now and probed; if it is down, its herd (this session too) moves.
             if (error instanceof NodeCallError) return;
@@ -332,6 +336,31 @@ export class SessionMoverService {
       )
       .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))
       .finally(() => this.confirming--);
+  }
+
+  /**
+   * CreateRoom, asked again after a failed call while the node is not down and the session is still
+   * there at that generation. A call can fail on a node that lives: in LiveKit's cluster the one URL's
+   * balancer passed it to the member that just died, before the balancer or LiveKit's registry knew
+   * (seen: a reset 150 ms after the move), and no verdict will ever move the session then (the URL is up).
+   */
+  private async createRoomWhileNeeded(
+    sessionId: string,
+    generation: number,
+    url: string,
+    room: SessionRecord['room'],
+  ): Promise<{ sid: string }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.placement.createRoom(url, sessionId, room);
+      } catch (error) {
+        if (!(error instanceof NodeCallError) || attempt >= CREATE_ROOM_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, CREATE_ROOM_RETRY_MS));
+        const current = await this.store.placement(sessionId);
+        if (this.health.status(url) === 'down' || current?.generation !== generation || current.nodeUrl !== url)
+          throw error;
+      }
+    }
   }
 
   /**
