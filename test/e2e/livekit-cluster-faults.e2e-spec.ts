@@ -172,8 +172,11 @@ describeEach(['livekit-cluster'] as const, 'cluster faults with rtc-node bots (%
       ]);
       expect(bot.problems).toEqual([]);
     }
+    // Where LiveKit put the moved room: on the other member when the rejoins came before the member wrote
+    // its entry back (its stats ticker fires 0-2 s after SIGCONT), else back on it: SelectRoomNode keeps
+    // a room on its node while that node is available (2 runs in 7 here: an entry back 53 ms after
+    // SIGCONT, or rejoins slowed to 3.5 s by a loaded machine).
     const movedTo = await stack.hostOf(sessionId, a.joined.url);
-    expect(movedTo.name).not.toBe(host.name);
 
     // Usable: a new session that LiveKit places on it carries media.
     let placed = false;
@@ -185,6 +188,11 @@ describeEach(['livekit-cluster'] as const, 'cluster faults with rtc-node bots (%
     }
     expect(placed).toBe(true);
 
+    if (movedTo.name === host.name) {
+      // Back on the member: its copy of the room is the session's room again, nothing stale is left.
+      console.log(`false verdict: the moved room went back to ${host.name}, which registered again first`);
+      return;
+    }
     // What a false verdict leaves behind in LiveKit's cluster: the member, stopped through the move, still
     // holds its copy of the room. Once that copy's participants are gone it closes after the room's
     // departure timeout (20 s), and LiveKit's RoomManager.deleteRoom (pkg/service/roommanager.go, v1.13.5)
