@@ -44,15 +44,17 @@ const flags = new BenchFlags('bench:failover', {
 type Topology = MediaEngine | 'livekit-cluster';
 const TOPOLOGY_NAMES: Record<Topology, string> = { ...ENGINE_NAMES, 'livekit-cluster': "LiveKit's own cluster" };
 /**
- * --engine dev|livekit|both|cluster|all: the embedded dev cluster, the real LiveKit server (independent
- * nodes), both side by side, LiveKit's own cluster (ours and LiveKit alone), or all three.
+ * --engine dev|livekit|both|cluster|real|all: the embedded dev cluster, the real LiveKit server (independent
+ * nodes), both side by side, LiveKit's own cluster (ours and LiveKit alone), the real server's two
+ * topologies side by side, or all three.
  */
-const ENGINE_CHOICE = flags.string('engine', 'all', ['dev', 'livekit', 'both', 'cluster', 'all'] as const);
+const ENGINE_CHOICE = flags.string('engine', 'all', ['dev', 'livekit', 'both', 'cluster', 'real', 'all'] as const);
 const BENCH_TOPOLOGIES: Topology[] = {
   dev: ['dev'] as Topology[],
   livekit: ['livekit'] as Topology[],
   both: ['dev', 'livekit'] as Topology[],
   cluster: ['livekit-cluster'] as Topology[],
+  real: ['livekit', 'livekit-cluster'] as Topology[],
   all: ['dev', 'livekit', 'livekit-cluster'] as Topology[],
 }[ENGINE_CHOICE];
 /** The independent-node engines among them: the stacks the single-node baselines run on. */
