@@ -5,6 +5,7 @@ import { DomainError } from '../common/domain-error';
 import { NodeHealthService } from '../nodes/node-health.service';
 import { NodePlacementService, PlacedRoom, type ReservedNode } from '../nodes/node-placement.service';
 import { ROOM_AUTO_CREATE, type RoomAutoCreate } from '../nodes/room-auto-create';
+import { ROOM_LOCATOR, type RoomLocator } from '../nodes/room-locator';
 import { LIVEKIT_ROOM_API, LiveKitRoomApi } from '../nodes/livekit-room.api';
 import type { JoinResponse, RejoinPayload, RejoinResponse } from '../contracts';
 import { SESSION_STORE, type ParticipantView, SessionStore } from './store/session-store';
@@ -54,6 +55,7 @@ export class SessionsService {
     private readonly rebuilds: RebuildScheduler,
     private readonly mover: SessionMoverService,
     @Inject(ROOM_AUTO_CREATE) private readonly autoCreate: RoomAutoCreate,
+    @Inject(ROOM_LOCATOR) private readonly locator: RoomLocator,
     private readonly tokens: TokenService,
     private readonly locks: SessionLocks,
     private readonly events: AppEvents,
@@ -394,7 +396,9 @@ export class SessionsService {
     const reserved = await this.placement.reserveNode(1);
     let roomLater: ReservedNode | undefined;
     let placed: Pick<PlacedRoom, 'url' | 'sid' | 'settle'> | undefined;
-    if (reserved && (await this.autoCreate.joinsCreateRooms(reserved.url))) {
+    // Not in LiveKit's cluster: its allocator takes no lock, and the first joins racing a CreateRoom that
+    // follows them could leave room_node_map naming a member that holds an empty copy of the room.
+    if (reserved && !this.locator.roomOutlivesNode && (await this.autoCreate.joinsCreateRooms(reserved.url))) {
       roomLater = reserved;
       placed = { url: reserved.url, sid: '', settle: () => reserved.settle() };
     } else {

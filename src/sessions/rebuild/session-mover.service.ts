@@ -256,6 +256,15 @@ export class SessionMoverService {
         p.invitedAt = this.clock.now();
       }
     }
+    // In LiveKit's cluster the room is placed before anyone is pushed: its allocator takes no lock
+    // (SelectRoomNode, pkg/service/roomallocator.go in v1.13.5), so rejoins racing a CreateRoom that
+    // follows them could leave room_node_map naming a member holding an empty copy while everyone is on
+    // another, whose death then moved nobody (seen in 2 of 5 runs of a second crash after a move).
+    // Failing that, the push goes out and CreateRoom follows, as on independent nodes.
+    const placedFirst = this.locator.roomOutlivesNode
+      ? await this.createRoomWhileNeeded(sessionId, node.url, session.room, async () => true).catch(() => undefined)
+      : undefined;
+    if (placedFirst) session.roomSid = placedFirst.sid;
     try {
       await this.store.save(session);
     } catch (error) {
@@ -286,7 +295,7 @@ export class SessionMoverService {
       reason,
       durationMs: Math.round(durationMs * 10) / 10,
     });
-    this.confirmRoom(session, node, reason, participants.length);
+    if (!placedFirst) this.confirmRoom(session, node, reason, participants.length);
     return session;
   }
 
@@ -312,7 +321,10 @@ export class SessionMoverService {
           const started = performance.now();
           let sid: string;
           try {
-            ({ sid } = await this.createRoomWhileNeeded(sessionId, generation, node.url, session.room));
+            ({ sid } = await this.createRoomWhileNeeded(sessionId, node.url, session.room, async () => {
+              const current = await this.store.placement(sessionId);
+              return current?.generation === generation && current.nodeUrl === node.url;
+            }));
           } catch (error) {
             // Unreachable: the node is suspect now and probed; if it is down, its herd (this session too) moves.
             if (error instanceof NodeCallError) return;
@@ -346,9 +358,9 @@ export class SessionMoverService {
    */
   private async createRoomWhileNeeded(
     sessionId: string,
-    generation: number,
     url: string,
     room: SessionRecord['room'],
+    stillNeeded: () => Promise<boolean>,
   ): Promise<{ sid: string }> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -356,9 +368,7 @@ export class SessionMoverService {
       } catch (error) {
         if (!(error instanceof NodeCallError) || attempt >= CREATE_ROOM_ATTEMPTS) throw error;
         await new Promise((resolve) => setTimeout(resolve, CREATE_ROOM_RETRY_MS));
-        const current = await this.store.placement(sessionId);
-        if (this.health.status(url) === 'down' || current?.generation !== generation || current.nodeUrl !== url)
-          throw error;
+        if (this.health.status(url) === 'down' || !(await stillNeeded())) throw error;
       }
     }
   }
