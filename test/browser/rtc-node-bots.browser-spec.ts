@@ -90,50 +90,52 @@ describeEach(['dev', 'livekit', 'livekit-cluster'] as const, '@livekit/rtc-node 
     ]);
   });
 
-  // Not on LiveKit's cluster yet: there the bots' own SDK races the backend. Killed, their node resets
-  // their sockets, and @livekit/rtc-node reconnects through the one URL at once; its join runs LiveKit's
-  // SelectRoomNode, which re-places the room on a live member (room_node_map rewritten) as soon as the
-  // backend has taken the dead member out of LiveKit's registry. The backend takes it out, then reads the
-  // dead member's rooms from room_node_map: when the SDK's join came between, it found none and pushed
-  // nobody (seen in 2 of 4 runs: the member evicted, no rebuild, the map naming the survivor). The bots'
-  // crash on the cluster is covered where their sockets stay open: test/e2e/livekit-cluster-faults.
-  if (engine !== 'livekit-cluster')
-    it('SIGKILL of the bots’ node: both follow the rejoin push to the other node and decode each other again', async () => {
-      const speaker = must(bots[0], 'the speaker bot from the previous test');
-      const listener = must(bots[1], 'the listener bot from the previous test');
-      for (const page of pages.splice(0)) await page.close();
-      const oldUrl = speaker.joined.url;
-      const node = must(
-        stack.nodes.find((n) => n.url === oldUrl),
-        `the node at ${oldUrl}`,
-      );
-      const framesBefore = listener.framesFrom(speaker.identity);
-      const killedAt = performance.now();
-      await node.kill();
+  // On LiveKit's cluster too: the bots' SDK, its signal relayed by nginx, rejoins the one URL on its own
+  // and LiveKit's SelectRoomNode re-places the room on a live member as soon as the backend has taken the
+  // dead one out of LiveKit's registry. The backend reads the dead member's rooms before that, and its
+  // herd moves them whatever room_node_map says by then (before: it read the map after, found nothing
+  // and pushed nobody, in 2 of 4 runs).
+  it('SIGKILL of the bots’ node: both follow the rejoin push to the other node and decode each other again', async () => {
+    const speaker = must(bots[0], 'the speaker bot from the previous test');
+    const listener = must(bots[1], 'the listener bot from the previous test');
+    for (const page of pages.splice(0)) await page.close();
+    const oldUrl = speaker.joined.url;
+    const clustered = engine === 'livekit-cluster';
+    const node = clustered
+      ? await stack.hostOf(sessionId, oldUrl)
+      : must(
+          stack.nodes.find((n) => n.url === oldUrl),
+          `the node at ${oldUrl}`,
+        );
+    const framesBefore = listener.framesFrom(speaker.identity);
+    const killedAt = performance.now();
+    await node.kill();
 
-      const generation = speaker.joined.generation + 1;
-      await Promise.all(bots.map((bot) => bot.waitForGeneration(generation, BACK_AFTER_KILL_TIMEOUT_MS)));
-      for (const bot of bots) expect(bot.connections.at(-1)).toMatchObject({ generation });
-      for (const bot of bots) expect(bot.connections.at(-1)!.url).not.toBe(oldUrl);
-      await waitFor(
-        'each bot decodes the other on the new node',
-        async () =>
-          listener.firstFrameAfterMove.has(speaker.identity) && speaker.firstFrameAfterMove.has(listener.identity),
-        BACK_AFTER_KILL_TIMEOUT_MS,
-        50,
-      );
-      const backAfterMs = Math.round(listener.firstFrameAfterMove.get(speaker.identity)! - killedAt);
-      console.log(
-        `rtc-node bots (${TOPOLOGY_NAMES[engine]}): listener decodes the speaker again ${backAfterMs} ms after SIGKILL`,
-      );
-      await waitFor(
-        'video keeps flowing',
-        async () => listener.framesFrom(speaker.identity) > framesBefore + 20,
-        MEDIA_TIMEOUT_MS,
-        100,
-      );
-      expect(bots.flatMap((bot) => bot.problems)).toEqual([]);
-    });
+    const generation = speaker.joined.generation + 1;
+    await Promise.all(bots.map((bot) => bot.waitForGeneration(generation, BACK_AFTER_KILL_TIMEOUT_MS)));
+    for (const bot of bots) expect(bot.connections.at(-1)).toMatchObject({ generation });
+    // LiveKit's cluster: the same one URL, the room on another member.
+    for (const bot of bots) expect(bot.connections.at(-1)!.url === oldUrl).toBe(clustered);
+    if (clustered) expect((await stack.hostOf(sessionId, oldUrl)).name).not.toBe(node.name);
+    await waitFor(
+      'each bot decodes the other on the new node',
+      async () =>
+        listener.firstFrameAfterMove.has(speaker.identity) && speaker.firstFrameAfterMove.has(listener.identity),
+      BACK_AFTER_KILL_TIMEOUT_MS,
+      50,
+    );
+    const backAfterMs = Math.round(listener.firstFrameAfterMove.get(speaker.identity)! - killedAt);
+    console.log(
+      `rtc-node bots (${TOPOLOGY_NAMES[engine]}): listener decodes the speaker again ${backAfterMs} ms after SIGKILL`,
+    );
+    await waitFor(
+      'video keeps flowing',
+      async () => listener.framesFrom(speaker.identity) > framesBefore + 20,
+      MEDIA_TIMEOUT_MS,
+      100,
+    );
+    expect(bots.flatMap((bot) => bot.problems)).toEqual([]);
+  });
 });
 
 afterAll(async () => {

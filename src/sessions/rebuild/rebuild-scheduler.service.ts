@@ -155,9 +155,11 @@ export class RebuildScheduler implements OnModuleDestroy {
       finished = await this.rebuildAll(
         'rebuild-node',
         async () => {
-          // LiveKit's cluster stops placing rooms there before anyone is pushed to come back.
+          // Its rooms are read first; then LiveKit's cluster stops placing rooms there before anyone is
+          // pushed to come back (a room re-placed after that is found on a live member, see rebuildOnce).
+          const sessions = await this.sessionsOn(nodeUrl);
           await this.locator.evict(nodeUrl);
-          return this.sessionsOn(nodeUrl);
+          return sessions;
         },
         nodeUrl,
         reason,
@@ -258,7 +260,10 @@ export class RebuildScheduler implements OnModuleDestroy {
       const sizes = new Map(sessions.map((s) => [s.sessionId, activeParticipants(s).length]));
       const first = await Promise.allSettled(
         sessions.map((s) =>
-          this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true }),
+          this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), {
+            skipIfBusyElsewhere: true,
+            ...(fromUrl !== undefined && { listedGeneration: s.generation }),
+          }),
         ),
       );
       const skipped = sessions.filter(
@@ -266,7 +271,11 @@ export class RebuildScheduler implements OnModuleDestroy {
           first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE,
       );
       const second = await Promise.allSettled(
-        skipped.map((s) => this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))),
+        skipped.map((s) =>
+          fromUrl === undefined
+            ? this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId))
+            : this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { listedGeneration: s.generation }),
+        ),
       );
       const failures = [...first, ...second].filter(
         (result): result is PromiseRejectedResult => result.status === 'rejected',

@@ -114,14 +114,25 @@ export class SessionMoverService {
     reason: RejoinReason,
     priority?: number,
   ): Promise<SessionRecord | undefined>;
-  /** With `skipIfBusyElsewhere`: BUSY_ELSEWHERE, doing nothing, while another instance holds the session. */
+  /**
+   * With `skipIfBusyElsewhere`: BUSY_ELSEWHERE, doing nothing, while another instance holds the session.
+   * With `listedGeneration`: a dead node's herd listed the session's room on `fromUrl` at that generation;
+   * while it is still at it, the move is not asked where the room is now (see rebuildOnce).
+   */
   move(
     sessionId: string,
     fromUrl: string | undefined,
     reason: RejoinReason,
     priority: number | undefined,
-    options: { skipIfBusyElsewhere: true },
+    options: { skipIfBusyElsewhere: true; listedGeneration?: number },
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE>;
+  move(
+    sessionId: string,
+    fromUrl: string,
+    reason: RejoinReason,
+    priority: number | undefined,
+    options: { listedGeneration: number },
+  ): Promise<SessionRecord | undefined>;
   /**
    * With `leaving`: `fromUrl` is up but the session leaves it for another node: it answered CreateRoom
    * with an error (`of: 'record'`, the URL the record names), or the session's participants lost their
@@ -139,12 +150,15 @@ export class SessionMoverService {
     fromUrl: string | undefined,
     reason: RejoinReason,
     priority = 0,
-    options: { skipIfBusyElsewhere?: boolean; leaving?: Leaving } = {},
+    options: { skipIfBusyElsewhere?: boolean; leaving?: Leaving; listedGeneration?: number } = {},
   ): Promise<SessionRecord | undefined | typeof BUSY_ELSEWHERE> {
     const once = (from: string | undefined, skip: boolean) =>
       this.flights.run(sessionId, () =>
         this.queue.run(priority, () => {
-          const work = () => this.rebuildOnce(sessionId, from, reason, from === fromUrl ? options.leaving : undefined);
+          const work = () =>
+            from === fromUrl
+              ? this.rebuildOnce(sessionId, from, reason, options.leaving, options.listedGeneration)
+              : this.rebuildOnce(sessionId, from, reason, undefined);
           return skip ? this.locks.runUnlessBusyElsewhere(sessionId, work) : this.locks.run(sessionId, work);
         }),
       );
@@ -181,12 +195,17 @@ export class SessionMoverService {
     fromUrl: string | undefined,
     reason: RejoinReason,
     leaving: Leaving | undefined,
+    listedGeneration?: number,
   ): Promise<SessionRecord | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
     // The node holding the room: the record's own with independent nodes, LiveKit's word in its cluster
-    // (a refused room is about the URL the room was asked of, which the record names).
-    const where = leaving?.of === 'record' ? session.nodeUrl : await this.locator.nodeOf(session);
+    // (a refused room is about the URL the room was asked of, which the record names). A dead node's herd
+    // read the rooms on it before taking it out of LiveKit's registry; after that, a participant's SDK
+    // reconnecting on its own re-places the room on a live member, and asking the map again found the
+    // session elsewhere and moved nobody else (2 of 4 runs of rtc-node bots through a member's SIGKILL).
+    const listed = listedGeneration !== undefined && session.generation === listedGeneration && !session.waitingForNode;
+    const where = leaving?.of === 'record' ? session.nodeUrl : listed ? fromUrl : await this.locator.nodeOf(session);
     const needed =
       session.waitingForNode ||
       (where !== undefined && where === fromUrl && (leaving !== undefined || this.health.status(where) !== 'up'));
