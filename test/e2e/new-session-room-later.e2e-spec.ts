@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { MemorySessionStore } from '../../src/backplane/memory/memory-session-store';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
 import { connect, join } from '../support/session-client';
+import { waitForValue } from '../support/wait-for-value';
 
 const A = 'ws://127.0.0.11:7880';
 const B = 'ws://127.0.0.12:7880';
@@ -39,7 +40,7 @@ describe('new sessions and CreateRoom', () => {
     const { joined, ms } = await timedJoin(stack.url, 'quick');
     expect(ms).toBeLessThan(CREATE_ROOM_MS / 2);
     expect((await store.get('quick'))?.roomSid).toBe('');
-    await waitFor(async () => ((await store.get('quick'))?.roomSid ? true : undefined), 5_000);
+    await waitForValue(async () => ((await store.get('quick'))?.roomSid ? true : undefined), 5_000);
     const record = await store.get('quick');
     expect(record).toMatchObject({ nodeUrl: joined.url, generation: 1 });
     expect(record?.roomSid).toBe(stack.nodes.rooms.get(joined.url)?.get('quick')?.sid);
@@ -66,7 +67,7 @@ describe('new sessions and CreateRoom', () => {
     try {
       const moved = await socket.nextRejoin(2, 10_000);
       expect(moved).toMatchObject({ url: B, generation: 2, reason: 'room-refused' });
-      await waitFor(async () => ((await store.get('refused'))?.roomSid ? true : undefined), 5_000);
+      await waitForValue(async () => ((await store.get('refused'))?.roomSid ? true : undefined), 5_000);
       expect(await store.get('refused')).toMatchObject({ nodeUrl: B, generation: 2 });
       // The next new session does not go to the node that refused (it is not down: only this session avoids it).
       const bob = await join(stack.url, 'refused', 'Bob');
@@ -76,13 +77,3 @@ describe('new sessions and CreateRoom', () => {
     }
   });
 });
-
-async function waitFor<T>(pick: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await pick();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

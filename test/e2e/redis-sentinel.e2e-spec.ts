@@ -8,6 +8,7 @@ import { startRedisSentinel, type RedisSentinelTopology } from '../../src/local-
 import { freePort } from '../../src/shared/ports';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
 import { api, connect, join, operatorApi } from '../support/session-client';
+import { waitForValue } from '../support/wait-for-value';
 
 /** Joins a second while the primary dies, as an all-hands starting would bring. */
 const JOIN_EVERY_MS = 50;
@@ -56,7 +57,10 @@ describe('Redis through Sentinel (real redis-server primary, replica and three s
       // Ann's node dies while Redis has no primary.
       stack.nodes.state.set(ann.url, 'refused');
       const moved = await socket.nextRejoin(2, 30_000);
-      const firstSuccessAfter = await waitFor(() => attempts.find((a) => a.at > killedAt && a.status === 201), 30_000);
+      const firstSuccessAfter = await waitForValue(
+        () => attempts.find((a) => a.at > killedAt && a.status === 201),
+        30_000,
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       going = false;
       await joining;
@@ -108,8 +112,8 @@ describe('Redis through Sentinel (real redis-server primary, replica and three s
     } finally {
       process.kill(redis.pid(replica), 'SIGCONT');
     }
-    await waitFor(async () => (await redis.primaryPort()) === replica || undefined, 30_000);
-    const after = await waitFor(async () => {
+    await waitForValue(async () => (await redis.primaryPort()) === replica || undefined, 30_000);
+    const after = await waitForValue(async () => {
       const res = await operatorApi<SessionSummary[]>(stack.url, '/api/sessions');
       return res.status === 200 ? res.body : undefined;
     }, 30_000);
@@ -142,13 +146,3 @@ describe('Sentinel that cannot be reached at start', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
   });
 });
-
-async function waitFor<T>(pick: () => T | undefined | Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await pick();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
