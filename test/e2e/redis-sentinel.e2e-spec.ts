@@ -78,7 +78,10 @@ describe('Redis through Sentinel (real redis-server primary, replica and three s
       expect(await redis.primaryPort()).not.toBe(oldPrimary);
       expect(failingMs).toBeLessThan(6_000);
       expect(new Set(failed.map((a) => a.status))).toEqual(failed.length > 0 ? new Set([503]) : new Set());
-      expect(rebuiltAfterRedisMs).toBeLessThan(1_000);
+      // Moved by the herd's next retry (every 500 ms), not at a later sweep; its writes each wait up to
+      // 250 ms for a replica the promoted primary does not have yet. 386-535 ms alone, 2.3 s once beside a
+      // Chromium suite.
+      expect(rebuiltAfterRedisMs).toBeLessThan(3_000);
       expect(moved.url).not.toBe(ann.url);
 
       // Every join answered 201, before the kill or after, is in the registry the promoted replica holds.
