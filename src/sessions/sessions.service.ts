@@ -393,12 +393,12 @@ export class SessionsService {
       ...(dto.room?.agents?.length && { agents: dto.room.agents }),
     };
     // Weight 1: the participant about to join; the placement counts it until the record is saved.
-    const reserved = await this.placement.reserveNode(1);
-    let roomLater: ReservedNode | undefined;
-    let placed: Pick<PlacedRoom, 'url' | 'sid' | 'settle'> | undefined;
     // Not in LiveKit's cluster: its allocator takes no lock, and the first joins racing a CreateRoom that
     // follows them could leave room_node_map naming a member that holds an empty copy of the room.
-    if (reserved && !this.locator.roomOutlivesNode && (await this.autoCreate.joinsCreateRooms(reserved.url))) {
+    const reserved = this.locator.roomOutlivesNode ? undefined : await this.placement.reserveNode(1);
+    let roomLater: ReservedNode | undefined;
+    let placed: Pick<PlacedRoom, 'url' | 'sid' | 'settle'> | undefined;
+    if (reserved && (await this.autoCreate.joinsCreateRooms(reserved.url))) {
       roomLater = reserved;
       placed = { url: reserved.url, sid: '', settle: () => reserved.settle() };
     } else {
