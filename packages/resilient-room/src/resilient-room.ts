@@ -18,6 +18,7 @@ import { DataLink } from './data/data-link';
 import { ResilientRoomError } from './errors';
 import { DEFAULT_SCREEN_SHARE, DEFAULT_VIDEO, LocalMedia, type PublishedSource } from './local-media';
 import { Membership } from './membership';
+import { roomTransports, watchMediaPath } from './media-path.watcher';
 import { MoveLog } from './move.log';
 import { participantViews } from './participant-views';
 import { openRejoinSocket, type RejoinSocket } from './rejoin-socket';
@@ -39,6 +40,7 @@ import { TypedEmitter } from './typed-emitter';
 
 export { MOVE_PEER_CONNECTION_TIMEOUT_MS, MOVE_WEBSOCKET_TIMEOUT_MS } from './room-options';
 export { FIRST_FRAME_POLL_MS, FIRST_FRAME_WAIT_MS } from './first-frame.watcher';
+export { MEDIA_PATH_CHECK_MS, MEDIA_PATH_REPEAT_MS } from './media-path.watcher';
 export { SOCKET_RECONNECT_DELAY_MAX_MS, SOCKET_RECONNECT_DELAY_MS } from './rejoin-socket';
 
 /** Disconnect reasons after which moving to another node would be wrong. */
@@ -314,6 +316,17 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     const room = new Room(roomOptions());
     const isCurrent = () => room === this.current;
     const live = () => isCurrent() && this.established.has(room);
+    // The media path can die while the signal lives on (a node's UDP dropped): the SDK hears of it only
+    // when ICE fails, about 30 s later, and the backend's probes never do. Our own report moves us.
+    watchMediaPath(
+      roomTransports(room),
+      () => isCurrent() && !this.status.isFinal,
+      (transport, ice) => {
+        if (!live()) return;
+        this.log('warn', `media path lost on ${this.target?.url}: the ${transport} connection is ${ice}`);
+        this.onLoss(room, 'media-lost');
+      },
+    );
     room
       .on(RoomEvent.SignalReconnecting, () => isCurrent() && this.onLoss(room, 'signal-lost'))
       .on(RoomEvent.Reconnecting, () => isCurrent() && this.onLoss(room, 'media-lost'))
