@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import type { NodeTransitionEvent } from './node.events';
-import type { ParticipantLeftEvent, SessionMovedEvent, SessionWaitingEvent } from './session.events';
+import type {
+  ParticipantLeftEvent,
+  PushChannelRestoredEvent,
+  SessionMovedEvent,
+  SessionWaitingEvent,
+} from './session.events';
 
 /**
  * Every in-process event, by name, with its payload: the path from a node's death to a push, as the
@@ -15,6 +20,7 @@ export interface AppEventMap {
   'session-moved': SessionMovedEvent;
   'session-waiting': SessionWaitingEvent;
   'participant-left': ParticipantLeftEvent;
+  'push-channel-restored': PushChannelRestoredEvent;
 }
 
 export type AppEventName = keyof AppEventMap;

@@ -23,3 +23,12 @@ export interface ParticipantLeftEvent {
   sessionId: string;
   identity: string;
 }
+
+/**
+ * The channel that carries other instances' pushes to this instance's sockets (Redis pub/sub) is back
+ * after a break: a push published meanwhile reached none of them, so each is sent what it missed.
+ */
+export interface PushChannelRestoredEvent {
+  /** What came back, for the log. */
+  channel: string;
+}

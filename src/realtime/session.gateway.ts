@@ -8,6 +8,8 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
+import { OnAppEvent } from '../events/app-events';
+import type { PushChannelRestoredEvent } from '../events/session.events';
 import { SessionsService } from '../sessions/sessions.service';
 import { NO_NODE_MESSAGE } from '../sessions/rebuild/session-mover.service';
 import {
@@ -34,6 +36,11 @@ export const MEDIA_LOST_REPORT_INTERVAL_MS = 1_000;
  * socket sending thousands costs the instance their decoding even when each is dropped, so it goes.
  */
 export const MAX_SOCKET_MESSAGES_PER_SECOND = 20;
+/** Sockets caught up at once after the push channel's return: each costs a store read and a token. */
+const CATCH_UP_CONCURRENCY = 32;
+/** A catch-up the store failed (it may come back after the channel) is run again this soon, this many times. */
+const CATCH_UP_RETRY_MS = 500;
+const CATCH_UP_ATTEMPTS = 10;
 /** Nodes a socket's reports are remembered for (a real client knows one or two; a flood of made-up URLs is cut off here). */
 const MAX_REPORTED_URLS = 8;
 
@@ -44,6 +51,8 @@ interface SocketData {
   generation: number;
   /** The generation the client said it runs on, if it said. */
   clientGeneration?: number;
+  /** The latest generation this socket was told of: at its handshake, or by a push since. */
+  knownGeneration: number;
   /** When this socket's last counted media-lost report about each URL arrived. */
   reportedAt: Map<string, number>;
 }
@@ -58,6 +67,9 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
   private readonly logger = new Logger(SessionGateway.name);
 
   private readonly limits: AddressLimits;
+  private namespace?: SessionNamespace;
+  /** A catch-up of every socket is running; `again`: the channel came back once more meanwhile. */
+  private catchingUp: { again: boolean } | undefined;
 
   constructor(
     private readonly sessions: SessionsService,
@@ -69,6 +81,7 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
   }
 
   afterInit(namespace: SessionNamespace): void {
+    this.namespace = namespace;
     this.push.attach(namespace);
     // Refused at the handshake: the client sees connect_error and never joins a room.
     namespace.use((socket, next) => {
@@ -115,6 +128,8 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
             waitingForNode: session.waitingForNode,
             generation: session.generation,
             clientGeneration: Number.isSafeInteger(clientGeneration) ? clientGeneration : undefined,
+            // A client that did not say runs on the token it was answered last, current at its handshake.
+            knownGeneration: Number.isSafeInteger(clientGeneration) ? clientGeneration! : session.generation,
             reportedAt: new Map(),
           };
           next();
@@ -141,6 +156,11 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
       });
       socket.disconnect(true);
     });
+    // Every push reaching this socket (its own instance's, another's through the adapter, a catch-up).
+    socket.onAnyOutgoing((event: string, payload: { generation?: number }) => {
+      if (event === 'rejoin' && typeof payload?.generation === 'number')
+        socket.data.knownGeneration = Math.max(socket.data.knownGeneration, payload.generation);
+    });
     void socket.join(participantRoom(sessionId, identity));
     if (waitingForNode) socket.emit('waiting-for-node', { generation, reason: NO_NODE_MESSAGE });
     if (clientGeneration === undefined) return;
@@ -152,6 +172,59 @@ export class SessionGateway implements OnGatewayInit<SessionNamespace>, OnGatewa
           `catch-up for ${sessionId}/${identity}: ${error instanceof Error ? error.message : String(error)}`,
         ),
     );
+  }
+
+  /**
+   * Pushes from other instances could not reach this instance's sockets for a while (the adapter's
+   * subscriber was reconnecting): each socket is sent the move it missed, if its session moved past
+   * what the socket was last told. A socket that missed nothing is sent nothing.
+   */
+  @OnAppEvent('push-channel-restored')
+  async catchUpEverySocket({ channel }: PushChannelRestoredEvent, attempt = 1): Promise<void> {
+    if (this.catchingUp) {
+      this.catchingUp.again = true;
+      return;
+    }
+    const run = { again: false };
+    this.catchingUp = run;
+    let failed = 0;
+    try {
+      do {
+        run.again = false;
+        failed = 0;
+        const sockets = [...(this.namespace?.sockets.values() ?? [])] as SessionSocket[];
+        let sent = 0;
+        for (let i = 0; i < sockets.length; i += CATCH_UP_CONCURRENCY) {
+          await Promise.all(
+            sockets.slice(i, i + CATCH_UP_CONCURRENCY).map(async (socket) => {
+              if (!socket.connected) return;
+              const { sessionId, identity, knownGeneration } = socket.data;
+              try {
+                const missed = await this.sessions.catchUp(sessionId, identity, knownGeneration);
+                if (!missed || missed.generation <= socket.data.knownGeneration) return;
+                socket.emit('rejoin', missed);
+                sent++;
+              } catch {
+                failed++;
+              }
+            }),
+          );
+        }
+        if (sent > 0 || failed > 0)
+          this.logger[failed > 0 ? 'warn' : 'log']({
+            msg:
+              `${channel} listening again: ${sent} of ${sockets.length} socket(s) sent the move they missed` +
+              (failed > 0 ? `, ${failed} not checked (the store failed; again in ${CATCH_UP_RETRY_MS} ms)` : ''),
+            sockets: sockets.length,
+            sent,
+            failed,
+          });
+      } while (run.again);
+    } finally {
+      this.catchingUp = undefined;
+    }
+    if (failed > 0 && attempt < CATCH_UP_ATTEMPTS)
+      setTimeout(() => void this.catchUpEverySocket({ channel }, attempt + 1), CATCH_UP_RETRY_MS).unref();
   }
 
   @SubscribeMessage('media-lost')

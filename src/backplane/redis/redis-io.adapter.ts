@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
 import type { Server } from 'socket.io';
 import { connectRedis } from '../../common/redis-connection';
+import { AppEvents } from '../../events/app-events';
 import type { RedisTarget } from '../../config/redis-target';
 
 /** How long closing waits for Redis to acknowledge QUIT. */
@@ -18,12 +19,43 @@ const QUIT_TIMEOUT_MS = 500;
 export class RedisIoAdapter extends IoAdapter {
   private readonly clients: Redis[];
 
-  constructor(app: INestApplicationContext, target: RedisTarget) {
+  constructor(
+    private readonly app: INestApplicationContext,
+    target: RedisTarget,
+  ) {
     super(app);
     this.clients = [
       connectRedis(target, 'socket.io pub', { offlineQueue: true, autoPipelining: false }),
       connectRedis(target, 'socket.io sub', { offlineQueue: true, autoPipelining: false }),
     ].map(unawaitedCommandsHandled);
+    this.announceResubscriptions(this.clients[1]!);
+  }
+
+  /**
+   * Pub/sub delivers to whoever listens now: a push another instance published while this subscriber
+   * was reconnecting reached none of this instance's sockets (a Redis restart: each connection comes
+   * back on its own backoff, and another instance's store may be back, its herd rebuilt and pushed,
+   * before this subscriber; seen in test/e2e/double-faults). Once the subscriber listens again, the
+   * app is told, and sends each of its sockets the move it missed (SessionGateway).
+   */
+  private announceResubscriptions(sub: Redis): void {
+    let connectedBefore = false;
+    sub.on('ready', () => {
+      if (!connectedBefore) {
+        connectedBefore = true;
+        return;
+      }
+      // ioredis sends the SUBSCRIBEs again right after 'ready', in the same turn: a PING queued after
+      // them is answered once they are in force.
+      setImmediate(() => {
+        sub
+          .ping()
+          .then(() =>
+            this.app.get(AppEvents, { strict: false }).emit('push-channel-restored', { channel: 'socket.io sub' }),
+          )
+          .catch(() => undefined); // dropped again: the next 'ready' announces it
+      });
+    });
   }
 
   // Typed through IoAdapter: @nestjs/platform-socket.io brings its own copy of socket.io.

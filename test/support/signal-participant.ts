@@ -1,0 +1,188 @@
+// A participant without media for the fault specs: a token from our API, the socket.io channel (which
+// comes back by itself after its instance dies, telling the backend the generation it runs on, as
+// ResilientRoom does) and LiveKit's signal protocol. It moves only when the backend pushes a `rejoin`:
+// it never asks for a token itself, so a move it makes is one the backend pushed. A lost signal is
+// reported (`media-lost`), as ResilientRoom reports it.
+import type { JoinResponse, RejoinPayload } from '../../src/contracts';
+import { RawSignalClient } from '../media-cluster/raw-signal-client';
+import { connect, join, type ConnectedParticipant } from './session-client';
+
+/** socket.io's own first reconnection delay (its default `reconnectionDelay` is 1 s with jitter; ResilientRoom's is about this). */
+const SOCKET_RETRY_MS = 250;
+/** A signal join the node has not answered after this long is given up (the next push is waited for). */
+const SIGNAL_JOIN_TIMEOUT_MS = 5_000;
+/** Within LiveKit's 15 s ping timeout, as its SDKs ping. */
+const PING_EVERY_MS = 5_000;
+
+export interface ReceivedPush extends RejoinPayload {
+  /** performance.now() when it arrived. */
+  at: number;
+}
+
+export class SignalParticipant {
+  /** Every push received, in order (catch-ups included). */
+  readonly pushes: ReceivedPush[] = [];
+  /** The node the signal is joined on now (undefined while moving or lost). */
+  connectedUrl: string | undefined;
+  /** The generation of the token the current signal was joined with. */
+  generation: number;
+  /** performance.now() of the last completed signal join. */
+  connectedAt = 0;
+  /** When the realtime socket dropped and came back (performance.now()). */
+  readonly socketDrops: Array<{ lostAt: number; backAt?: number }> = [];
+  readonly errors: string[] = [];
+  private socket: ConnectedParticipant | undefined;
+  private signal: RawSignalClient | undefined;
+  private closed = false;
+  private signalClosed = true;
+  private readonly listeners = new Set<() => void>();
+  private readonly ping = setInterval(() => {
+    if (!this.signalClosed) this.signal?.send({ case: 'ping', value: BigInt(Date.now()) });
+  }, PING_EVERY_MS);
+
+  private constructor(
+    /** Where its socket goes: the balancer, or one instance. */
+    private readonly socketUrl: string,
+    readonly joined: JoinResponse,
+  ) {
+    this.generation = joined.generation;
+  }
+
+  /**
+   * Joins `sessionId` through `appUrl`, opens the socket there (or at `socketUrl`) and joins the signal
+   * on the node named.
+   */
+  static async join(appUrl: string, sessionId: string, name: string, socketUrl = appUrl): Promise<SignalParticipant> {
+    const participant = new SignalParticipant(socketUrl, await join(appUrl, sessionId, name));
+    try {
+      await participant.openSocket();
+      await participant.joinSignal(participant.joined.url, participant.joined.token, participant.joined.generation);
+      if (participant.connectedUrl === undefined) throw new Error(`signal join on ${participant.joined.url} failed`);
+    } catch (error) {
+      participant.close();
+      throw error;
+    }
+    return participant;
+  }
+
+  get sessionId(): string {
+    return this.joined.sessionId;
+  }
+
+  get identity(): string {
+    return this.joined.identity;
+  }
+
+  /** Resolves once the signal is joined on a node at generation `generation` or later; rejects after `ms`. */
+  connectedAtGeneration(generation: number, ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.connectedUrl === undefined || this.generation < generation) return;
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        reject(
+          new Error(
+            `${this.sessionId}/${this.identity}: not connected at generation >= ${generation} within ${ms} ms ` +
+              `(pushes ${JSON.stringify(this.pushes.map((p) => [p.generation, p.url, p.reason]))}, ` +
+              `on ${this.connectedUrl ?? 'nothing'} at ${this.generation}, errors ${JSON.stringify(this.errors)}, ` +
+              `socket ${this.socket?.socket.connected ? 'connected' : 'not connected'}, drops ${JSON.stringify(this.socketDrops.map((d) => [Math.round(d.lostAt), d.backAt && Math.round(d.backAt)]))})`,
+          ),
+        );
+      }, ms);
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  /** Whether the signal WebSocket is open now. */
+  signalOpen(): boolean {
+    return this.signal !== undefined && !this.signalClosed;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.ping);
+    this.signal?.close();
+    this.socket?.close();
+  }
+
+  private changed(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private async openSocket(): Promise<void> {
+    const socket = await connect(this.socketUrl, this.joined, 5_000, this.generation);
+    if (this.closed) {
+      socket.close();
+      return;
+    }
+    this.socket = socket;
+    // A push that arrived with the handshake (a catch-up), before this listener: in `rejoins` already.
+    for (const early of socket.rejoins) void this.onPush({ ...early, at: performance.now() });
+    socket.socket.on('rejoin', (payload) => void this.onPush({ ...payload, at: performance.now() }));
+    socket.socket.on('disconnect', () => {
+      if (this.closed) return;
+      const drop: { lostAt: number; backAt?: number } = { lostAt: performance.now() };
+      this.socketDrops.push(drop);
+      void this.reopenSocket(drop);
+    });
+  }
+
+  /** Tries again every SOCKET_RETRY_MS (the balancer passes it to a live instance) until it is back or closed. */
+  private async reopenSocket(drop: { lostAt: number; backAt?: number }): Promise<void> {
+    while (!this.closed) {
+      await new Promise((resolve) => setTimeout(resolve, SOCKET_RETRY_MS));
+      try {
+        await this.openSocket();
+        drop.backAt = performance.now();
+        return;
+      } catch {
+        /* the instance or the balancer is not ready: try again */
+      }
+    }
+  }
+
+  private async onPush(push: ReceivedPush): Promise<void> {
+    this.pushes.push(push);
+    // Stale or repeated generations are ignored, as ResilientRoom's generation policy does.
+    if (push.generation <= this.generation && this.connectedUrl !== undefined) return;
+    await this.joinSignal(push.url, push.token, push.generation);
+  }
+
+  private async joinSignal(url: string, token: string, generation: number): Promise<void> {
+    this.signal?.close();
+    this.signal = undefined;
+    this.connectedUrl = undefined;
+    this.generation = generation;
+    let signal: RawSignalClient | undefined;
+    try {
+      signal = await RawSignalClient.connect(url, token);
+      await signal.next('join', SIGNAL_JOIN_TIMEOUT_MS);
+    } catch (error) {
+      signal?.close();
+      if (this.generation === generation) this.errors.push(`${url} at ${generation}: ${(error as Error).message}`);
+      return;
+    }
+    // A newer push arrived while this join ran: it owns the participant now.
+    if (this.closed || this.generation !== generation) {
+      signal.close();
+      return;
+    }
+    this.signal = signal;
+    this.signalClosed = false;
+    this.connectedUrl = url;
+    this.connectedAt = performance.now();
+    void signal.closed.then(() => {
+      if (this.signal !== signal || this.closed) return;
+      this.signalClosed = true;
+      this.connectedUrl = undefined;
+      this.socket?.socket.emit('media-lost', { url });
+      this.changed();
+    });
+    this.changed();
+  }
+}
