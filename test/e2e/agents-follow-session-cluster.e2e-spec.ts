@@ -14,7 +14,7 @@ import { dispose } from '@livekit/rtc-node';
 import Redis from 'ioredis';
 import { freePort } from '../../src/shared/ports';
 import { waitFor } from '../media-cluster/livekit-page';
-import { greetedAndEchoed, heardEveryone, p95, roomMembers, startPings } from '../support/agent-checks';
+import { p95, roomMembers, startPings, waitUntilGreeted, waitUntilHeard } from '../support/agent-checks';
 import { startAgentWorker, type AgentWorker } from '../support/agent-worker';
 import { startApp, type StartedApp } from '../support/app';
 import { startMediaCluster, type LiveKitCluster, type MediaNodeInfo } from '../support/engines';
@@ -153,16 +153,8 @@ describe("agents follow their session (real LiveKit server, LiveKit's own cluste
     expect(cluster.nodes().map((n) => n.url)).toContain(job.registeredWith);
     const agent = await oneAgentSeenByEveryBot('the agent in the room', AGENT_TIMEOUT_MS);
     expect((await inRoom()).agents).toEqual([agent]);
-    await waitFor(
-      'each bot greeted and echoed by the agent',
-      async () => greetedAndEchoed(agent, 0, bots),
-      AGENT_TIMEOUT_MS,
-    );
-    await waitFor(
-      'the agent receiving each bot’s data, video and audio',
-      async () => heardEveryone(worker, must(job.jobId, 'the job id'), bots),
-      AGENT_TIMEOUT_MS,
-    );
+    await waitUntilGreeted(agent, 0, bots, AGENT_TIMEOUT_MS);
+    await waitUntilHeard(worker, must(job.jobId, 'the job id'), bots, sessionId, 0, AGENT_TIMEOUT_MS);
     expect(jobStarts()).toHaveLength(1);
   });
 
@@ -200,18 +192,10 @@ describe("agents follow their session (real LiveKit server, LiveKit's own cluste
       // LiveKit placed the room on the surviving member, and a registration there or anywhere took the job.
       expect((await roomMember()).name).toBe(to.name);
 
-      await waitFor(
-        'the new agent receiving each bot’s data, video and audio',
-        async () => heardEveryone(worker, newJobId, bots),
-        BACK_AFTER_KILL_TIMEOUT_MS,
-      );
+      await waitUntilHeard(worker, newJobId, bots, sessionId, killedAt, BACK_AFTER_KILL_TIMEOUT_MS);
       const agent = await oneAgentSeenByEveryBot('the new agent in the re-created room', BACK_AFTER_KILL_TIMEOUT_MS);
       expect(agent).toBe(`agent-${newJobId}`);
-      await waitFor(
-        'each bot greeted and echoed by the new agent',
-        async () => greetedAndEchoed(agent, killedAt, bots),
-        BACK_AFTER_KILL_TIMEOUT_MS,
-      );
+      await waitUntilGreeted(agent, killedAt, bots, BACK_AFTER_KILL_TIMEOUT_MS);
 
       const oldJobEnd = await worker.waitForEvent(
         'the old job’s end',
@@ -244,13 +228,16 @@ describe("agents follow their session (real LiveKit server, LiveKit's own cluste
         .map((bot) => {
           const last = bot.connections.at(-1)!;
           const push = last.pushAt === undefined ? '?' : Math.round(last.pushAt - killedAtPerf);
-          return `${bot.identity} pushed ${push} ms, connected ${Math.round(last.connectedAt - killedAtPerf)} ms`;
+          const left = last.leftOldMs === undefined ? '?' : Math.round(last.leftOldMs);
+          return `${bot.identity} pushed ${push} ms, left its old Room in ${left} ms, connected ${Math.round(last.connectedAt - killedAtPerf)} ms`;
         })
         .join('; ');
+      const joinedAt = worker.events({ event: 'job-connected', jobId: newJobId })[0]?.time;
+      const jobJoined = joinedAt === undefined ? '?' : `${joinedAt - killedAt} ms`;
       console.log(
         `agents in LiveKit's cluster (move ${move}, ${from.name} -> ${to.name}): the agent's first packet in the re-created room ` +
           `${backAfterMs.at(-1)} ms after SIGKILL (${firstPacket.kind} from ${firstPacket.from}); the new job started after ` +
-          `${newJob.time - killedAt} ms; ${botsBack}; the old job ended after ${oldJobEndedAfterMs.at(-1)} ms (${oldJobEnd.reason})`,
+          `${newJob.time - killedAt} ms and joined after ${jobJoined}; ${botsBack}; the old job ended after ${oldJobEndedAfterMs.at(-1)} ms (${oldJobEnd.reason})`,
       );
       expect(backAfterMs.at(-1)).toBeLessThan(AGENT_BACK_LIMIT_MS);
 
@@ -284,10 +271,8 @@ describe("agents follow their session (real LiveKit server, LiveKit's own cluste
     // Whichever member relayed a participant's signal, its SDK resumes through the cluster's URL: the
     // bots and the job keep their room, and the echo keeps coming.
     await new Promise((resolve) => setTimeout(resolve, NO_SECOND_AGENT_WATCH_MS));
-    await waitFor(
-      'each bot echoed by the same agent after the kill',
-      async () => greetedAndEchoed(agent, 0, bots) && bots.every((bot) => echoedSince(bot, agent, killedAt)),
-      BACK_AFTER_KILL_TIMEOUT_MS,
+    await waitUntilGreeted(agent, 0, bots, BACK_AFTER_KILL_TIMEOUT_MS, () =>
+      bots.every((bot) => echoedSince(bot, agent, killedAt)),
     );
     expect((await roomMember()).name).toBe(home.name);
     for (const bot of bots) expect(bot.connections.at(-1)!.generation).toBe(generation);

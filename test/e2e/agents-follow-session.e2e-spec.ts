@@ -14,7 +14,7 @@ import { DEFAULT_GRANTS, DEFAULT_ROOM_SETTINGS } from '../../src/sessions/sessio
 import type { ParticipantRecord } from '../../src/sessions/session.model';
 import { TokenService } from '../../src/sessions/token.service';
 import { waitFor } from '../media-cluster/livekit-page';
-import { greetedAndEchoed, heardEveryone, p95, roomMembers, startPings } from '../support/agent-checks';
+import { p95, roomMembers, startPings, waitUntilGreeted, waitUntilHeard } from '../support/agent-checks';
 import { startAgentWorker, type AgentEvent, type AgentWorker } from '../support/agent-worker';
 import { must } from '../support/must';
 import { startRebuildStack, type RebuildStack } from '../support/rebuild-stack';
@@ -100,16 +100,8 @@ describe('agents follow their session (real LiveKit server, independent nodes)',
       AGENT_TIMEOUT_MS,
       200,
     );
-    await waitFor(
-      'each bot greeted and echoed by the agent',
-      async () => greetedAndEchoed(agent, 0, bots),
-      AGENT_TIMEOUT_MS,
-    );
-    await waitFor(
-      'the agent receiving each bot’s data, video and audio',
-      async () => heardEveryone(workerOf(home), must(job.jobId, 'the job id'), bots),
-      AGENT_TIMEOUT_MS,
-    );
+    await waitUntilGreeted(agent, 0, bots, AGENT_TIMEOUT_MS);
+    await waitUntilHeard(workerOf(home), must(job.jobId, 'the job id'), bots, sessionId, 0, AGENT_TIMEOUT_MS);
     // Dispatched once, on the session's node only.
     expect(jobStarts(workerOf(home))).toHaveLength(1);
     for (const worker of workers.filter((w) => w.url !== home)) expect(jobStarts(worker)).toHaveLength(0);
@@ -153,11 +145,7 @@ describe('agents follow their session (real LiveKit server, independent nodes)',
       );
       backAfterMs.push(firstPacket.time - killedAt);
 
-      await waitFor(
-        'the new agent receiving each bot’s data, video and audio',
-        async () => heardEveryone(workerOf(to), newJobId, bots),
-        BACK_AFTER_KILL_TIMEOUT_MS,
-      );
+      await waitUntilHeard(workerOf(to), newJobId, bots, sessionId, killedAt, BACK_AFTER_KILL_TIMEOUT_MS);
       let agent = '';
       await waitFor(
         'the agent in the new room',
@@ -169,11 +157,7 @@ describe('agents follow their session (real LiveKit server, independent nodes)',
         BACK_AFTER_KILL_TIMEOUT_MS,
         200,
       );
-      await waitFor(
-        'each bot greeted and echoed by the new agent',
-        async () => greetedAndEchoed(agent, killedAt, bots),
-        BACK_AFTER_KILL_TIMEOUT_MS,
-      );
+      await waitUntilGreeted(agent, killedAt, bots, BACK_AFTER_KILL_TIMEOUT_MS);
 
       const oldJobEnd: AgentEvent = await workerOf(from).waitForEvent(
         'the old job’s end',

@@ -3,7 +3,7 @@
 // data, video and audio, and whether each bot got the agent's hello and an echo of its own data.
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { AGENT_HERE, AGENT_TOPIC, ECHO_TOPIC } from '../../tools/agent-worker/src/protocol';
+import { AGENT_TOPIC, ECHO_TOPIC, agentHere } from '../../tools/agent-worker/src/protocol';
 import type { AgentWorker } from './agent-worker';
 import type { RtcNodeBot } from './rtc-node-bot';
 
@@ -24,28 +24,107 @@ export async function roomMembers(
   };
 }
 
-/** Every bot's data, video and audio reached the job `jobId`. */
-export function heardEveryone(worker: AgentWorker, jobId: string, bots: RtcNodeBot[]): boolean {
+/** What of every bot's data, video and audio has not reached the job `jobId` yet (`<identity>/<kind>`). */
+export function unheard(worker: AgentWorker, jobId: string, bots: RtcNodeBot[]): string[] {
   const firsts = worker.events({ event: 'first-packet', jobId });
-  return bots.every((bot) =>
-    (['data', 'video', 'audio'] as const).every((kind) =>
-      firsts.some((e) => e.from === bot.identity && e.kind === kind),
-    ),
+  return bots.flatMap((bot) =>
+    (['data', 'video', 'audio'] as const)
+      .filter((kind) => !firsts.some((e) => e.from === bot.identity && e.kind === kind))
+      .map((kind) => `${bot.identity}/${kind}`),
   );
 }
 
-/** Each bot got `agent-here` from `agent` and an echo of one of its own pings (`ping <identity> n`), both after `since`. */
+/** Every bot's data, video and audio reached the job `jobId`. */
+export function heardEveryone(worker: AgentWorker, jobId: string, bots: RtcNodeBot[]): boolean {
+  return unheard(worker, jobId, bots).length === 0;
+}
+
+/**
+ * Waits until the job `jobId` has received every bot's data, video and audio. A timeout names what is
+ * missing, the room's jobs since `since` (starts, ends and why) and each bot's connects and errors:
+ * what a failure on a CI machine, whose worker output is not kept, needs to be read.
+ */
+export async function waitUntilHeard(
+  worker: AgentWorker,
+  jobId: string,
+  bots: RtcNodeBot[],
+  room: string,
+  since: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!heardEveryone(worker, jobId, bots)) {
+    if (Date.now() > deadline) {
+      const jobs = worker
+        .events({ room })
+        .filter((e) => e.time >= since && ['job-start', 'job-connected', 'job-end', 'node-lost'].includes(e.event))
+        .map((e) => `+${e.time - since} ms ${e.event} ${e.jobId ?? ''} ${e.reason ?? e.why ?? ''}`.trim());
+      const connects = bots.map(
+        (bot) =>
+          `${bot.identity}: generations ${bot.connections.map((c) => c.generation).join(',')}, ` +
+          `agents seen [${bot.agentsInRoom().join(', ')}], errors [${bot.problems.join('; ')}]`,
+      );
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for job ${jobId} to receive each bot's data, video and audio: ` +
+          `missing ${unheard(worker, jobId, bots).join(', ')}; jobs: ${jobs.join(' | ')}; bots: ${connects.join(' | ')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** What each bot still misses of `agent` since `since`: its hello (`agent-here <agent>`), an echo of its own pings. */
+export function greetingGaps(agent: string, since: number, bots: RtcNodeBot[]): string[] {
+  return bots.flatMap((bot) => {
+    const recent = bot.received.data.filter((d) => d.at >= since);
+    // Attributed by LiveKit, or not yet (sent before LiveKit announced the agent): the hello names it.
+    const greeted = recent.some(
+      (d) => (d.from === agent || d.from === '') && d.topic === AGENT_TOPIC && d.text === agentHere(agent),
+    );
+    const echoed = recent.some(
+      (d) => d.from === agent && d.topic === ECHO_TOPIC && d.text.startsWith(`ping ${bot.identity} `),
+    );
+    const echoes = recent.filter((d) => d.topic === ECHO_TOPIC);
+    return [
+      ...(greeted ? [] : [`${bot.identity} not greeted (hellos: ${helloSenders(recent)})`]),
+      ...(echoed
+        ? []
+        : [
+            `${bot.identity} not echoed (${echoes.length} echoes from [${[...new Set(echoes.map((d) => d.from))].join(', ')}])`,
+          ]),
+    ];
+  });
+}
+
+const helloSenders = (data: RtcNodeBot['received']['data']): string =>
+  data
+    .filter((d) => d.topic === AGENT_TOPIC)
+    .map((d) => `${d.from || '?'}: ${d.text}`)
+    .join(', ') || 'none';
+
+/** Each bot got `agent-here <agent>` from `agent` and an echo of one of its own pings (`ping <identity> n`), both after `since`. */
 export function greetedAndEchoed(agent: string, since: number, bots: RtcNodeBot[]): boolean {
-  return bots.every(
-    (bot) =>
-      bot.received.data.some(
-        (d) => d.from === agent && d.topic === AGENT_TOPIC && d.text === AGENT_HERE && d.at >= since,
-      ) &&
-      bot.received.data.some(
-        (d) =>
-          d.from === agent && d.topic === ECHO_TOPIC && d.text.startsWith(`ping ${bot.identity} `) && d.at >= since,
-      ),
-  );
+  return greetingGaps(agent, since, bots).length === 0;
+}
+
+/** Waits until greetedAndEchoed; a timeout names what each bot misses. */
+export async function waitUntilGreeted(
+  agent: string,
+  since: number,
+  bots: RtcNodeBot[],
+  timeoutMs: number,
+  also: () => boolean = () => true,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(greetedAndEchoed(agent, since, bots) && also())) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for each bot greeted and echoed by ${agent}: ` +
+          (greetingGaps(agent, since, bots).join('; ') || "greeted and echoed, but not the spec's own condition"),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Each bot sends `ping <identity> n` every `intervalMs` (reliable): what the agent echoes, and its first packet after a move. */

@@ -28,8 +28,13 @@ const HEIGHT = 180;
 const FRAME_INTERVAL_MS = 66;
 const SAMPLE_RATE = 48_000;
 const AUDIO_CHUNK_MS = 20;
-/** A dead node can leave Room.disconnect waiting on its signal socket; the bot does not wait longer. */
-const DISCONNECT_TIMEOUT_MS = 2_000;
+/**
+ * A dead node can leave Room.disconnect waiting: rtc-node's close waits for the engine's reconnect
+ * attempt in flight (~3 s when a surviving member relayed the signal). The bot waits that long, as a
+ * Room still alive past it could resume into the re-created room (see follow()); past this bound the
+ * move goes on and the wait is kept among the bot's problems.
+ */
+const DISCONNECT_TIMEOUT_MS = 10_000;
 
 export interface ReceivedData {
   from: string;
@@ -69,6 +74,8 @@ export class RtcNodeBot {
     via: string;
     generation: number;
     pushAt?: number;
+    /** How long the old Room's disconnect took before this connect began (a move's only). */
+    leftOldMs?: number;
     connectedAt: number;
   }> = [];
   /** The SDK's word on each Room's connection (Reconnecting, Reconnected, Disconnected), by generation, with performance.now(). */
@@ -84,6 +91,7 @@ export class RtcNodeBot {
   private moving: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly errors: string[] = [];
+  private leftAfterMs: number | undefined;
 
   private constructor(
     readonly joined: JoinResponse,
@@ -160,7 +168,16 @@ export class RtcNodeBot {
     this.moving = this.moving.then(async () => {
       if (this.closed || this.connections.some((c) => c.generation >= payload.generation)) return;
       this.firstFrameAfterMove.clear();
+      // Awaited, unlike ResilientRoom (livekit-client's disconnect stops its reconnects at once): an
+      // rtc-node Room whose signal a surviving member relayed keeps reconnecting through the cluster's
+      // URL until its disconnect returns, and LiveKit resumes by identity alone (roommanager.go
+      // StartSession), so a reconnect landing in the re-created room takes over the participant the new
+      // Room joined as, or a full rejoin replaces it (seen with a 2 s bound here: a bot missing from
+      // its room, another back 15 s late). What this wait costs a move (~3 s for the bots whose signal
+      // was relayed) is the bot's, not the product's; `leftAt` records it.
+      const leaving = performance.now();
       await this.leaveRoom();
+      this.leftAfterMs = performance.now() - leaving;
       try {
         await this.connectRoom(payload.url, payload.token, payload.generation, pushAt);
       } catch (error) {
@@ -186,7 +203,15 @@ export class RtcNodeBot {
     this.room = room;
     const via = this.options.signalUrl ? await this.options.signalUrl(url, generation) : url;
     await room.connect(via, token, { autoSubscribe: true, dynacast: false });
-    this.connections.push({ url, via, generation, pushAt, connectedAt: performance.now() });
+    this.connections.push({
+      url,
+      via,
+      generation,
+      pushAt,
+      leftOldMs: this.leftAfterMs,
+      connectedAt: performance.now(),
+    });
+    this.leftAfterMs = undefined;
     if (this.options.publish) await this.publish(room);
   }
 
@@ -256,9 +281,13 @@ export class RtcNodeBot {
     const room = this.room;
     this.room = undefined;
     if (!room) return;
-    await Promise.race([
-      room.disconnect().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS)),
+    const left = await Promise.race([
+      room.disconnect().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), DISCONNECT_TIMEOUT_MS)),
     ]);
+    if (!left) this.errors.push(`the old Room's disconnect took over ${DISCONNECT_TIMEOUT_MS} ms`);
   }
 }

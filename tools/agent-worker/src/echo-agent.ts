@@ -18,7 +18,7 @@ import {
 import { clusterJobSettings } from './job-settings.js';
 import { LiveKitRegistry } from './livekit-registry.js';
 import { watchJobNode, watchRoomNode } from './node-loss.js';
-import { AGENT_HERE, AGENT_STATE_ATTRIBUTE, AGENT_TOPIC, ECHO_TOPIC } from './protocol.js';
+import { AGENT_STATE_ATTRIBUTE, AGENT_TOPIC, ECHO_TOPIC, agentHere } from './protocol.js';
 
 type PacketKind = 'data' | 'audio' | 'video';
 
@@ -50,7 +50,10 @@ export default defineAgent({
 
     const sayHere = () => {
       room.localParticipant
-        ?.publishData(new TextEncoder().encode(AGENT_HERE), { reliable: true, topic: AGENT_TOPIC })
+        ?.publishData(new TextEncoder().encode(agentHere(room.localParticipant.identity)), {
+          reliable: true,
+          topic: AGENT_TOPIC,
+        })
         .catch((error: unknown) => logger.warn({ error }, 'could not say agent-here'));
     };
 
