@@ -35,8 +35,12 @@ const BACK_AFTER_KILL_TIMEOUT_MS = 20_000;
  * relay never answers). LiveKit's SDK alone would end it after ~16 s.
  */
 const OLD_JOB_END_LIMIT_MS = 8_000;
-/** What each move must stay under here, loaded or not; the target (p95 <= 2 s) is reported, not asserted. */
-const AGENT_BACK_LIMIT_MS = 6_000;
+/**
+ * What each move must stay under here, loaded or not; the target (p95 <= 2 s) is bench:agents'. A bot
+ * whose signal a surviving member relayed waits ~3 s for its old Room's disconnect (rtc-node-bot.ts),
+ * and the agent hears a participant only once one is back: 3.4-4.4 s here at load 10.
+ */
+const AGENT_BACK_LIMIT_MS = 8_000;
 /** A second agent (the old job resuming, or a second dispatch) would be in within this after the new one. */
 const NO_SECOND_AGENT_WATCH_MS = 3_000;
 /** A restarted member: its registration comes back on the SDK's own retry (every 2-10 s). */
