@@ -1,11 +1,16 @@
 // bench:agents: how long a session's LiveKit agent is gone when the media node under the session dies.
 // Real LiveKit (pinned), our backend, the real @livekit/agents echo worker (tools/agent-worker, no model)
-// and two publishing @livekit/rtc-node bots whose room settings ask for the agent. The node holding the
-// session is SIGKILLed, again and again (restarted between moves); measured each time: kill -> the
-// agent's first packet (data, audio or video) from a participant in the rebuilt session, and kill -> the
-// old job's end. Two topologies: independent nodes (a worker registered with each node) and LiveKit's
-// own cluster (the backend in cluster mode; one worker registered with every member).
+// and a publishing @livekit/rtc-node bot whose room settings ask for the agent, with either a second
+// such bot or two Chromium participants of the sample app (our client, ResilientRoom over livekit-client).
+// The node holding the session is SIGKILLed, again and again (restarted between moves); measured each
+// time: kill -> the agent's first packet (data, audio or video) from a participant of that kind in the
+// rebuilt session, and kill -> the old job's end. Two topologies: independent nodes (a worker registered
+// with each node) and LiveKit's own cluster (the backend in cluster mode; one worker registered with
+// every member). The two kinds of participant differ in LiveKit's cluster: an rtc-node Room whose signal
+// a surviving member relayed takes ~3 s to disconnect, and the bot waits for it before its new Room
+// (test/support/rtc-node-bot.ts says why); ResilientRoom drops its old Room unawaited.
 //   node dist-test/test/bench/agents.bench.js [--moves 12] [--topology independent|cluster|both]
+//     [--participants rtc-node|chromium|both]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,8 +19,10 @@ import { freePort } from '../../src/shared/ports';
 import { startPings } from '../support/agent-checks';
 import { startAgentWorker, type AgentEvent, type AgentWorker } from '../support/agent-worker';
 import { startApp, type StartedApp } from '../support/app';
+import { launchChromium, type LaunchedBrowser } from '../support/chromium';
+import { clientDist } from '../support/client-dist';
 import { startMediaCluster, type MediaCluster, type MediaNodeInfo } from '../support/engines';
-import { sleep } from '../support/participant-page';
+import { joinThroughPage, sleep, type Participant } from '../support/participant-page';
 import { RtcNodeBot } from '../support/rtc-node-bot';
 import { OPERATOR_HEADERS, operatorApi } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
@@ -25,10 +32,19 @@ import { RoomMap, waitUntilRegistered } from './livekit-peer';
 const flags = new BenchFlags('bench:agents', {
   moves: { type: 'string' },
   topology: { type: 'string' },
+  participants: { type: 'string' },
 });
 const MOVES = flags.int('moves', 12);
 const TOPOLOGY_CHOICE = flags.string('topology', 'both', ['independent', 'cluster', 'both'] as const);
+const PARTICIPANTS_CHOICE = flags.string('participants', 'both', ['rtc-node', 'chromium', 'both'] as const);
 flags.done();
+type Participants = 'rtc-node' | 'chromium';
+const PARTICIPANT_KINDS: Participants[] =
+  PARTICIPANTS_CHOICE === 'both' ? ['rtc-node', 'chromium'] : [PARTICIPANTS_CHOICE];
+const PARTICIPANT_NAMES: Record<Participants, string> = {
+  'rtc-node': 'two rtc-node bots',
+  chromium: 'two Chromium pages (ResilientRoom)',
+};
 type Topology = 'independent' | 'cluster';
 const TOPOLOGIES: Topology[] = TOPOLOGY_CHOICE === 'both' ? ['independent', 'cluster'] : [TOPOLOGY_CHOICE];
 const TOPOLOGY_NAMES: Record<Topology, string> = {
@@ -51,6 +67,8 @@ const OUT_DIR = resolve(process.cwd(), 'bench-results');
 
 interface Move {
   topology: Topology;
+  /** Whose packet counts: a second rtc-node bot's, or either Chromium participant's. */
+  participants: Participants;
   move: number;
   /** kill -> the new job's first packet from a participant. */
   backMs: number;
@@ -125,6 +143,7 @@ async function startSetup(topology: Topology): Promise<Setup> {
         apiKey: API_KEY,
         secret: API_SECRET,
         port: appPort,
+        env: { CLIENT_DIST: clientDist() },
       });
       for (const node of cluster.nodes())
         workers.push(
@@ -174,6 +193,7 @@ async function startSetup(topology: Topology): Promise<Setup> {
       secret: API_SECRET,
       port: appPort,
       args: ['--livekit-redis', cluster.livekitRedisUrl, '--node-port', String(nodePort)],
+      env: { CLIENT_DIST: clientDist() },
     });
     workers.push(
       await startAgentWorker({
@@ -223,17 +243,24 @@ async function startSetup(topology: Topology): Promise<Setup> {
   };
 }
 
-async function benchTopology(topology: Topology, moves: Move[], failures: string[]): Promise<void> {
+async function benchTopology(
+  topology: Topology,
+  participants: Participants,
+  moves: Move[],
+  failures: string[],
+): Promise<void> {
   const setup = await startSetup(topology);
   const bots: RtcNodeBot[] = [];
+  const pages: Participant[] = [];
+  let chromium: LaunchedBrowser | undefined;
   let stopPings = () => undefined as void;
-  const sessionId = `agents-bench-${topology}-${process.pid}`;
+  const sessionId = `agents-bench-${topology}-${participants}-${process.pid}`;
   /** Records a failed move with what the workers and the backend said, for whoever reads it. */
   const fail = (move: number, why: string) => {
     const file = join(OUT_DIR, `agents-failure-${topology}-${move}-${process.pid}.log`);
     const logs = setup.workers.map((w, i) => `== worker ${i} (${w.url})\n${w.output()}`);
     writeFileSync(file, [...logs, `== backend\n${setup.app.output()}`].join('\n'));
-    failures.push(`${topology} move ${move}: ${why} (logs: ${file})`);
+    failures.push(`${topology}/${participants} move ${move}: ${why} (logs: ${file})`);
     log(`FAILED ${failures.at(-1)}`);
   };
   try {
@@ -243,10 +270,20 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
         join: { body: { room: { agents: [AGENT_NAME] } }, headers: OPERATOR_HEADERS },
       }),
     );
-    bots.push(await RtcNodeBot.join(setup.app.url, sessionId, 'Bob bot', { publish: true }));
+    if (participants === 'rtc-node') {
+      bots.push(await RtcNodeBot.join(setup.app.url, sessionId, 'Bob bot', { publish: true }));
+    } else {
+      chromium = await launchChromium();
+      for (const name of ['Cleo', 'Dan'])
+        pages.push(await joinThroughPage(chromium.browser, setup.app.url, sessionId, name));
+    }
     stopPings = startPings(bots, PING_INTERVAL_MS);
-    /** A participant's packet, not another agent's (an old job that outlived its node would send some). */
-    const fromBot = (e: AgentEvent) => bots.some((bot) => bot.identity === e.from);
+    // Whose packet counts: the participants of the kind measured (with Chromium, not the bot that asked
+    // for the agent), never another agent's (an old job that outlived its node would send some).
+    const counted = new Set(
+      participants === 'rtc-node' ? bots.map((bot) => bot.identity) : await Promise.all(pages.map((p) => p.identity())),
+    );
+    const fromBot = (e: AgentEvent) => e.from !== undefined && counted.has(e.from);
     const first = await firstEvent(
       setup.workers,
       'the first job',
@@ -256,7 +293,7 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
     await firstEvent(
       setup.workers,
       'the first job hearing a participant',
-      (e) => e.event === 'first-packet' && e.jobId === first.jobId,
+      (e) => e.event === 'first-packet' && e.jobId === first.jobId && fromBot(e),
       MOVE_TIMEOUT_MS,
     );
     for (let move = 1; move <= MOVES; move++) {
@@ -288,6 +325,7 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
         ).catch(() => undefined);
         const result: Move = {
           topology,
+          participants,
           move,
           backMs: packet.time - killedAt,
           jobStartMs: newJob.time - killedAt,
@@ -296,7 +334,7 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
         };
         moves.push(result);
         log(
-          `${topology} move ${move} (${host.name}): the agent's first packet ${result.backMs} ms after SIGKILL (${result.firstPacket}); ` +
+          `${topology}/${participants} move ${move} (${host.name}): the agent's first packet ${result.backMs} ms after SIGKILL (${result.firstPacket}); ` +
             `new job ${result.jobStartMs} ms; old job ended ${result.oldJobEndMs ?? 'not yet'} ms`,
         );
         // A job that outlives its node is a zombie: a failure of the move, though the agent came back.
@@ -314,6 +352,8 @@ async function benchTopology(topology: Topology, moves: Move[], failures: string
   } finally {
     stopPings();
     for (const bot of bots) await bot.close();
+    for (const page of pages) await page.close().catch(() => undefined);
+    await chromium?.close();
     await setup.stop();
   }
 }
@@ -327,25 +367,32 @@ async function main(): Promise<void> {
   mkdirSync(OUT_DIR, { recursive: true });
   const moves: Move[] = [];
   const failures: string[] = [];
-  log(`agents benchmark: ${MOVES} moves on ${TOPOLOGIES.map((t) => TOPOLOGY_NAMES[t]).join(' and ')}`);
+  log(
+    `agents benchmark: ${MOVES} moves on ${TOPOLOGIES.map((t) => TOPOLOGY_NAMES[t]).join(' and ')}, ` +
+      `with ${PARTICIPANT_KINDS.map((p) => PARTICIPANT_NAMES[p]).join(' and ')}`,
+  );
   for (const topology of TOPOLOGIES) {
-    try {
-      await benchTopology(topology, moves, failures);
-    } catch (error) {
-      failures.push(`${topology}: ${(error as Error).message}`);
-      log(`FAILED ${failures.at(-1)}`);
+    for (const participants of PARTICIPANT_KINDS) {
+      try {
+        await benchTopology(topology, participants, moves, failures);
+      } catch (error) {
+        failures.push(`${topology}/${participants}: ${(error as Error).message}`);
+        log(`FAILED ${failures.at(-1)}`);
+      }
     }
   }
   await dispose();
   const summary: Record<string, { backMs: Summary; jobStartMs: Summary; oldJobEndMs: Summary }> = {};
   for (const topology of TOPOLOGIES) {
-    const mine = moves.filter((m) => m.topology === topology);
-    if (mine.length === 0) continue;
-    summary[topology] = {
-      backMs: summarize(mine.map((m) => m.backMs)),
-      jobStartMs: summarize(mine.map((m) => m.jobStartMs)),
-      oldJobEndMs: summarize(mine.flatMap((m) => (m.oldJobEndMs === undefined ? [] : [m.oldJobEndMs]))),
-    };
+    for (const participants of PARTICIPANT_KINDS) {
+      const mine = moves.filter((m) => m.topology === topology && m.participants === participants);
+      if (mine.length === 0) continue;
+      summary[`${topology}/${participants}`] = {
+        backMs: summarize(mine.map((m) => m.backMs)),
+        jobStartMs: summarize(mine.map((m) => m.jobStartMs)),
+        oldJobEndMs: summarize(mine.flatMap((m) => (m.oldJobEndMs === undefined ? [] : [m.oldJobEndMs]))),
+      };
+    }
   }
   const durationMs = Date.now() - startedAt;
   const outDir = OUT_DIR;
@@ -353,7 +400,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     durationMs,
     machine: { cpus: cpus().length, node: process.version },
-    settings: { moves: MOVES, nodes: NODES, participants: 2, pingIntervalMs: PING_INTERVAL_MS },
+    settings: { moves: MOVES, nodes: NODES, participants: PARTICIPANT_KINDS, pingIntervalMs: PING_INTERVAL_MS },
     targets: { p95Ms: TARGET_P95_MS },
     summary,
     failures,
@@ -367,13 +414,15 @@ async function main(): Promise<void> {
     `\nSIGKILL of the session's node -> the agent's first packet in the rebuilt session (ms); ${cpus().length} cpus`,
   );
   console.log(
-    'topology                                            moves  median    p95     max | new job median | old job ended median',
+    'topology                                          participants                        moves  median    p95     max | new job median | old job ended median',
   );
-  for (const [topology, s] of Object.entries(summary))
+  for (const [key, s] of Object.entries(summary)) {
+    const [topology, participants] = key.split('/') as [Topology, Participants];
     console.log(
-      `${TOPOLOGY_NAMES[topology as Topology].padEnd(50)} ${String(s.backMs.count).padStart(5)} ${fmt(s.backMs.median)} ${fmt(s.backMs.p95)} ${fmt(s.backMs.max)} | ${fmt(s.jobStartMs.median).padEnd(14)} | ${fmt(s.oldJobEndMs.median)}` +
+      `${TOPOLOGY_NAMES[topology].padEnd(49)} ${PARTICIPANT_NAMES[participants].padEnd(35)} ${String(s.backMs.count).padStart(5)} ${fmt(s.backMs.median)} ${fmt(s.backMs.p95)} ${fmt(s.backMs.max)} | ${fmt(s.jobStartMs.median).padEnd(14)} | ${fmt(s.oldJobEndMs.median)}` +
         ` (p95 target ${TARGET_P95_MS} ms ${s.backMs.p95 <= TARGET_P95_MS ? 'met' : 'missed'})`,
     );
+  }
   if (failures.length) console.log(`failed moves (${failures.length}):\n  ${failures.join('\n  ')}`);
   console.log(`wrote ${join(outDir, 'agents-latest.json')}; total duration ${(durationMs / 1000).toFixed(0)} s`);
   if (failures.length > 0 || moves.length === 0) process.exitCode = 1;
