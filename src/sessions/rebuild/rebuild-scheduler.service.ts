@@ -208,10 +208,21 @@ export class RebuildScheduler implements OnModuleDestroy {
     }
   }
 
-  /** The sessions whose rooms are on `nodeUrl` and that wait for no node. */
+  /**
+   * The sessions whose rooms are on `nodeUrl` and that wait for no node. Each record is read after the
+   * node's room list: another instance may have moved a session in between, and its record (on a live
+   * node, at a new generation) must not be listed here, or the move would trust the listing and move it
+   * again from where it had just gone (seen in test/e2e/double-faults, a herd chasing a dying node).
+   */
   private async sessionsOn(nodeUrl: string): Promise<SessionRecord[]> {
-    const sessions = await Promise.all((await this.locator.roomsOn(nodeUrl)).map((id) => this.store.get(id)));
-    return sessions.filter((s): s is SessionRecord => s !== undefined && !s.waitingForNode);
+    const sessions = await Promise.all(
+      (await this.locator.roomsOn(nodeUrl)).map(async (id) => {
+        const session = await this.store.get(id);
+        if (!session || session.waitingForNode) return undefined;
+        return (await this.locator.nodeOf(session)) === nodeUrl ? session : undefined;
+      }),
+    );
+    return sessions.filter((s): s is SessionRecord => s !== undefined);
   }
 
   private retryUnlessFinished(key: string, finished: boolean, retry: () => Promise<void> | undefined): void {

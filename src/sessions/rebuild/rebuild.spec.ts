@@ -175,6 +175,22 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
     expect(push.rejoins).toHaveLength(2);
   });
 
+  it('a session another instance moved off the dead node while this herd listed it is left where it went (no second rebuild)', async () => {
+    const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const sessionIdsOn = store.sessionIdsOn.bind(store);
+    // The other instance's herd of A moves room-1 to B between this herd's read of A's rooms and its read
+    // of the session (seen in test/e2e/double-faults: the second dead node's herd then moved its sessions
+    // again, from the live node they had just reached).
+    store.sessionIdsOn = async (url: string) => {
+      const ids = await sessionIdsOn(url);
+      if (url === A) await store.save({ ...session(B), generation: 2 });
+      return ids;
+    };
+    await scheduler.rebuildNode(A, 'node-down');
+    expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
+    expect(push.rejoins).toEqual([]);
+  });
+
   it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {
     const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up' });
     const sessionIdsOn = store.sessionIdsOn.bind(store);
