@@ -4,6 +4,7 @@
 // removed by remove() (also on process exit), and nothing here ever skips: a machine that refuses
 // namespaces fails the test with the command that failed.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 /** The /16 the tests' namespaces take their /30s from (nothing else on a test machine uses it). */
 const NETNS_PREFIX = '10.77';
@@ -206,6 +207,7 @@ function createHost(name: string, net: string): NetnsHost {
       if (!made) return;
       made = false;
       // The namespace takes its end of the veth pair, and so the pair, and its nftables tables with it.
+      rmSync(`/etc/netns/${namespace}`, { recursive: true, force: true });
       run('ip', ['netns', 'del', namespace]);
       spawnSync('ip', ['link', 'del', hostVeth], { encoding: 'utf8' });
     },
@@ -213,6 +215,13 @@ function createHost(name: string, net: string): NetnsHost {
   run('ip', ['netns', 'add', namespace]);
   made = true;
   try {
+    // The machine's resolver (`ip netns exec` mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf) is
+    // its own loopback, where nothing serves DNS: a lookup is refused at once (ICMP on loopback is not rate
+    // limited), as the host's own lookups fail at once here. The host's resolver is out of a namespace's
+    // reach and a lookup would wait 5 s for it: werift's ICE gathering looks up its built-in STUN default
+    // (stun.l.google.com) for every peer connection.
+    mkdirSync(`/etc/netns/${namespace}`, { recursive: true });
+    writeFileSync(`/etc/netns/${namespace}/resolv.conf`, 'nameserver 127.0.0.1\n');
     run('ip', ['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', nodeVeth]);
     run('ip', ['link', 'set', nodeVeth, 'netns', namespace]);
     run('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostVeth]);
