@@ -321,9 +321,9 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     watchMediaPath(
       roomTransports(room),
       () => isCurrent() && !this.status.isFinal,
-      (transport, ice) => {
+      (why) => {
         if (!live()) return;
-        this.log('warn', `media path lost on ${this.target?.url}: the ${transport} connection is ${ice}`);
+        this.log('warn', `media path lost on ${this.target?.url}: ${why}`);
         this.onLoss(room, 'media-lost');
       },
     );
