@@ -5,6 +5,10 @@
 // On LiveKit's own cluster (two members sharing a Redis behind one nginx URL) two groups run side by
 // side, interleaved: ours (the backend in cluster mode, SIGKILL of the member holding the room) and
 // LiveKit alone (livekit-client defaults, no backend, the same kill), each a sample per run.
+// With --netns every independent node runs on a machine of its own (a network namespace, as root), and two
+// faults a process on a healthy machine cannot show join SIGKILL in the same run: the machine vanishes
+// (its link down: nothing answers, nothing resets) and its media path breaks (its UDP dropped while its
+// signal port still answers the probes; the participants' own reports move the session).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,9 +29,12 @@ import { BenchFlags } from './bench-flags';
 import { startClusterFailoverStack, type ClusterFailoverStack } from './cluster-stack';
 import { startLiveKitPeer, type LiveKitPeer } from './livekit-peer';
 import { measureMachineLoad, type MachineLoad } from './machine-load';
+import { startNetnsStack, type NetnsFault } from '../support/netns-stack';
 
-const ALL_SCENARIOS = ['SIGKILL', 'SIGSTOP'] as const;
+const ALL_SCENARIOS = ['SIGKILL', 'SIGSTOP', 'vanish', 'media-path'] as const;
 type Scenario = (typeof ALL_SCENARIOS)[number];
+/** The faults only a node on a machine of its own can take (--netns). */
+const NETNS_FAULTS: readonly Scenario[] = ['vanish', 'media-path'] satisfies NetnsFault[];
 const flags = new BenchFlags('bench:failover', {
   engine: { type: 'string' },
   runs: { type: 'string' },
@@ -35,6 +42,7 @@ const flags = new BenchFlags('bench:failover', {
   scenarios: { type: 'string' },
   'no-baseline': { type: 'boolean' },
   'no-peer': { type: 'boolean' },
+  netns: { type: 'boolean' },
   verbose: { type: 'boolean' },
 });
 /**
@@ -67,10 +75,23 @@ const CLUSTER_MEMBERS = 2;
  * left out: LiveKit alone has no comparable figure for it here (its peer is measured on SIGKILL).
  */
 const CLUSTER_SCENARIOS: readonly Scenario[] = ['SIGKILL'];
+/**
+ * --netns: the independent nodes each on a machine of its own (network namespace, veth pair, nftables;
+ * needs root), SIGKILL then measured side by side with the machine vanishing and its media path breaking.
+ */
+const NETNS = flags.flag('netns');
 const RUNS = flags.int('runs', 10);
 const SIZES = flags.ints('sizes', [2, 4], 2);
 /** --scenarios SIGKILL runs one kind of incident only (quicker iteration). */
-const SCENARIOS = flags.words('scenarios', ALL_SCENARIOS, ALL_SCENARIOS);
+const SCENARIOS = flags.words(
+  'scenarios',
+  ALL_SCENARIOS.filter((scenario) => NETNS_FAULTS.includes(scenario) === NETNS || scenario === 'SIGKILL'),
+  ALL_SCENARIOS,
+);
+if (!NETNS && SCENARIOS.some((scenario) => NETNS_FAULTS.includes(scenario))) {
+  console.error(`bench:failover: --scenarios ${NETNS_FAULTS.join(', ')} need --netns (nodes on machines of their own)`);
+  process.exit(2);
+}
 const BASELINE = !flags.flag('no-baseline');
 /**
  * LiveKit's own multi-node recovery (needs the built server, redis-server and nginx): once per run,
@@ -95,7 +116,13 @@ const PEER_WAIT_MS = 60_000;
 /** For the "same node restarted" baseline: how long the node stays dead. */
 const BASELINE_RESTART_AFTER_MS = 1_000;
 
-const TARGETS = { SIGKILL: { medianMs: 1_000, p95Ms: 1_500 }, SIGSTOP: { p95Ms: 3_000 } };
+/** media-path: issue 20's target; vanish: bounded by the probes' verdict, as a hang is. */
+const TARGETS = {
+  SIGKILL: { medianMs: 1_000, p95Ms: 1_500 },
+  SIGSTOP: { p95Ms: 3_000 },
+  vanish: { p95Ms: 3_000 },
+  'media-path': { p95Ms: 3_000 },
+};
 /** On LiveKit's own cluster, 2 participants: ours, and how many times faster than LiveKit alone (medians). */
 const CLUSTER_TARGETS = { medianMs: 1_000, timesFasterThanLiveKitAlone: 10 };
 
@@ -138,6 +165,8 @@ interface BenchStack {
   chromium: FailoverStack['chromium'];
   /** The node holding a session now: the one at its URL, or in LiveKit's cluster the one room_node_map names. */
   hostOf(sessionId: string, sessionUrl: string): Promise<MediaNodeInfo>;
+  /** Nodes on machines of their own (--netns) only: a machine's fault, undone by healAll(). */
+  inject?(node: string, fault: NetnsFault): void;
   healAll(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -181,7 +210,9 @@ async function runIncident(
   const node = await stack.hostOf(sessionId, hostUrl);
   const killAt = Date.now();
   if (scenario === 'SIGKILL') await stack.cluster.kill(node.name);
-  else await stack.cluster.hang(node.name);
+  else if (scenario === 'SIGSTOP') await stack.cluster.hang(node.name);
+  else if (stack.inject) stack.inject(node.name, scenario);
+  else throw new Error(`${scenario} needs nodes on machines of their own (--netns)`);
 
   const deadline = killAt + INCIDENT_TIMEOUT_MS;
   let finals: Array<{ moves: MoveTimingSnapshot[]; last?: MoveTimingSnapshot }>;
@@ -253,7 +284,8 @@ async function runIncident(
   }
 
   if (scenario === 'SIGKILL') await stack.cluster.restart(node.name);
-  else await stack.cluster.resume(node.name);
+  else if (scenario === 'SIGSTOP') await stack.cluster.resume(node.name);
+  // A machine's fault is undone by healAll().
   await stack.healAll();
   await sleep(SETTLE_MS);
   return samples;
@@ -502,6 +534,20 @@ async function main(): Promise<void> {
     // Before the stacks: a missing build:baseline fails at once, not after every run.
     if (BASELINE || PEER) baselinePage = await startBaselinePageServer();
     for (const engine of BENCH_ENGINES) {
+      if (NETNS) {
+        // No single-node baselines here: they kill a node of a loopback stack.
+        const stack = await startNetnsStack(engine, 3, { verbose: VERBOSE });
+        stacks.set(engine, {
+          cluster: stack.cluster,
+          app: stack.app,
+          chromium: stack.chromium,
+          hostOf: async (_sessionId, url) => stack.node(url),
+          inject: (node, fault) => stack.cluster.inject(node, fault),
+          healAll: () => stack.healAll(),
+          stop: () => stack.stop(),
+        });
+        continue;
+      }
       const stack = await startFailoverStack(3, { verbose: VERBOSE, engine });
       independent.set(engine, stack);
       stacks.set(engine, independentStack(stack));
@@ -592,6 +638,7 @@ async function main(): Promise<void> {
       runs: RUNS,
       sizes: SIZES,
       nodes: 3,
+      nodesOnMachinesOfTheirOwn: NETNS,
       clusterMembers: CLUSTER ? CLUSTER_MEMBERS : undefined,
       video: '320x180@15 VP8, no simulcast',
     },
@@ -729,6 +776,28 @@ async function main(): Promise<void> {
           .map(([k, v]) => `${k} ${Math.round(v.median)}`)
           .join(', ')}`,
       );
+  }
+  if (NETNS) {
+    console.log(
+      `\nnodes on machines of their own (network namespaces): fault -> video again, median / p95 ms (samples, runs)`,
+    );
+    console.log(`group          ${SCENARIOS.map((scenario) => scenario.padEnd(24)).join(' | ')}`);
+    for (const engine of BENCH_ENGINES) {
+      for (const size of SIZES) {
+        const cells = SCENARIOS.map((scenario) => {
+          const cell = (
+            summary[`${engine} ${scenario} x${size}`] as { totalMs: ReturnType<typeof summarize> } | undefined
+          )?.totalMs;
+          const runs = conditions.filter(
+            (c) => c.engine === engine && c.scenario === scenario && c.participants === size,
+          ).length;
+          return (
+            cell ? `${fmt(cell.median).trim()} / ${fmt(cell.p95).trim()} (${cell.count}, ${runs})` : 'n/a'
+          ).padEnd(24);
+        });
+        console.log(`${`${engine} x${size}`.padEnd(14)} ${cells.join(' | ')}`);
+      }
+    }
   }
   console.log(footnote);
   if (failures.length) console.log(`failed runs (${failures.length}):\n  ${failures.join('\n  ')}`);

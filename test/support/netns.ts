@@ -82,11 +82,15 @@ function hostAddresses(): Set<string> {
   return new Set([...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!));
 }
 
+/** How many sets this process made: each set's names differ from the others'. */
+let setsCreated = 0;
+
 /** `count` namespaces named after this pid, on /30s no interface of this machine holds yet. */
 export function createNetnsHosts(count: number): NetnsHosts {
   requireNetns();
-  const tag = `sr${process.pid}`;
-  const hostTable = `${HOST_TABLE_PREFIX}${process.pid}`;
+  // Interface names take 15 characters: sr + pid (7 at most) + this process's set + node, in base 36.
+  const tag = `sr${process.pid}${(setsCreated++).toString(36)}`;
+  const hostTable = `${HOST_TABLE_PREFIX}${tag}`;
   const hosts: NetnsHost[] = [];
   let hostTableMade = false;
   const remove = () => {
@@ -122,7 +126,7 @@ export function createNetnsHosts(count: number): NetnsHosts {
     for (let i = 1; i <= count; i++) {
       // A /30 per node: .0 network, .1 host, .2 node, .3 broadcast; blocks of 4 in the third octet's /24.
       while (taken.has(`${NETNS_PREFIX}.${third}.1`)) third = (third + 1) % 250;
-      hosts.push(createHost(`${tag}n${i}`, `${NETNS_PREFIX}.${third}`));
+      hosts.push(createHost(`${tag}n${i.toString(36)}`, `${NETNS_PREFIX}.${third}`));
       taken.add(`${NETNS_PREFIX}.${third}.1`);
       third = (third + 1) % 250;
     }
