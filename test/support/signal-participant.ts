@@ -148,8 +148,10 @@ export class SignalParticipant {
 
   private async onPush(push: ReceivedPush): Promise<void> {
     this.pushes.push(push);
-    // Stale or repeated generations are ignored, as ResilientRoom's generation policy does.
-    if (push.generation <= this.generation && this.connectedUrl !== undefined) return;
+    // Stale or repeated generations are ignored, as ResilientRoom's generation policy does: a push can
+    // arrive twice (live, and as a catch-up), and a second join of one identity while the first is on its
+    // way makes LiveKit close the older (duplicate identity).
+    if (push.generation <= this.generation) return;
     await this.joinSignal(push.url, push.token, push.generation);
   }
 
