@@ -52,7 +52,7 @@ describe(watchMediaPath.name, () => {
     await pass(MEDIA_SILENCE_MS - MEDIA_PATH_CHECK_MS);
     expect(reports).toEqual([]);
     await pass(2 * MEDIA_PATH_CHECK_MS);
-    expect(reports).toEqual(['nothing received for 2 s on the publisher and subscriber connections']);
+    expect(reports).toEqual(['nothing received for 3 s on the publisher and subscriber connections']);
     await pass(MEDIA_PATH_REPEAT_MS);
     expect(reports).toHaveLength(2);
 

@@ -7,10 +7,12 @@ export const MEDIA_PATH_CHECK_MS = 250;
  * node. While we publish, the node sends feedback on our publisher connection all the time (LiveKit:
  * transport-wide congestion feedback every ~100 ms; the dev node: a receiver report per track every
  * 0.5-1.5 s), and while others publish, their media arrives on the subscriber connection every ~20 ms.
+ * 3 s rather than 2: a dev node (werift, one JS thread) busy with others' DTLS handshakes fell silent for
+ * 2 s here while its path was fine.
  * Chromium's own ICE calls the path `disconnected` only once its consent checks go unanswered for ~5 s
  * (seen here: 5.7-8 s), and livekit-client acts on `failed`, ~30 s.
  */
-export const MEDIA_SILENCE_MS = 2_000;
+export const MEDIA_SILENCE_MS = 3_000;
 /**
  * While the media path stays dead after a report (the backend kept us here: not enough of the session
  * reported yet), it is reported again this often, so a later quorum still counts this participant.

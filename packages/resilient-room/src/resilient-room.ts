@@ -317,14 +317,16 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     const isCurrent = () => room === this.current;
     const live = () => isCurrent() && this.established.has(room);
     // The media path can die while the signal lives on (a node's UDP dropped): the SDK hears of it only
-    // when ICE fails, about 30 s later, and the backend's probes never do. Our own report moves us.
+    // when ICE fails, about 30 s later, and the backend's probes never do. The watcher's word is evidence
+    // for the backend, not a move: a node busy for a few seconds looks the same from here, and only when
+    // enough of the session says so (its quorum) does the backend move everyone, with a push.
     watchMediaPath(
       roomTransports(room),
       () => isCurrent() && !this.status.isFinal,
       (why) => {
-        if (!live()) return;
-        this.log('warn', `media path lost on ${this.target?.url}: ${why}`);
-        this.onLoss(room, 'media-lost');
+        if (!live() || this.moveLog.unfinished) return;
+        this.log('warn', `media path lost on ${this.target?.url}: ${why}; reported to the backend`);
+        this.socket?.emit('media-lost', { url: this.target?.url ?? '' });
       },
     );
     room
