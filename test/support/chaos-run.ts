@@ -13,6 +13,9 @@
 // - the media gap: fault -> joined again on a live node (signal-level), fault -> frames decoded again
 //   (Chromium, from the page's move timing hook);
 // - the instances' memory (VmRSS) at start and end.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { summarize, type Summary } from '../bench/failover-stats';
 import type { SessionSummary } from '../../src/contracts';
 import { HEAL_TIMEOUT_MS, rssKb, type ChaosStack } from './chaos-stack';
@@ -245,7 +248,10 @@ export class ChaosRun {
       // Only participants with media can tell; the Chromium session's node is the one to break.
       targetUrl = before.get(CHROMIUM_SESSION)?.nodeUrl ?? nodes[Math.floor(this.random() * nodes.length)]!.url;
     } else if (NODE_FAULTS.includes(kind)) {
-      targetUrl = nodes[Math.floor(this.random() * nodes.length)]!.url;
+      // A node that holds sessions (a fault on an empty one proves nothing), any of them alike.
+      const busy = nodes.filter((n) => [...before.values()].some((s) => s.nodeUrl === n.url));
+      const candidates = busy.length > 0 ? busy : nodes;
+      targetUrl = candidates[Math.floor(this.random() * candidates.length)]!.url;
     }
     const node = nodes.find((n) => n.url === targetUrl);
     // Which sessions must move: every one on a crashed, hung or vanished node; only the Chromium one on a broken media path.
@@ -372,6 +378,11 @@ export class ChaosRun {
     record.stranded = [...stranded];
     this.report.stranded.push(...record.stranded.map((s) => `${kind} at ${record.atS} s: ${s}`));
     this.report.sessionsLost.push(...record.lost.map((s) => `${kind} at ${record.atS} s: ${s}`));
+    if (record.stranded.length > 0 || record.lost.length > 0) {
+      const file = join(tmpdir(), `chaos-${process.pid}-fault-${this.report.faults.length}.log`);
+      writeFileSync(file, this.stack.instances.map((i) => `== ${i.name}\n${i.output()}`).join('\n'));
+      this.options.log(`  the instances' output: ${file}`);
+    }
     if (record.stranded.length > 0 || record.lost.length > 0)
       this.options.log(
         `  ${record.stranded.length} stranded, ${record.lost.length} lost: ${[...record.lost, ...record.stranded].slice(0, 8).join('; ')}`,
@@ -397,6 +408,11 @@ export class ChaosRun {
       const back = moves.find((m) => m.firstFrameAt !== undefined);
       if (back) {
         this.report.gaps.chromium.push({ kind, participant: page.name, ms: back.firstFrameAt! - atEpoch });
+        const after = (instant: number | undefined) => (instant === undefined ? '?' : Math.round(instant - atEpoch));
+        this.options.log(
+          `  ${page.name} (Chromium, ${back.trigger}): detected ${after(back.detectedAt)}, token ${after(back.tokenAt)}, ` +
+            `connected ${after(back.connectedAt)}, published ${after(back.publishedAt)}, first frame ${after(back.firstFrameAt)} ms after the fault`,
+        );
         return;
       }
       await sleep(PAGE_POLL_MS);

@@ -35,6 +35,8 @@ export const HEAL_TIMEOUT_MS = 20_000;
 /** One backend instance, restartable on its port after a SIGKILL. */
 export class ChaosInstance {
   private app: StartedApp | undefined;
+  /** What the killed incarnations printed. */
+  private earlier = '';
 
   constructor(
     readonly name: string,
@@ -59,6 +61,7 @@ export class ChaosInstance {
     const app = this.app;
     this.app = undefined;
     if (!app) return;
+    this.earlier += `${app.output()}\n--- ${this.name} SIGKILLed at ${new Date().toISOString()} ---\n`;
     try {
       process.kill(app.pid, 'SIGKILL');
     } catch {
@@ -73,8 +76,9 @@ export class ChaosInstance {
     await app?.stop();
   }
 
+  /** Everything every incarnation printed. */
   output(): string {
-    return this.app?.output() ?? '';
+    return this.earlier + (this.app?.output() ?? '');
   }
 }
 
