@@ -107,20 +107,20 @@ export function greetedAndEchoed(agent: string, since: number, bots: RtcNodeBot[
   return greetingGaps(agent, since, bots).length === 0;
 }
 
-/** Waits until greetedAndEchoed; a timeout names what each bot misses. */
+/** Waits until greetedAndEchoed and whatever `more` still misses is nothing; a timeout names what each bot misses. */
 export async function waitUntilGreeted(
   agent: string,
   since: number,
   bots: RtcNodeBot[],
   timeoutMs: number,
-  also: () => boolean = () => true,
+  more: () => string[] = () => [],
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(greetedAndEchoed(agent, since, bots) && also())) {
+  const gaps = () => [...greetingGaps(agent, since, bots), ...more()];
+  while (gaps().length > 0) {
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for each bot greeted and echoed by ${agent}: ` +
-          (greetingGaps(agent, since, bots).join('; ') || "greeted and echoed, but not the spec's own condition"),
+        `timed out after ${timeoutMs} ms waiting for each bot greeted and echoed by ${agent}: ${gaps().join('; ')}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
