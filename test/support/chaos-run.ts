@@ -186,14 +186,21 @@ export class ChaosRun {
         this.report.errors.push(
           `${kind} at ${((faultAt - startedAt) / 1000).toFixed(0)} s: ${(error as Error).message}`,
         );
-        log(`ERROR ${this.report.errors.at(-1)}`);
+        log(
+          `ERROR ${this.report.errors.at(-1)}; the instances' output: ${this.dumpOutput(`fault-${this.report.faults.length}`)}`,
+        );
         await this.healEverything().catch((e: unknown) => this.report.errors.push((e as Error).message));
       }
       faultAt += this.between(this.options.intervalMs);
     }
     await sleep(endAt - performance.now());
     await Promise.all(this.pending);
-    await this.finalCheck();
+    try {
+      await this.finalCheck();
+    } catch (error) {
+      this.report.errors.push(`the final check: ${(error as Error).message}`);
+      log(`ERROR ${this.report.errors.at(-1)}; the instances' output: ${this.dumpOutput('final')}`);
+    }
     this.report.memory = this.report.memory.map((m, i) => ({
       ...m,
       endPid: this.stack.instances[i]!.pid(),
@@ -378,11 +385,8 @@ export class ChaosRun {
     record.stranded = [...stranded];
     this.report.stranded.push(...record.stranded.map((s) => `${kind} at ${record.atS} s: ${s}`));
     this.report.sessionsLost.push(...record.lost.map((s) => `${kind} at ${record.atS} s: ${s}`));
-    if (record.stranded.length > 0 || record.lost.length > 0) {
-      const file = join(tmpdir(), `chaos-${process.pid}-fault-${this.report.faults.length}.log`);
-      writeFileSync(file, this.stack.instances.map((i) => `== ${i.name}\n${i.output()}`).join('\n'));
-      this.options.log(`  the instances' output: ${file}`);
-    }
+    if (record.stranded.length > 0 || record.lost.length > 0)
+      this.options.log(`  the instances' output: ${this.dumpOutput(`fault-${this.report.faults.length}`)}`);
     if (record.stranded.length > 0 || record.lost.length > 0)
       this.options.log(
         `  ${record.stranded.length} stranded, ${record.lost.length} lost: ${[...record.lost, ...record.stranded].slice(0, 8).join('; ')}`,
@@ -392,6 +396,13 @@ export class ChaosRun {
     await heal();
     if (NODE_FAULTS.includes(kind)) await this.stack.nodesUp();
     this.options.log(`  healed ${target} ${((performance.now() - at) / 1000).toFixed(1)} s after the fault`);
+  }
+
+  /** Writes every instance's output (each incarnation) to a file; answers its path. */
+  private dumpOutput(label: string): string {
+    const file = join(tmpdir(), `chaos-${process.pid}-${label}.log`);
+    writeFileSync(file, this.stack.instances.map((i) => `== ${i.name}\n${i.output()}`).join('\n'));
+    return file;
   }
 
   /** Chromium: fault -> frames decoded again, from the first move after the fault that got them. */
