@@ -173,7 +173,7 @@ async function joinRate(
   seconds: number,
   path: (i: number) => string,
   stopAfter = Infinity,
-): Promise<{ perSec: number; count: number }> {
+): Promise<{ perSec: number; count: number; p99Ms: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: ISSUE_CONCURRENCY });
   const send = async (url: string, body: string) => {
     if (CLIENT === 'http') return post(agent, new URL(url), body);
@@ -182,6 +182,7 @@ async function joinRate(
   };
   let issued = 0;
   let done = 0;
+  const latencies: number[] = [];
   const started = performance.now();
   const end = started + seconds * 1000;
   try {
@@ -189,8 +190,10 @@ async function joinRate(
       Array.from({ length: ISSUE_CONCURRENCY }, async () => {
         while (performance.now() < end && issued < stopAfter) {
           const i = issued++;
+          const sent = performance.now();
           const res = await send(`${base}${path(i)}`, JSON.stringify({ name: `J${i}` }));
           if (res.status !== 201) throw new Error(`join answered ${res.status}: ${res.text}`);
+          latencies.push(performance.now() - sent);
           done++;
         }
       }),
@@ -198,8 +201,14 @@ async function joinRate(
   } finally {
     agent.destroy();
   }
-  return { perSec: Math.round(done / ((performance.now() - started) / 1000)), count: done };
+  return {
+    perSec: Math.round(done / ((performance.now() - started) / 1000)),
+    count: done,
+    p99Ms: Math.round(quantile(latencies, 0.99) * 10) / 10,
+  };
 }
+
+type Rate = Awaited<ReturnType<typeof joinRate>>;
 
 interface Quantiles {
   medianMs: number;
@@ -230,6 +239,9 @@ interface IssuanceRow {
   ours: number;
   bare: number;
   ratio: number;
+  /** One join's latency at that load, ours and the bare server's (its own second of the same load). */
+  oursP99Ms: number;
+  bareP99Ms: number;
 }
 
 interface Run {
@@ -338,32 +350,34 @@ async function floorRun(cluster: LocalStack): Promise<Quantiles> {
 async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<IssuanceRow[]> {
   const instance = cluster.instances[0]!.url;
   const issuance: IssuanceRow[] = [];
-  const row = (what: string, ours: number, bareRate: number) =>
-    issuance.push({ what, ours, bare: bareRate, ratio: Math.round((ours / bareRate) * 100) / 100 });
+  const row = (what: string, ours: Rate, bare: Rate) =>
+    issuance.push({
+      what,
+      ours: ours.perSec,
+      bare: bare.perSec,
+      ratio: Math.round((ours.perSec / bare.perSec) * 100) / 100,
+      oursP99Ms: ours.p99Ms,
+      bareP99Ms: bare.p99Ms,
+    });
   // Both warmed up first (the JIT), then the bare server measured right before each row: the
   // machine's load drifts between rows.
   await joinRate(bareUrl, 1, () => '/');
   await joinRate(instance, 1, (i) => `/api/sessions/warm-up-${i % 10}/participants`);
-  const bareNow = async () => (await joinRate(bareUrl, BARE_SECONDS, () => '/')).perSec;
+  const bareNow = () => joinRate(bareUrl, BARE_SECONDS, () => '/');
   let size = 0;
   for (const step of GROWTH_STEPS) {
     const bareRate = await bareNow();
-    const { perSec, count } = await joinRate(
-      instance,
-      ISSUE_SECONDS,
-      () => '/api/sessions/grow/participants',
-      step - size,
-    );
-    size += count;
+    const ours = await joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size);
+    size += ours.count;
     row(
       `joins into one session, ${step - 250}->${step} participants${step === 250 ? ' (the first creates it)' : ''}`,
-      perSec,
+      ours,
       bareRate,
     );
   }
   const bareRate = await bareNow();
   const created = await joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`);
-  row('joins that create a session (CreateRoom each)', created.perSec, bareRate);
+  row('joins that create a session (CreateRoom each)', created, bareRate);
   return issuance;
 }
 
@@ -484,13 +498,14 @@ async function main(): Promise<void> {
   console.log(
     `\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight (client: ${CLIENT === 'http' ? 'node:http, kept-alive' : 'fetch'}), one instance (Redis store) vs a bare node:http server minting the same token; medians over every run (min-max of the ratio)`,
   );
-  console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) |');
-  console.log('|---|---|---|---|');
+  console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) | ours p99 | bare p99 |');
+  console.log('|---|---|---|---|---|---|');
   const rows = runs[0]?.issuance.map((r) => r.what) ?? [];
   for (const what of rows) {
     const all = runs.flatMap((r) => r.issuance.filter((row) => row.what === what));
     console.log(
-      `| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} |`,
+      `| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} | ` +
+        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms |`,
     );
   }
   if (failures.length) console.log(`\nfailed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
