@@ -242,6 +242,11 @@ interface IssuanceRow {
   /** One join's latency at that load, ours and the bare server's (its own second of the same load). */
   oursP99Ms: number;
   bareP99Ms: number;
+  /**
+   * The instance's CPU (user + system, /proc) per join over the row: what the HTTP stack and our code
+   * cost per join, far steadier than joins/s on a machine others load.
+   */
+  oursCpuMsPerJoin: number;
 }
 
 interface Run {
@@ -349,9 +354,17 @@ async function floorRun(cluster: LocalStack): Promise<Quantiles> {
 /** Token issuance, one instance (not through nginx) against the bare server, side by side. */
 async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<IssuanceRow[]> {
   const instance = cluster.instances[0]!.url;
+  const pid = cluster.instances[0]!.pid()!;
   const issuance: IssuanceRow[] = [];
-  const row = (what: string, ours: Rate, bare: Rate) =>
+  /** `rate` over the row, with the instance's CPU seconds it took. */
+  const measured = async (rate: () => Promise<Rate>): Promise<Rate & { cpuSec: number }> => {
+    const before = processUsage(pid).cpuSec;
+    const result = await rate();
+    return { ...result, cpuSec: processUsage(pid).cpuSec - before };
+  };
+  const row = (what: string, ours: Rate & { cpuSec: number }, bare: Rate) =>
     issuance.push({
+      oursCpuMsPerJoin: Math.round(((ours.cpuSec * 1000) / Math.max(1, ours.count)) * 100) / 100,
       what,
       ours: ours.perSec,
       bare: bare.perSec,
@@ -367,7 +380,9 @@ async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<Issuan
   let size = 0;
   for (const step of GROWTH_STEPS) {
     const bareRate = await bareNow();
-    const ours = await joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size);
+    const ours = await measured(() =>
+      joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size),
+    );
     size += ours.count;
     row(
       `joins into one session, ${step - 250}->${step} participants${step === 250 ? ' (the first creates it)' : ''}`,
@@ -376,7 +391,7 @@ async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<Issuan
     );
   }
   const bareRate = await bareNow();
-  const created = await joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`);
+  const created = await measured(() => joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`));
   row('joins that create a session (CreateRoom each)', created, bareRate);
   return issuance;
 }
@@ -498,14 +513,14 @@ async function main(): Promise<void> {
   console.log(
     `\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight (client: ${CLIENT === 'http' ? 'node:http, kept-alive' : 'fetch'}), one instance (Redis store) vs a bare node:http server minting the same token; medians over every run (min-max of the ratio)`,
   );
-  console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) | ours p99 | bare p99 |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) | ours p99 | bare p99 | ours CPU ms / join |');
+  console.log('|---|---|---|---|---|---|---|');
   const rows = runs[0]?.issuance.map((r) => r.what) ?? [];
   for (const what of rows) {
     const all = runs.flatMap((r) => r.issuance.filter((row) => row.what === what));
     console.log(
       `| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} | ` +
-        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms |`,
+        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms | ${span(all.map((r) => r.oursCpuMsPerJoin))} |`,
     );
   }
   if (failures.length) console.log(`\nfailed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
