@@ -479,7 +479,7 @@ export class ChaosRun {
     }
   }
 
-  /** After a failed fault step: every node healed and running, every instance up, both Redis servers up. */
+  /** After a failed fault step: every node healed and running, every instance up, both Redis servers up (a killed one as a replica). */
   private async healEverything(): Promise<void> {
     const { cluster, instances } = this.stack;
     for (const node of cluster.nodes()) {
@@ -488,6 +488,14 @@ export class ChaosRun {
       if (node.state === 'hung') await cluster.resume(node.name);
     }
     for (const instance of instances) if (instance.pid() === undefined) await instance.launch();
+    // A Redis server a failed step left killed comes back as a replica.
+    for (const port of this.stack.redis.dataPorts()) {
+      try {
+        process.kill(this.stack.redis.pid(port), 0);
+      } catch {
+        await this.stack.redis.restart(port);
+      }
+    }
     await this.stack.nodesUp();
   }
 }
