@@ -36,8 +36,12 @@ export function connectRedis(
           sentinels: [...target.sentinels],
           name: target.name,
           sentinelRetryStrategy: (attempt: number) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-          // Listens to the sentinels' +switch-master: a promoted replica is used as soon as they announce it.
-          failoverDetector: true,
+          // No failover detector: each reconnect (at most a second apart) asks the sentinels for the
+          // primary anyway, and ioredis 5.11's detector, told of a promotion (+switch-master) while the
+          // connection is asking a sentinel, makes that attempt fail as a closed connection and ends the
+          // connection for good: every later command "Connection is closed." (bench:chaos; spec:
+          // test/e2e/redis-sentinel-failovers).
+          failoverDetector: false,
         });
   let down = false;
   redis.on('error', (error: Error) => {
