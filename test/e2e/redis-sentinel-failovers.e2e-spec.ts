@@ -70,7 +70,14 @@ describe('connections through Sentinel, failover after failover', () => {
       const killedAt = Date.now();
       const port = await redis.killPrimary();
       backAfterMs.push(await everyoneWrites(killedAt, `after-${failover}`));
-      // The dead primary comes back as a replica of the promoted one: the next failover has somewhere to go.
+      // The dead primary comes back as a replica of the promoted one, once the sentinels name that one
+      // (a restart while one still named the dead port made it a replica of itself, and nothing synced
+      // within 15 s): the next failover has somewhere to go.
+      const deadline = Date.now() + BACK_WITHIN_MS;
+      while ((await redis.primaryPort()) === port) {
+        if (Date.now() > deadline) throw new Error(`the sentinels still name the dead primary :${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       await redis.restart(port);
     }
     console.log(
