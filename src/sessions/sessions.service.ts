@@ -246,6 +246,11 @@ export class SessionsService {
       if (!p || p.state === 'left')
         throw new DomainError('not-found', `participant ${identity} has left session ${sessionId}`);
       ({ session, participant } = { session: moved, participant: p });
+    } else if (dto.failedUrl !== undefined) {
+      // Nothing moved in this request, but a herd may have while it ran: the key check read the record
+      // before, and in LiveKit's cluster the room was then found on a live node. Read again, so the answer
+      // is never older than a move already committed (nor names the node the client says it lost).
+      ({ session, participant } = await this.checkKey(sessionId, identity, dto.rejoinKey));
     }
     if (session.waitingForNode) throw new DomainError('no-node-available', NO_NODE_MESSAGE);
     if (participant.state === 'leaving') {

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/parse-config';
 import { LiveKitRoomApi, NodeCallError } from '../../src/nodes/livekit-room.api';
 import type { NodeHealthService } from '../../src/nodes/node-health.service';
 import type { NodeStatus } from '../../src/contracts';
+import type { RoomLocator } from '../../src/nodes/room-locator';
 import { LiveKitRegistry } from '../../src/nodes/livekit-cluster/livekit-registry.service';
 import { NodePlacementService } from '../../src/nodes/node-placement.service';
 import type { MetricsService } from '../../src/observability/metrics.service';
@@ -27,6 +28,10 @@ export class FakeHealth {
   failures: string[] = [];
   status(url: string) {
     return this.statuses.get(url);
+  }
+  /** The verdict on a client's report: the node's status as it stands (no probe to wait for here). */
+  verdict(url: string) {
+    return Promise.resolve(this.statuses.get(url));
   }
   urls() {
     return [...this.statuses.keys()];
@@ -122,7 +127,8 @@ export async function setup(
     pauseMs = 0,
     store = new MemorySessionStore(),
     lease,
-  }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease } = {},
+    locator = new StoreRoomLocator(store),
+  }: { pauseMs?: number; store?: SessionStore; lease?: SessionLease; locator?: RoomLocator } = {},
 ) {
   const config = parseConfig(['--api-key', 'key', '--secret', 'secret-secret-secret-secret-secret'], {});
   const clock = new SystemClock();
@@ -131,7 +137,6 @@ export async function setup(
   const rooms = new FakeRooms();
   const events = new AppEvents(new EventEmitter2());
   const push = new RecordingPush(events);
-  const locator = new StoreRoomLocator(store);
   const nodeHealth = health as unknown as NodeHealthService;
   // Independent nodes: LiveKit's registry is inert (no --livekit-redis).
   const placement = new NodePlacementService(
@@ -148,6 +153,7 @@ export async function setup(
     backgroundFailure: (task: string, error: unknown) =>
       backgroundFailures.push(`${task}: ${error instanceof Error ? error.message : String(error)}`),
   } as unknown as MetricsService;
+  const locks = new SessionLocks(lease ?? new LocalLease());
   const mover = new SessionMoverService(
     store,
     clock,
@@ -156,12 +162,27 @@ export async function setup(
     placement,
     new TokenService(config),
     events,
-    new SessionLocks(lease ?? new LocalLease()),
+    locks,
     metrics,
     undefined,
     pauseMs,
   );
   await store.save(session(A));
   const scheduler = new RebuildScheduler(store, clock, health as unknown as NodeHealthService, locator, mover, metrics);
-  return { config, store, health, rooms, push, mover, scheduler, outcomes, backgroundFailures };
+  return {
+    config,
+    clock,
+    store,
+    health,
+    rooms,
+    events,
+    push,
+    locator,
+    placement,
+    locks,
+    mover,
+    scheduler,
+    outcomes,
+    backgroundFailures,
+  };
 }
