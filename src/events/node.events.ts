@@ -19,10 +19,10 @@ export interface NodeTransition {
 }
 
 /**
- * What made the verdict: the probe loop, a client's report (or a failed call), the start-up probe, or
- * the probe sent when another instance saw the node change.
+ * What made the verdict: the probe loop, a client's report, a call of ours to the node that failed
+ * (RoomService), the start-up probe, or the probe sent when another instance saw the node change.
  */
-export type ProbeTrigger = 'loop' | 'report' | 'startup' | 'peer';
+export type ProbeTrigger = 'loop' | 'report' | 'call' | 'startup' | 'peer';
 
 /** The payload of node-down, node-up and node-suspect. */
 export interface NodeTransitionEvent {

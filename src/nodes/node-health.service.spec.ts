@@ -151,6 +151,18 @@ describe(NodeHealthService.name, () => {
     health.onModuleDestroy();
   });
 
+  it('a failed call of ours to the node (RoomService) probes it at once, and the verdict names the call, not a client', async () => {
+    const { clock, prober, health, transitions, url } = await setup();
+    prober.behaviour = 'refused';
+    health.reportFailure(url, 'refused', 'CreateRoom');
+    await run(clock, 20);
+    assert.equal(health.status(url), 'down');
+    // The move that follows tells its participants node-down, not client-report (nobody reported):
+    // rejoinReasonFor, rebuild.spec.
+    expect(transitions.slice(1)).toEqual(['up->suspect:refused:call', 'suspect->down:refused:call']);
+    health.onModuleDestroy();
+  });
+
   it('a hung node goes suspect, then down once HUNG_AFTER_MS pass without an answer (within HUNG_AFTER_MS + one interval)', async () => {
     const { clock, prober, health, transitions, url } = await setup();
     prober.behaviour = 'hung';

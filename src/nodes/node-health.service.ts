@@ -248,9 +248,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     const node = this.nodes.get(url);
     if (!node || this.stopped) return;
     const transition = node.state.markSuspect(`${cause}: ${detail} (RoomService call)`, cause, this.clock.now());
-    if (transition) this.emit(url, transition, 'report');
+    if (transition) this.emit(url, transition, 'call');
     this.onDemand
-      .run(url, () => this.probe(url, 'report'))
+      .run(url, () => this.probe(url, 'call'))
       .catch((error: unknown) =>
         this.logger.error(`probe of ${url} failed: ${error instanceof Error ? error.message : String(error)}`),
       );

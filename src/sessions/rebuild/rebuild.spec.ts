@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { A, B, C, session, setup } from '../../../test/support/rebuild-fixtures';
-import { RebuildScheduler } from './rebuild-scheduler.service';
+import { RebuildScheduler, rejoinReasonFor } from './rebuild-scheduler.service';
 import { CREATE_ROOM_ATTEMPTS, SessionMoverService } from './session-mover.service';
 
 describe(SessionMoverService.name, () => {
@@ -206,5 +206,15 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(failures).toBe(-1);
     scheduler.onModuleDestroy();
+  });
+});
+
+describe(rejoinReasonFor.name, () => {
+  it('names a client report only when a client reported: a failed call of ours, the loop or a peer give node-down or node-hung', () => {
+    const down = { from: 'suspect', to: 'down', reason: 'refused', cause: 'refused' } as const;
+    assert.equal(rejoinReasonFor(down, 'report'), 'client-report');
+    assert.equal(rejoinReasonFor(down, 'call'), 'node-down');
+    assert.equal(rejoinReasonFor(down, 'loop'), 'node-down');
+    assert.equal(rejoinReasonFor({ ...down, cause: 'timeout' }, 'call'), 'node-hung');
   });
 });
