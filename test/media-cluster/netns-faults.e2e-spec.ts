@@ -18,8 +18,8 @@ import {
 const SILENCE_MS = 1_500;
 /**
  * Fault -> every participant connected elsewhere. Vanished: the probes' verdict (about 1.5 s) and a
- * move. Broken media path: the browsers' ICE notices in about 2.5-5 s (no STUN answers), then the
- * reports' quorum and a move.
+ * move. Broken media path: the browsers notice their path silent (1 s, and the node still answering
+ * HTTP: about 1.5 s), then the reports' quorum and a move.
  */
 const MOVE_TIMEOUT_MS = 12_000;
 
@@ -100,6 +100,12 @@ describe.each(ENGINES.map((engine) => [ENGINE_NAMES[engine], engine] as [string,
         assert.ok(move, `${p.name} made no move after the fault`);
         expect(['media-lost', 'server:media-path']).toContain(move.trigger);
       }
+      // Reported by the quick rule: silent while the node still answered HTTP (the page's own fetch of it).
+      const reports = (await Promise.all(people.map((p) => p.logs())))
+        .flat()
+        .filter((line) => line.at >= since && line.message.startsWith('media path lost'));
+      assert.ok(reports.length > 0, 'no page reported its media path lost');
+      expect(reports.map((line) => line.message).join('\n')).toMatch(/while the node answers HTTP/);
       expect(await probe(node.url)).toBe('ok');
       const status = (await stack.nodeStatus()).find((s) => s.url === node.url);
       expect(status).toMatchObject({ status: 'up' });

@@ -78,6 +78,11 @@ export class Participant {
     return this.page.evaluate(() => window.__sessionRebuilder!.framesDecoded());
   }
 
+  /** ResilientRoom's log lines on this page so far (epoch ms, level, message). */
+  logs(): Promise<Array<{ at: number; level: string; message: string }>> {
+    return this.page.evaluate(() => window.__sessionRebuilder!.log);
+  }
+
   /** The page's event log from `sinceMs` on (Date.now() in the page, the same clock as node's). */
   logSince(sinceMs: number): Promise<Array<{ at: number; level: string; message: string }>> {
     return this.page.evaluate((since) => window.__sessionRebuilder!.log.filter((entry) => entry.at >= since), sinceMs);

@@ -18,6 +18,25 @@ export const MEDIA_SILENCE_MS = 3_000;
  * reported yet), it is reported again this often, so a later quorum still counts this participant.
  */
 export const MEDIA_PATH_REPEAT_MS = 3_000;
+/**
+ * The quick rule: a path silent for this long at least (and for twice the longest pause its flow showed
+ * lately, see QUICK_MIN_PAUSES), while the node still answers HTTP, is reported without waiting for
+ * MEDIA_SILENCE_MS. A busy node is silent on HTTP too, and media comes back with its answer; a node whose
+ * UDP is dropped answers at once and stays silent. So the node is asked, and the path must still be silent
+ * a check after its answer. A flow that pauses by nature (the dev node's receiver reports, 0.5-1.5 s apart,
+ * are all a publisher alone hears) gets twice its pause, and the 3 s rule where that is longer.
+ */
+export const QUICK_SILENCE_MS = 1_000;
+/**
+ * How many pauses a flow must have shown for its longest pause to mean something (media: about a second
+ * of checks; the dev node's receiver reports: 2-6 s). The quick rule needs one such flow among the silent
+ * ones: a Room connected a moment ago, or a publisher alone hearing sparse feedback, gets the 3 s rule.
+ */
+export const QUICK_MIN_PAUSES = 4;
+/** How far back a flow's pauses are remembered. */
+export const PAUSE_MEMORY_MS = 10_000;
+/** The node's HTTP answer is waited for this long; no answer leaves it to the backend's probes and the 3 s rule. */
+export const NODE_ANSWER_TIMEOUT_MS = 700;
 
 type IceState = RTCIceConnectionState;
 
@@ -36,9 +55,36 @@ export interface TransportReading {
 /** What the watcher reads of a Room: its peer connections (livekit-client's `engine.pcManager`). */
 export interface MediaPathSource {
   transports(): Promise<TransportReading[]>;
+  /** Whether the node answers HTTP now (any answer); without it, only the 3 s rule applies. */
+  nodeAnswers?(): Promise<boolean>;
 }
 
-export function roomTransports(room: Room): MediaPathSource {
+/**
+ * The HTTP origin of a ws:// or wss:// node URL, which LiveKit (and the dev node) answer `GET /` on: asked
+ * with `no-cors`, so any answer counts and none is read (the sample app's CSP allows the nodes' origins).
+ */
+export function nodeAnswers(
+  nodeUrl: () => string | undefined,
+  timeoutMs = NODE_ANSWER_TIMEOUT_MS,
+): () => Promise<boolean> {
+  return async () => {
+    let origin: string;
+    try {
+      origin = new URL(nodeUrl() ?? '').origin.replace(/^ws/, 'http');
+    } catch {
+      return false;
+    }
+    try {
+      await fetch(`${origin}/`, { mode: 'no-cors', cache: 'no-store', signal: AbortSignal.timeout(timeoutMs) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** `nodeUrl`: the node the Room is on, for the quick rule's question (none: the 3 s rule only). */
+export function roomTransports(room: Room, nodeUrl?: () => string | undefined): MediaPathSource {
   const read = async (
     name: string,
     transport: PCTransportLike | undefined,
@@ -54,6 +100,7 @@ export function roomTransports(room: Room): MediaPathSource {
     return { name, ice, bytesReceived, expected };
   };
   return {
+    nodeAnswers: nodeUrl === undefined ? undefined : nodeAnswers(nodeUrl),
     transports: async () => {
       const manager = room.engine?.pcManager;
       const publishing = [...room.localParticipant.trackPublications.values()].some((p) => p.track && !p.isMuted);
@@ -81,13 +128,25 @@ interface TransportTrack {
   bytes?: number;
   /** When its received bytes last grew; undefined until they first do. */
   lastGrewAt?: number;
+  /** The pauses between growths over the last PAUSE_MEMORY_MS: when each ended, and how long it was. */
+  pauses: Array<{ at: number; ms: number }>;
+}
+
+/**
+ * The silence after which the quick rule counts this flow silent (twice its longest pause, at least
+ * QUICK_SILENCE_MS), and whether it has shown enough pauses for that to mean something.
+ */
+function quickSilence(track: TransportTrack): { ms: number; known: boolean } {
+  const longest = Math.max(0, ...track.pauses.map((p) => p.ms));
+  return { ms: Math.max(QUICK_SILENCE_MS, 2 * longest), known: track.pauses.length >= QUICK_MIN_PAUSES };
 }
 
 /**
  * Watches a connected Room's media path, which can die while the signal WebSocket is fine: a node whose
  * UDP is dropped still answers its signal and its HTTP probes. The path is lost when every peer connection
- * that was receiving has received nothing for MEDIA_SILENCE_MS, or when one that was connected turns ICE
- * `disconnected` (a participant that only subscribes, to a node that sends nothing). Silence on every
+ * that was receiving has received nothing for MEDIA_SILENCE_MS, or for its quick silence while the node
+ * answers HTTP (QUICK_SILENCE_MS), or when one that was connected turns ICE `disconnected` (a participant
+ * that only subscribes, to a node that sends nothing). Silence on every
  * connection, not one: another participant's bad network stops their media on our subscriber connection,
  * while the node's feedback on our publisher connection goes on. `onLost` is called at once, then every
  * MEDIA_PATH_REPEAT_MS while the path stays dead; a path that comes back re-arms it.
@@ -103,28 +162,71 @@ export function watchMediaPath(
   let lastReportAt: number | undefined;
   let busy = false;
   let stopped = false;
-  const lostWhy = (readings: TransportReading[], at: number): string | undefined => {
-    const receiving: string[] = [];
-    let silent = 0;
+  /** The quick rule's question to the node, for the silence under way: asked, answered when. */
+  let asked: { answeredAt?: number; answered?: boolean } | undefined;
+  const read = (readings: TransportReading[], at: number) => {
     let iceLost: string | undefined;
+    const receiving: Array<{ name: string; silentMs: number; quick: { ms: number; known: boolean } }> = [];
     for (const { name, ice, bytesReceived, expected } of readings) {
-      const track = tracks.get(name) ?? { wasConnected: false };
+      const track = tracks.get(name) ?? { wasConnected: false, pauses: [] };
       tracks.set(name, track);
       if (CONNECTED.has(ice)) track.wasConnected = true;
       else if (track.wasConnected && LOST.has(ice)) iceLost ??= `the ${name} connection is ${ice}`;
       if (bytesReceived !== undefined) {
-        if (track.bytes !== undefined && bytesReceived > track.bytes) track.lastGrewAt = at;
+        if (track.bytes !== undefined && bytesReceived > track.bytes) {
+          const pause = track.lastGrewAt === undefined ? undefined : at - track.lastGrewAt;
+          // A flow that starts, or starts again after a lost path, starts its history again.
+          if (pause === undefined || pause >= MEDIA_SILENCE_MS) track.pauses = [];
+          else track.pauses.push({ at, ms: pause });
+          track.pauses = track.pauses.filter((p) => at - p.at <= PAUSE_MEMORY_MS);
+          track.lastGrewAt = at;
+        }
         track.bytes = bytesReceived;
       }
       // A connection counts again once something arrives on it after it became expected.
-      if (!expected) track.lastGrewAt = undefined;
+      if (!expected) {
+        track.lastGrewAt = undefined;
+        track.pauses = [];
+      }
       if (track.lastGrewAt === undefined) continue;
-      receiving.push(name);
-      if (at - track.lastGrewAt >= MEDIA_SILENCE_MS) silent++;
+      receiving.push({ name, silentMs: at - track.lastGrewAt, quick: quickSilence(track) });
     }
-    if (receiving.length > 0 && silent === receiving.length)
-      return `nothing received for ${MEDIA_SILENCE_MS / 1000} s on the ${receiving.join(' and ')} connection${receiving.length > 1 ? 's' : ''}`;
-    return iceLost;
+    const names = receiving.map((r) => r.name);
+    const connections = `the ${names.join(' and ')} connection${names.length > 1 ? 's' : ''}`;
+    const allSilent = receiving.length > 0 && receiving.every((r) => r.silentMs >= MEDIA_SILENCE_MS);
+    const quick =
+      receiving.some((r) => r.quick.known) && receiving.every((r) => r.silentMs >= r.quick.ms)
+        ? `nothing received for ${Math.min(...receiving.map((r) => r.silentMs))} ms on ${connections} while the node answers HTTP`
+        : undefined;
+    const anySilence = receiving.length > 0 && receiving.every((r) => r.silentMs > MEDIA_PATH_CHECK_MS);
+    return {
+      slow: allSilent ? `nothing received for ${MEDIA_SILENCE_MS / 1000} s on ${connections}` : iceLost,
+      quick,
+      anySilence,
+    };
+  };
+  /** Asks the node once per silence; its answer is read by a later check. */
+  const ask = (at: number) => {
+    if (asked || !source.nodeAnswers) return;
+    const question: { answeredAt?: number; answered?: boolean } = {};
+    asked = question;
+    void source
+      .nodeAnswers()
+      .catch(() => false)
+      .then((answered) => {
+        question.answered = answered;
+        question.answeredAt = Math.max(now(), at);
+      });
+  };
+  const lostWhy = (readings: TransportReading[], at: number): string | undefined => {
+    const { slow, quick, anySilence } = read(readings, at);
+    if (!anySilence) asked = undefined;
+    if (slow) return slow;
+    if (!quick) return undefined;
+    ask(at);
+    // Silent still a check after the node answered: its HTTP is fine and its media is not.
+    if (asked?.answered && asked.answeredAt !== undefined && at - asked.answeredAt >= MEDIA_PATH_CHECK_MS) return quick;
+    return undefined;
   };
   const check = async () => {
     if (!isLive()) return stop();

@@ -321,7 +321,7 @@ export class ResilientRoom extends TypedEmitter<ResilientRoomEvents> {
     // for the backend, not a move: a node busy for a few seconds looks the same from here, and only when
     // enough of the session says so (its quorum) does the backend move everyone, with a push.
     watchMediaPath(
-      roomTransports(room),
+      roomTransports(room, () => this.target?.url),
       () => isCurrent() && !this.status.isFinal,
       (why) => {
         if (!live() || this.moveLog.unfinished) return;
