@@ -130,7 +130,8 @@ describe(watchMediaPath.name, () => {
       silence();
       await pass(QUICK_SILENCE_MS - MEDIA_PATH_CHECK_MS);
       expect(reports).toEqual([]);
-      await pass(3 * MEDIA_PATH_CHECK_MS);
+      // Asked at QUICK_ASK_MS: its answer is in when the silence reaches QUICK_SILENCE_MS.
+      await pass(2 * MEDIA_PATH_CHECK_MS);
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatch(
         /^nothing received for \d+ ms on the publisher and subscriber connections while the node answers HTTP$/,
@@ -184,6 +185,21 @@ describe(watchMediaPath.name, () => {
       await pass(2 * MEDIA_PATH_CHECK_MS);
       silence();
       await pass(QUICK_SILENCE_MS + 3 * MEDIA_PATH_CHECK_MS);
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatch(/while the node answers HTTP$/);
+    });
+
+    it("does not take one long pause (a move's set-up) for its flow's rhythm", async () => {
+      // Flowing from the second check on, then one pause of three checks.
+      await pass(2 * MEDIA_PATH_CHECK_MS);
+      silence();
+      await pass(2 * MEDIA_PATH_CHECK_MS);
+      wires.publisher.flowing = true;
+      wires.subscriber.flowing = true;
+      await pass((QUICK_MIN_PAUSES + 2) * MEDIA_PATH_CHECK_MS);
+      silence();
+      // Held to twice that pause (1.5 s), nothing would be said yet.
+      await pass(QUICK_SILENCE_MS + MEDIA_PATH_CHECK_MS);
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatch(/while the node answers HTTP$/);
     });

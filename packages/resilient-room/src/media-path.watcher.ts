@@ -19,20 +19,22 @@ export const MEDIA_SILENCE_MS = 3_000;
  */
 export const MEDIA_PATH_REPEAT_MS = 3_000;
 /**
- * The quick rule: a path silent for this long at least (and for twice the longest pause its flow showed
- * lately, see QUICK_MIN_PAUSES), while the node still answers HTTP, is reported without waiting for
+ * The quick rule: a path silent for this long at least (and for twice the longest pause but one its flow
+ * showed lately, see QUICK_MIN_PAUSES), while the node still answers HTTP, is reported without waiting for
  * MEDIA_SILENCE_MS. A busy node is silent on HTTP too, and media comes back with its answer; a node whose
- * UDP is dropped answers at once and stays silent. So the node is asked, and the path must still be silent
- * a check after its answer. A flow that pauses by nature (the dev node's receiver reports, 0.5-1.5 s apart,
+ * UDP is dropped answers at once and stays silent. So the node is asked (QUICK_ASK_MS), and the path must
+ * still be silent a check after its answer. A flow that pauses by nature (the dev node's receiver reports, 0.5-1.5 s apart,
  * are all a publisher alone hears) gets twice its pause, and the 3 s rule where that is longer.
  */
 export const QUICK_SILENCE_MS = 1_000;
+/** The node is asked once the path has been silent this long, so that its answer is in when QUICK_SILENCE_MS comes. */
+export const QUICK_ASK_MS = 500;
 /**
- * How many pauses a flow must have shown for its longest pause to mean something (media: about a second
- * of checks; the dev node's receiver reports: 2-6 s). The quick rule needs one such flow among the silent
+ * How many pauses a flow must have shown for its pauses to mean something (media: about a second of
+ * checks; the dev node's receiver reports: 1.5-4.5 s). The quick rule needs one such flow among the silent
  * ones: a Room connected a moment ago, or a publisher alone hearing sparse feedback, gets the 3 s rule.
  */
-export const QUICK_MIN_PAUSES = 4;
+export const QUICK_MIN_PAUSES = 3;
 /** How far back a flow's pauses are remembered. */
 export const PAUSE_MEMORY_MS = 10_000;
 /** The node's HTTP answer is waited for this long; no answer leaves it to the backend's probes and the 3 s rule. */
@@ -133,11 +135,12 @@ interface TransportTrack {
 }
 
 /**
- * The silence after which the quick rule counts this flow silent (twice its longest pause, at least
- * QUICK_SILENCE_MS), and whether it has shown enough pauses for that to mean something.
+ * The silence after which the quick rule counts this flow silent (twice its longest pause but one, at
+ * least QUICK_SILENCE_MS), and whether it has shown enough pauses for that to mean something. One pause
+ * apart is no rhythm: a move's own set-up (ICE and DTLS done, media not yet) or a busy moment of the node.
  */
 function quickSilence(track: TransportTrack): { ms: number; known: boolean } {
-  const longest = Math.max(0, ...track.pauses.map((p) => p.ms));
+  const [, longest = 0] = track.pauses.map((p) => p.ms).sort((a, b) => b - a);
   return { ms: Math.max(QUICK_SILENCE_MS, 2 * longest), known: track.pauses.length >= QUICK_MIN_PAUSES };
 }
 
@@ -199,9 +202,11 @@ export function watchMediaPath(
         ? `nothing received for ${Math.min(...receiving.map((r) => r.silentMs))} ms on ${connections} while the node answers HTTP`
         : undefined;
     const anySilence = receiving.length > 0 && receiving.every((r) => r.silentMs > MEDIA_PATH_CHECK_MS);
+    const askNow = receiving.some((r) => r.quick.known) && receiving.every((r) => r.silentMs >= QUICK_ASK_MS);
     return {
       slow: allSilent ? `nothing received for ${MEDIA_SILENCE_MS / 1000} s on ${connections}` : iceLost,
       quick,
+      askNow,
       anySilence,
     };
   };
@@ -219,11 +224,11 @@ export function watchMediaPath(
       });
   };
   const lostWhy = (readings: TransportReading[], at: number): string | undefined => {
-    const { slow, quick, anySilence } = read(readings, at);
+    const { slow, quick, askNow, anySilence } = read(readings, at);
     if (!anySilence) asked = undefined;
     if (slow) return slow;
+    if (askNow) ask(at);
     if (!quick) return undefined;
-    ask(at);
     // Silent still a check after the node answered: its HTTP is fine and its media is not.
     if (asked?.answered && asked.answeredAt !== undefined && at - asked.answeredAt >= MEDIA_PATH_CHECK_MS) return quick;
     return undefined;
