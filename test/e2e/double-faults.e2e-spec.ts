@@ -100,12 +100,9 @@ describeEach(
         await Promise.all(
           Array.from({ length: Math.min(JOIN_CONCURRENCY, SESSIONS - first) }, async (_, i) => {
             for (let p = 0; p < SIZE; p++) {
-              const participant = await SignalParticipant.join(
-                stack.url,
-                `${prefix}-${first + i}`,
-                `P${p}`,
-                socketsOn?.(p),
-              );
+              const participant = await SignalParticipant.join(stack.url, `${prefix}-${first + i}`, `P${p}`, {
+                socketUrl: socketsOn?.(p),
+              });
               participants.push(participant);
               joined.push(participant);
             }

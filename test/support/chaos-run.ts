@@ -152,9 +152,12 @@ export class ChaosRun {
       Array.from({ length: JOIN_CONCURRENCY }, async () => {
         while (next < ids.length) {
           const sessionId = ids[next++]!;
-          // The first participant creates the session; the others follow it in turn.
+          // The first participant creates the session; the others follow it in turn. Each recovers as
+          // ResilientRoom does (a failed join or a lost signal: it asks the backend where to go), as the
+          // real clients of a session would: one that only waited for pushes stayed away for good when its
+          // join on the new node timed out, and the sweep rightly forgot it.
           for (let p = 0; p < size; p++)
-            this.signal.push(await SignalParticipant.join(this.stack.url, sessionId, `P${p}`));
+            this.signal.push(await SignalParticipant.join(this.stack.url, sessionId, `P${p}`, { recover: true }));
         }
       }),
     );

@@ -1,11 +1,13 @@
 // A participant without media for the fault specs: a token from our API, the socket.io channel (which
 // comes back by itself after its instance dies, telling the backend the generation it runs on, as
 // ResilientRoom does) and LiveKit's signal protocol. It moves only when the backend pushes a `rejoin`:
-// it never asks for a token itself, so a move it makes is one the backend pushed. A lost signal is
-// reported (`media-lost`), as ResilientRoom reports it.
-import type { JoinResponse, RejoinPayload } from '../../src/contracts';
+// by default it never asks for a token itself, so a move it makes is one the backend pushed. A lost signal
+// is reported (`media-lost`), as ResilientRoom reports it. With `recover` it also does what ResilientRoom
+// does when a join fails or its signal drops: it asks the backend where to go (`rejoin` with the URL it
+// lost), again with backoff while the backend cannot answer, and joins there.
+import type { JoinResponse, RejoinPayload, RejoinResponse } from '../../src/contracts';
 import { RawSignalClient } from '../media-cluster/raw-signal-client';
-import { connect, join, type ConnectedParticipant } from './session-client';
+import { api, connect, join, type ConnectedParticipant } from './session-client';
 
 /** socket.io's own first reconnection delay (its default `reconnectionDelay` is 1 s with jitter; ResilientRoom's is about this). */
 const SOCKET_RETRY_MS = 250;
@@ -13,6 +15,16 @@ const SOCKET_RETRY_MS = 250;
 const SIGNAL_JOIN_TIMEOUT_MS = 5_000;
 /** Within LiveKit's 15 s ping timeout, as its SDKs ping. */
 const PING_EVERY_MS = 5_000;
+/** ResilientRoom's backoff while the backend cannot answer a rejoin (BACKEND_RETRY_BACKOFF): 250 ms doubling to 4 s, half of it jitter. */
+const RECOVER_BASE_MS = 250;
+const RECOVER_CAP_MS = 4_000;
+
+export interface SignalParticipantOptions {
+  /** Where its socket goes: the balancer (the default), or one instance. */
+  socketUrl?: string;
+  /** Ask the backend where to go after a failed join or a lost signal, as ResilientRoom does (default: wait for a push). */
+  recover?: boolean;
+}
 
 export interface ReceivedPush extends RejoinPayload {
   /** performance.now() when it arrived. */
@@ -35,14 +47,19 @@ export class SignalParticipant {
   private signal: RawSignalClient | undefined;
   private closed = false;
   private signalClosed = true;
+  /** Rejoins this participant asked for itself (`recover`), with the URL it reported lost. */
+  readonly recoveries: Array<{ failedUrl: string; at: number; answer?: string }> = [];
+  private recovering = false;
   private readonly listeners = new Set<() => void>();
   private readonly ping = setInterval(() => {
     if (!this.signalClosed) this.signal?.send({ case: 'ping', value: BigInt(Date.now()) });
   }, PING_EVERY_MS);
 
   private constructor(
+    private readonly appUrl: string,
     /** Where its socket goes: the balancer, or one instance. */
     private readonly socketUrl: string,
+    private readonly recover: boolean,
     readonly joined: JoinResponse,
   ) {
     this.generation = joined.generation;
@@ -52,8 +69,18 @@ export class SignalParticipant {
    * Joins `sessionId` through `appUrl`, opens the socket there (or at `socketUrl`) and joins the signal
    * on the node named.
    */
-  static async join(appUrl: string, sessionId: string, name: string, socketUrl = appUrl): Promise<SignalParticipant> {
-    const participant = new SignalParticipant(socketUrl, await join(appUrl, sessionId, name));
+  static async join(
+    appUrl: string,
+    sessionId: string,
+    name: string,
+    options: SignalParticipantOptions = {},
+  ): Promise<SignalParticipant> {
+    const participant = new SignalParticipant(
+      appUrl,
+      options.socketUrl ?? appUrl,
+      options.recover ?? false,
+      await join(appUrl, sessionId, name),
+    );
     try {
       await participant.openSocket();
       await participant.joinSignal(participant.joined.url, participant.joined.token, participant.joined.generation);
@@ -166,7 +193,10 @@ export class SignalParticipant {
       await signal.next('join', SIGNAL_JOIN_TIMEOUT_MS);
     } catch (error) {
       signal?.close();
-      if (this.generation === generation) this.errors.push(`${url} at ${generation}: ${(error as Error).message}`);
+      if (this.generation === generation) {
+        this.errors.push(`${url} at ${generation}: ${(error as Error).message}`);
+        if (this.recover && !this.closed) void this.recoverFrom(url, generation);
+      }
       return;
     }
     // A newer push arrived while this join ran: it owns the participant now.
@@ -184,7 +214,62 @@ export class SignalParticipant {
       this.connectedUrl = undefined;
       this.socket?.socket.emit('media-lost', { url });
       this.changed();
+      if (this.recover) void this.recoverFrom(url, generation);
     });
     this.changed();
   }
+
+  /**
+   * Asks the backend where to go after losing `failedUrl` at `generation`, until it answers (backoff while
+   * it cannot: 5xx, no answer), and joins there; a push that moved it meanwhile wins. Joining fails again:
+   * asked again, after a backoff (ResilientRoom's `recover` and `moveTo`).
+   */
+  private async recoverFrom(failedUrl: string, generation: number): Promise<void> {
+    if (this.recovering) return;
+    this.recovering = true;
+    try {
+      const failures = this.recoveries.filter((r) => r.failedUrl === failedUrl).length;
+      if (failures > 0) await sleep(backoffMs(failures - 1));
+      for (
+        let attempt = 0;
+        !this.closed && this.generation === generation && this.connectedUrl === undefined;
+        attempt++
+      ) {
+        const record: { failedUrl: string; at: number; answer?: string } = { failedUrl, at: performance.now() };
+        this.recoveries.push(record);
+        const res = await api<RejoinResponse>(
+          this.appUrl,
+          'POST',
+          `/api/sessions/${this.sessionId}/participants/${this.identity}/rejoin`,
+          { rejoinKey: this.joined.rejoinKey, failedUrl },
+        ).catch((error: unknown) => ({ status: 0, body: (error as Error).message }));
+        record.answer = `${res.status}`;
+        if (res.status === 201 || res.status === 200) {
+          const answer = res.body as RejoinResponse;
+          if (this.closed || this.generation !== generation || this.connectedUrl !== undefined) return;
+          if (answer.generation < generation) return;
+          // The join's own failure may start the next recovery.
+          this.recovering = false;
+          void this.joinSignal(answer.url, answer.token, answer.generation);
+          return;
+        }
+        if (res.status >= 400 && res.status < 500) {
+          this.errors.push(`rejoin after losing ${failedUrl} answered ${res.status}: ${JSON.stringify(res.body)}`);
+          return;
+        }
+        await sleep(backoffMs(attempt));
+      }
+    } finally {
+      this.recovering = false;
+    }
+  }
+}
+
+function backoffMs(attempt: number): number {
+  const ceiling = Math.min(RECOVER_CAP_MS, RECOVER_BASE_MS * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
