@@ -8,16 +8,30 @@ export class KeyedLock {
   }
 
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
+    return this.runAll([key], work);
+  }
+
+  /**
+   * `work` once every key is free, holding them all. Queued on every key in the same turn, so two callers
+   * whose keys overlap queue in one order on each: no deadlock, whatever the order of the keys.
+   */
+  runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)];
+    const previous =
+      unique.length === 1
+        ? (this.tails.get(unique[0]!) ?? Promise.resolve())
+        : Promise.all(unique.map((key) => this.tails.get(key) ?? Promise.resolve()));
     const result = previous.then(work, work);
     const tail = result.then(
       () => undefined,
       () => undefined,
     );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    for (const key of unique) {
+      this.tails.set(key, tail);
+      void tail.then(() => {
+        if (this.tails.get(key) === tail) this.tails.delete(key);
+      });
+    }
     return result;
   }
 }

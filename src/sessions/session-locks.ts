@@ -14,6 +14,11 @@ export interface SessionLease {
   run<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
   /** BUSY_ELSEWHERE at once, without running `work`, while another instance holds the session. */
   runIfFree<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE>;
+  /**
+   * `runIfFree` for many sessions at once (a dead node's herd, a batch at a time): their leases asked for
+   * together, one round trip, and `work` run holding those it got, told which (the others are held elsewhere).
+   */
+  runEachIfFree<T>(sessionIds: readonly string[], work: (free: ReadonlySet<string>) => Promise<T>): Promise<T>;
   /** Runs `work` outside every lease the caller holds: background work must take its own. */
   detached<T>(work: () => T): T;
 }
@@ -53,6 +58,23 @@ export class SessionLocks {
    */
   runUnlessBusyElsewhere<T>(sessionId: string, work: () => Promise<T>): Promise<T | typeof BUSY_ELSEWHERE> {
     return this.local.run(sessionId, () => this.lease.runIfFree(sessionId, work));
+  }
+
+  /** Whether a writer of this process holds or waits for the session (a herd's batch leaves it to its own move). */
+  busyHere(sessionId: string): boolean {
+    return this.local.isHeld(sessionId);
+  }
+
+  /**
+   * `runUnlessBusyElsewhere` for a batch of sessions, in one lease round trip: `work` runs once this
+   * process's own writers of every one of them are done, holding the leases of those no other instance
+   * holds (`free`).
+   */
+  runEachUnlessBusyElsewhere<T>(
+    sessionIds: readonly string[],
+    work: (free: ReadonlySet<string>) => Promise<T>,
+  ): Promise<T> {
+    return this.local.runAll(sessionIds, () => this.lease.runEachIfFree(sessionIds, work));
   }
 
   /**

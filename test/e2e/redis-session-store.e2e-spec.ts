@@ -405,6 +405,75 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     expect(await lease.runIfFree('herd', async () => ++ran)).toBe(1);
   });
 
+  it("writes a herd's batch in one go (saveMany) as a save each would, and reads it back in one (getMany), like the in-memory store", async () => {
+    const memory = new MemorySessionStore();
+    const redis = new RedisSessionStore(client);
+    for (const store of [memory, redis]) {
+      await store.save(session('batch-a', 'ws://n1', ['x', 'y']));
+      await store.save(session('batch-b', 'ws://n1', ['gone', 'p', 'q']));
+    }
+    const moved = [
+      session('batch-a', 'ws://n2', ['x', 'y'], { generation: 2, roomSid: '' }),
+      session('batch-b', 'ws://n2', ['gone', 'p', 'q'], { generation: 2, roomSid: '' }),
+      session('batch-c', 'ws://n2', ['z'], { waitingForNode: true }),
+    ];
+    for (const store of [memory, redis]) expect(await store.saveMany(moved)).toEqual([undefined, undefined, undefined]);
+    const ids = ['batch-b', 'gone-for-good', 'batch-a', 'batch-c'];
+    expect(await redis.getMany(ids)).toEqual(await memory.getMany(ids));
+    expect(await redis.getMany(ids)).toEqual([moved[1], undefined, moved[0], moved[2]]);
+    // The indexes and loads the writes keep: each session counted once, on its new node.
+    for (const url of ['ws://n1', 'ws://n2'])
+      expect((await redis.sessionIdsOn(url)).filter((id) => id.startsWith('batch-')).sort()).toEqual(
+        (await memory.sessionIdsOn(url)).sort(),
+      );
+    const batchLoad = (loads: Map<string, unknown>) => loads.get('ws://n2');
+    expect(batchLoad(await memory.loadByNode())).toEqual({ sessions: 2, participants: 4 });
+    expect((await redis.placement('batch-b'))?.activeParticipants).toBe(2);
+    expect(await redis.saveMany([])).toEqual([]);
+    expect(await redis.getMany([])).toEqual([]);
+    for (const id of ['batch-a', 'batch-b', 'batch-c']) await redis.delete(id);
+  });
+
+  it('a batch write refuses, alone, the session whose lease another holder took; the others are written', async () => {
+    const store = new RedisSessionStore(client);
+    const lease = new RedisLease(client);
+    await store.save(session('fence-a', 'ws://n1', ['x']));
+    await store.save(session('fence-b', 'ws://n1', ['y']));
+    const outcomes = await lease.runEachIfFree(['fence-a', 'fence-b'], async (free) => {
+      expect([...free].sort()).toEqual(['fence-a', 'fence-b']);
+      await client.set(redisKeys.lease('fence-b'), 'another-instance'); // as if it expired and another took it
+      return store.saveMany([
+        session('fence-a', 'ws://n2', ['x'], { generation: 2 }),
+        session('fence-b', 'ws://n2', ['y'], { generation: 2 }),
+      ]);
+    });
+    expect(outcomes[0]).toBeUndefined();
+    expect(outcomes[1]).toBeInstanceOf(LeaseLostError);
+    expect((await store.get('fence-a'))?.generation).toBe(2);
+    expect((await store.get('fence-b'))?.generation).toBe(1);
+    await client.del(redisKeys.lease('fence-b'));
+  });
+
+  it("runEachIfFree takes a batch's free leases at once, leaves those another holder has, and releases its own after", async () => {
+    const other = new RedisLease(client);
+    const lease = new RedisLease(client);
+    let release!: () => void;
+    const held = other.run('each-b', () => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    const free = await lease.runEachIfFree(['each-a', 'each-b', 'each-c', 'each-a'], async (got) => {
+      // Held for the work: a writer elsewhere (outside this context's leases) is kept out.
+      expect(await other.detached(() => other.runIfFree('each-a', async () => 'ran'))).toBe(BUSY_ELSEWHERE);
+      return [...got].sort();
+    });
+    expect(Date.now() - started).toBeLessThan(500); // did not wait for the holder of each-b
+    expect(free).toEqual(['each-a', 'each-c']);
+    // Released after the work (not waited for): free at the next command on this connection.
+    expect(await client.exists(redisKeys.lease('each-a'), redisKeys.lease('each-c'))).toBe(0);
+    release();
+    await held;
+  });
+
   it('answers StoreUnavailableError at once while Redis is down', async () => {
     const store = new RedisSessionStore(client);
     await server.stop();

@@ -12,6 +12,10 @@ export class LocalLease implements SessionLease {
     return work();
   }
 
+  runEachIfFree<T>(sessionIds: readonly string[], work: (free: ReadonlySet<string>) => Promise<T>): Promise<T> {
+    return work(new Set(sessionIds));
+  }
+
   detached<T>(work: () => T): T {
     return work();
   }

@@ -55,6 +55,19 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async save(session: SessionRecord): Promise<void> {
+    this.put(session);
+  }
+
+  async getMany(sessionIds: readonly string[]): Promise<Array<SessionRecord | undefined>> {
+    return Promise.all(sessionIds.map((id) => this.get(id)));
+  }
+
+  async saveMany(sessions: readonly SessionRecord[]): Promise<Array<Error | undefined>> {
+    for (const session of sessions) this.put(session);
+    return sessions.map(() => undefined);
+  }
+
+  private put(session: SessionRecord): void {
     const old = this.sessions.get(session.sessionId);
     this.count(old, -1);
     const copy = structuredClone(session);

@@ -68,6 +68,52 @@ export class RedisLease implements SessionLease {
     return this.runHeld(sessionId, work, false);
   }
 
+  /**
+   * The batch's leases asked for in one turn (one write on the auto-pipelined connection, one round trip),
+   * renewed together while `work` runs, released together after it, each as `run` does its own.
+   */
+  async runEachIfFree<T>(sessionIds: readonly string[], work: (free: ReadonlySet<string>) => Promise<T>): Promise<T> {
+    const ids = [...new Set(sessionIds)];
+    // Re-entrant as `run`: a session whose lease this context holds is free to it.
+    const mine = ids.filter((id) => currentLease(id));
+    const asked = ids
+      .filter((id) => !currentLease(id))
+      .map((id) => {
+        const lease: LeaseHolder = { key: redisKeys.lease(id), token: randomBytes(12).toString('base64url') };
+        return { id, lease };
+      });
+    const answers = await Promise.allSettled(
+      asked.map(({ lease }) => this.redis.set(lease.key, lease.token, 'PX', LEASE_MS, 'NX')),
+    );
+    const got = asked.filter((_, i) => {
+      const answer = answers[i]!;
+      return answer.status === 'fulfilled' && answer.value === 'OK';
+    });
+    const release = () => {
+      for (const { lease } of got) {
+        lease.released = true;
+        void RELEASE.run(this.redis, [lease.key], [lease.token]).catch(() => undefined);
+      }
+    };
+    const failed = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+    if (failed) {
+      release();
+      throw new StoreUnavailableError(failed.reason);
+    }
+    const renewal = setInterval(() => {
+      for (const { lease } of got)
+        void RENEW.run(this.redis, [lease.key], [lease.token, LEASE_MS]).catch(() => undefined);
+    }, RENEW_MS);
+    try {
+      const leases = new Map(held.getStore() ?? []);
+      for (const { id, lease } of got) leases.set(id, lease);
+      return await held.run(leases, () => work(new Set([...mine, ...got.map(({ id }) => id)])));
+    } finally {
+      clearInterval(renewal);
+      release();
+    }
+  }
+
   private async runHeld<T>(
     sessionId: string,
     work: () => Promise<T>,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 
 /**
@@ -13,12 +14,22 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /** Queued on a pipeline by its SHA1; a NOSCRIPT answer is that command's own error (see isNoScript). */
+  queue(pipeline: ChainableCommander, keys: string[], args: Array<string | number>): void {
+    pipeline.evalsha(this.sha, keys.length, ...keys, ...args);
+  }
+
   async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error as Error).message?.startsWith('NOSCRIPT')) throw error;
+      if (!isNoScript(error)) throw error;
       return redis.eval(this.source, keys.length, ...keys, ...args);
     }
   }
+}
+
+/** Whether a command failed because Redis does not know the script (it lost its cache: a restart). */
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }

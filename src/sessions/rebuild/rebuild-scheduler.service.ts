@@ -114,6 +114,10 @@ export class RebuildScheduler implements OnModuleDestroy {
    * while (marked failing for clients). Answers the session where it went, or undefined.
    */
   async weighLossReport(sessionId: string, reportedUrl: string, identity: string): Promise<SessionRecord | undefined> {
+    // Only a node that is up is weighed (below): while it is not (a dead node's herd, whose participants
+    // all report it), a report costs no read. The URL reported is the node's, or LiveKit's cluster URL,
+    // which is up while any member is.
+    if (this.health.status(reportedUrl) !== 'up') return undefined;
     const placed = await this.store.placement(sessionId);
     if (!placed || placed.waitingForNode || placed.nodeUrl !== reportedUrl) return undefined;
     const node = await this.locator.nodeOf({ sessionId, nodeUrl: placed.nodeUrl });
@@ -215,9 +219,9 @@ export class RebuildScheduler implements OnModuleDestroy {
    * again from where it had just gone (seen in test/e2e/double-faults, a herd chasing a dying node).
    */
   private async sessionsOn(nodeUrl: string): Promise<SessionRecord[]> {
+    const records = await this.store.getMany(await this.locator.roomsOn(nodeUrl));
     const sessions = await Promise.all(
-      (await this.locator.roomsOn(nodeUrl)).map(async (id) => {
-        const session = await this.store.get(id);
+      records.map(async (session) => {
         if (!session || session.waitingForNode) return undefined;
         return (await this.locator.nodeOf(session)) === nodeUrl ? session : undefined;
       }),
@@ -268,15 +272,24 @@ export class RebuildScheduler implements OnModuleDestroy {
       // lease would hold a queue slot here for the whole of its rebuild). Second pass, once the first is
       // done: those, waiting this time; by then they are mostly moved, and the check is a read. One
       // whose instance died half-way is finished here once its lease expires.
+      // A dead node's herd goes in batches (a store round trip per step for many sessions at once).
       const sizes = new Map(sessions.map((s) => [s.sessionId, activeParticipants(s).length]));
-      const first = await Promise.allSettled(
-        sessions.map((s) =>
-          this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), {
-            skipIfBusyElsewhere: true,
-            ...(fromUrl !== undefined && { listedGeneration: s.generation }),
-          }),
-        ),
-      );
+      const first =
+        fromUrl === undefined
+          ? await Promise.allSettled(
+              sessions.map((s) =>
+                this.mover.move(s.sessionId, fromUrl, reason, sizes.get(s.sessionId), { skipIfBusyElsewhere: true }),
+              ),
+            )
+          : await this.mover.moveHerd(
+              sessions.map((s) => ({
+                sessionId: s.sessionId,
+                generation: s.generation,
+                size: sizes.get(s.sessionId)!,
+              })),
+              fromUrl,
+              reason,
+            );
       const skipped = sessions.filter(
         (_, i) =>
           first[i]!.status === 'fulfilled' && (first[i] as PromiseFulfilledResult<unknown>).value === BUSY_ELSEWHERE,

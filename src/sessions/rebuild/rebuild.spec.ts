@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { A, B, C, session, setup } from '../../../test/support/rebuild-fixtures';
 import { RebuildScheduler, rejoinReasonFor } from './rebuild-scheduler.service';
-import { CREATE_ROOM_ATTEMPTS, SessionMoverService } from './session-mover.service';
+import { CREATE_ROOM_ATTEMPTS, HERD_BATCH_SIZE, SessionMoverService } from './session-mover.service';
 
 describe(SessionMoverService.name, () => {
   it('concurrent triggers for one session give exactly one rebuild', async () => {
@@ -189,6 +189,33 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
     await scheduler.rebuildNode(A, 'node-down');
     expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
     expect(push.rejoins).toEqual([]);
+  });
+
+  it("a herd bigger than a batch moves each session once, spread evenly, in a few batched writes; a report meanwhile shares its session's move", async () => {
+    const { push, scheduler, mover, store, rooms } = await setup({ [A]: 'down', [B]: 'up', [C]: 'up' });
+    const count = HERD_BATCH_SIZE * 2 + 10;
+    for (let i = 2; i <= count; i++) await store.save({ ...session(A), sessionId: `room-${i}` });
+    const writes = { alone: 0, batched: 0 };
+    const save = store.save.bind(store);
+    const saveMany = store.saveMany.bind(store);
+    store.save = (record) => (writes.alone++, save(record));
+    store.saveMany = (records) => (writes.batched++, saveMany(records));
+    const [, reported] = await Promise.all([
+      scheduler.rebuildNode(A, 'node-down'),
+      // A participant's report while the herd runs: its session moves once, and the report is answered with it.
+      new Promise((resolve) => setImmediate(resolve)).then(() => mover.move('room-7', A, 'client-report')),
+    ]);
+    assert.equal(await mover.whenIdle(5_000), 0);
+    expect(reported).toMatchObject({ sessionId: 'room-7', generation: 2 });
+    const moved = await store.getMany(Array.from({ length: count }, (_, i) => `room-${i + 1}`));
+    expect(moved.every((record) => record?.generation === 2 && record.nodeUrl !== A)).toBe(true);
+    const onB = moved.filter((record) => record?.nodeUrl === B).length;
+    expect(Math.abs(2 * onB - count)).toBeLessThanOrEqual(2);
+    expect(push.rejoins).toHaveLength(2 * count); // ann and bob, once per session
+    expect(new Set(push.rejoins.map((r) => r.token)).size).toBe(2 * count);
+    expect(rooms.created).toHaveLength(count);
+    expect(writes.batched).toBeLessThanOrEqual(Math.ceil(count / HERD_BATCH_SIZE));
+    expect(writes.alone).toBeLessThanOrEqual(1 + count); // room-7's move, if alone, and each sid after CreateRoom
   });
 
   it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {

@@ -6,11 +6,12 @@ import type { RejoinReason } from '../../contracts';
 import { AppEvents } from '../../events/app-events';
 import { NodeCallError } from '../../nodes/livekit-room.api';
 import { NodeHealthService } from '../../nodes/node-health.service';
+import { ROOM_AUTO_CREATE, type RoomAutoCreate } from '../../nodes/room-auto-create';
 import { ROOM_LOCATOR, type RoomLocator } from '../../nodes/room-locator';
 import { NodePlacementService, ReservedNode } from '../../nodes/node-placement.service';
 import { MetricsService } from '../../observability/metrics.service';
 import { SESSION_STORE, SessionStore } from '../store/session-store';
-import { activeParticipants, SessionRecord } from '../session.model';
+import { activeParticipants, type ParticipantRecord, SessionRecord } from '../session.model';
 import { BUSY_ELSEWHERE, SessionLocks } from '../session-locks';
 import { TokenService } from '../token.service';
 
@@ -23,6 +24,15 @@ export const MAX_REBUILD_ROUNDS = 3;
  * works: a wider queue moves a herd sooner. bench:scale and bench:rebuild-herd give the figures.
  */
 export const REBUILD_CONCURRENCY = 32;
+
+/**
+ * A dead node's herd is moved in batches of this many sessions, biggest first: each batch takes its
+ * leases, reads its records and writes them in one round trip apiece (a session alone takes one per
+ * step), then mints and pushes. bench:scale (250 sessions x 4 on one node, 2 instances): see issue 19.
+ */
+export const HERD_BATCH_SIZE = 64;
+/** Batches in flight at once: one waits on Redis while the other mints and pushes. */
+export const HERD_BATCHES_IN_FLIGHT = 2;
 
 /**
  * CreateRoom calls in flight at once behind the pushes. More in parallel barely shortens a herd's (a
@@ -64,6 +74,28 @@ export const NO_NODE_MESSAGE = 'no media node is up; the session will be rebuilt
  * without that node. One that cannot be reached is reported to the health policy, which moves
  * everything if the node is down.
  */
+/** A session a dead node's herd listed on it: at which generation, and how many it would push. */
+export interface HerdEntry {
+  sessionId: string;
+  generation: number;
+  size: number;
+}
+
+type MoveOutcome = SessionRecord | undefined | typeof BUSY_ELSEWHERE;
+
+/** A rebuild read and decided: either nothing to write (`result`), or the record to write and what follows it. */
+type Prepared =
+  | { kind: 'done'; result: SessionRecord | undefined }
+  | {
+      kind: 'write';
+      session: SessionRecord;
+      node: ReservedNode;
+      participants: ParticipantRecord[];
+      previousUrl: string;
+      placedFirst: { sid: string } | undefined;
+      started: number;
+    };
+
 /** Why a session leaves a node that is up: it refused the room, or its participants lost their media path to it. */
 interface Leaving {
   /** record: the URL the session's record names (a CreateRoom refusal); room: the node holding the room. */
@@ -74,7 +106,12 @@ interface Leaving {
 @Injectable()
 export class SessionMoverService {
   private readonly logger = new Logger(SessionMoverService.name);
-  private readonly flights = new SingleFlight<SessionRecord | undefined | typeof BUSY_ELSEWHERE>();
+  private readonly flights = new SingleFlight<MoveOutcome>();
+  /** A dead node's herd, a batch at a time (HERD_BATCH_SIZE), biggest sessions first. */
+  private readonly herdBatches = new BoundedWorkQueue(HERD_BATCHES_IN_FLIGHT);
+  /** Herd batches in flight, and what waits for none to be (CreateRoom on nodes whose joins create rooms). */
+  private herding = 0;
+  private herdWaiters: Array<() => void> = [];
   /** Biggest sessions first: they are the most people frozen, and placing them early spreads the load evenly. */
   private readonly queue: BoundedWorkQueue;
   /** CreateRoom for rebuilt sessions, after their push. */
@@ -99,6 +136,7 @@ export class SessionMoverService {
     private readonly metrics: MetricsService,
     @Optional() @Inject(REBUILD_QUEUE_WIDTH) queueWidth: number = REBUILD_CONCURRENCY,
     @Optional() @Inject(REBUILD_TEST_PAUSE_MS) private readonly testPauseMs: number = 0,
+    @Optional() @Inject(ROOM_AUTO_CREATE) private readonly autoCreate?: RoomAutoCreate,
   ) {
     this.queue = new BoundedWorkQueue(queueWidth);
     this.confirmations = new BoundedWorkQueue(CREATE_ROOM_CONCURRENCY);
@@ -170,12 +208,157 @@ export class SessionMoverService {
     };
     const first = await once(fromUrl, options.skipIfBusyElsewhere === true);
     if (first === BUSY_ELSEWHERE && options.skipIfBusyElsewhere) return first;
-    let session = first === BUSY_ELSEWHERE ? await settled(fromUrl) : first;
+    const session = first === BUSY_ELSEWHERE ? await settled(fromUrl) : first;
+    return this.laterRounds(session, settled);
+  }
+
+  /**
+   * A dead node's herd, first pass: what `move(id, fromUrl, reason, size, {skipIfBusyElsewhere,
+   * listedGeneration})` answers for each, in the order given, but in batches (HERD_BATCH_SIZE): a batch
+   * takes its sessions' leases, reads them and writes them in one store round trip each, then mints and
+   * pushes, where one move at a time took those round trips per session. A session already moving here,
+   * or held by another writer of this process, moves alone, as before.
+   */
+  async moveHerd(
+    listed: readonly HerdEntry[],
+    fromUrl: string,
+    reason: RejoinReason,
+  ): Promise<Array<PromiseSettledResult<MoveOutcome>>> {
+    const alone = (entry: HerdEntry) =>
+      this.move(entry.sessionId, fromUrl, reason, entry.size, {
+        skipIfBusyElsewhere: true,
+        listedGeneration: entry.generation,
+      });
+    const batched: HerdEntry[] = [];
+    const firstRounds = new Map<string, Promise<MoveOutcome>>();
+    const outcomes = new Map<string, { resolve: (outcome: MoveOutcome) => void; reject: (error: unknown) => void }>();
+    const all = listed.map((entry) => {
+      if (
+        firstRounds.has(entry.sessionId) ||
+        this.flights.isRunning(entry.sessionId) ||
+        this.locks.busyHere(entry.sessionId)
+      )
+        return alone(entry);
+      // Its first round is a flight like any move's: triggers arriving meanwhile (a client's report) share it.
+      const first = this.flights.run(
+        entry.sessionId,
+        () => new Promise<MoveOutcome>((resolve, reject) => outcomes.set(entry.sessionId, { resolve, reject })),
+      );
+      firstRounds.set(entry.sessionId, first);
+      batched.push(entry);
+      return first.then((outcome): MoveOutcome | Promise<MoveOutcome> =>
+        outcome === BUSY_ELSEWHERE
+          ? outcome
+          : this.laterRounds(outcome, (from) => this.moveAlone(entry.sessionId, from, reason, entry.size)),
+      );
+    });
+    batched.sort((a, b) => b.size - a.size);
+    const batches: Array<Promise<void>> = [];
+    for (let i = 0; i < batched.length; i += HERD_BATCH_SIZE) {
+      const batch = batched.slice(i, i + HERD_BATCH_SIZE);
+      batches.push(
+        this.herdBatches
+          .run(batch[0]!.size, () => this.rebuildBatch(batch, fromUrl, reason, outcomes))
+          .catch((error: unknown) => {
+            for (const { sessionId } of batch) outcomes.get(sessionId)?.reject(error);
+          }),
+      );
+    }
+    if (batches.length > 0) {
+      this.herding++;
+      void Promise.all(batches).finally(() => {
+        if (--this.herding === 0) for (const wake of this.herdWaiters.splice(0)) wake();
+      });
+    }
+    return Promise.allSettled(all);
+  }
+
+  /** While the node a session just moved to is down, it moves again: MAX_REBUILD_ROUNDS moves in all. */
+  private async laterRounds(
+    session: SessionRecord | undefined,
+    again: (fromUrl: string) => Promise<SessionRecord | undefined>,
+  ): Promise<SessionRecord | undefined> {
     for (let round = 1; round < MAX_REBUILD_ROUNDS && session && !session.waitingForNode; round++) {
       if (this.health.status(session.nodeUrl) !== 'down') break;
-      session = await settled(session.nodeUrl);
+      session = await again(session.nodeUrl);
     }
     return session;
+  }
+
+  /** One move of the session off `fromUrl`, waiting for whoever holds it. */
+  private async moveAlone(
+    sessionId: string,
+    fromUrl: string,
+    reason: RejoinReason,
+    priority: number,
+  ): Promise<SessionRecord | undefined> {
+    for (;;) {
+      const result = await this.flights.run(sessionId, () =>
+        this.queue.run(priority, () =>
+          this.locks.run(sessionId, () => this.rebuildOnce(sessionId, fromUrl, reason, undefined)),
+        ),
+      );
+      if (result !== BUSY_ELSEWHERE) return result;
+    }
+  }
+
+  /**
+   * One batch of a herd: every step that goes to the store, once for the batch. Each session's outcome
+   * goes to `outcomes` (BUSY_ELSEWHERE for one another instance holds); a failure is that session's alone
+   * unless the store failed the whole step.
+   */
+  private async rebuildBatch(
+    batch: readonly HerdEntry[],
+    fromUrl: string,
+    reason: RejoinReason,
+    outcomes: ReadonlyMap<string, { resolve: (outcome: MoveOutcome) => void; reject: (error: unknown) => void }>,
+  ): Promise<void> {
+    const ids = batch.map((entry) => entry.sessionId);
+    await this.locks.runEachUnlessBusyElsewhere(ids, async (free) => {
+      for (const id of ids) if (!free.has(id)) outcomes.get(id)?.resolve(BUSY_ELSEWHERE);
+      const mine = batch.filter((entry) => free.has(entry.sessionId));
+      const records = await this.store.getMany(mine.map((entry) => entry.sessionId));
+      const prepared = await Promise.all(
+        mine.map((entry, i) =>
+          this.prepare(records[i], entry.sessionId, fromUrl, reason, undefined, entry.generation).then(
+            (plan) => ({ entry, plan }),
+            (error: unknown) => {
+              outcomes.get(entry.sessionId)?.reject(error);
+              return undefined;
+            },
+          ),
+        ),
+      );
+      const writes: Array<{ entry: HerdEntry; plan: Extract<Prepared, { kind: 'write' }> }> = [];
+      for (const item of prepared) {
+        if (!item) continue;
+        if (item.plan.kind === 'done') outcomes.get(item.entry.sessionId)?.resolve(item.plan.result);
+        else writes.push({ entry: item.entry, plan: item.plan });
+      }
+      let refused: Array<Error | undefined>;
+      try {
+        refused = await this.store.saveMany(writes.map(({ plan }) => plan.session));
+      } catch (error) {
+        refused = writes.map(() => error as Error);
+      }
+      await Promise.all(
+        writes.map(async ({ entry, plan }, i) => {
+          const outcome = outcomes.get(entry.sessionId);
+          if (refused[i]) {
+            plan.node.cancel();
+            outcome?.reject(refused[i]);
+            return;
+          }
+          await this.announce(plan, reason).then(outcome?.resolve, outcome?.reject);
+        }),
+      );
+    });
+  }
+
+  /** Resolves once no herd has a batch in flight or waiting. */
+  private untilHerdsPushed(): Promise<void> {
+    if (this.herding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.herdWaiters.push(resolve));
   }
 
   isMoving(sessionId: string): boolean {
@@ -197,8 +380,37 @@ export class SessionMoverService {
     leaving: Leaving | undefined,
     listedGeneration?: number,
   ): Promise<SessionRecord | undefined> {
-    const session = await this.store.get(sessionId);
-    if (!session) return undefined;
+    const plan = await this.prepare(
+      await this.store.get(sessionId),
+      sessionId,
+      fromUrl,
+      reason,
+      leaving,
+      listedGeneration,
+    );
+    if (plan.kind === 'done') return plan.result;
+    try {
+      await this.store.save(plan.session);
+    } catch (error) {
+      plan.node.cancel();
+      throw error;
+    }
+    return this.announce(plan, reason);
+  }
+
+  /**
+   * A rebuild up to its write, under the session's lock: from the record as read, whether the session
+   * moves, where, and the record that says so (written by the caller, alone or with a batch).
+   */
+  private async prepare(
+    session: SessionRecord | undefined,
+    sessionId: string,
+    fromUrl: string | undefined,
+    reason: RejoinReason,
+    leaving: Leaving | undefined,
+    listedGeneration?: number,
+  ): Promise<Prepared> {
+    if (!session) return { kind: 'done', result: undefined };
     // The node holding the room: the record's own with independent nodes, LiveKit's word in its cluster
     // (a refused room is about the URL the room was asked of, which the record names). A dead node's herd
     // read the rooms on it before taking it out of LiveKit's registry; after that, a participant's SDK
@@ -209,7 +421,7 @@ export class SessionMoverService {
     const needed =
       session.waitingForNode ||
       (where !== undefined && where === fromUrl && (leaving !== undefined || this.health.status(where) !== 'up'));
-    if (!needed) return session;
+    if (!needed) return { kind: 'done', result: session };
     // In LiveKit's cluster a dead node leaves its registry first, so the joins this move brings land elsewhere.
     if (fromUrl !== undefined && this.health.status(fromUrl) === 'down') await this.locator.evict(fromUrl);
     const participants = activeParticipants(session);
@@ -220,7 +432,7 @@ export class SessionMoverService {
         sessionId,
         nodeUrl: session.nodeUrl,
       });
-      return undefined;
+      return { kind: 'done', result: undefined };
     }
 
     const started = performance.now();
@@ -250,7 +462,7 @@ export class SessionMoverService {
           reason,
         });
       }
-      return session;
+      return { kind: 'done', result: session };
     }
 
     if (this.testPauseMs > 0) {
@@ -284,12 +496,15 @@ export class SessionMoverService {
       ? await this.createRoomWhileNeeded(sessionId, node.url, session.room, async () => true).catch(() => undefined)
       : undefined;
     if (placedFirst) session.roomSid = placedFirst.sid;
-    try {
-      await this.store.save(session);
-    } catch (error) {
-      node.cancel();
-      throw error;
-    }
+    return { kind: 'write', session, node, participants, previousUrl, placedFirst, started };
+  }
+
+  /** After the write: the fresh tokens pushed, the move logged, CreateRoom behind it. */
+  private async announce(
+    { session, node, participants, previousUrl, placedFirst, started }: Extract<Prepared, { kind: 'write' }>,
+    reason: RejoinReason,
+  ): Promise<SessionRecord> {
+    const { sessionId } = session;
     node.settle();
     const tokens = await Promise.all(participants.map((p) => this.tokens.mint(sessionId, p, session.room)));
     const invitations = participants.map((p, i) => ({ identity: p.identity, token: tokens[i]! }));
@@ -337,6 +552,10 @@ export class SessionMoverService {
     this.locks
       .detached(() =>
         this.confirmations.run(size, async () => {
+          // A herd's pushes first: where joins create rooms, the room is there with its first participant
+          // (the token's roomConfig), and this call only brings its sid; it would take the CPU the pushes
+          // still need (here and on the node the herd joins).
+          if (this.herding > 0 && (await this.autoCreate?.joinsCreateRooms(node.url))) await this.untilHerdsPushed();
           const started = performance.now();
           let sid: string;
           try {

@@ -76,6 +76,14 @@ export interface SessionStore extends NodeLoadSource {
    */
   replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome>;
   save(session: SessionRecord): Promise<void>;
+  /** These sessions in one read, in order (undefined for one that is gone): a dead node's herd reads a batch at once. */
+  getMany(sessionIds: readonly string[]): Promise<Array<SessionRecord | undefined>>;
+  /**
+   * Each session written as `save` would, all in one round trip (a herd's batch): each write on its own,
+   * atomic and fenced by its own session's lease. Answers, in order, undefined for each one written and
+   * the error for each one refused (LeaseLostError); throws when none could be tried (the store away).
+   */
+  saveMany(sessions: readonly SessionRecord[]): Promise<Array<Error | undefined>>;
   delete(sessionId: string): Promise<void>;
   /** Every session: the operators' GET /api/sessions. Nothing periodic reads it (see the indexes below). */
   list(): Promise<SessionRecord[]>;
