@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { CLOCK, Clock, TimerHandle } from '../../common/clock';
-import type { RejoinReason } from '../../contracts';
+import type { NodeStatus, RejoinReason } from '../../contracts';
 import { OnAppEvent } from '../../events/app-events';
 import type { NodeTransition, NodeTransitionEvent, ProbeTrigger } from '../../events/node.events';
 import { NodeHealthService } from '../../nodes/node-health.service';
@@ -87,6 +87,15 @@ export class RebuildScheduler implements OnModuleDestroy {
     } = {},
   ): Promise<SessionRecord | undefined> {
     if (report && reportedUrl !== undefined && this.isMovingNode(reportedUrl)) return undefined;
+    // A report naming a node watched here (independent nodes): the node's verdict comes first, shared by
+    // every report, and the session is read only once the node is found down and no herd here moves it.
+    // When a node dies all its participants report it at once: read first, that was a store read each
+    // (a thousand) at the moment the herd needs the store. The verdict on a report is all that moves.
+    let reportVerdict: NodeStatus | undefined;
+    if (report && reportedUrl !== undefined && this.health.urls().includes(reportedUrl)) {
+      reportVerdict = await this.health.verdict(reportedUrl);
+      if (reportVerdict !== 'down' || this.isMovingNode(reportedUrl)) return undefined;
+    }
     const placed = where ?? (await this.store.placement(sessionId));
     if (!placed || placed.waitingForNode) return undefined;
     // The client names the URL it lost (in LiveKit's cluster, the one cluster URL); the node is the one
@@ -95,7 +104,11 @@ export class RebuildScheduler implements OnModuleDestroy {
     if (report && !reported) return undefined;
     const node = await this.locator.nodeOf({ sessionId, nodeUrl: placed.nodeUrl });
     if (node === undefined || (report && this.isMovingNode(node))) return undefined;
-    const status = reported ? await this.health.verdict(node) : this.health.status(node);
+    const status = !reported
+      ? this.health.status(node)
+      : node === reportedUrl && reportVerdict !== undefined
+        ? reportVerdict
+        : await this.health.verdict(node);
     if (status !== 'down') return undefined;
     const reason: RejoinReason = reported ? 'client-report' : 'node-down';
     if (!report) return this.mover.move(sessionId, node, reason, placed.activeParticipants);

@@ -218,6 +218,33 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
     expect(writes.alone).toBeLessThanOrEqual(1 + count); // room-7's move, if alone, and each sid after CreateRoom
   });
 
+  it("participants' reports of a node whose verdict starts its herd here cost no store read: the herd moves them", async () => {
+    const { scheduler, store, health, push, mover } = await setup({ [A]: 'up', [B]: 'up' });
+    let reads = 0;
+    const placement = store.placement.bind(store);
+    store.placement = (id) => (reads++, placement(id));
+    // The node is found dead on the reports' probe: its herd starts with the verdict, as node-down's listener does.
+    const herds: Array<Promise<void>> = [];
+    health.verdict = (url: string) => {
+      if (health.statuses.get(url) !== 'down') herds.push(scheduler.rebuildNode(url, 'client-report'));
+      health.statuses.set(url, 'down');
+      return Promise.resolve(health.statuses.get(url));
+    };
+    const reports = await Promise.all(
+      ['ann', 'bob'].map((identity) =>
+        scheduler
+          .ensureLive('room-1', { reportedUrl: A, report: true })
+          .then((moved) => moved ?? scheduler.weighLossReport('room-1', A, identity)),
+      ),
+    );
+    expect(reports).toEqual([undefined, undefined]);
+    await Promise.all(herds);
+    assert.equal(await mover.whenIdle(2_000), 0);
+    expect(reads).toBe(0);
+    expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
+    expect(push.rejoins).toHaveLength(2);
+  });
+
   it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {
     const { push, scheduler, store } = await setup({ [A]: 'down', [B]: 'up' });
     const sessionIdsOn = store.sessionIdsOn.bind(store);

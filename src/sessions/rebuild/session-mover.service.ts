@@ -19,9 +19,10 @@ import { TokenService } from '../token.service';
 export const MAX_REBUILD_ROUNDS = 3;
 
 /**
- * Rebuilds in flight at once, across every node's herd. A rebuild is a few store round trips and a
- * push (its CreateRoom runs after, behind CREATE_ROOM_CONCURRENCY), so it waits on Redis more than it
- * works: a wider queue moves a herd sooner. bench:scale and bench:rebuild-herd give the figures.
+ * Moves of one session in flight at once (a report's, a join's, a herd's second pass; a herd's first
+ * pass goes in batches, HERD_BATCH_SIZE). A rebuild is a few store round trips and a push (its
+ * CreateRoom runs after, behind CREATE_ROOM_CONCURRENCY), so it waits on Redis more than it works: a
+ * wider queue moves more sooner. bench:scale and bench:rebuild-herd give the figures.
  */
 export const REBUILD_CONCURRENCY = 32;
 
@@ -341,6 +342,9 @@ export class SessionMoverService {
       } catch (error) {
         refused = writes.map(() => error as Error);
       }
+      // The batch's log lines and counts once its pushes are out: a line took as long as a push here
+      // (pino's synchronous write; bench:scale's profile of the pushing instance).
+      const afterPushes: Array<() => void> = [];
       await Promise.all(
         writes.map(async ({ entry, plan }, i) => {
           const outcome = outcomes.get(entry.sessionId);
@@ -349,9 +353,10 @@ export class SessionMoverService {
             outcome?.reject(refused[i]);
             return;
           }
-          await this.announce(plan, reason).then(outcome?.resolve, outcome?.reject);
+          await this.announce(plan, reason, afterPushes).then(outcome?.resolve, outcome?.reject);
         }),
       );
+      for (const report of afterPushes) report();
     });
   }
 
@@ -499,10 +504,14 @@ export class SessionMoverService {
     return { kind: 'write', session, node, participants, previousUrl, placedFirst, started };
   }
 
-  /** After the write: the fresh tokens pushed, the move logged, CreateRoom behind it. */
+  /**
+   * After the write: the fresh tokens pushed, the move logged and counted, CreateRoom behind it. With
+   * `afterPushes`, the line and the count wait there (a batch's, written once all its pushes are out).
+   */
   private async announce(
     { session, node, participants, previousUrl, placedFirst, started }: Extract<Prepared, { kind: 'write' }>,
     reason: RejoinReason,
+    afterPushes?: Array<() => void>,
   ): Promise<SessionRecord> {
     const { sessionId } = session;
     node.settle();
@@ -516,19 +525,23 @@ export class SessionMoverService {
       invitations,
     });
     const durationMs = performance.now() - started;
-    this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
-    this.logger.log({
-      msg:
-        `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${node.url}, generation ${session.generation}, ` +
-        `${participants.length} participant(s) re-invited (${reason})`,
-      sessionId,
-      fromUrl: previousUrl,
-      nodeUrl: node.url,
-      generation: session.generation,
-      identities: participants.map((p) => p.identity),
-      reason,
-      durationMs: Math.round(durationMs * 10) / 10,
-    });
+    const report = () => {
+      this.metrics.recordRebuild(reason, 'rebuilt', durationMs);
+      this.logger.log({
+        msg:
+          `session ${sessionId} rebuilt in ${durationMs.toFixed(1)} ms: ${previousUrl} -> ${node.url}, generation ${session.generation}, ` +
+          `${participants.length} participant(s) re-invited (${reason})`,
+        sessionId,
+        fromUrl: previousUrl,
+        nodeUrl: node.url,
+        generation: session.generation,
+        identities: participants.map((p) => p.identity),
+        reason,
+        durationMs: Math.round(durationMs * 10) / 10,
+      });
+    };
+    if (afterPushes) afterPushes.push(report);
+    else report();
     if (!placedFirst) this.confirmRoom(session, node, reason, participants.length);
     return session;
   }
