@@ -2,7 +2,9 @@
 // Two backend instances over Redis behind nginx (npm run cluster's layout, dev cluster media), and
 // signal-level participants (a token from our API, the socket.io channel through nginx, the LiveKit
 // signal WebSocket, no media) so a thousand fit on this machine. Every session sits on node-1; node-1 is
-// SIGKILLed; measured per participant: kill -> its JoinResponse on the new node. Next to it, the node
+// SIGKILLed; measured per participant: kill -> its rejoin push (stamped by the thread holding the bots'
+// sockets; their rejoins run on a worker thread, see scale-rejoin.worker.ts) and kill -> its JoinResponse
+// on the new node. Next to it, the node
 // alone: the same number of signal joins at once straight to that node, no backend (the floor on this
 // machine). Then token issuance:
 // joins per second into one growing session and into new sessions, on one instance, next to a bare
@@ -13,6 +15,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join as joinPath } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { AccessToken } from 'livekit-server-sdk';
 import type { NodeStatus } from '../../src/contracts';
 import type { JoinResponse, RejoinPayload } from '../../src/contracts';
@@ -23,6 +26,7 @@ import { ENGINE_NAMES, type MediaEngine } from '../support/engines';
 import { spawnNode } from '../support/child-process';
 import { connect, join, type ConnectedParticipant } from '../support/session-client';
 import { BenchFlags } from './bench-flags';
+import type { RejoinDone, RejoinTask } from './scale-rejoin.worker';
 
 const flags = new BenchFlags('bench:scale', {
   engine: { type: 'string' },
@@ -62,6 +66,52 @@ const quantile = (values: number[], q: number) => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The bots' rejoins run on a worker thread (scale-rejoin.worker.ts), so that the thread receiving the
+ * pushes stamps each as it arrives instead of after the reconnects before it. Absolute times cross the
+ * threads (performance.timeOrigin + now()).
+ */
+class Rejoins {
+  private readonly worker = new Worker(builtTest('test/bench/scale-rejoin.worker.js'));
+  private readonly waiting = new Map<number, (done: RejoinDone) => void>();
+  private next = 0;
+
+  constructor() {
+    this.worker.on('message', (done: RejoinDone | 'closed') => {
+      if (done === 'closed') return;
+      this.waiting.get(done.bot)?.(done);
+      this.waiting.delete(done.bot);
+    });
+  }
+
+  run(url: string, token: string): Promise<RejoinDone> {
+    const bot = this.next++;
+    return new Promise((resolve) => {
+      this.waiting.set(bot, resolve);
+      this.worker.postMessage({ kind: 'rejoin', bot, url, token, deadlineMs: MOVE_DEADLINE_MS } satisfies RejoinTask);
+    });
+  }
+
+  /** Closes the rejoined signal connections (the worker stays for the next run). */
+  closeAll(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (message: unknown) => {
+        if (message !== 'closed') return;
+        this.worker.off('message', done);
+        resolve();
+      };
+      this.worker.on('message', done);
+      this.worker.postMessage({ kind: 'close' } satisfies RejoinTask);
+    });
+  }
+
+  stop(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
 /** A participant without media: our API, our socket, LiveKit's signal protocol. Reports a lost signal and follows rejoin pushes, as ResilientRoom does. */
 class SignalBot {
   signal: RawSignalClient | undefined;
@@ -88,13 +138,12 @@ class SignalBot {
     return bot;
   }
 
-  /** Like ResilientRoom: follows rejoin pushes, and reports a lost signal connection (media-lost). */
-  follow(killedAt: number): void {
-    this.socket.socket.on('rejoin', (payload: RejoinPayload) => void this.move(payload, killedAt));
+  /** Like ResilientRoom: follows rejoin pushes (its rejoin on `rejoins`' thread), and reports a lost signal connection (media-lost). */
+  follow(killedAt: number, rejoins: Rejoins): void {
+    this.socket.socket.on('rejoin', (payload: RejoinPayload) => void this.move(payload, killedAt, rejoins));
     const signal = this.signal!;
     void signal.closed.then(() => {
-      if (this.signal === signal && this.pushAfterMs === undefined)
-        this.socket.socket.emit('media-lost', { url: this.joined.url });
+      if (this.pushAfterMs === undefined) this.socket.socket.emit('media-lost', { url: this.joined.url });
     });
   }
 
@@ -104,17 +153,19 @@ class SignalBot {
     this.socket.close();
   }
 
-  private async move(payload: RejoinPayload, killedAt: number): Promise<void> {
-    this.pushAfterMs = performance.now() - killedAt;
-    this.signal?.close();
-    try {
-      this.signal = await RawSignalClient.connect(payload.url, payload.token);
-      await this.signal.next('join', MOVE_DEADLINE_MS);
-      this.movedAfterMs = performance.now() - killedAt;
-      this.movedTo = payload.url;
-    } catch (error) {
-      this.error = (error as Error).message;
+  /** `killedAt`: performance.timeOrigin + now() at the kill. */
+  private async move(payload: RejoinPayload, killedAt: number, rejoins: Rejoins): Promise<void> {
+    this.pushAfterMs = now() - killedAt;
+    const signal = this.signal;
+    this.signal = undefined;
+    signal?.close();
+    const done = await rejoins.run(payload.url, payload.token);
+    if (done.joinedAt === undefined) {
+      this.error = done.error;
+      return;
     }
+    this.movedAfterMs = done.joinedAt - killedAt;
+    this.movedTo = payload.url;
   }
 }
 
@@ -265,7 +316,7 @@ const logLine = (line: string) => {
   if (LOG_FILE) appendFileSync(LOG_FILE, `${Date.now()} ${line}\n`);
 };
 
-async function failoverRun(cluster: LocalStack, bots: SignalBot[]): Promise<FailoverResult> {
+async function failoverRun(cluster: LocalStack, bots: SignalBot[], rejoins: Rejoins): Promise<FailoverResult> {
   const [node1, node2] = cluster.media.nodes();
   // Every session on node-1: node-2 is dead while they are created, and back (seen up) before the kill.
   await cluster.media.kill(node2!.name);
@@ -287,16 +338,13 @@ async function failoverRun(cluster: LocalStack, bots: SignalBot[]): Promise<Fail
   const pids = [...cluster.instances.map((i) => i.pid()!), node2Pid];
   const before = pids.map(processUsage);
   const botsBefore = process.cpuUsage();
-  const killedAt = performance.now();
-  for (const bot of bots) bot.follow(killedAt);
+  const killedAt = now();
+  for (const bot of bots) bot.follow(killedAt, rejoins);
   logLine('KILL');
   await cluster.media.kill(node1!.name);
-  while (
-    performance.now() - killedAt < MOVE_DEADLINE_MS &&
-    bots.some((b) => b.movedAfterMs === undefined && b.error === undefined)
-  )
+  while (now() - killedAt < MOVE_DEADLINE_MS && bots.some((b) => b.movedAfterMs === undefined && b.error === undefined))
     await sleep(50);
-  const windowSec = (performance.now() - killedAt) / 1000;
+  const windowSec = (now() - killedAt) / 1000;
   const after = pids.map(processUsage);
   const botsCpu = process.cpuUsage(botsBefore);
   const cpu = pids.map((_, i) => Math.round(((after[i]!.cpuSec - before[i]!.cpuSec) / windowSec) * 100));
@@ -396,7 +444,7 @@ async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<Issuan
   return issuance;
 }
 
-async function oneRun(engine: MediaEngine, run: number, bareUrl: string): Promise<Run> {
+async function oneRun(engine: MediaEngine, run: number, bareUrl: string, rejoins: Rejoins): Promise<Run> {
   logLine(`RUN ${engine} ${run}`);
   const cluster = await startLocalStack({
     instances: 2,
@@ -421,8 +469,9 @@ async function oneRun(engine: MediaEngine, run: number, bareUrl: string): Promis
   });
   const bots: SignalBot[] = [];
   try {
-    const failover = PART === 'issuance' ? undefined : await failoverRun(cluster, bots);
+    const failover = PART === 'issuance' ? undefined : await failoverRun(cluster, bots, rejoins);
     for (const bot of bots.splice(0)) bot.close();
+    await rejoins.closeAll();
     // A node that refuses the floor's joins (LiveKit answers 503 to a thousand at once on a loaded
     // machine) costs the floor's row, not the failover measured before it.
     const floor =
@@ -453,6 +502,7 @@ async function main(): Promise<void> {
     'bench-secret-bench-secret-bench-secret',
   ]);
   const runs: Run[] = [];
+  const rejoins = new Rejoins();
   const failures: string[] = [];
   try {
     const [, barePort] = await bare.waitFor(/bare-token-server listening (\d+)/, 10_000);
@@ -460,7 +510,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= RUNS; run++) {
       for (const engine of run % 2 === 1 ? BENCH_ENGINES : [...BENCH_ENGINES].reverse()) {
         try {
-          const result = await oneRun(engine, run, bareUrl);
+          const result = await oneRun(engine, run, bareUrl, rejoins);
           runs.push(result);
           const f = result.failover;
           const floor = result.floor;
@@ -484,6 +534,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await bare.stop(1_000);
+    await rejoins.stop();
   }
 
   console.log(
