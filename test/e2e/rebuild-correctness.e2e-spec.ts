@@ -23,6 +23,12 @@ class InterleavingStore extends MemorySessionStore {
     return super.save(session);
   }
 
+  /** A herd's batched write, failing as a whole as the store away would. */
+  async saveMany(sessions: readonly SessionRecord[]): Promise<Array<Error | undefined>> {
+    if (this.failWrites) throw this.failWrites;
+    return super.saveMany(sessions);
+  }
+
   /** While set, a node's rebuild cannot list its sessions: the window between node-down and the herd's move. */
   herdListGate?: Promise<void>;
 
