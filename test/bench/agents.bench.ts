@@ -74,6 +74,10 @@ interface Move {
   backMs: number;
   /** kill -> the new job's start. */
   jobStartMs: number;
+  /** kill -> the new job joined its room (its `ctx.connect()` done). */
+  jobConnectedMs?: number;
+  /** Chromium: kill -> each page's Room connected on the new node (its move's timing). */
+  pagesConnectedMs?: number[];
   /** kill -> the old job's end; undefined when it had not ended when the move was measured. */
   oldJobEndMs?: number;
   firstPacket: string;
@@ -298,6 +302,7 @@ async function benchTopology(
     );
     for (let move = 1; move <= MOVES; move++) {
       try {
+        const movesBefore = await Promise.all(pages.map(async (p) => (await p.snapshot()).moves.length));
         const host = await setup.host(sessionId, bots);
         const oldJob = setup.workers
           .flatMap((w) => w.events({ event: 'job-start', room: sessionId }))
@@ -323,19 +328,32 @@ async function benchTopology(
           (e) => e.event === 'job-end' && e.jobId === oldJob.jobId,
           MOVE_TIMEOUT_MS,
         ).catch(() => undefined);
+        const connected = setup.workers
+          .flatMap((w) => w.events({ event: 'job-connected' }))
+          .find((e) => e.jobId === newJob.jobId);
+        const pagesConnectedMs = await Promise.all(
+          pages.map(async (page, i) => {
+            const at = (await page.snapshot()).moves.slice(movesBefore[i]).find((m) => m.connectedAt !== undefined);
+            return at ? at.connectedAt! - killedAt : Number.NaN;
+          }),
+        );
         const result: Move = {
           topology,
           participants,
           move,
           backMs: packet.time - killedAt,
           jobStartMs: newJob.time - killedAt,
+          jobConnectedMs: connected ? connected.time - killedAt : undefined,
+          pagesConnectedMs: pages.length > 0 ? pagesConnectedMs : undefined,
           oldJobEndMs: oldEnd ? oldEnd.time - killedAt : undefined,
           firstPacket: `${packet.kind ?? '?'} from ${packet.from ?? '?'}`,
         };
         moves.push(result);
         log(
           `${topology}/${participants} move ${move} (${host.name}): the agent's first packet ${result.backMs} ms after SIGKILL (${result.firstPacket}); ` +
-            `new job ${result.jobStartMs} ms; old job ended ${result.oldJobEndMs ?? 'not yet'} ms`,
+            `new job ${result.jobStartMs} ms, in its room ${result.jobConnectedMs ?? '?'} ms; ` +
+            (result.pagesConnectedMs ? `pages connected ${result.pagesConnectedMs.join(', ')} ms; ` : '') +
+            `old job ended ${result.oldJobEndMs ?? 'not yet'} ms`,
         );
         // A job that outlives its node is a zombie: a failure of the move, though the agent came back.
         if (!oldEnd)
