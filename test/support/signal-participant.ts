@@ -5,6 +5,8 @@
 // is reported (`media-lost`), as ResilientRoom reports it. With `recover` it also does what ResilientRoom
 // does when a join fails or its signal drops: it asks the backend where to go (`rejoin` with the URL it
 // lost), again with backoff while the backend cannot answer, and joins there.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BACKEND_RETRY_BACKOFF, backoffDelayMs } from '../../packages/resilient-room/src/backoff.policy';
 import type { JoinResponse, RejoinPayload, RejoinResponse } from '../../src/contracts';
 import { RawSignalClient } from '../media-cluster/raw-signal-client';
 import { api, connect, join, type ConnectedParticipant } from './session-client';
@@ -15,9 +17,6 @@ const SOCKET_RETRY_MS = 250;
 const SIGNAL_JOIN_TIMEOUT_MS = 5_000;
 /** Within LiveKit's 15 s ping timeout, as its SDKs ping. */
 const PING_EVERY_MS = 5_000;
-/** ResilientRoom's backoff while the backend cannot answer a rejoin (BACKEND_RETRY_BACKOFF): 250 ms doubling to 4 s, half of it jitter. */
-const RECOVER_BASE_MS = 250;
-const RECOVER_CAP_MS = 4_000;
 
 export interface SignalParticipantOptions {
   /** Where its socket goes: the balancer (the default), or one instance. */
@@ -47,9 +46,9 @@ export class SignalParticipant {
   private signal: RawSignalClient | undefined;
   private closed = false;
   private signalClosed = true;
-  /** Rejoins this participant asked for itself (`recover`), with the URL it reported lost. */
-  readonly recoveries: Array<{ failedUrl: string; at: number; answer?: string }> = [];
   private recovering = false;
+  /** Signal joins failed in a row (`recover` waits before asking again after the second, as ResilientRoom does). */
+  private failedJoins = 0;
   private readonly listeners = new Set<() => void>();
   private readonly ping = setInterval(() => {
     if (!this.signalClosed) this.signal?.send({ case: 'ping', value: BigInt(Date.now()) });
@@ -194,6 +193,7 @@ export class SignalParticipant {
     } catch (error) {
       signal?.close();
       if (this.generation === generation) {
+        this.failedJoins++;
         this.errors.push(`${url} at ${generation}: ${(error as Error).message}`);
         if (this.recover && !this.closed) void this.recoverFrom(url, generation);
       }
@@ -208,6 +208,7 @@ export class SignalParticipant {
     this.signalClosed = false;
     this.connectedUrl = url;
     this.connectedAt = performance.now();
+    this.failedJoins = 0;
     void signal.closed.then(() => {
       if (this.signal !== signal || this.closed) return;
       this.signalClosed = true;
@@ -221,30 +222,26 @@ export class SignalParticipant {
 
   /**
    * Asks the backend where to go after losing `failedUrl` at `generation`, until it answers (backoff while
-   * it cannot: 5xx, no answer), and joins there; a push that moved it meanwhile wins. Joining fails again:
-   * asked again, after a backoff (ResilientRoom's `recover` and `moveTo`).
+   * it cannot: 5xx, no answer), and joins there; a push that moved it meanwhile wins. A join that failed
+   * again is asked about after a backoff (ResilientRoom's `recover` and `moveTo`, with its settings).
    */
   private async recoverFrom(failedUrl: string, generation: number): Promise<void> {
     if (this.recovering) return;
     this.recovering = true;
     try {
-      const failures = this.recoveries.filter((r) => r.failedUrl === failedUrl).length;
-      if (failures > 0) await sleep(backoffMs(failures - 1));
+      if (this.failedJoins > 1) await sleep(backoffDelayMs(this.failedJoins - 2, BACKEND_RETRY_BACKOFF));
       for (
         let attempt = 0;
         !this.closed && this.generation === generation && this.connectedUrl === undefined;
         attempt++
       ) {
-        const record: { failedUrl: string; at: number; answer?: string } = { failedUrl, at: performance.now() };
-        this.recoveries.push(record);
         const res = await api<RejoinResponse>(
           this.appUrl,
           'POST',
           `/api/sessions/${this.sessionId}/participants/${this.identity}/rejoin`,
           { rejoinKey: this.joined.rejoinKey, failedUrl },
         ).catch((error: unknown) => ({ status: 0, body: (error as Error).message }));
-        record.answer = `${res.status}`;
-        if (res.status === 201 || res.status === 200) {
+        if (res.status === 200) {
           const answer = res.body as RejoinResponse;
           if (this.closed || this.generation !== generation || this.connectedUrl !== undefined) return;
           if (answer.generation < generation) return;
@@ -253,23 +250,15 @@ export class SignalParticipant {
           void this.joinSignal(answer.url, answer.token, answer.generation);
           return;
         }
-        if (res.status >= 400 && res.status < 500) {
+        // Refused for good (a wrong key, a participant gone); 429 and 5xx are tried again.
+        if (res.status >= 400 && res.status < 500 && res.status !== 429) {
           this.errors.push(`rejoin after losing ${failedUrl} answered ${res.status}: ${JSON.stringify(res.body)}`);
           return;
         }
-        await sleep(backoffMs(attempt));
+        await sleep(backoffDelayMs(attempt, BACKEND_RETRY_BACKOFF));
       }
     } finally {
       this.recovering = false;
     }
   }
-}
-
-function backoffMs(attempt: number): number {
-  const ceiling = Math.min(RECOVER_CAP_MS, RECOVER_BASE_MS * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
