@@ -23,8 +23,9 @@ export const MEDIA_PATH_REPEAT_MS = 3_000;
  * showed lately, see QUICK_MIN_PAUSES), while the node still answers HTTP, is reported without waiting for
  * MEDIA_SILENCE_MS. A busy node is silent on HTTP too, and media comes back with its answer; a node whose
  * UDP is dropped answers at once and stays silent. So the node is asked (QUICK_ASK_MS), and the path must
- * still be silent a check after its answer. A flow that pauses by nature (the dev node's receiver reports, 0.5-1.5 s apart,
- * are all a publisher alone hears) gets twice its pause, and the 3 s rule where that is longer.
+ * still be silent a check after its answer. A flow that pauses by nature (the dev node's receiver
+ * reports, 0.5-1.5 s apart, are all a publisher alone hears) gets twice its pause, and the 3 s rule where
+ * that is longer.
  */
 export const QUICK_SILENCE_MS = 1_000;
 /** The node is asked once the path has been silent this long, so that its answer is in when QUICK_SILENCE_MS comes. */
@@ -149,8 +150,8 @@ function quickSilence(track: TransportTrack): { ms: number; known: boolean } {
  * UDP is dropped still answers its signal and its HTTP probes. The path is lost when every peer connection
  * that was receiving has received nothing for MEDIA_SILENCE_MS, or for its quick silence while the node
  * answers HTTP (QUICK_SILENCE_MS), or when one that was connected turns ICE `disconnected` (a participant
- * that only subscribes, to a node that sends nothing). Silence on every
- * connection, not one: another participant's bad network stops their media on our subscriber connection,
+ * that only subscribes, to a node that sends nothing). Silence on every connection, not one: another
+ * participant's bad network stops their media on our subscriber connection,
  * while the node's feedback on our publisher connection goes on. `onLost` is called at once, then every
  * MEDIA_PATH_REPEAT_MS while the path stays dead; a path that comes back re-arms it.
  * Returns a stop function; it also stops by itself once `isLive()` answers false.
@@ -196,18 +197,21 @@ export function watchMediaPath(
     }
     const names = receiving.map((r) => r.name);
     const connections = `the ${names.join(' and ')} connection${names.length > 1 ? 's' : ''}`;
-    const allSilent = receiving.length > 0 && receiving.every((r) => r.silentMs >= MEDIA_SILENCE_MS);
-    const quick =
-      receiving.some((r) => r.quick.known) && receiving.every((r) => r.silentMs >= r.quick.ms)
-        ? `nothing received for ${Math.min(...receiving.map((r) => r.silentMs))} ms on ${connections} while the node answers HTTP`
-        : undefined;
-    const anySilence = receiving.length > 0 && receiving.every((r) => r.silentMs > MEDIA_PATH_CHECK_MS);
-    const askNow = receiving.some((r) => r.quick.known) && receiving.every((r) => r.silentMs >= QUICK_ASK_MS);
+    const silentFor = (ms: (r: (typeof receiving)[number]) => number) =>
+      receiving.length > 0 && receiving.every((r) => r.silentMs >= ms(r));
+    // The quick rule judges only where one of the silent flows has shown its rhythm.
+    const judged = receiving.some((r) => r.quick.known);
     return {
-      slow: allSilent ? `nothing received for ${MEDIA_SILENCE_MS / 1000} s on ${connections}` : iceLost,
-      quick,
-      askNow,
-      anySilence,
+      slow: silentFor(() => MEDIA_SILENCE_MS)
+        ? `nothing received for ${MEDIA_SILENCE_MS / 1000} s on ${connections}`
+        : iceLost,
+      quick:
+        judged && silentFor((r) => r.quick.ms)
+          ? `nothing received for ${Math.min(...receiving.map((r) => r.silentMs))} ms on ${connections} while the node answers HTTP`
+          : undefined,
+      askNow: judged && silentFor(() => QUICK_ASK_MS),
+      /** Every flow quiet past one check: the silence a question to the node belongs to goes on. */
+      quiet: silentFor(() => MEDIA_PATH_CHECK_MS + 1),
     };
   };
   /** Asks the node once per silence; its answer is read by a later check. */
@@ -224,8 +228,8 @@ export function watchMediaPath(
       });
   };
   const lostWhy = (readings: TransportReading[], at: number): string | undefined => {
-    const { slow, quick, askNow, anySilence } = read(readings, at);
-    if (!anySilence) asked = undefined;
+    const { slow, quick, askNow, quiet } = read(readings, at);
+    if (!quiet) asked = undefined;
     if (slow) return slow;
     if (askNow) ask(at);
     if (!quick) return undefined;
