@@ -218,7 +218,11 @@ describeEach(['dev', 'livekit', 'livekit-cluster'] as const, 'session rebuild ov
       const socket = stack.track(await connect(stack.app.url, ann));
       for (const node of stack.nodes) await node.kill();
       const waiting = await socket.nextWaiting(5000);
-      assert.equal(waiting.generation, 1);
+      // In LiveKit's cluster the first member's herd may move the session to the cluster URL before the
+      // last member dies (the kills are milliseconds apart): it then waits at generation 2.
+      if (clustered)
+        assert.ok(waiting.generation === 1 || waiting.generation === 2, `generation ${waiting.generation}`);
+      else assert.equal(waiting.generation, 1);
       const res = await api<{ statusCode: number; message: string }>(
         stack.app.url,
         'POST',
@@ -234,7 +238,7 @@ describeEach(['dev', 'livekit', 'livekit-cluster'] as const, 'session rebuild ov
       assert.equal(fresh.status, 503, 'no node, no new session');
 
       await stack.restartNode(0);
-      const rejoin = await socket.nextRejoin(2, 8000);
+      const rejoin = await socket.nextRejoin(waiting.generation + 1, 8000);
       assert.equal(rejoin.reason, 'node-recovered');
       assert.equal(rejoin.url, ann.url, 'the only node (or the cluster), back on the same url');
       const after = await api<RejoinResponse>(
@@ -244,7 +248,7 @@ describeEach(['dev', 'livekit', 'livekit-cluster'] as const, 'session rebuild ov
         { rejoinKey: ann.rejoinKey },
       );
       assert.equal(after.status, 200);
-      assert.equal(after.body.generation, 2);
+      assert.equal(after.body.generation, waiting.generation + 1);
       if (stack.livekitCluster) {
         // The member is back under a new id, and the dead ones (the other stays dead) are out of LiveKit's registry.
         const back = must(stack.livekitCluster.cluster.nodes()[0], 'the restarted member');

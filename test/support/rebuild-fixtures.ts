@@ -45,6 +45,10 @@ export class FakeHealth {
   downNodes() {
     return this.urls().filter((u) => this.statuses.get(u) === 'down');
   }
+  /** A fake of LiveKit's cluster lists its cluster URL among the statuses, down once every member is. */
+  downSessionUrls() {
+    return this.downNodes();
+  }
   reportFailure(url: string) {
     this.failures.push(url);
     this.statuses.set(url, 'suspect');

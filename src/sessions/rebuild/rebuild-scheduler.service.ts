@@ -50,8 +50,10 @@ export class RebuildScheduler implements OnModuleDestroy {
 
   /** The path from detection to rebuild: every session on the dead node moves. */
   @OnAppEvent('node-down')
-  onNodeDown(event: NodeTransitionEvent): Promise<void> {
-    return this.rebuildNode(event.url, rejoinReasonFor(event.transition, event.trigger));
+  async onNodeDown(event: NodeTransitionEvent): Promise<void> {
+    const reason = rejoinReasonFor(event.transition, event.trigger);
+    await this.rebuildNode(event.url, reason);
+    await this.rebuildUnplaced(reason);
   }
 
   /** A node is back: sessions that were waiting for one are placed. */
@@ -192,6 +194,24 @@ export class RebuildScheduler implements OnModuleDestroy {
   }
 
   /**
+   * LiveKit's cluster with every member down: the sessions no member's room list names (moved there as
+   * the last members died, their CreateRoom failed) wait for a node too. The others are their member's
+   * herd's. Never rejects.
+   */
+  private async rebuildUnplaced(reason: RejoinReason): Promise<void> {
+    if (!this.locator.roomOutlivesNode) return;
+    for (const url of this.health.downSessionUrls()) {
+      try {
+        const records = await this.store.getMany(await this.store.sessionIdsOn(url));
+        const moving = records.filter((s): s is SessionRecord => s !== undefined && !s.waitingForNode);
+        await Promise.allSettled(moving.map((s) => this.mover.move(s.sessionId, url, reason)));
+      } catch (error) {
+        this.failed('rebuild-unplaced', error, false);
+      }
+    }
+  }
+
+  /**
    * Whether this instance is moving every session off `nodeUrl` right now. A client's report about a
    * session on it adds nothing then: the herd read the node's sessions when it started (none can be
    * placed on a dead node since), and a report per participant would each take a queue slot and three
@@ -223,6 +243,7 @@ export class RebuildScheduler implements OnModuleDestroy {
       if (this.isMovingNode(url) || this.retries.has(url)) continue;
       if ((await this.locator.roomsOn(url)).length > 0) await this.rebuildNode(url, 'node-down');
     }
+    await this.rebuildUnplaced('node-down');
   }
 
   /**

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { A, B, C, session, setup } from '../../../test/support/rebuild-fixtures';
+import { MemorySessionStore } from '../../backplane/memory/memory-session-store';
+import type { RoomLocator } from '../../nodes/room-locator';
 import { RebuildScheduler, rejoinReasonFor } from './rebuild-scheduler.service';
 import { CREATE_ROOM_ATTEMPTS, HERD_BATCH_SIZE, SessionMoverService } from './session-mover.service';
 
@@ -243,6 +245,26 @@ describe(`${RebuildScheduler.name}: herds, and sessions left on a dead node`, ()
     expect(reads).toBe(0);
     expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2 });
     expect(push.rejoins).toHaveLength(2);
+  });
+
+  it("LiveKit's cluster dying member after member: a session moved to it whose room no member holds waits for a node too", async () => {
+    // The first member's herd moved room-1 to the cluster URL, and its CreateRoom failed as the last
+    // member died: room_node_map names no member for it, so no member's herd lists it.
+    const K = 'ws://cluster:7880';
+    const store = new MemorySessionStore();
+    const locator: RoomLocator = {
+      roomOutlivesNode: true,
+      nodeOf: async () => undefined,
+      roomsOn: async () => [],
+      evict: async () => undefined,
+    };
+    const { push, scheduler } = await setup({ [A]: 'down', [B]: 'down', [K]: 'down' }, { store, locator });
+    await store.save({ ...session(K), generation: 2, roomSid: '' });
+    await scheduler.onNodeDown({ url: B, transition: { from: 'up', to: 'down', reason: 'refused' }, trigger: 'loop' });
+    expect(await store.get('room-1')).toMatchObject({ nodeUrl: K, generation: 2, waitingForNode: true });
+    expect(push.waiting.map((w) => w.identity).sort()).toEqual(['ann', 'bob']);
+    await scheduler.rebuildStranded(); // already waiting: nothing pushed again
+    expect(push.waiting).toHaveLength(2);
   });
 
   it('a herd the store failed is tried again while its node is down, and stops once it is done', async () => {

@@ -423,8 +423,16 @@ export class SessionMoverService {
     // session elsewhere and moved nobody else (2 of 4 runs of rtc-node bots through a member's SIGKILL).
     const listed = listedGeneration !== undefined && session.generation === listedGeneration && !session.waitingForNode;
     const where = leaving?.of === 'record' ? session.nodeUrl : listed ? fromUrl : await this.locator.nodeOf(session);
+    // In LiveKit's cluster a room no member holds (its move's CreateRoom failed as the last member died)
+    // is on the URL its record names, which is down once every member is.
+    const unplaced =
+      where === undefined &&
+      fromUrl !== undefined &&
+      fromUrl === session.nodeUrl &&
+      this.health.status(fromUrl) === 'down';
     const needed =
       session.waitingForNode ||
+      unplaced ||
       (where !== undefined && where === fromUrl && (leaving !== undefined || this.health.status(where) !== 'up'));
     if (!needed) return { kind: 'done', result: session };
     // In LiveKit's cluster a dead node leaves its registry first, so the joins this move brings land elsewhere.
