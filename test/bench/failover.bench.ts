@@ -106,6 +106,12 @@ flags.done();
 const INCIDENT_TIMEOUT_MS = 20_000;
 /** Let webhooks and probes settle between runs so runs do not overlap. */
 const SETTLE_MS = 800;
+/**
+ * Each fault comes once everyone has been decoding everyone for this long (each run is a fresh session),
+ * as a fault meets a session that has been running: a Room's media-path watcher learns its flows' pauses
+ * in its first second (QUICK_MIN_PAUSES), and a fault within that second gets its 3 s rule.
+ */
+const STEADY_BEFORE_FAULT_MS = 3_000;
 /** livekit-client alone retries the dead URL for ~40 s; wait a bit longer, then report a bound. */
 const BASELINE_WAIT_MS = 45_000;
 const BASELINE_POLL_MS = 250;
@@ -205,6 +211,8 @@ async function runIncident(
   scenario: Scenario,
   run: number,
 ): Promise<Sample[]> {
+  // The caller has just seen everyone decoding everyone: the fault meets a session that has run a while.
+  await sleep(STEADY_BEFORE_FAULT_MS);
   const before = await Promise.all(people.map(async (p) => (await p.snapshot()).moves.length));
   const hostUrl = (await people[0]!.snapshot()).url!;
   const node = await stack.hostOf(sessionId, hostUrl);
@@ -274,6 +282,11 @@ async function runIncident(
   log(
     `${engine} ${scenario} x${people.length} run ${run}: ${totals.join(' / ')} ms (${samples.map((s) => s.trigger).join(', ')})`,
   );
+  // Why each page reported a path it lost (which rule, after how long): its own log's word.
+  if (scenario === 'media-path')
+    for (const person of people)
+      for (const entry of await person.logSince(killAt))
+        if (/media path/.test(entry.message)) log(`  ${person.name} +${entry.at - killAt} ms: ${entry.message}`);
   for (const s of samples) {
     const steps = PHASES.map((p) => `${p} ${Math.round(s.phases[p])}`).join(', ');
     log(

@@ -40,6 +40,7 @@ interface PageHook {
   moves: MoveTimingSnapshot[];
   log: Array<{ at: number; level: string; message: string }>;
   framesDecoded(): Promise<Record<string, number>>;
+  publisherPauses(forMs: number): Promise<number[]>;
 }
 // Only ever read inside page.evaluate(), i.e. in the browser.
 declare const window: { __sessionRebuilder?: PageHook };
@@ -79,6 +80,11 @@ export class Participant {
   }
 
   /** ResilientRoom's log lines on this page so far (epoch ms, level, message). */
+  /** The pauses of what the node sends on our publisher connection over `forMs`, longest first (see the test hook). */
+  publisherPauses(forMs: number): Promise<number[]> {
+    return this.page.evaluate((ms) => window.__sessionRebuilder!.publisherPauses(ms), forMs);
+  }
+
   logs(): Promise<Array<{ at: number; level: string; message: string }>> {
     return this.page.evaluate(() => window.__sessionRebuilder!.log);
   }

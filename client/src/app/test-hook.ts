@@ -79,6 +79,12 @@ export interface SessionRebuilderHook {
   trackFrames(): Promise<TrackFrames[]>;
   /** The inbound-rtp details behind it (packets, keyframes, PLIs), for diagnosing a test failure. */
   videoStats(): Promise<RemoteVideoStats[]>;
+  /**
+   * The pauses between growths of the bytes the publisher connection received, longest first, sampled
+   * every 50 ms for `forMs`: how steadily the node talks back to a publisher (the media-path watcher's
+   * flow, whose quick rule waits twice its longest pause but one).
+   */
+  publisherPauses(forMs: number): Promise<number[]>;
   /** ResilientRoom.send(), as an app calls it; resolves to the error's code and message when it rejects. */
   send(payload: string, options?: SendOptions): Promise<{ ok: true } | { ok: false; code?: string; message: string }>;
   /** Publishes an animated canvas (an app's own track) through ResilientRoom.publishTrack(). */
@@ -179,6 +185,7 @@ export function installTestHook(getRoom: () => ResilientRoom | undefined, log: L
     framesDecoded: () => getRoom()?.framesDecoded() ?? Promise.resolve({}),
     trackFrames: () => trackFrames(getRoom()),
     videoStats: () => getRoom()?.videoStats() ?? Promise.resolve([]),
+    publisherPauses: (forMs) => publisherPauses(getRoom(), forMs),
     send: async (payload, options) => {
       const room = getRoom();
       if (!room) return { ok: false, message: 'not joined' };
@@ -195,6 +202,32 @@ export function installTestHook(getRoom: () => ResilientRoom | undefined, log: L
       await room.publishTrack(testPattern(), { name, source: Track.Source.Unknown, simulcast: false });
     },
   };
+}
+
+async function publisherPauses(room: ResilientRoom | undefined, forMs: number): Promise<number[]> {
+  const received = async () => {
+    let bytes = 0;
+    const report = await room?.room?.engine?.pcManager?.publisher?.getStats()?.catch(() => undefined);
+    report?.forEach((stat: { type?: string; bytesReceived?: number }) => {
+      if (stat.type === 'transport') bytes += stat.bytesReceived ?? 0;
+    });
+    return bytes;
+  };
+  const started = performance.now();
+  let last = await received();
+  let grewAt: number | undefined;
+  const pauses: number[] = [];
+  while (performance.now() - started < forMs) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const bytes = await received();
+    const at = performance.now();
+    if (bytes > last) {
+      if (grewAt !== undefined) pauses.push(Math.round(at - grewAt));
+      grewAt = at;
+    }
+    last = bytes;
+  }
+  return pauses.sort((a, b) => b - a);
 }
 
 async function trackFrames(room: ResilientRoom | undefined): Promise<TrackFrames[]> {

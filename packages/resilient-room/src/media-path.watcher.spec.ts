@@ -80,7 +80,9 @@ describe(watchMediaPath.name, () => {
     await pass(MEDIA_SILENCE_MS - MEDIA_PATH_CHECK_MS);
     expect(reports).toEqual([]);
     await pass(2 * MEDIA_PATH_CHECK_MS);
-    expect(reports).toEqual(['nothing received for 3 s on the publisher and subscriber connections']);
+    expect(reports).toEqual([
+      'nothing received for 3 s on the publisher and subscriber connections (publisher rhythm not known yet, subscriber rhythm not known yet; node not asked or no answer yet)',
+    ]);
     await pass(MEDIA_PATH_REPEAT_MS);
     expect(reports).toHaveLength(2);
 
@@ -147,7 +149,9 @@ describe(watchMediaPath.name, () => {
       await pass(MEDIA_SILENCE_MS - MEDIA_PATH_CHECK_MS);
       expect(reports).toEqual([]);
       await pass(2 * MEDIA_PATH_CHECK_MS);
-      expect(reports).toEqual(['nothing received for 3 s on the publisher and subscriber connections']);
+      expect(reports).toEqual([
+        'nothing received for 3 s on the publisher and subscriber connections (publisher quick silence 1000 ms, subscriber quick silence 1000 ms; node did not answer HTTP)',
+      ]);
     });
 
     it('says nothing of a busy node whose media comes back with its HTTP answer', async () => {
@@ -173,7 +177,9 @@ describe(watchMediaPath.name, () => {
       await pass(wires.publisher.grewAt! + MEDIA_SILENCE_MS - MEDIA_PATH_CHECK_MS - Date.now());
       expect(reports).toEqual([]);
       await pass(2 * MEDIA_PATH_CHECK_MS);
-      expect(reports).toEqual(['nothing received for 3 s on the publisher connection']);
+      expect(reports).toEqual([
+        'nothing received for 3 s on the publisher connection (publisher quick silence 3000 ms; node answered HTTP)',
+      ]);
     });
 
     it('applies when one silent flow has shown its pauses, though another started a moment ago (a camera just published)', async () => {

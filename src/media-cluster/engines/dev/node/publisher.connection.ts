@@ -7,7 +7,8 @@ import {
   TrackPublishedResponse,
   TrackType,
 } from '@livekit/protocol';
-import { RTCPeerConnection, type RTCRtpTransceiver, type RTCTrackEvent } from 'werift';
+import { randomInt } from 'node:crypto';
+import { RTCPeerConnection, RtcpRrPacket, type RTCRtpTransceiver, type RTCTrackEvent } from 'werift';
 import { addRemoteCandidate, trickleMessage } from './ice';
 import { answerAsDtlsServer, keepInactiveSectionsBundled, peerConfig } from './peer-config';
 import { PublishedTrack } from './published-track';
@@ -35,6 +36,14 @@ export interface PublisherOwner {
 }
 
 /**
+ * How often the node sends a publishing client an RTCP packet of its own (an empty receiver report) on
+ * the publisher connection. LiveKit sends transport-wide congestion feedback there every ~100 ms; werift
+ * sends receiver reports only 0.5-1.5 s apart. A client tells a dead media path from a quiet one by
+ * that flow's pauses (ResilientRoom's media-path watcher): 1.5 s pauses mean 3 s before it can tell.
+ */
+export const PUBLISHER_FEEDBACK_MS = 200;
+
+/**
  * The client's publisher PC (the client offers, the node answers as DTLS server) and the tracks it
  * publishes: an addTrack request and its media may arrive in either order.
  */
@@ -47,6 +56,9 @@ export class PublisherConnection {
   private readonly earlyMedia = new Map<string, RTCTrackEvent>();
   private readonly trackSidByTransceiver = new Map<RTCRtpTransceiver, string>();
   private closed = false;
+  private feedback: NodeJS.Timeout | undefined;
+  /** The sender SSRC of the node's own receiver reports on this connection. */
+  private readonly feedbackSsrc = randomInt(1, 2 ** 32 - 1);
 
   constructor(private readonly owner: PublisherOwner) {}
 
@@ -121,7 +133,25 @@ export class PublisherConnection {
   }
 
   async closePc(): Promise<void> {
+    this.stopFeedback();
     await this.pc?.close().catch(() => undefined);
+  }
+
+  /** While the connection is up and something is published: an empty receiver report every PUBLISHER_FEEDBACK_MS. */
+  private startFeedback(pc: RTCPeerConnection): void {
+    if (this.feedback) return;
+    const report = new RtcpRrPacket({ ssrc: this.feedbackSsrc, reports: [] });
+    this.feedback = setInterval(() => {
+      if (this.published.size === 0) return;
+      for (const dtls of pc.dtlsTransports)
+        if (dtls.state === 'connected') void dtls.sendRtcp([report]).catch(() => undefined);
+    }, PUBLISHER_FEEDBACK_MS);
+    this.feedback.unref();
+  }
+
+  private stopFeedback(): void {
+    clearInterval(this.feedback);
+    this.feedback = undefined;
   }
 
   private async answer(offer: SessionDescription): Promise<void> {
@@ -190,7 +220,10 @@ export class PublisherConnection {
       channel.onMessage.subscribe((data) => this.owner.dataChannelMessage(channel.label, data));
     });
     pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') this.owner.connected();
+      if (state === 'connected') {
+        this.startFeedback(pc);
+        this.owner.connected();
+      } else if (state === 'failed' || state === 'closed') this.stopFeedback();
     });
     return pc;
   }
