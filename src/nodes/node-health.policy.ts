@@ -20,6 +20,13 @@ export const HUNG_AFTER_MS = 1_000;
  * purpose: a late answer is still good news, and a stopped node that resumes answers its backlog.
  */
 export const PROBE_GIVE_UP_MS = 10_000;
+/**
+ * A client's report probes the node at once when no probe has left for this long and the node stood up
+ * (else the report waits for the loop's next answer): a SIGKILLed node is then found down tens of ms
+ * after its clients see it die, not up to PROBE_INTERVAL_MS later, and a flood of reports costs at most
+ * one probe per this interval. A node already failing is asked again at the loop's pace only.
+ */
+export const REPORT_PROBE_AFTER_MS = 50;
 /** Probes kept in flight per node at most: a hung node does not pile up connections in its backlog. */
 export const MAX_PROBES_IN_FLIGHT = 8;
 /**

@@ -3,7 +3,13 @@ import { describe, expect, it } from '@jest/globals';
 import { parseConfig } from '../config/parse-config';
 import type { Clock, TimerHandle } from '../common/clock';
 import { FakeClock } from '../common/fake-clock';
-import { FAILURES_TO_DOWN, HUNG_AFTER_MS, PROBE_INTERVAL_MS, SUCCESSES_TO_UP } from './node-health.policy';
+import {
+  FAILURES_TO_DOWN,
+  HUNG_AFTER_MS,
+  PROBE_INTERVAL_MS,
+  REPORT_PROBE_AFTER_MS,
+  SUCCESSES_TO_UP,
+} from './node-health.policy';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppEvents } from '../events/app-events';
 import { LocalNodeHealthBoard } from '../backplane/memory/local-node-health-board';
@@ -290,6 +296,19 @@ describe(NodeHealthService.name, () => {
     expect(new Set(await verdicts)).toEqual(new Set(['down']));
     assert.equal(prober.probes - before, 1, "the loop's one probe answered them all");
     assert.equal(transitions.at(-1), 'up->down:refused:loop');
+    health.onModuleDestroy();
+  });
+
+  it('a report REPORT_PROBE_AFTER_MS after the last probe probes at once: a thousand reports, one probe', async () => {
+    const { clock, prober, health, transitions, url } = await setup();
+    prober.behaviour = 'refused';
+    await run(clock, REPORT_PROBE_AFTER_MS);
+    const before = prober.probes;
+    const verdicts = Promise.all(Array.from({ length: 1_000 }, () => health.verdict(url)));
+    await flush();
+    expect(new Set(await verdicts)).toEqual(new Set(['down']));
+    assert.equal(prober.probes - before, 1, 'one probe answered them all');
+    assert.equal(transitions.at(-1), 'up->down:refused:report');
     health.onModuleDestroy();
   });
 

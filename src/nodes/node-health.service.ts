@@ -9,6 +9,7 @@ import {
   MAX_PROBES_IN_FLIGHT,
   PROBE_GIVE_UP_MS,
   PROBE_INTERVAL_MS,
+  REPORT_PROBE_AFTER_MS,
 } from './node-health.policy';
 import { AppEvents } from '../events/app-events';
 import type { NodeStatus } from '../contracts';
@@ -31,7 +32,7 @@ interface WatchedNode {
   /** When the current probe timer should fire, and when the previous one did. */
   dueAt: number;
   lastTickAt: number;
-  /** When the last probe (any trigger) left: a report probes of its own only when the loop is late. */
+  /** When the last probe (any trigger) left: a report probes of its own only when none left lately (nextAnswer). */
   lastSentAt: number;
   /** Verdicts waiting for the node's next answer. */
   answerWaiters: Set<(result: ProbeResult) => void>;
@@ -206,9 +207,10 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
    * or HUNG_AFTER_MS of silence counted by the loop (hung). Bounded by VERDICT_WAIT_MS.
    *
    * The evidence is the node's next answer, whichever probe brings it: a report sends a probe of its
-   * own only when the loop is late (none sent for PROBE_INTERVAL_MS), so reports, however many, add no
-   * probes to a node the loop is watching, and a non-200 answer is asked again at the loop's pace, not
-   * at once (two answers 406 within milliseconds would be FAILURES_TO_DOWN out of one short blip).
+   * own only when none left for REPORT_PROBE_AFTER_MS and the node stood up, or when the loop is late
+   * (none for PROBE_INTERVAL_MS), so reports, however many, add at most one probe per
+   * REPORT_PROBE_AFTER_MS, and a non-200 answer is asked again at the loop's pace, not at once (two
+   * answers 406 within milliseconds would be FAILURES_TO_DOWN out of one short blip).
    */
   async verdict(url: string): Promise<NodeStatus | undefined> {
     const node = this.nodes.get(url);
@@ -264,9 +266,12 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return { promise, cancel: () => void this.transitionWaiters.get(url)?.delete(resolver) };
   }
 
-  /** The node's next probe answer: from a probe of its own when the loop is late, else the loop's. */
+  /** The node's next probe answer: from a probe of its own when none left lately, else the loop's. */
   private nextAnswer(url: string, node: WatchedNode): { promise: Promise<ProbeResult>; cancel: () => void } {
-    const loopLate = this.clock.now() - node.lastSentAt >= PROBE_INTERVAL_MS && node.inFlight < MAX_PROBES_IN_FLIGHT;
+    const quiet = this.clock.now() - node.lastSentAt;
+    const loopLate =
+      (quiet >= PROBE_INTERVAL_MS || (quiet >= REPORT_PROBE_AFTER_MS && node.state.status === 'up')) &&
+      node.inFlight < MAX_PROBES_IN_FLIGHT;
     if (loopLate || this.onDemand.isRunning(url))
       return { promise: this.onDemand.run(url, () => this.probe(url, 'report')), cancel: () => undefined };
     let resolver!: (result: ProbeResult) => void;
