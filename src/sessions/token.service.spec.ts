@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, expect, it } from '@jest/globals';
-import { TokenVerifier } from 'livekit-server-sdk';
+import { RoomAgentDispatch, RoomConfiguration } from '@livekit/protocol';
+import { AccessToken, TokenVerifier } from 'livekit-server-sdk';
 import { parseConfig } from '../config/parse-config';
 import { TokenService } from './token.service';
 import { TOKEN_TTL_SECONDS } from './session-policy';
@@ -86,6 +87,62 @@ describe(TokenService.name, () => {
     for (const agents of [undefined, []]) {
       const claims = await verifier.verify(await tokens.mint('team-42', participant, { ...room, agents }));
       expect(claims.roomConfig).toEqual({ emptyTimeout: 300, departureTimeout: 20 });
+    }
+  });
+
+  it("writes the very header and claims livekit-server-sdk's AccessToken writes for the same participant and room", async () => {
+    const config = parseConfig(['--api-key', 'APIk', '--secret', 'secret-for-tokens-secret-for-tokens'], {});
+    const room = { metadata: 'm', emptyTimeoutSec: 60, departureTimeoutSec: 5, maxParticipants: 3, agents: ['echo'] };
+    type Claims = Record<string, unknown> & { nbf: number; exp: number };
+    const decode = (token: string): [Record<string, unknown>, Claims] => {
+      const [header, claims] = token.split('.').map((part) => Buffer.from(part, 'base64url').toString());
+      return [JSON.parse(header!) as Record<string, unknown>, JSON.parse(claims!) as Claims];
+    };
+    for (const [name, metadata] of [
+      ['Ann É', '{"role":"host"}'],
+      ['', ''],
+    ] as const) {
+      const participant = {
+        identity: 'ann-abc123',
+        name,
+        metadata,
+        grants: { canPublish: false, canSubscribe: true, canPublishData: true },
+        rejoinKeyHash: 'x',
+        state: 'invited' as const,
+        invitedAt: 0,
+      };
+      for (const settings of [room, undefined]) {
+        const sdk = new AccessToken(config.apiKey, config.apiSecret, {
+          identity: 'ann-abc123',
+          name,
+          metadata,
+          ttl: TOKEN_TTL_SECONDS,
+        });
+        sdk.addGrant({ roomJoin: true, room: 'team-42', canPublish: false, canSubscribe: true, canPublishData: true });
+        if (settings) {
+          const roomConfig = new RoomConfiguration({
+            emptyTimeout: 60,
+            departureTimeout: 5,
+            maxParticipants: 3,
+            metadata: 'm',
+            agents: [new RoomAgentDispatch({ agentName: 'echo' })],
+          });
+          sdk.roomConfig = Object.assign(roomConfig, { toJSON: () => roomConfig.toJson() });
+        }
+        const [ours, theirs] = await Promise.all([
+          new TokenService(config).mint('team-42', participant, settings),
+          sdk.toJwt(),
+        ]);
+        const [[ourHeader, ourClaims], [theirHeader, theirClaims]] = [decode(ours), decode(theirs)];
+        expect(ourHeader).toEqual(theirHeader);
+        // Minted within the same second, or a second apart.
+        assert.ok(Math.abs(ourClaims.nbf - theirClaims.nbf) <= 1);
+        expect({ ...ourClaims, nbf: 0, exp: ourClaims.exp - ourClaims.nbf }).toEqual({
+          ...theirClaims,
+          nbf: 0,
+          exp: theirClaims.exp - theirClaims.nbf,
+        });
+      }
     }
   });
 });
