@@ -76,6 +76,9 @@ interface Move {
   jobStartMs: number;
   /** kill -> the new job joined its room (its `ctx.connect()` done). */
   jobConnectedMs?: number;
+  /** The new job's `ctx.connect()` alone, and its process's CPU time over it. */
+  connectMs?: number;
+  connectCpuMs?: number;
   /** Chromium: kill -> each page's Room connected on the new node (its move's timing). */
   pagesConnectedMs?: number[];
   /** kill -> the old job's end; undefined when it had not ended when the move was measured. */
@@ -344,6 +347,8 @@ async function benchTopology(
           backMs: packet.time - killedAt,
           jobStartMs: newJob.time - killedAt,
           jobConnectedMs: connected ? connected.time - killedAt : undefined,
+          connectMs: connected?.connectMs,
+          connectCpuMs: connected?.connectCpuMs,
           pagesConnectedMs: pages.length > 0 ? pagesConnectedMs : undefined,
           oldJobEndMs: oldEnd ? oldEnd.time - killedAt : undefined,
           firstPacket: `${packet.kind ?? '?'} from ${packet.from ?? '?'}`,
@@ -351,7 +356,8 @@ async function benchTopology(
         moves.push(result);
         log(
           `${topology}/${participants} move ${move} (${host.name}): the agent's first packet ${result.backMs} ms after SIGKILL (${result.firstPacket}); ` +
-            `new job ${result.jobStartMs} ms, in its room ${result.jobConnectedMs ?? '?'} ms; ` +
+            `new job ${result.jobStartMs} ms, in its room ${result.jobConnectedMs ?? '?'} ms ` +
+            `(its connect ${result.connectMs ?? '?'} ms, ${result.connectCpuMs ?? '?'} ms of CPU); ` +
             (result.pagesConnectedMs ? `pages connected ${result.pagesConnectedMs.join(', ')} ms; ` : '') +
             `old job ended ${result.oldJobEndMs ?? 'not yet'} ms`,
         );
@@ -400,7 +406,11 @@ async function main(): Promise<void> {
     }
   }
   await dispose();
-  const summary: Record<string, { backMs: Summary; jobStartMs: Summary; oldJobEndMs: Summary }> = {};
+  const summary: Record<
+    string,
+    { backMs: Summary; jobStartMs: Summary; jobConnectedMs: Summary; connectMs: Summary; oldJobEndMs: Summary }
+  > = {};
+  const defined = (values: Array<number | undefined>) => values.filter((v): v is number => v !== undefined);
   for (const topology of TOPOLOGIES) {
     for (const participants of PARTICIPANT_KINDS) {
       const mine = moves.filter((m) => m.topology === topology && m.participants === participants);
@@ -408,7 +418,9 @@ async function main(): Promise<void> {
       summary[`${topology}/${participants}`] = {
         backMs: summarize(mine.map((m) => m.backMs)),
         jobStartMs: summarize(mine.map((m) => m.jobStartMs)),
-        oldJobEndMs: summarize(mine.flatMap((m) => (m.oldJobEndMs === undefined ? [] : [m.oldJobEndMs]))),
+        jobConnectedMs: summarize(defined(mine.map((m) => m.jobConnectedMs))),
+        connectMs: summarize(defined(mine.map((m) => m.connectMs))),
+        oldJobEndMs: summarize(defined(mine.map((m) => m.oldJobEndMs))),
       };
     }
   }
@@ -432,12 +444,12 @@ async function main(): Promise<void> {
     `\nSIGKILL of the session's node -> the agent's first packet in the rebuilt session (ms); ${cpus().length} cpus`,
   );
   console.log(
-    'topology                                          participants                        moves  median    p95     max | new job median | old job ended median',
+    'topology                                          participants                        moves  median    p95     max | new job median | in room median | its connect median (max) | old job ended median',
   );
   for (const [key, s] of Object.entries(summary)) {
     const [topology, participants] = key.split('/') as [Topology, Participants];
     console.log(
-      `${TOPOLOGY_NAMES[topology].padEnd(49)} ${PARTICIPANT_NAMES[participants].padEnd(35)} ${String(s.backMs.count).padStart(5)} ${fmt(s.backMs.median)} ${fmt(s.backMs.p95)} ${fmt(s.backMs.max)} | ${fmt(s.jobStartMs.median).padEnd(14)} | ${fmt(s.oldJobEndMs.median)}` +
+      `${TOPOLOGY_NAMES[topology].padEnd(49)} ${PARTICIPANT_NAMES[participants].padEnd(35)} ${String(s.backMs.count).padStart(5)} ${fmt(s.backMs.median)} ${fmt(s.backMs.p95)} ${fmt(s.backMs.max)} | ${fmt(s.jobStartMs.median).padEnd(14)} | ${fmt(s.jobConnectedMs.median).padEnd(14)} | ${`${fmt(s.connectMs.median)} (${fmt(s.connectMs.max).trim()})`.padEnd(24)} | ${fmt(s.oldJobEndMs.median)}` +
         ` (p95 target ${TARGET_P95_MS} ms ${s.backMs.p95 <= TARGET_P95_MS ? 'met' : 'missed'})`,
     );
   }

@@ -34,6 +34,9 @@ export interface AgentEvent {
   /** member-found: the member's URL and LiveKit's id for it. */
   memberUrl?: string;
   nodeId?: string;
+  /** job-connected: how long the job's `ctx.connect()` took, and the job process's CPU time over it. */
+  connectMs?: number;
+  connectCpuMs?: number;
 }
 
 export interface AgentWorker {

@@ -17,19 +17,31 @@ import {
 } from '@livekit/rtc-node';
 import { clusterJobSettings } from './job-settings.js';
 import { LiveKitRegistry } from './livekit-registry.js';
+import { nativeLogCapture, startNativeSideWithoutLogCapture } from './native-log-capture.js';
 import { watchJobNode, watchRoomNode } from './node-loss.js';
 import { AGENT_STATE_ATTRIBUTE, AGENT_TOPIC, ECHO_TOPIC, agentHere } from './protocol.js';
 
 type PacketKind = 'data' | 'audio' | 'video';
 
+// Before the prewarm below starts rtc-node's native side: see native-log-capture.ts.
+startNativeSideWithoutLogCapture();
+
 export default defineAgent({
-  // While the process waits for a job: a job's first WebRTC use in a process starts libwebrtc (its
-  // peer connection factory, threads, audio device module), which a job dispatched after a move
-  // would otherwise wait for inside its connect.
+  // While the process waits for a job: starts rtc-node's native side (its FFI server, libwebrtc's code
+  // loaded). libwebrtc's peer connection factory is not kept: the Rust SDK holds it only while something
+  // uses it (LkRuntime), so the job's connect builds it again (15-50 ms here). And Node's fetch, which the
+  // node watch uses from a cluster job's start: its first call loads undici (~35 ms of CPU).
   prewarm: async () => {
     const started = performance.now();
     await LocalAudioTrack.createAudioTrack('prewarm', new AudioSource(48_000, 1)).close();
-    log().debug({ event: 'prewarmed', ms: Math.round(performance.now() - started) }, 'WebRTC started');
+    await (await fetch('data:,')).text();
+    const capture = nativeLogCapture();
+    if (capture === undefined)
+      log().warn(
+        { event: 'native-log-capture' },
+        "rtc-node's native side did not start through native-log-capture.ts: its logs may be captured, slowing each connect",
+      );
+    log().debug({ event: 'prewarmed', ms: Math.round(performance.now() - started), capture }, 'WebRTC started');
   },
   entry: async (ctx: JobContext) => {
     const room = ctx.room;
@@ -119,11 +131,15 @@ export default defineAgent({
       );
     } else watchJobNode(room, ctx.info.url, endJob);
     const connectStarted = performance.now();
+    const cpuBefore = process.cpuUsage();
     await ctx.connect();
+    const cpu = process.cpuUsage(cpuBefore);
     logger.info(
       {
         event: 'job-connected',
         connectMs: Math.round(performance.now() - connectStarted),
+        // The process's CPU time (every thread) over the connect: what a busy machine stretches.
+        connectCpuMs: Math.round((cpu.user + cpu.system) / 1000),
         participants: [...room.remoteParticipants.keys()],
       },
       `joined room ${roomName} as ${room.localParticipant?.identity ?? '?'}`,

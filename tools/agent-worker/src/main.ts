@@ -53,9 +53,9 @@ function register(url: string, onFailure: (error: unknown) => void): Registratio
       wsURL: url,
       apiKey: options.apiKey,
       apiSecret: options.apiSecret,
-      // Development defaults (no load threshold: a busy test machine must not look full), but with a job
-      // process kept warm: forking one and importing @livekit/agents takes a second or more here, which a
-      // job dispatched after a move would wait for.
+      // Development defaults (no load threshold: a busy test machine must not look full), but with job
+      // processes kept warm: forking one and importing @livekit/agents takes 1-5 s here, which a job
+      // dispatched after a move would wait for.
       production: false,
       numIdleProcesses: options.idleProcesses,
       initializeProcessTimeout: INITIALIZE_PROCESS_TIMEOUT_MS,

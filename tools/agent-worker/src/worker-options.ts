@@ -20,7 +20,13 @@ export interface WorkerOptions {
   nodePort: number;
 }
 
-const DEFAULT_IDLE_PROCESSES = 1;
+/**
+ * Per registration. A job takes a warm process and agents-js starts its replacement at once, which
+ * takes 2-5 s to import @livekit/agents on a loaded 2-core machine: with one, a room that came back
+ * to a member within that time waited for it (bench:agents, LiveKit's cluster: 1.3 s, kill -> job 1.9 s).
+ * Each idle process holds ~160 MB.
+ */
+const DEFAULT_IDLE_PROCESSES = 2;
 const DEFAULT_NODE_PORT = 7880;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 /** The agent name goes into LiveKit's dispatch and the agent's identity: kept to a short, safe set. */
