@@ -269,10 +269,10 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   /** The node's next probe answer: from a probe of its own when none left lately, else the loop's. */
   private nextAnswer(url: string, node: WatchedNode): { promise: Promise<ProbeResult>; cancel: () => void } {
     const quiet = this.clock.now() - node.lastSentAt;
-    const loopLate =
+    const probeNow =
       (quiet >= PROBE_INTERVAL_MS || (quiet >= REPORT_PROBE_AFTER_MS && node.state.status === 'up')) &&
       node.inFlight < MAX_PROBES_IN_FLIGHT;
-    if (loopLate || this.onDemand.isRunning(url))
+    if (probeNow || this.onDemand.isRunning(url))
       return { promise: this.onDemand.run(url, () => this.probe(url, 'report')), cancel: () => undefined };
     let resolver!: (result: ProbeResult) => void;
     const promise = new Promise<ProbeResult>((resolve) => (resolver = resolve));

@@ -202,12 +202,21 @@ export function watchMediaPath(
     // The quick rule judges only where one of the silent flows has shown its rhythm.
     const judged = receiving.some((r) => r.quick.known);
     // Why the quick rule did not judge first, in the slow rule's words (a path lost after 3 s, not 1).
-    const rhythm = receiving
-      .map(({ name, quick }) => `${name} ${quick.known ? `quick silence ${quick.ms} ms` : 'rhythm not known yet'}`)
-      .join(', ');
+    const whyNotQuick = () => {
+      const rhythm = receiving
+        .map(({ name, quick }) => `${name} ${quick.known ? `quick silence ${quick.ms} ms` : 'rhythm not known yet'}`)
+        .join(', ');
+      const node =
+        asked?.answered === undefined
+          ? 'not asked or no answer yet'
+          : asked.answered
+            ? 'answered HTTP'
+            : 'did not answer HTTP';
+      return `${rhythm}; node ${node}`;
+    };
     return {
       slow: silentFor(() => MEDIA_SILENCE_MS)
-        ? `nothing received for ${MEDIA_SILENCE_MS / 1000} s on ${connections} (${rhythm}; node ${asked?.answered === undefined ? 'not asked or no answer yet' : asked.answered ? 'answered HTTP' : 'did not answer HTTP'})`
+        ? `nothing received for ${MEDIA_SILENCE_MS / 1000} s on ${connections} (${whyNotQuick()})`
         : iceLost,
       quick:
         judged && silentFor((r) => r.quick.ms)
