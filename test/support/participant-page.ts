@@ -49,6 +49,8 @@ declare const window: { __sessionRebuilder?: PageHook };
 export const JOIN_TIMEOUT_MS = 20_000;
 /** Remote video is decoding again within this after a kill, or the test fails. */
 export const FRAMES_TIMEOUT_MS = 15_000;
+/** The page's console warnings and errors kept for describe(). */
+const CONSOLE_LINES_KEPT = 100;
 /** Two framesDecoded samples this far apart must differ to call video "rising". */
 const RISING_SAMPLE_GAP_MS = 400;
 
@@ -58,6 +60,8 @@ export class Participant {
     readonly context: BrowserContext,
     readonly page: Page,
     readonly pageErrors: string[],
+    /** The page's console warnings and errors (livekit-client's own among them), the latest last. */
+    readonly consoleLines: string[] = [],
   ) {}
 
   snapshot(): Promise<HookSnapshot> {
@@ -125,12 +129,11 @@ export class Participant {
     const snap = await this.snapshot().catch(() => undefined);
     const log = await this.page
       .evaluate(() =>
-        window
-          .__sessionRebuilder!.log.slice(-12)
-          .map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`),
+        window.__sessionRebuilder!.log.map((e) => `${new Date(e.at).toISOString().slice(17, 23)} ${e.message}`),
       )
       .catch(() => []);
-    return `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}\n  page log:\n    ${log.join('\n    ')}`;
+    const consoleTail = this.consoleLines.slice(-15);
+    return `state=${snap?.state}, url=${snap?.url}, page errors: ${this.pageErrors.slice(-5).join(' | ') || 'none'}\n  page log:\n    ${collapseRepeats(log).slice(-20).join('\n    ')}${consoleTail.length > 0 ? `\n  console:\n    ${consoleTail.join('\n    ')}` : ''}`;
   }
 
   async waitForState(state: string, timeoutMs: number): Promise<void> {
@@ -164,8 +167,14 @@ export async function joinThroughPage(
   });
   const page = await context.newPage();
   const errors: string[] = [];
+  const consoleLines: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
-  const participant = new Participant(name, context, page, errors);
+  page.on('console', (message) => {
+    if (message.type() !== 'warning' && message.type() !== 'error') return;
+    consoleLines.push(`${new Date().toISOString().slice(17, 23)} ${message.type()}: ${message.text().slice(0, 300)}`);
+    if (consoleLines.length > CONSOLE_LINES_KEPT) consoleLines.shift();
+  });
+  const participant = new Participant(name, context, page, errors, consoleLines);
   try {
     await page.goto(`${baseUrl}/?session=${encodeURIComponent(sessionId)}&lowres=1&${TEST_HOOK_QUERY}`, {
       timeout: JOIN_TIMEOUT_MS,
@@ -249,4 +258,21 @@ export async function expectEveryoneSeesEveryone(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Log lines "hh:mm.sss message", a run of one message told once with its count and its last instant. */
+function collapseRepeats(lines: string[]): string[] {
+  const out: string[] = [];
+  let run = 0;
+  for (const [i, line] of lines.entries()) {
+    const message = line.slice(line.indexOf(' ') + 1);
+    const next = lines[i + 1];
+    if (next !== undefined && next.slice(next.indexOf(' ') + 1) === message) {
+      run++;
+      continue;
+    }
+    out.push(run > 0 ? `${line} (×${run + 1})` : line);
+    run = 0;
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import { DataPacket_Kind, type RemoteParticipant, type Room } from 'livekit-client';
+import { ConnectionState, DataPacket_Kind, type RemoteParticipant, type Room } from 'livekit-client';
 import { ResilientRoomError } from '../errors';
 import type { ReceivedMessage, SendOptions } from '../resilient-room.types';
 import {
@@ -181,9 +181,16 @@ export class DataLink {
     };
   }
 
+  /**
+   * Publishes on the current Room once it is connected; before that (its join answer not in yet, or the
+   * SDK reconnecting) the packet is dropped: reliable messages and syncs are sent again when the Room is
+   * connected, and an acknowledgement is sent again for the resends that follow. A publishData made then
+   * would do worse than fail: livekit-client keeps that failure ("PC manager is closed") for every later
+   * publishData on the Room.
+   */
   private transmit(bytes: Uint8Array<ArrayBuffer>, reliable: boolean, to?: string[]): void {
     const room = this.room;
-    if (!room) return;
+    if (room?.state !== ConnectionState.Connected) return;
     this.chain = this.chain.then(() =>
       room.localParticipant
         .publishData(bytes, { reliable, topic: ENVELOPE_TOPIC, destinationIdentities: to })
