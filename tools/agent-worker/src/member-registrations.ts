@@ -3,10 +3,7 @@
 // SDK retries every 2-10 s), so a pool reached through the cluster URL alone, which the balancer may put
 // all on one node, can miss the dispatch of a room re-created after that node's death. Here the worker
 // registers once with each member, at the address LiveKit's registry gives it, and keeps that list as
-// members come and go. A member restarted at the same address (a new node id there) gets a fresh
-// registration at once: the one it had retries on agents-js' backoff (2, 4, 6... s), and until it is back
-// the pool has no worker on that member, which is all the pool has if the other member dies meanwhile
-// (bench:agents: 5 of 12 moves found no worker within 20 s when kills came 6 s apart).
+// members come and go.
 import type { LiveKitRegistry } from './livekit-registry.js';
 
 /** How often LiveKit's `nodes` is read: a node rewrites its entry every 2 s, a new one appears at its start. */
@@ -31,9 +28,7 @@ interface Log {
 }
 
 export class MemberRegistrations {
-  private readonly byUrl = new Map<string, { registration: Registration; nodeId: string; goneSince?: number }>();
-  /** Registrations replaced by a fresh one (their member restarted): closed once they run no job. */
-  private retiring: Registration[] = [];
+  private readonly byUrl = new Map<string, { registration: Registration; goneSince?: number }>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readFailing = false;
@@ -59,18 +54,11 @@ export class MemberRegistrations {
     return [...this.byUrl.keys()];
   }
 
-  /** Registrations open now: one per member, and those replaced that still run a job. */
-  registrations(): number {
-    return this.byUrl.size + this.retiring.length;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    const all = [...[...this.byUrl.values()].map(({ registration }) => registration), ...this.retiring];
+    await Promise.all([...this.byUrl.values()].map(({ registration }) => registration.close()));
     this.byUrl.clear();
-    this.retiring = [];
-    await Promise.all(all.map((registration) => registration.close()));
   }
 
   private async sync(): Promise<void> {
@@ -90,36 +78,16 @@ export class MemberRegistrations {
       const url = `ws://${ip.includes(':') ? `[${ip}]` : ip}:${this.nodePort}`;
       present.add(url);
       const known = this.byUrl.get(url);
-      if (known && known.nodeId === id) {
+      if (known) {
         known.goneSince = undefined;
         continue;
       }
-      if (known) {
-        this.log.info(
-          { event: 'member-restarted', memberUrl: url, nodeId: id, formerNodeId: known.nodeId },
-          `cluster member ${url} restarted as ${id}: registering again now`,
-        );
-        this.retiring.push(known.registration);
-      } else {
-        this.log.info(
-          { event: 'member-found', memberUrl: url, nodeId: id },
-          `cluster member ${id}: registering with ${url}`,
-        );
-      }
-      this.byUrl.set(url, { registration: this.register(url), nodeId: id });
+      this.log.info(
+        { event: 'member-found', memberUrl: url, nodeId: id },
+        `cluster member ${id}: registering with ${url}`,
+      );
+      this.byUrl.set(url, { registration: this.register(url) });
     }
-    // Not waited for: the next read of the members must not wait on a pool shutting its processes down.
-    const idle = this.retiring.filter((registration) => registration.activeJobs() === 0);
-    this.retiring = this.retiring.filter((registration) => !idle.includes(registration));
-    for (const registration of idle)
-      registration
-        .close()
-        .catch((error: unknown) =>
-          this.log.warn(
-            { event: 'registration-close-failed', memberUrl: registration.url },
-            `closing a replaced registration with ${registration.url} failed: ${(error as Error).message}`,
-          ),
-        );
     for (const [url, known] of this.byUrl) {
       if (present.has(url)) continue;
       known.goneSince ??= now;
