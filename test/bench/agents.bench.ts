@@ -262,11 +262,14 @@ async function benchTopology(
   let chromium: LaunchedBrowser | undefined;
   let stopPings = () => undefined as void;
   const sessionId = `agents-bench-${topology}-${participants}-${process.pid}`;
-  /** Records a failed move with what the workers and the backend said, for whoever reads it. */
-  const fail = (move: number, why: string) => {
+  /** Records a failed move with what the workers, the backend and the pages said, for whoever reads it. */
+  const fail = async (move: number, why: string) => {
     const file = join(OUT_DIR, `agents-failure-${topology}-${move}-${process.pid}.log`);
     const logs = setup.workers.map((w, i) => `== worker ${i} (${w.url})\n${w.output()}`);
-    writeFileSync(file, [...logs, `== backend\n${setup.app.output()}`].join('\n'));
+    const pageLogs = await Promise.all(
+      pages.map(async (page) => `== page ${page.name}\n${await page.describe().catch((e: Error) => e.message)}`),
+    );
+    writeFileSync(file, [...logs, `== backend\n${setup.app.output()}`, ...pageLogs].join('\n'));
     failures.push(`${topology}/${participants} move ${move}: ${why} (logs: ${file})`);
     log(`FAILED ${failures.at(-1)}`);
   };
@@ -363,12 +366,15 @@ async function benchTopology(
         );
         // A job that outlives its node is a zombie: a failure of the move, though the agent came back.
         if (!oldEnd)
-          fail(move, `the old job ${oldJob.jobId ?? '?'} had not ended ${MOVE_TIMEOUT_MS} ms after its node's death`);
+          await fail(
+            move,
+            `the old job ${oldJob.jobId ?? '?'} had not ended ${MOVE_TIMEOUT_MS} ms after its node's death`,
+          );
         const restartedAt = Date.now();
         await setup.cluster.restart(host.name);
         await setup.healed(host, restartedAt);
       } catch (error) {
-        fail(move, (error as Error).message);
+        await fail(move, (error as Error).message);
         for (const node of setup.cluster.nodes()) if (node.state === 'dead') await setup.cluster.restart(node.name);
         await sleep(5_000);
       }
