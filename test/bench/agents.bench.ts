@@ -262,6 +262,15 @@ async function benchTopology(
   let chromium: LaunchedBrowser | undefined;
   let stopPings = () => undefined as void;
   const sessionId = `agents-bench-${topology}-${participants}-${process.pid}`;
+  /** Writes each page's log and console, and the backend's, to a file named in the bench's output. */
+  const pageLogs = async (move: number) => {
+    const file = join(OUT_DIR, `agents-pages-${topology}-${move}-${process.pid}.log`);
+    const described = await Promise.all(
+      pages.map(async (page) => `== page ${page.name}\n${await page.describe().catch((e: Error) => e.message)}`),
+    );
+    writeFileSync(file, [...described, `== backend\n${setup.app.output()}`].join('\n'));
+    log(`  move ${move}: a page was not back yet when the agent heard the first participant (logs: ${file})`);
+  };
   /** Records a failed move with what the workers, the backend and the pages said, for whoever reads it. */
   const fail = async (move: number, why: string) => {
     const file = join(OUT_DIR, `agents-failure-${topology}-${move}-${process.pid}.log`);
@@ -361,9 +370,13 @@ async function benchTopology(
           `${topology}/${participants} move ${move} (${host.name}): the agent's first packet ${result.backMs} ms after SIGKILL (${result.firstPacket}); ` +
             `new job ${result.jobStartMs} ms, in its room ${result.jobConnectedMs ?? '?'} ms ` +
             `(its connect ${result.connectMs ?? '?'} ms, ${result.connectCpuMs ?? '?'} ms of CPU); ` +
-            (result.pagesConnectedMs ? `pages connected ${result.pagesConnectedMs.join(', ')} ms; ` : '') +
+            (result.pagesConnectedMs
+              ? `pages connected ${result.pagesConnectedMs.map((ms) => (Number.isNaN(ms) ? 'not yet' : Math.round(ms))).join(', ')} ms; `
+              : '') +
             `old job ended ${result.oldJobEndMs ?? 'not yet'} ms`,
         );
+        // A page not back yet when the agent heard the first participant: its log, for whoever looks into it.
+        if (pagesConnectedMs.some(Number.isNaN)) await pageLogs(move);
         // A job that outlives its node is a zombie: a failure of the move, though the agent came back.
         if (!oldEnd)
           await fail(
@@ -379,6 +392,11 @@ async function benchTopology(
         await sleep(5_000);
       }
     }
+  } catch (error) {
+    // Before the first move (the first job never heard anyone, say): logged as move 0, then passed on.
+    await fail(0, (error as Error).message);
+    failures.pop();
+    throw error;
   } finally {
     stopPings();
     for (const bot of bots) await bot.close();

@@ -129,4 +129,17 @@ describe('what a sweep reads', () => {
     expect(await store.get('busy-5')).toBeUndefined();
     expect((await sweep()).sessionsRead).toBe(0);
   });
+
+  it('a room its node counts empty while it lists participants in it (LiveKit rewrites its count after the joins, and with 0 at each re-creation): not ended', async () => {
+    const url = stack.nodes.urls[9 % 2]!;
+    stack.nodes.connect(url, 'busy-9', 'p0');
+    stack.nodes.rooms.get(url)!.get('busy-9')!.participants = 0;
+    await sweep(); // emptySince written
+    expect((await store.get('busy-9'))!.emptySince).toBe(clock.now());
+    await advance(60_000); // past the room's departure timeout
+    expect(await sweep()).toMatchObject({ endedSessions: 0 });
+    const session = await store.get('busy-9');
+    expect(session).toBeDefined();
+    expect(session!.emptySince).toBeUndefined();
+  });
 });
