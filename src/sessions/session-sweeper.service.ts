@@ -186,8 +186,14 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     const rooms = session.waitingForNode ? undefined : occupancy.get(session.nodeUrl);
     if (!rooms) return undefined;
     if ((rooms.get(session.sessionId) ?? 0) === 0) return new Set();
+    const listed = await this.listedIn(session);
+    return listed && new Set(listed);
+  }
+
+  /** The identities the session's node lists in its room (ListParticipants); undefined when it does not answer. */
+  private async listedIn(session: SessionRecord): Promise<string[] | undefined> {
     try {
-      return new Set(await this.rooms.listParticipants(session.nodeUrl, session.sessionId));
+      return await this.rooms.listParticipants(session.nodeUrl, session.sessionId);
     } catch (error) {
       this.logger.debug(
         `sweep: ListParticipants ${session.sessionId} on ${session.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -205,17 +211,16 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     const [view] = await this.store.sweepView([sessionId]);
     if (!view) return { pruned: 0, ended: false };
     const { session } = view;
-    const {
-      gone,
-      confirmed,
-      emptyChanged: emptinessChanged,
-      why: planned,
-    } = this.plan(view, now, occupancy, connected);
-    let why = planned;
-    let emptyChanged = emptinessChanged;
+    const planned = this.plan(view, now, occupancy, connected);
+    const { gone, confirmed } = planned;
+    let { why, emptyChanged } = planned;
     if (why !== undefined && session.emptySince !== undefined && activeParticipants(session).length > 0) {
-      // Ended on the node's count alone? Its node lists who is in the room first (below).
-      const present = await this.presentIn(session);
+      // About to end on the node's count alone, which lags: LiveKit's count is its room record's, rewritten
+      // up to 5 s after the joins (roomUpdateInterval) and written anew with 0 each time the room is created
+      // again, at every move in its cluster (sessions moved every few seconds there were ended while everyone
+      // was in them: bench:agents). Its participant list, written at each join and leave, has the last
+      // word; no answer, no end this sweep.
+      const present = (await this.listedIn(session))?.length;
       if (present !== 0) why = undefined;
       if (present !== undefined && present > 0) {
         session.emptySince = undefined;
@@ -241,25 +246,6 @@ export class SessionSweeperService implements OnApplicationBootstrap, OnModuleDe
     }
     if (gone.length > 0 || confirmed > 0 || emptyChanged) await this.store.save(session);
     return { pruned: gone.length, ended: false };
-  }
-
-  /**
-   * How many participants the session's node lists in its room; undefined when it does not answer (no
-   * evidence: the session is not ended this sweep). Asked before a session is ended because ListRooms
-   * counted its room empty: LiveKit's count is its room record's, which it rewrites up to 5 s after the
-   * joins (RoomUpdateInterval) and writes anew with 0 whenever the room is created again, at each move in
-   * its cluster. Sessions moved every few seconds there were ended as empty while everyone was in them
-   * (bench:agents). The participant list is written at each join and each leave.
-   */
-  private async presentIn(session: SessionRecord): Promise<number | undefined> {
-    try {
-      return (await this.rooms.listParticipants(session.nodeUrl, session.sessionId)).length;
-    } catch (error) {
-      this.logger.debug(
-        `sweep: ListParticipants ${session.sessionId} on ${session.nodeUrl} failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      return undefined;
-    }
   }
 
   /** Applies the sweep to the session read (a copy): who is forgotten or confirmed, what the node says, whether it ends. */

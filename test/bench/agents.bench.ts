@@ -262,23 +262,22 @@ async function benchTopology(
   let chromium: LaunchedBrowser | undefined;
   let stopPings = () => undefined as void;
   const sessionId = `agents-bench-${topology}-${participants}-${process.pid}`;
+  /** Each page's log and console (its describe()), for a log file. */
+  const describePages = () =>
+    Promise.all(
+      pages.map(async (page) => `== page ${page.name}\n${await page.describe().catch((e: Error) => e.message)}`),
+    );
   /** Writes each page's log and console, and the backend's, to a file named in the bench's output. */
   const pageLogs = async (move: number) => {
     const file = join(OUT_DIR, `agents-pages-${topology}-${move}-${process.pid}.log`);
-    const described = await Promise.all(
-      pages.map(async (page) => `== page ${page.name}\n${await page.describe().catch((e: Error) => e.message)}`),
-    );
-    writeFileSync(file, [...described, `== backend\n${setup.app.output()}`].join('\n'));
+    writeFileSync(file, [...(await describePages()), `== backend\n${setup.app.output()}`].join('\n'));
     log(`  move ${move}: a page was not back yet when the agent heard the first participant (logs: ${file})`);
   };
   /** Records a failed move with what the workers, the backend and the pages said, for whoever reads it. */
   const fail = async (move: number, why: string) => {
     const file = join(OUT_DIR, `agents-failure-${topology}-${move}-${process.pid}.log`);
     const logs = setup.workers.map((w, i) => `== worker ${i} (${w.url})\n${w.output()}`);
-    const pageLogs = await Promise.all(
-      pages.map(async (page) => `== page ${page.name}\n${await page.describe().catch((e: Error) => e.message)}`),
-    );
-    writeFileSync(file, [...logs, `== backend\n${setup.app.output()}`, ...pageLogs].join('\n'));
+    writeFileSync(file, [...logs, `== backend\n${setup.app.output()}`, ...(await describePages())].join('\n'));
     failures.push(`${topology}/${participants} move ${move}: ${why} (logs: ${file})`);
     log(`FAILED ${failures.at(-1)}`);
   };
