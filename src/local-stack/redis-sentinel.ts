@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { requireRedisServer } from '../media-cluster';
-import { freePort } from '../shared/ports';
+import { freePorts } from '../shared/ports';
 
 /** The name the sentinels watch the primary under. */
 export const SENTINEL_PRIMARY_NAME = 'session-rebuilder';
@@ -91,8 +91,9 @@ export async function startRedisSentinel(options: SentinelTopologyOptions = {}):
   };
   try {
     const data = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(dir, String(port))];
-    const primary: Server = { port: await freePort(), args: [] };
-    const replica: Server = { port: await freePort(), args: [] };
+    const [firstPrimary, firstReplica, ...sentinelPorts] = await freePorts(5);
+    const primary: Server = { port: firstPrimary!, args: [] };
+    const replica: Server = { port: firstReplica!, args: [] };
     for (const server of [primary, replica]) {
       mkdirSync(join(dir, String(server.port)));
       server.base = [...data(server.port), '--appendonly', 'yes', '--save', ''];
@@ -102,8 +103,7 @@ export async function startRedisSentinel(options: SentinelTopologyOptions = {}):
     servers.push(primary, replica);
     await launch(primary);
     await launch(replica);
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort();
+    for (const port of sentinelPorts) {
       const conf = join(dir, `sentinel-${port}.conf`);
       writeFileSync(
         conf,

@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 const SEARCH_FROM = 20_000;
 const SEARCH_TO = 60_000;
@@ -25,6 +25,31 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `count` ports the system hands out as free right now, all different: each is held until the last is
+ * found, since ports asked for one after another may be the same one again when none is taken between.
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const held: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      held.push(
+        await new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, host, () => resolve(server));
+        }),
+      );
+    }
+    return held.map((server) => {
+      const address = server.address();
+      return typeof address === 'object' && address ? address.port : 0;
+    });
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }
 
 /** First port of `count` consecutive ports that are free right now. */
