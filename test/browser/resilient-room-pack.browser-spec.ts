@@ -1,5 +1,5 @@
 // The package as a LiveKit developer gets it: `npm pack` of packages/resilient-room, the tarball
-// installed (from npm's local cache, offline) into a scratch copy of examples/livekit-client outside
+// installed (from npm's local cache where it can) into a scratch copy of examples/livekit-client outside
 // this tree, that app type-checked against the installed declarations and bundled by Vite, then served
 // by the backend and driven in Chromium through a SIGKILL of the session's media node. One engine (the
 // first of TEST_ENGINES): the sample and React specs cover both; this one covers the package's shipping.
@@ -128,7 +128,12 @@ describe('the packed package in a scratch app outside the tree', () => {
     manifest.dependencies['@session-rebuilder/resilient-room'] = `file:./${packed.filename}`;
     delete manifest.devDependencies;
     writeFileSync(join(scratch, 'package.json'), JSON.stringify(manifest, null, 2));
-    await runToEnd('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel', 'error'], { cwd: scratch });
+    // --prefer-offline, not --offline: the tree's own install fetched the locked tarballs but not the
+    // registry's metadata that resolving the app's versions needs, so a machine whose npm cache is new
+    // (a fresh CI machine) has none of it; what the cache holds is not fetched again.
+    await runToEnd('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error'], {
+      cwd: scratch,
+    });
   });
 
   afterAll(() => {
