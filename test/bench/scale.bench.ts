@@ -326,33 +326,38 @@ const logLine = (line: string) => {
  * first second after the kill, monitorEventLoopDelay): a participant's own client has no such queue.
  */
 class PushSentLog {
-  private readonly sent = new Map<string, { at: number; participants: number }>();
+  /** The moves' lines as they came, parsed only once the run is over (not on the bots' thread meanwhile). */
+  private lines: string[] = [];
 
   readonly onLine = (line: string) => {
     if (LOG_FILE) logLine(line);
-    if (!line.includes(' rebuilt in ')) return;
-    try {
-      const entry = JSON.parse(line.slice(line.indexOf('{'))) as {
-        time?: string;
-        sessionId?: string;
-        identities?: string[];
-      };
-      if (!entry.time || !entry.sessionId || this.sent.has(entry.sessionId)) return;
-      this.sent.set(entry.sessionId, { at: Date.parse(entry.time), participants: entry.identities?.length ?? 0 });
-    } catch {
-      // Not a JSON line: not a move's.
-    }
+    if (line.includes(' rebuilt in ')) this.lines.push(line);
   };
 
   clear(): void {
-    this.sent.clear();
+    this.lines = [];
   }
 
-  /** kill -> push sent, once per participant pushed (the moves logged after `killedAt`, epoch ms). */
+  /** kill -> push sent, once per participant pushed (each session's first move logged after `killedAt`, epoch ms). */
   since(killedAt: number): number[] {
-    return [...this.sent.values()]
-      .filter(({ at }) => at >= killedAt - 1)
-      .flatMap(({ at, participants }) => Array.from({ length: participants }, () => at - killedAt));
+    const sent = new Map<string, { at: number; participants: number }>();
+    for (const line of this.lines) {
+      try {
+        const entry = JSON.parse(line.slice(line.indexOf('{'))) as {
+          time?: string;
+          sessionId?: string;
+          identities?: string[];
+        };
+        if (!entry.time || !entry.sessionId || sent.has(entry.sessionId)) continue;
+        const at = Date.parse(entry.time);
+        if (at >= killedAt - 1) sent.set(entry.sessionId, { at, participants: entry.identities?.length ?? 0 });
+      } catch {
+        // Not a JSON line: not a move's.
+      }
+    }
+    return [...sent.values()].flatMap(({ at, participants }) =>
+      Array.from({ length: participants }, () => at - killedAt),
+    );
   }
 }
 
