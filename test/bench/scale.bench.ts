@@ -301,6 +301,22 @@ interface IssuanceRow {
    * cost per join, far steadier than joins/s on a machine others load.
    */
   oursCpuMsPerJoin: number;
+  /**
+   * CPU per join of every process a join keeps busy, ms: ours (the instance, the other instance, Redis, the
+   * media nodes, this load generator) and the bare server's (it and this load generator). Both sides run
+   * on the same cores, so when they are saturated the joins/s ratio cannot pass bare / ours of these sums.
+   */
+  machineCpuMsPerJoin: {
+    ours: {
+      instance: number;
+      otherInstance: number;
+      redis: number;
+      mediaNodes: number;
+      loadGenerator: number;
+      total: number;
+    };
+    bare: { server: number; loadGenerator: number; total: number };
+  };
 }
 
 interface Run {
@@ -451,36 +467,94 @@ async function floorRun(cluster: LocalStack): Promise<Quantiles> {
   }
 }
 
-/** Token issuance, one instance (not through nginx) against the bare server, side by side. */
-async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<IssuanceRow[]> {
-  const instance = cluster.instances[0]!.url;
-  const pid = cluster.instances[0]!.pid()!;
-  const issuance: IssuanceRow[] = [];
-  /** `rate` over the row, with the instance's CPU seconds it took. */
-  const measured = async (rate: () => Promise<Rate>): Promise<Rate & { cpuSec: number }> => {
-    const before = processUsage(pid).cpuSec;
-    const result = await rate();
-    return { ...result, cpuSec: processUsage(pid).cpuSec - before };
+/** The bare token server the issuance rows compare with. */
+interface BareServer {
+  url: string;
+  pid: number;
+}
+
+/** CPU seconds (user + system) of processes by name, this one included, for per-join sums. */
+function cpuSeconds(pids: Record<string, number[]>): Record<string, number> {
+  const own = process.cpuUsage();
+  return {
+    ...Object.fromEntries(
+      Object.entries(pids).map(([name, list]) => [name, list.reduce((sum, pid) => sum + processUsage(pid).cpuSec, 0)]),
+    ),
+    loadGenerator: (own.user + own.system) / 1e6,
   };
-  const row = (what: string, ours: Rate & { cpuSec: number }, bare: Rate) =>
+}
+
+/** `rate`, with the CPU seconds each named process (and this one) spent on it. */
+async function withCpu(
+  pids: Record<string, number[]>,
+  rate: () => Promise<Rate>,
+): Promise<Rate & { cpuSec: Record<string, number> }> {
+  const before = cpuSeconds(pids);
+  const result = await rate();
+  const after = cpuSeconds(pids);
+  return {
+    ...result,
+    cpuSec: Object.fromEntries(Object.entries(after).map(([name, sec]) => [name, sec - (before[name] ?? 0)])),
+  };
+}
+
+/** Token issuance, one instance (not through nginx) against the bare server, side by side. */
+async function issuanceRun(cluster: LocalStack, bare: BareServer): Promise<IssuanceRow[]> {
+  const instance = cluster.instances[0]!.url;
+  const oursPids = {
+    instance: [cluster.instances[0]!.pid()!],
+    otherInstance: cluster.instances.slice(1).map((i) => i.pid()!),
+    redis: [cluster.redis.pid()],
+    mediaNodes: cluster.media.nodes().flatMap((n) => (n.pid ? [n.pid] : [])),
+  };
+  const issuance: IssuanceRow[] = [];
+  const perJoin = (sec: number, joins: number) => Math.round(((sec * 1000) / Math.max(1, joins)) * 1000) / 1000;
+  const row = (
+    what: string,
+    ours: Rate & { cpuSec: Record<string, number> },
+    bareRate: Rate & { cpuSec: Record<string, number> },
+  ) => {
+    const o = (name: string) => perJoin(ours.cpuSec[name] ?? 0, ours.count);
+    const b = (name: string) => perJoin(bareRate.cpuSec[name] ?? 0, bareRate.count);
+    const oursMachine = {
+      instance: o('instance'),
+      otherInstance: o('otherInstance'),
+      redis: o('redis'),
+      mediaNodes: o('mediaNodes'),
+      loadGenerator: o('loadGenerator'),
+      total: perJoin(
+        Object.values(ours.cpuSec).reduce((a, c) => a + c, 0),
+        ours.count,
+      ),
+    };
+    const bareMachine = {
+      server: b('server'),
+      loadGenerator: b('loadGenerator'),
+      total: perJoin(
+        Object.values(bareRate.cpuSec).reduce((a, c) => a + c, 0),
+        bareRate.count,
+      ),
+    };
     issuance.push({
-      oursCpuMsPerJoin: Math.round(((ours.cpuSec * 1000) / Math.max(1, ours.count)) * 100) / 100,
+      oursCpuMsPerJoin: Math.round(oursMachine.instance * 100) / 100,
       what,
       ours: ours.perSec,
-      bare: bare.perSec,
-      ratio: Math.round((ours.perSec / bare.perSec) * 100) / 100,
+      bare: bareRate.perSec,
+      ratio: Math.round((ours.perSec / bareRate.perSec) * 100) / 100,
       oursP99Ms: ours.p99Ms,
-      bareP99Ms: bare.p99Ms,
+      bareP99Ms: bareRate.p99Ms,
+      machineCpuMsPerJoin: { ours: oursMachine, bare: bareMachine },
     });
+  };
   // Both warmed up first (the JIT), then the bare server measured right before each row: the
   // machine's load drifts between rows.
-  await joinRate(bareUrl, 1, () => '/');
+  await joinRate(bare.url, 1, () => '/');
   await joinRate(instance, 1, (i) => `/api/sessions/warm-up-${i % 10}/participants`);
-  const bareNow = () => joinRate(bareUrl, BARE_SECONDS, () => '/');
+  const bareNow = () => withCpu({ server: [bare.pid] }, () => joinRate(bare.url, BARE_SECONDS, () => '/'));
   let size = 0;
   for (const step of GROWTH_STEPS) {
     const bareRate = await bareNow();
-    const ours = await measured(() =>
+    const ours = await withCpu(oursPids, () =>
       joinRate(instance, ISSUE_SECONDS, () => '/api/sessions/grow/participants', step - size),
     );
     size += ours.count;
@@ -491,12 +565,14 @@ async function issuanceRun(cluster: LocalStack, bareUrl: string): Promise<Issuan
     );
   }
   const bareRate = await bareNow();
-  const created = await measured(() => joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`));
+  const created = await withCpu(oursPids, () =>
+    joinRate(instance, ISSUE_SECONDS, (i) => `/api/sessions/new-${i}/participants`),
+  );
   row('joins that create a session (CreateRoom each)', created, bareRate);
   return issuance;
 }
 
-async function oneRun(engine: MediaEngine, run: number, bareUrl: string, rejoins: Rejoins): Promise<Run> {
+async function oneRun(engine: MediaEngine, run: number, bare: BareServer, rejoins: Rejoins): Promise<Run> {
   logLine(`RUN ${engine} ${run}`);
   const pushLog = new PushSentLog();
   const cluster = await startLocalStack({
@@ -534,7 +610,7 @@ async function oneRun(engine: MediaEngine, run: number, bareUrl: string, rejoins
             console.log(`  ${engine} run ${run}: the node alone failed: ${(error as Error).message}`);
             return undefined;
           });
-    const issuance = PART === 'failover' ? [] : await issuanceRun(cluster, bareUrl);
+    const issuance = PART === 'failover' ? [] : await issuanceRun(cluster, bare);
     return { engine, run, failover, floor, issuance, loadAverage: Math.round(loadavg()[0]! * 100) / 100 };
   } finally {
     for (const bot of bots) bot.close();
@@ -550,7 +626,7 @@ async function main(): Promise<void> {
     `bench:scale: ${SESSIONS} sessions x ${SIZE} participants on one media node, 2 backend instances over Redis behind nginx; ` +
       `${RUNS} run(s) per engine (${BENCH_ENGINES.map((e) => ENGINE_NAMES[e]).join(', ')}), interleaved; ${cpus().length} cpus`,
   );
-  const bare = spawnNode(builtTest('test/bench/bare-token-server.js'), [
+  const bareProcess = spawnNode(builtTest('test/bench/bare-token-server.js'), [
     'bench-key',
     'bench-secret-bench-secret-bench-secret',
   ]);
@@ -558,12 +634,12 @@ async function main(): Promise<void> {
   const rejoins = new Rejoins();
   const failures: string[] = [];
   try {
-    const [, barePort] = await bare.waitFor(/bare-token-server listening (\d+)/, 10_000);
-    const bareUrl = `http://127.0.0.1:${barePort}`;
+    const [, barePort] = await bareProcess.waitFor(/bare-token-server listening (\d+)/, 10_000);
+    const bare = { url: `http://127.0.0.1:${barePort}`, pid: bareProcess.pid };
     for (let run = 1; run <= RUNS; run++) {
       for (const engine of run % 2 === 1 ? BENCH_ENGINES : [...BENCH_ENGINES].reverse()) {
         try {
-          const result = await oneRun(engine, run, bareUrl, rejoins);
+          const result = await oneRun(engine, run, bare, rejoins);
           runs.push(result);
           const f = result.failover;
           const floor = result.floor;
@@ -586,7 +662,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await bare.stop(1_000);
+    await bareProcess.stop(1_000);
     await rejoins.stop();
   }
 
@@ -628,14 +704,19 @@ async function main(): Promise<void> {
   console.log(
     `\ntoken issuance: joins/s, ${ISSUE_CONCURRENCY} in flight (client: ${CLIENT === 'http' ? 'node:http, kept-alive' : 'fetch'}), one instance (Redis store) vs a bare node:http server minting the same token; medians over every run (min-max of the ratio)`,
   );
-  console.log('| joins | ours /s | bare /s | ratio (target >= 0.5) | ours p99 | bare p99 | ours CPU ms / join |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(
+    '| joins | ours /s | bare /s | ratio (target >= 0.5) | ours p99 | bare p99 | ours CPU ms / join: instance | Redis | media nodes | every process, load generator included | bare: every process | ratio the CPU allows (bare / ours, every process) |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   const rows = runs[0]?.issuance.map((r) => r.what) ?? [];
   for (const what of rows) {
     const all = runs.flatMap((r) => r.issuance.filter((row) => row.what === what));
     console.log(
       `| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} | ` +
-        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms | ${span(all.map((r) => r.oursCpuMsPerJoin))} |`,
+        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms | ${span(all.map((r) => r.oursCpuMsPerJoin))} | ` +
+        `${span(all.map((r) => r.machineCpuMsPerJoin.ours.redis))} | ${span(all.map((r) => r.machineCpuMsPerJoin.ours.mediaNodes))} | ` +
+        `${span(all.map((r) => r.machineCpuMsPerJoin.ours.total))} | ${span(all.map((r) => r.machineCpuMsPerJoin.bare.total))} | ` +
+        `${span(all.map((r) => Math.round((r.machineCpuMsPerJoin.bare.total / r.machineCpuMsPerJoin.ours.total) * 100) / 100))} |`,
     );
   }
   if (failures.length) console.log(`\nfailed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
