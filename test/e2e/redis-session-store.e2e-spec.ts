@@ -238,6 +238,47 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     }
   });
 
+  it("writes a room's sid in place like the in-memory store: only at the generation and node it was made for, never over a sid, refused while a writer holds the session", async () => {
+    // A metadata holding the field's own text: only the record's field is written.
+    const room = { metadata: '{"roomSid":""}', emptyTimeoutSec: 60, departureTimeoutSec: 5, maxParticipants: 8 };
+    const redisStore = new RedisSessionStore(client);
+    for (const store of [new MemorySessionStore(), redisStore]) {
+      const created = session('sid', 'ws://n1', ['ann', 'bob'], { roomSid: '', room, generation: 2 });
+      await store.save(created);
+      expect(await store.setRoomSid('sid', { generation: 1, nodeUrl: 'ws://n1' }, 'RM_old')).toBe('stale');
+      expect(await store.setRoomSid('sid', { generation: 2, nodeUrl: 'ws://n2' }, 'RM_other')).toBe('stale');
+      expect(await store.setRoomSid('gone', { generation: 2, nodeUrl: 'ws://n1' }, 'RM_gone')).toBe('stale');
+      expect(await store.setRoomSid('sid', { generation: 2, nodeUrl: 'ws://n1' }, 'RM_"new"')).toBe('set');
+      expect(await store.get('sid')).toEqual({ ...created, roomSid: 'RM_"new"' });
+      expect(await store.setRoomSid('sid', { generation: 2, nodeUrl: 'ws://n1' }, 'RM_again')).toBe('stale');
+      expect((await store.get('sid'))!.roomSid).toBe('RM_"new"');
+      // Joins no longer carry the room's settings: its room exists.
+      const newcomer = session('x', 'ws://n1', ['cy']).participants.cy!;
+      expect(await store.addParticipant('sid', newcomer)).toEqual({
+        outcome: 'added',
+        nodeUrl: 'ws://n1',
+        generation: 2,
+      });
+      await store.delete('sid');
+    }
+    // While an instance holds the session's lease (it has read the session and will rewrite it); the
+    // holder itself writes.
+    await redisStore.save(session('sid', 'ws://n1', ['ann'], { roomSid: '' }));
+    const lease = new RedisLease(client);
+    let release!: () => void;
+    const held = lease.run('sid', async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return redisStore.setRoomSid('sid', { generation: 1, nodeUrl: 'ws://n1' }, 'RM_holder');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await redisStore.setRoomSid('sid', { generation: 1, nodeUrl: 'ws://n1' }, 'RM_free')).toBe('busy');
+    expect((await redisStore.get('sid'))!.roomSid).toBe('');
+    release();
+    expect(await held).toBe('set');
+    expect((await redisStore.get('sid'))!.roomSid).toBe('RM_holder');
+    await redisStore.delete('sid');
+  });
+
   it("keeps the sweep's indexes like the in-memory store: deadlines on the store's clock by participant state, watched rooms, waiting sessions", async () => {
     const person = (identity: string, extra: Partial<ParticipantRecord>) => ({
       ...session('x', 'ws://n1', [identity]).participants[identity]!,

@@ -15,6 +15,7 @@ import type {
   NodeLoadCount,
   ParticipantView,
   ReplaceOutcome,
+  RoomSidOutcome,
   SessionPlacement,
   SessionStore,
   SweepView,
@@ -56,6 +57,17 @@ export class MemorySessionStore implements SessionStore {
 
   async save(session: SessionRecord): Promise<void> {
     this.put(session);
+  }
+
+  async setRoomSid(
+    sessionId: string,
+    { generation, nodeUrl }: { generation: number; nodeUrl: string },
+    sid: string,
+  ): Promise<RoomSidOutcome> {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.generation !== generation || session.nodeUrl !== nodeUrl || session.roomSid) return 'stale';
+    session.roomSid = sid;
+    return 'set';
   }
 
   async getMany(sessionIds: readonly string[]): Promise<Array<SessionRecord | undefined>> {

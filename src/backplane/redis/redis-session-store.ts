@@ -16,6 +16,7 @@ import type {
   NodeLoadCount,
   ParticipantView,
   ReplaceOutcome,
+  RoomSidOutcome,
   SessionPlacement,
   SessionStore,
   SweepView,
@@ -158,6 +159,24 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[4] ~= '0' then redis.call('HINCRBY', KEYS[4], 'unconfirmed', tonumber(ARGV[4])) end
 timer(KEYS[5], KEYS[6], ARGV[7], ARGV[1], ARGV[5], ARGV[6], redis.call('HGET', KEYS[6], ARGV[1]))
 return 'replaced'
+`);
+
+// The room's sid written into the record in place, nothing else read or rewritten: the first field
+// '"roomSid":""' is the record's own (JSON.stringify escapes every quote inside a string value, so no
+// value holds that text). KEYS session, lease; ARGV generation, node URL, sid, the caller's lease token
+// ('' for none: refused while any instance holds one).
+const SET_ROOM_SID = new RedisScript(`
+if ARGV[4] ~= '' then
+  if redis.call('GET', KEYS[2]) ~= ARGV[4] then return redis.error_reply('LEASE_LOST') end
+elseif redis.call('EXISTS', KEYS[2]) == 1 then return 'busy' end
+local json = redis.call('GET', KEYS[1])
+if not json then return 'stale' end
+local session = cjson.decode(json)
+if tostring(session.generation) ~= ARGV[1] or session.nodeUrl ~= ARGV[2] then return 'stale' end
+local at = string.find(json, '"roomSid":""', 1, true)
+if not at then return 'stale' end
+redis.call('SET', KEYS[1], string.sub(json, 1, at - 1) .. '"roomSid":' .. cjson.encode(ARGV[3]) .. string.sub(json, at + 12))
+return 'set'
 `);
 
 // Indexes one session as it was read, for a Redis written before the indexes existed: nothing if the
@@ -388,6 +407,23 @@ export class RedisSessionStore implements SessionStore {
     ];
     const outcome = (await this.call(() => REPLACE_PARTICIPANT.run(this.redis, keys, args))) as ReplaceOutcome;
     if (outcome === 'replaced') await this.replicated();
+    return outcome;
+  }
+
+  async setRoomSid(
+    sessionId: string,
+    { generation, nodeUrl }: { generation: number; nodeUrl: string },
+    sid: string,
+  ): Promise<RoomSidOutcome> {
+    const keys = [redisKeys.session(sessionId), redisKeys.lease(sessionId)];
+    const args = [String(generation), nodeUrl, sid, currentLease(sessionId)?.token ?? ''];
+    let outcome: RoomSidOutcome;
+    try {
+      outcome = (await SET_ROOM_SID.run(this.redis, keys, args)) as RoomSidOutcome;
+    } catch (error) {
+      throw this.writeError(sessionId, error);
+    }
+    if (outcome === 'set') await this.replicated();
     return outcome;
   }
 

@@ -596,13 +596,14 @@ export class SessionMoverService {
             return;
           }
           this.refusals.delete(sessionId);
-          await this.locks.run(sessionId, async () => {
-            const current = await this.store.get(sessionId);
-            if (!current || current.generation !== generation || current.nodeUrl !== node.url || current.roomSid)
-              return;
-            current.roomSid = sid;
-            await this.store.save(current);
-          });
+          // One store step, no lock (a lease, a read and a rewrite of the whole record were four more
+          // round trips per new session or moved one); under the lock only while another writer holds it.
+          const at = { generation, nodeUrl: node.url };
+          if (
+            this.locks.blocksLockFreeWrites(sessionId) ||
+            (await this.store.setRoomSid(sessionId, at, sid)) === 'busy'
+          )
+            await this.locks.run(sessionId, () => this.store.setRoomSid(sessionId, at, sid));
         }),
       )
       .catch((error: unknown) => this.metrics.backgroundFailure('confirm-room', error, this.logger))

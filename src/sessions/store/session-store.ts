@@ -43,6 +43,8 @@ export interface DueParticipant {
 
 /** `replaced`: written; `changed`: someone wrote the participant since it was read; `busy`: another writer holds the session. */
 export type ReplaceOutcome = 'replaced' | 'changed' | 'busy' | 'missing';
+/** `stale`: the session is gone, moved on, or has its sid already; nothing was written. */
+export type RoomSidOutcome = 'set' | 'busy' | 'stale';
 
 /**
  * Where sessions live: in memory or in Redis (src/backplane chooses). Values are copies: a caller changes
@@ -75,6 +77,13 @@ export interface SessionStore extends NodeLoadSource {
    * change (left stays under the lock: it changes the counts).
    */
   replaceParticipant(sessionId: string, participant: ParticipantRecord, version: string): Promise<ReplaceOutcome>;
+  /**
+   * The sid of the room its node created, written into the record in place, atomically and without
+   * reading or rewriting the rest: only while the session is still at `generation` on `nodeUrl` with
+   * no sid (`stale` otherwise), and refused (`busy`) while another writer holds the session (an
+   * instance's lease in Redis; the caller checks its own in-process lock).
+   */
+  setRoomSid(sessionId: string, at: { generation: number; nodeUrl: string }, sid: string): Promise<RoomSidOutcome>;
   save(session: SessionRecord): Promise<void>;
   /** These sessions in one read, in order (undefined for one that is gone): a dead node's herd reads a batch at once. */
   getMany(sessionIds: readonly string[]): Promise<Array<SessionRecord | undefined>>;
