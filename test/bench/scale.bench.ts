@@ -409,6 +409,7 @@ async function failoverRun(
   for (const bot of bots) bot.follow(killedAt, rejoins);
   logLine('KILL');
   await cluster.media.kill(node1!.name);
+  logLine('KILLED (its exit seen)');
   while (now() - killedAt < MOVE_DEADLINE_MS && bots.some((b) => b.movedAfterMs === undefined && b.error === undefined))
     await sleep(50);
   const windowSec = (now() - killedAt) / 1000;
