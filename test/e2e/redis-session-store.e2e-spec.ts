@@ -166,12 +166,15 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
     const lease = new RedisLease(client);
     let release!: () => void;
     const held = lease.run('presence', () => new Promise<void>((resolve) => (release = resolve)));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const view = (await redisStore.participantView('presence', 'a'))!;
-    expect(
-      await redisStore.replaceParticipant('presence', { ...view.participant, state: 'leaving' }, view.version),
-    ).toBe('busy');
-    release();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const view = (await redisStore.participantView('presence', 'a'))!;
+      expect(
+        await redisStore.replaceParticipant('presence', { ...view.participant, state: 'leaving' }, view.version),
+      ).toBe('busy');
+    } finally {
+      release();
+    }
     await held;
     expect((await redisStore.get('presence'))!.participants.a?.state).toBe('joined');
   });
@@ -270,10 +273,14 @@ describe('RedisSessionStore (real redis-server) against MemorySessionStore', () 
       await new Promise<void>((resolve) => (release = resolve));
       return redisStore.setRoomSid('sid', { generation: 1, nodeUrl: 'ws://n1' }, 'RM_holder');
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await redisStore.setRoomSid('sid', { generation: 1, nodeUrl: 'ws://n1' }, 'RM_free')).toBe('busy');
-    expect((await redisStore.get('sid'))!.roomSid).toBe('');
-    release();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await redisStore.setRoomSid('sid', { generation: 1, nodeUrl: 'ws://n1' }, 'RM_free')).toBe('busy');
+      expect((await redisStore.get('sid'))!.roomSid).toBe('');
+    } finally {
+      // A failed expectation must not leave the lease held (its renewal would keep Jest from exiting).
+      release();
+    }
     expect(await held).toBe('set');
     expect((await redisStore.get('sid'))!.roomSid).toBe('RM_holder');
     await redisStore.delete('sid');
