@@ -110,4 +110,30 @@ describe('rebuilds over both stores (real redis-server for the Redis one)', () =
         expect(await store.get(sessionId)).toMatchObject({ nodeUrl: C, waitingForNode: false });
     });
   });
+
+  it('the room sid is still written when another instance holds the session as CreateRoom answers: once that holder lets go', async () => {
+    await client.flushall();
+    const { store, rooms, mover, backgroundFailures } = await setup(
+      { [A]: 'down', [B]: 'up' },
+      { store: new RedisSessionStore(client), lease: new RedisLease(client) },
+    );
+    let open!: () => void;
+    rooms.gate = new Promise<void>((resolve) => (open = resolve));
+    await mover.move('room-1', A, 'node-down');
+    // Another instance takes the session's lease while CreateRoom is in flight.
+    let release!: () => void;
+    const elsewhere = new RedisLease(client).run('room-1', () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      open();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await store.get('room-1'))!.roomSid).toBe('');
+    } finally {
+      release();
+    }
+    await elsewhere;
+    expect(await mover.whenIdle(5_000)).toBe(0);
+    expect(backgroundFailures).toEqual([]);
+    expect(await store.get('room-1')).toMatchObject({ nodeUrl: B, generation: 2, roomSid: 'RM_1' });
+  });
 });
