@@ -309,27 +309,18 @@ interface IssuanceRow {
   oursP99Ms: number;
   bareP99Ms: number;
   /**
-   * The instance's CPU (user + system, /proc) per join over the row: what the HTTP stack and our code
-   * cost per join, far steadier than joins/s on a machine others load.
+   * CPU per join (ms, user + system) of every process a join keeps busy, and their total: ours (the
+   * instance, which is what the HTTP stack and our code cost, the other instance, Redis, the media nodes,
+   * this load generator) and the bare server's (it and this load generator). Both sides run on the same
+   * cores, so when they are saturated the joins/s ratio cannot pass bare / ours of the totals.
    */
-  oursCpuMsPerJoin: number;
-  /**
-   * CPU per join of every process a join keeps busy, ms: ours (the instance, the other instance, Redis, the
-   * media nodes, this load generator) and the bare server's (it and this load generator). Both sides run
-   * on the same cores, so when they are saturated the joins/s ratio cannot pass bare / ours of these sums.
-   */
-  machineCpuMsPerJoin: {
-    ours: {
-      instance: number;
-      otherInstance: number;
-      redis: number;
-      mediaNodes: number;
-      loadGenerator: number;
-      total: number;
-    };
-    bare: { server: number; loadGenerator: number; total: number };
-  };
+  cpuMsPerJoin: { ours: CpuPerJoin<OursProcess>; bare: CpuPerJoin<'server'> };
 }
+
+type OursProcess = 'instance' | 'otherInstance' | 'redis' | 'mediaNodes';
+/** Per named process, this one (the load generator) and in total. */
+type CpuPerJoin<K extends string> = Record<K | 'loadGenerator' | 'total', number>;
+type Measured<K extends string> = Rate & { cpuMsPerJoin: CpuPerJoin<K> };
 
 interface Run {
   engine: MediaEngine;
@@ -486,79 +477,55 @@ interface BareServer {
   pid: number;
 }
 
-/** CPU seconds (user + system) of processes by name, this one included, for per-join sums. */
-function cpuSeconds(pids: Record<string, number[]>): Record<string, number> {
+/** CPU seconds (user + system) of processes by name, this one (the load generator) included. */
+function cpuSeconds<K extends string>(pids: Record<K, number[]>): Record<K | 'loadGenerator', number> {
   const own = process.cpuUsage();
-  return {
-    ...Object.fromEntries(
-      Object.entries(pids).map(([name, list]) => [name, list.reduce((sum, pid) => sum + processUsage(pid).cpuSec, 0)]),
-    ),
-    loadGenerator: (own.user + own.system) / 1e6,
-  };
+  const each = Object.entries<number[]>(pids).map(([name, list]) => [
+    name,
+    list.reduce((sum, pid) => sum + processUsage(pid).cpuSec, 0),
+  ]);
+  return { ...Object.fromEntries(each), loadGenerator: (own.user + own.system) / 1e6 } as Record<
+    K | 'loadGenerator',
+    number
+  >;
 }
 
-/** `rate`, with the CPU seconds each named process (and this one) spent on it. */
-async function withCpu(
-  pids: Record<string, number[]>,
-  rate: () => Promise<Rate>,
-): Promise<Rate & { cpuSec: Record<string, number> }> {
+/** `rate`, with each named process's (and this one's) CPU per join over it, ms, and their total. */
+async function withCpu<K extends string>(pids: Record<K, number[]>, rate: () => Promise<Rate>): Promise<Measured<K>> {
   const before = cpuSeconds(pids);
   const result = await rate();
   const after = cpuSeconds(pids);
+  const perJoin = (sec: number) => Math.round(((sec * 1000) / Math.max(1, result.count)) * 1000) / 1000;
+  const spent = Object.entries<number>(after).map(([name, sec]) => [name, sec - before[name as K]] as const);
   return {
     ...result,
-    cpuSec: Object.fromEntries(Object.entries(after).map(([name, sec]) => [name, sec - (before[name] ?? 0)])),
+    cpuMsPerJoin: {
+      ...Object.fromEntries(spent.map(([name, sec]) => [name, perJoin(sec)])),
+      total: perJoin(spent.reduce((sum, [, sec]) => sum + sec, 0)),
+    } as CpuPerJoin<K>,
   };
 }
 
 /** Token issuance, one instance (not through nginx) against the bare server, side by side. */
 async function issuanceRun(cluster: LocalStack, bare: BareServer): Promise<IssuanceRow[]> {
   const instance = cluster.instances[0]!.url;
-  const oursPids = {
+  const oursPids: Record<OursProcess, number[]> = {
     instance: [cluster.instances[0]!.pid()!],
     otherInstance: cluster.instances.slice(1).map((i) => i.pid()!),
     redis: [cluster.redis.pid()],
     mediaNodes: cluster.media.nodes().flatMap((n) => (n.pid ? [n.pid] : [])),
   };
   const issuance: IssuanceRow[] = [];
-  const perJoin = (sec: number, joins: number) => Math.round(((sec * 1000) / Math.max(1, joins)) * 1000) / 1000;
-  const row = (
-    what: string,
-    ours: Rate & { cpuSec: Record<string, number> },
-    bareRate: Rate & { cpuSec: Record<string, number> },
-  ) => {
-    const o = (name: string) => perJoin(ours.cpuSec[name] ?? 0, ours.count);
-    const b = (name: string) => perJoin(bareRate.cpuSec[name] ?? 0, bareRate.count);
-    const oursMachine = {
-      instance: o('instance'),
-      otherInstance: o('otherInstance'),
-      redis: o('redis'),
-      mediaNodes: o('mediaNodes'),
-      loadGenerator: o('loadGenerator'),
-      total: perJoin(
-        Object.values(ours.cpuSec).reduce((a, c) => a + c, 0),
-        ours.count,
-      ),
-    };
-    const bareMachine = {
-      server: b('server'),
-      loadGenerator: b('loadGenerator'),
-      total: perJoin(
-        Object.values(bareRate.cpuSec).reduce((a, c) => a + c, 0),
-        bareRate.count,
-      ),
-    };
+  const row = (what: string, ours: Measured<OursProcess>, bareRate: Measured<'server'>) =>
     issuance.push({
-      oursCpuMsPerJoin: Math.round(oursMachine.instance * 100) / 100,
       what,
       ours: ours.perSec,
       bare: bareRate.perSec,
       ratio: Math.round((ours.perSec / bareRate.perSec) * 100) / 100,
       oursP99Ms: ours.p99Ms,
       bareP99Ms: bareRate.p99Ms,
-      machineCpuMsPerJoin: { ours: oursMachine, bare: bareMachine },
+      cpuMsPerJoin: { ours: ours.cpuMsPerJoin, bare: bareRate.cpuMsPerJoin },
     });
-  };
   // Both warmed up first (the JIT), then the bare server measured right before each row: the
   // machine's load drifts between rows.
   await joinRate(bare.url, 1, () => '/');
@@ -726,10 +693,10 @@ async function main(): Promise<void> {
     const all = runs.flatMap((r) => r.issuance.filter((row) => row.what === what));
     console.log(
       `| ${what} | ${median(all.map((r) => r.ours))} | ${median(all.map((r) => r.bare))} | ${span(all.map((r) => r.ratio))} | ` +
-        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms | ${span(all.map((r) => r.oursCpuMsPerJoin))} | ` +
-        `${span(all.map((r) => r.machineCpuMsPerJoin.ours.redis))} | ${span(all.map((r) => r.machineCpuMsPerJoin.ours.mediaNodes))} | ` +
-        `${span(all.map((r) => r.machineCpuMsPerJoin.ours.total))} | ${span(all.map((r) => r.machineCpuMsPerJoin.bare.total))} | ` +
-        `${span(all.map((r) => Math.round((r.machineCpuMsPerJoin.bare.total / r.machineCpuMsPerJoin.ours.total) * 100) / 100))} |`,
+        `${span(all.map((r) => r.oursP99Ms))} ms | ${span(all.map((r) => r.bareP99Ms))} ms | ${span(all.map((r) => r.cpuMsPerJoin.ours.instance))} | ` +
+        `${span(all.map((r) => r.cpuMsPerJoin.ours.redis))} | ${span(all.map((r) => r.cpuMsPerJoin.ours.mediaNodes))} | ` +
+        `${span(all.map((r) => r.cpuMsPerJoin.ours.total))} | ${span(all.map((r) => r.cpuMsPerJoin.bare.total))} | ` +
+        `${span(all.map((r) => Math.round((r.cpuMsPerJoin.bare.total / r.cpuMsPerJoin.ours.total) * 100) / 100))} |`,
     );
   }
   if (failures.length) console.log(`\nfailed runs (${failures.length}):\n  ${failures.join('\n  ')}`);
